@@ -1,0 +1,51 @@
+# cshub — the two front-door commands are `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DEMO_ENV := DEBUG=1 SITE_URL=http://127.0.0.1:8000
+
+.PHONY: help install demo seed run test lint format bench clean
+
+help:
+	@echo "make demo   - install, migrate SQLite, seed the demo company and start http://127.0.0.1:8000"
+	@echo "make test   - install and run the whole test suite"
+	@echo "make lint   - ruff format --check and ruff check"
+	@echo "make bench  - benchmarks at scale (needs DATABASE_URL to PostgreSQL)"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(DEMO_ENV) $(PY) manage.py migrate --no-input
+	$(DEMO_ENV) $(PY) manage.py seed_demo
+	@echo ""
+	@echo "cshub demo is starting on http://127.0.0.1:8000 — log in with (password: demo):"
+	@$(DEMO_ENV) $(PY) manage.py shell -c "from accounts.models import User; [print(f'  {u.role:8} {u.email}') for u in User.objects.filter(email__endswith='@demo.cshub.dev').order_by('role', 'email')]"
+	@echo ""
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+run: install
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts

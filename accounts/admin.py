@@ -1,0 +1,68 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from .models import Contact, Customer, Pulse, Team, Touchpoint, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "role", "is_active", "last_login"]
+    list_filter = ["role", "is_active", "teams"]
+    search_fields = ["email", "full_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["full_name", "role"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "role", "password1", "password2"]})]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "manager"]
+    filter_horizontal = ["members"]
+    list_select_related = ["manager"]
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "external_id", "segment", "csm", "lifecycle_stage", "licenses", "renewal_date"]
+    list_filter = ["segment", "lifecycle_stage", "csm"]
+    search_fields = ["name", "external_id"]
+    list_select_related = ["csm"]
+    autocomplete_fields = ["csm"]
+    inlines = [ContactInline]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["email", "name", "title", "customer", "unsubscribed_at"]
+    search_fields = ["email", "name", "customer__name"]
+    list_select_related = ["customer"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(Touchpoint)
+class TouchpointAdmin(admin.ModelAdmin):
+    list_display = ["customer", "kind", "occurred_at", "sentiment", "author"]
+    list_filter = ["kind", "sentiment"]
+    search_fields = ["customer__name", "summary"]
+    list_select_related = ["customer", "author"]
+    raw_id_fields = ["customer", "contacts"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(Pulse)
+class PulseAdmin(admin.ModelAdmin):
+    list_display = ["customer", "score", "author", "created_at"]
+    list_filter = ["score"]
+    search_fields = ["customer__name", "note"]
+    list_select_related = ["customer", "author"]
+    raw_id_fields = ["customer"]

@@ -1,0 +1,255 @@
+"""People and customer accounts: User (role), Team, Customer, Contact, Touchpoint, Pulse."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    CSM = "csm", "CSM"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "Admin"
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def managed_by(self, manager: User) -> UserQuerySet:
+        """Members of the teams `manager` manages (DESIGN.md §3 "their teams")."""
+        return self.filter(teams__manager=manager).distinct()
+
+    def csms(self) -> UserQuerySet:
+        return self.filter(role=Role.CSM, is_active=True)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password) if password else user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("role", Role.CSM)
+        extra.setdefault("is_staff", extra.get("role") == Role.ADMIN)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        # DESIGN.md §4: Django's createsuperuser makes an admin-role user.
+        extra.update(role=Role.ADMIN, is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CSM, db_index=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="Can log into the Django admin site.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["full_name", "email"]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name.split(" ")[0] if self.full_name else self.email.split("@")[0]) or self.email
+
+    @property
+    def initials(self) -> str:
+        parts = (self.full_name or self.email).replace("@", " ").replace(".", " ").split()
+        return "".join(p[0] for p in parts[:2]).upper()
+
+    @property
+    def is_csm(self) -> bool:
+        return self.role == Role.CSM
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    manager = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_teams"
+    )
+    members = models.ManyToManyField(User, blank=True, related_name="teams")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LifecycleStage(models.TextChoices):
+    ONBOARDING = "onboarding", "Onboarding"
+    ADOPTING = "adopting", "Adopting"
+    MATURE = "mature", "Mature"
+    AT_RENEWAL = "at_renewal", "At renewal"
+    CHURNED = "churned", "Churned"
+
+
+class CustomerQuerySet(models.QuerySet["Customer"]):
+    def in_book_of(self, user: User) -> CustomerQuerySet:
+        """The customers `user` is responsible for (DESIGN.md §3): a CSM's own, a manager's teams', all for admins."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.role == Role.ADMIN:
+            return self.all()
+        if user.role == Role.MANAGER:
+            # A subquery, not a join through teams: no duplicates, no DISTINCT, one query.
+            return self.filter(Q(csm__in=User.objects.managed_by(user).values("pk")) | Q(csm=user))
+        return self.filter(csm=user)
+
+    def editable_by(self, user: User) -> CustomerQuerySet:
+        """Customers on which `user` may log touchpoints/pulses and edit details (same rule as the book)."""
+        return self.in_book_of(user)
+
+
+class Customer(models.Model):
+    external_id = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=200, db_index=True)
+    segment = models.CharField(max_length=50, blank=True, db_index=True)
+    csm = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers", verbose_name="CSM"
+    )
+    licenses = models.PositiveIntegerField(default=0)
+    contract_start = models.DateField(null=True, blank=True)
+    go_live_date = models.DateField(null=True, blank=True)
+    renewal_date = models.DateField(null=True, blank=True, db_index=True)
+    lifecycle_stage = models.CharField(
+        max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.ONBOARDING, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["csm", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("customer_detail", kwargs={"external_id": self.external_id})
+
+    def days_to_renewal(self, today: date | None = None) -> int | None:
+        if self.renewal_date is None:
+            return None
+        return (self.renewal_date - (today or timezone.localdate())).days
+
+
+class Contact(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    email = models.EmailField()
+    name = models.CharField(max_length=150, blank=True)
+    title = models.CharField(max_length=150, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "email"], name="contact_unique_per_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class TouchpointKind(models.TextChoices):
+    CALL = "call", "Call"
+    MEETING = "meeting", "Meeting"
+    EMAIL = "email", "Email"
+    QBR = "qbr", "QBR"
+    ONSITE = "onsite", "Onsite"
+    CHAT = "chat", "Chat"
+    ADVOCACY = "advocacy", "Advocacy"
+    OTHER = "other", "Other"
+
+
+class Sentiment(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEUTRAL = "neutral", "Neutral"
+    NEGATIVE = "negative", "Negative"
+
+
+class Touchpoint(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="touchpoints")
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="touchpoints")
+    kind = models.CharField(max_length=20, choices=TouchpointKind.choices)
+    occurred_at = models.DateTimeField()
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    summary = models.TextField()
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="touchpoints")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} with {self.customer} on {self.occurred_at:%Y-%m-%d}"
+
+
+PULSE_RUBRIC = {
+    1: "Critical: the relationship is broken or the customer is likely to leave.",
+    2: "Poor: real problems, unhappy sponsor or stalled adoption.",
+    3: "Okay: no big issues, but no clear value or champion either.",
+    4: "Good: getting value, engaged sponsor, minor issues only.",
+    5: "Excellent: strong champion, clear value, likely to renew and expand.",
+}
+
+
+class Pulse(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="pulses")
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="pulses")
+    score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="pulse_score_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pulse {self.score}/5 for {self.customer}"
+
+    @property
+    def rubric(self) -> str:
+        return PULSE_RUBRIC.get(self.score, "")

@@ -1,0 +1,143 @@
+"""Shared machinery for the ingestion endpoints and CSV imports (DESIGN.md §4).
+
+Two steps, always in this order: validate every row (collecting `RowError`s, writing nothing), then upsert
+all rows on their natural key inside one transaction. `bulk_upsert` answers created/updated/unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+MAX_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # API: 0-based index in the posted list; CSV: line number in the file (header = line 1)
+    field: str  # the offending field/column, or "non_field_errors"
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class IngestError(Exception):
+    """Raised with every row error found; nothing has been written."""
+
+    def __init__(self, errors: Sequence[RowError]):
+        super().__init__(f"{len(errors)} invalid row(s)")
+        self.errors = list(errors)
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    objects: list[models.Model] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+def check_duplicate_keys(
+    rows: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], Any], *, field_name: str, first_row: int = 0
+) -> list[RowError]:
+    """A natural key given twice in one request is ambiguous: report it rather than guess which row wins."""
+    seen: dict[Any, int] = {}
+    errors = []
+    for i, row in enumerate(rows):
+        k = key(row)
+        if k in seen:
+            errors.append(
+                RowError(i + first_row, field_name, f"Duplicate of row {seen[k]} in this request.")
+            )
+        else:
+            seen[k] = i + first_row
+    return errors
+
+
+def _chunks(items: Sequence[Any], size: int = 2000) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def bulk_upsert(
+    *,
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    key_fields: Sequence[str],
+    lookup: Callable[[Sequence[dict[str, Any]]], models.QuerySet] | None = None,
+) -> UpsertResult:
+    """Insert or update `rows` (already validated, values as model attributes) on `key_fields`.
+
+    Only the fields present in a row are written on update, so an integration can send partial objects.
+    Must be called inside a transaction (the callers' services own it). `lookup` narrows the query that
+    finds existing objects; by default it filters on the first key field.
+    """
+    result = UpsertResult()
+    if not rows:
+        return result
+
+    def key_of(values: dict[str, Any] | models.Model) -> tuple:
+        if isinstance(values, dict):
+            return tuple(values[f] for f in key_fields)
+        return tuple(getattr(values, f) for f in key_fields)
+
+    existing: dict[tuple, models.Model] = {}
+    for chunk in _chunks(rows):
+        if lookup is not None:
+            qs = lookup(chunk)
+        else:
+            first = key_fields[0]
+            qs = model._default_manager.filter(**{f"{first}__in": {r[first] for r in chunk}})
+        for obj in qs:
+            existing[key_of(obj)] = obj
+
+    has_updated_at = any(f.name == "updated_at" for f in model._meta.concrete_fields)
+    now = timezone.now()
+    to_create: list[models.Model] = []
+    to_update: list[models.Model] = []
+    changed_fields: set[str] = set()
+    for row in rows:
+        obj = existing.get(key_of(row))
+        if obj is None:
+            obj = model(**row)
+            to_create.append(obj)
+            existing[key_of(row)] = obj
+            continue
+        dirty = False
+        for name, value in row.items():
+            if name in key_fields:
+                continue
+            if getattr(obj, name) != value:
+                setattr(obj, name, value)
+                changed_fields.add(name)
+                dirty = True
+        if dirty:
+            if has_updated_at:
+                obj.updated_at = now  # bulk_update does not run auto_now
+            to_update.append(obj)
+        else:
+            result.unchanged += 1
+        result.objects.append(obj)
+
+    try:
+        with transaction.atomic():
+            model._default_manager.bulk_create(to_create, batch_size=2000)
+    except IntegrityError as exc:
+        # A concurrent request created one of these keys between our read and our insert.
+        raise IngestError([RowError(0, "non_field_errors", f"Conflicting concurrent write, retry: {exc}")]) from exc
+    if to_update:
+        if has_updated_at:
+            changed_fields.add("updated_at")
+        model._default_manager.bulk_update(to_update, sorted(changed_fields), batch_size=2000)
+    result.created = len(to_create)
+    result.updated = len(to_update)
+    result.objects.extend(to_create)
+    return result

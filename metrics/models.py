@@ -1,0 +1,1 @@
+"""Models for metrics; filled in by its issue."""

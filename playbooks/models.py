@@ -1,0 +1,1 @@
+"""Models for playbooks; filled in by its issue."""

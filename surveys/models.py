@@ -1,0 +1,1 @@
+"""Models for surveys; filled in by its issue."""
