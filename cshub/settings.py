@@ -154,6 +154,10 @@ CSHUB_COMPANY_NAME = env.str("CSHUB_COMPANY_NAME", default="Acme Analytics")
 CSHUB_GROSS_MARGIN = env.float("CSHUB_GROSS_MARGIN", default=1.0)
 CSHUB_CAC = env.float("CSHUB_CAC", default=0.0)
 
+# --- Customer page panels from apps right of accounts (cshub/panels.py); one dotted path per provider ---
+CSHUB_CUSTOMER_PANELS: list[str] = [
+]
+
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
