@@ -1,0 +1,39 @@
+/* cshub: tiny progressive enhancements on top of htmx. Pages work without this file. */
+(function () {
+  "use strict";
+
+  function toast(message, kind) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var el = document.createElement("div");
+    el.className = "toast toast--" + (kind || "info");
+    el.setAttribute("role", "status");
+    el.textContent = message;
+    box.appendChild(el);
+    setTimeout(function () { el.classList.add("toast--leaving"); }, 4000);
+    setTimeout(function () { el.remove(); }, 4600);
+  }
+  window.cshubToast = toast;
+
+  // htmx does not swap 4xx/5xx answers (except 422, see base.html): say what happened instead of doing nothing.
+  document.addEventListener("htmx:responseError", function (evt) {
+    var status = evt.detail.xhr.status;
+    if (status === 403) toast("You don't have permission to do that.", "error");
+    else if (status === 404) toast("That page no longer exists.", "error");
+    else toast("Something went wrong (" + status + "). Please try again.", "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("Can't reach the server. Check your connection and try again.", "error");
+  });
+
+  // Server-sent toasts: HX-Trigger: {"toast": {"message": "...", "kind": "success"}}
+  document.addEventListener("toast", function (evt) {
+    if (evt.detail && evt.detail.message) toast(evt.detail.message, evt.detail.kind);
+  });
+
+  // Close the mobile menu after navigating.
+  document.addEventListener("htmx:beforeRequest", function () {
+    var toggle = document.getElementById("nav-toggle");
+    if (toggle) toggle.checked = false;
+  });
+})();
