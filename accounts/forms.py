@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
+
+from .models import PULSE_RUBRIC, Contact, Customer, LifecycleStage, Role, Sentiment, TouchpointKind
+from .selectors import BOOK_SORTS, RENEWAL_WINDOWS, BookScope
+from .services import validate_not_in_future
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -13,3 +18,102 @@ class EmailAuthenticationForm(AuthenticationForm):
             attrs={"autofocus": True, "autocomplete": "email", "placeholder": "you@company.com"}
         ),
     )
+
+
+class BookFilterForm(forms.Form):
+    """The Book's GET parameters. Invalid values are dropped (a stale bookmark still opens the Book)."""
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    csm = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="CSM")
+    segment = forms.ChoiceField(required=False, label="Segment")
+    stage = forms.ChoiceField(
+        required=False, label="Lifecycle stage", choices=[("", "All stages"), *LifecycleStage.choices]
+    )
+    renewal = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label="Renewal",
+        choices=[("", "Any time"), *[(str(d), f"Within {d} days") for d in RENEWAL_WINDOWS]],
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[(k, k) for key in BOOK_SORTS for k in (key, f"-{key}")],
+    )
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, data, *, scope: BookScope, segments: list[str]) -> None:
+        super().__init__(data)
+        self.scope = scope
+        people = list(scope.choices)
+        if scope.owner is not None and scope.owner not in people:
+            people.append(scope.owner)
+        everyone = "All customers" if scope.viewer.role == Role.ADMIN else "Whole team"
+        self.fields["csm"].choices = [("", everyone)] + [(str(u.pk), u.get_full_name()) for u in people]
+        self.fields["segment"].choices = [("", "All segments")] + [(s, s) for s in segments]
+
+    def value(self, name: str):
+        """The cleaned value, or the default when the parameter is missing or invalid."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        if name in self.cleaned_data:
+            return self.cleaned_data[name]
+        return self.fields[name].empty_value if hasattr(self.fields[name], "empty_value") else None
+
+
+class TouchpointForm(forms.Form):
+    kind = forms.ChoiceField(label="Type", choices=[("", "Choose a type…"), *TouchpointKind.choices])
+    occurred_at = forms.DateTimeField(
+        label="When",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[validate_not_in_future],
+    )
+    sentiment = forms.ChoiceField(
+        label="Sentiment", required=False, choices=[("", "Not recorded"), *Sentiment.choices]
+    )
+    summary = forms.CharField(
+        label="Summary",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What was discussed, decided, or promised?"}),
+    )
+    contacts = forms.ModelMultipleChoiceField(
+        label="Contacts involved",
+        required=False,
+        queryset=Contact.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        kwargs.setdefault("initial", {}).setdefault(
+            "occurred_at", timezone.localtime().replace(second=0, microsecond=0)
+        )
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        self.fields["contacts"].queryset = customer.contacts.all()
+        self.fields["summary"].error_messages["required"] = "Write a short summary of what happened."
+        self.fields["kind"].error_messages["required"] = "Choose the type of touchpoint."
+
+
+class PulseForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label="Pulse",
+        coerce=int,
+        choices=[(str(score), f"{score}") for score in PULSE_RUBRIC],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Pick a score from 1 to 5.",
+            "invalid_choice": "Pick a score from 1 to 5 (%(value)s is not on the scale).",
+        },
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Why this score? What changed?"}),
+    )
+
+    def rubric_choices(self) -> list[tuple[str, int, str, bool]]:
+        """(value, score, rubric text, checked) for the template's radio list."""
+        current = str(self["score"].value() or "")
+        return [(str(s), s, text, current == str(s)) for s, text in PULSE_RUBRIC.items()]

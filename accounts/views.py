@@ -2,11 +2,152 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from cshub.panels import customer_panels
+
+from . import selectors
+from .forms import BookFilterForm, PulseForm, TouchpointForm
+from .models import Customer
+from .permissions import can_edit_customer
+from .services import pulse_log, touchpoint_log
+
+
+def _is_partial(request: HttpRequest) -> bool:
+    """An htmx request swapping a fragment; history restores (back button, cache miss) need the full page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
 
 
 @login_required
+@require_GET
 def book(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/book.html", {})
+    scope = selectors.book_scope_for(viewer=request.user, csm_id=_int_or_none(request.GET.get("csm")))
+    form = BookFilterForm(request.GET, scope=scope, segments=selectors.book_segments(scope))
+    sort = form.value("sort") or selectors.BOOK_DEFAULT_SORT
+    customers = selectors.book_customers(
+        scope=scope,
+        q=(form.value("q") or "").strip(),
+        segment=form.value("segment") or "",
+        stage=form.value("stage") or "",
+        renewal_within=form.value("renewal"),
+        sort=sort,
+    )
+    page = Paginator(customers, selectors.BOOK_PAGE_SIZE).get_page(form.value("page") or 1)
+    filtered = any(form.value(k) for k in ("q", "segment", "stage", "renewal"))
+    context = {
+        "form": form,
+        "scope": scope,
+        "page": page,
+        "sort": sort,
+        "filtered": filtered,
+        "columns": [
+            ("name", "Customer"),
+            (None, "Segment"),
+            (None, "CSM"),
+            (None, "Stage"),
+            (None, "Licenses"),
+            ("renewal", "Renewal"),
+            ("last_touch", "Last touchpoint"),
+            ("pulse", "Pulse"),
+        ],
+    }
+    template = "accounts/book.html#rows" if _is_partial(request) else "accounts/book.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _customer_context(request: HttpRequest, customer: Customer, **forms) -> dict:
+    can_edit = can_edit_customer(request.user, customer)
+    context = {
+        "customer": customer,
+        "can_edit": can_edit,
+        "timeline": selectors.customer_timeline(customer),
+        "contacts": list(customer.contacts.all()),
+        "panels": customer_panels(customer=customer, user=request.user),
+    }
+    if can_edit:
+        context["touchpoint_form"] = forms.get("touchpoint_form") or TouchpointForm(customer=customer)
+        context["pulse_form"] = forms.get("pulse_form") or PulseForm()
+    return context
+
+
+@login_required
+@require_GET
+def customer_detail(request: HttpRequest, external_id: str) -> HttpResponse:
+    customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
+    return render(request, "accounts/customer_detail.html", _customer_context(request, customer))
+
+
+def _log_activity(request: HttpRequest, external_id: str, *, kind: str, make_form, save) -> HttpResponse:
+    """Shared flow of the two logging forms: permission, validate, service, then answer htmx or redirect."""
+    customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
+    if not can_edit_customer(request.user, customer):
+        raise PermissionDenied("You can only log activity on customers in your book.")
+    form = make_form(customer, request.POST)
+    if form.is_valid():
+        try:
+            item = save(customer, form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)  # a dict of field errors lands on the fields
+        else:
+            label = kind.capitalize()
+            if not _is_partial(request):
+                messages.success(request, f"{label} logged.")
+                return redirect(customer)
+            # Re-read for the snapshot's fresh "last touchpoint / latest pulse".
+            customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
+            context = {
+                "customer": customer,
+                "can_edit": True,
+                f"{kind}_form": make_form(customer, None),
+                "new_entry": selectors.TimelineEntry(kind, timezone.now(), item),
+                "saved": f"{label} logged and added to the timeline.",
+            }
+            return render(request, f"accounts/customer_detail.html#{kind}_logged", context)
+    # 422 with the form and its inline errors; htmx swaps it in place (htmx-config in base.html).
+    if _is_partial(request):
+        context = {"customer": customer, "can_edit": True, f"{kind}_form": form}
+        return render(request, f"accounts/customer_detail.html#{kind}_form", context, status=422)
+    context = _customer_context(request, customer, **{f"{kind}_form": form})
+    return render(request, "accounts/customer_detail.html", context, status=422)
+
+
+@login_required
+@require_POST
+def touchpoint_create(request: HttpRequest, external_id: str) -> HttpResponse:
+    return _log_activity(
+        request,
+        external_id,
+        kind="touchpoint",
+        make_form=lambda customer, data: TouchpointForm(data, customer=customer),
+        save=lambda customer, data: touchpoint_log(user=request.user, customer=customer, **data),
+    )
+
+
+@login_required
+@require_POST
+def pulse_create(request: HttpRequest, external_id: str) -> HttpResponse:
+    return _log_activity(
+        request,
+        external_id,
+        kind="pulse",
+        make_form=lambda customer, data: PulseForm(data),
+        save=lambda customer, data: pulse_log(user=request.user, customer=customer, **data),
+    )

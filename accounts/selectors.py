@@ -1,0 +1,157 @@
+"""Reads that span models for the accounts screens: the Book and the customer timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from .models import Customer, Pulse, Role, Touchpoint, User
+from .permissions import can_see_book_of
+
+BOOK_PAGE_SIZE = 50
+RENEWAL_WINDOWS = (30, 90, 180)
+
+# Sort keys accepted in ?sort= (prefix "-" for descending). Nulls always sort last: "no touchpoint yet"
+# is neither the most nor the least recent, and a CSM scanning by date wants the real dates first.
+BOOK_SORTS: dict[str, str] = {
+    "name": "name",
+    "renewal": "renewal_date",
+    "last_touch": "last_touchpoint_at",
+    "pulse": "latest_pulse_score",
+}
+BOOK_DEFAULT_SORT = "renewal"
+
+
+@dataclass(frozen=True)
+class BookScope:
+    """Whose customers a Book shows: one CSM's (`owner`) or the viewer's whole book (`owner is None`)."""
+
+    viewer: User
+    owner: User | None
+    choices: list[User]  # CSMs the viewer may pick (empty for a CSM: they only have their own book)
+
+    @property
+    def label(self) -> str:
+        if self.owner is not None:
+            return "Your book" if self.owner.pk == self.viewer.pk else f"{self.owner.get_full_name()}'s book"
+        return "All customers" if self.viewer.role == Role.ADMIN else "Whole team"
+
+    def customers(self) -> QuerySet[Customer]:
+        if self.owner is None:
+            return Customer.objects.in_book_of(self.viewer)
+        return Customer.objects.filter(csm=self.owner)
+
+
+def book_scope_for(*, viewer: User, csm_id: int | None) -> BookScope:
+    """Resolve the ?csm= picker. A CSM's book is their own; asking for anyone else's is a 403 (never data)."""
+    if viewer.role == Role.ADMIN:
+        choices = list(User.objects.csms().only("pk", "email", "full_name"))
+    elif viewer.role == Role.MANAGER:
+        choices = list(
+            User.objects.managed_by(viewer).filter(is_active=True).only("pk", "email", "full_name")
+        )
+    else:
+        choices = []
+    if csm_id is None:
+        owner = viewer if viewer.role == Role.CSM else None
+        return BookScope(viewer=viewer, owner=owner, choices=choices)
+    owner = next((u for u in choices if u.pk == csm_id), None)
+    if owner is None:
+        if csm_id == viewer.pk:
+            owner = viewer
+        else:
+            owner = User.objects.filter(pk=csm_id).first()
+            if owner is None:
+                raise Http404("No such CSM.")
+    if not can_see_book_of(viewer, owner):
+        raise PermissionDenied("You can only open your own book or the books of your team members.")
+    return BookScope(viewer=viewer, owner=owner, choices=choices)
+
+
+def with_activity(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Annotate last touchpoint and latest pulse with correlated subqueries: one query, no N+1."""
+    touchpoints = Touchpoint.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at", "-id")
+    pulses = Pulse.objects.filter(customer=OuterRef("pk")).order_by("-created_at", "-id")
+    return qs.annotate(
+        last_touchpoint_at=Subquery(touchpoints.values("occurred_at")[:1]),
+        last_touchpoint_kind=Subquery(touchpoints.values("kind")[:1]),
+        latest_pulse_score=Subquery(pulses.values("score")[:1]),
+        latest_pulse_at=Subquery(pulses.values("created_at")[:1]),
+    )
+
+
+def book_customers(
+    *,
+    scope: BookScope,
+    q: str = "",
+    segment: str = "",
+    stage: str = "",
+    renewal_within: int | None = None,
+    sort: str = BOOK_DEFAULT_SORT,
+    today: dt.date | None = None,
+) -> QuerySet[Customer]:
+    """The Book: the scope's customers, searched, filtered and sorted, with activity annotations."""
+    qs = scope.customers().select_related("csm")
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(external_id__icontains=q))
+    if segment:
+        qs = qs.filter(segment=segment)
+    if stage:
+        qs = qs.filter(lifecycle_stage=stage)
+    if renewal_within:
+        today = today or timezone.localdate()
+        qs = qs.filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=renewal_within))
+    qs = with_activity(qs)
+    descending = sort.startswith("-")
+    field = BOOK_SORTS.get(sort.lstrip("-"), BOOK_SORTS[BOOK_DEFAULT_SORT])
+    expr = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+    return qs.order_by(expr, "name", "pk")
+
+
+def book_segments(scope: BookScope) -> list[str]:
+    """Segments present in the scope, for the filter's choices (one query)."""
+    return list(
+        scope.customers().exclude(segment="").order_by("segment").values_list("segment", flat=True).distinct()
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # "touchpoint" | "pulse"
+    at: dt.datetime
+    item: Any
+
+
+def customer_timeline(customer: Customer, *, limit: int = 100) -> list[TimelineEntry]:
+    """Touchpoints and pulses of a customer merged newest first (three queries whatever the size)."""
+    touchpoints = (
+        Touchpoint.objects.filter(customer=customer)
+        .select_related("author")
+        .prefetch_related("contacts")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+    pulses = (
+        Pulse.objects.filter(customer=customer)
+        .select_related("author")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    entries = [TimelineEntry("touchpoint", t.occurred_at, t) for t in touchpoints]
+    entries += [TimelineEntry("pulse", p.created_at, p) for p in pulses]
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+def customer_for_viewer(*, user: User, external_id: str) -> Customer:
+    """Any signed-in user may read any customer (DESIGN.md §3); 404 if it does not exist."""
+    if not (user.is_authenticated and user.is_active):
+        raise PermissionDenied
+    customer = with_activity(Customer.objects.select_related("csm")).filter(external_id=external_id).first()
+    if customer is None:
+        raise Http404("No customer with this ID.")
+    return customer
