@@ -156,6 +156,7 @@ CSHUB_CAC = env.float("CSHUB_CAC", default=0.0)
 
 # --- Customer page panels from apps right of accounts (cshub/panels.py); one dotted path per provider ---
 CSHUB_CUSTOMER_PANELS: list[str] = [
+    "surveys.panels.customer_panels",
 ]
 
 # --- REST API ---
@@ -202,3 +203,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Surveys (DESIGN.md §8; surveys/ reads these) ---
+CSHUB_SURVEY_TOKEN_DAYS = env.int("CSHUB_SURVEY_TOKEN_DAYS", default=30)  # a link works this long
+CSHUB_SURVEY_THROTTLE_DAYS = env.int("CSHUB_SURVEY_THROTTLE_DAYS", default=90)  # no contact surveyed twice within
+CSHUB_SURVEY_BATCH_SIZE = env.int("CSHUB_SURVEY_BATCH_SIZE", default=50)  # invitations per send task
+# Public survey pages, per client IP: at most RATE_LIMIT requests per RATE_WINDOW seconds (cache-backed).
+CSHUB_SURVEY_RATE_LIMIT = env.int("CSHUB_SURVEY_RATE_LIMIT", default=120)
+CSHUB_SURVEY_RATE_WINDOW = env.int("CSHUB_SURVEY_RATE_WINDOW", default=60)
+# --- end Surveys ---

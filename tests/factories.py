@@ -76,3 +76,98 @@ class PulseFactory(factory.django.DjangoModelFactory):
     author = factory.LazyAttribute(lambda o: o.customer.csm)
     score = 4
     note = ""
+
+
+# --- surveys (helper E) ---
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveys.Campaign"
+
+    kind = "nps"
+    question = "How likely are you to recommend Acme Analytics to a friend or colleague?"
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A sent invitation; use `invitation_with_token()` when the test needs the link's token."""
+
+    class Meta:
+        model = "surveys.Invitation"
+
+    campaign = factory.SubFactory(CampaignFactory)
+    contact = factory.SubFactory(ContactFactory)
+    customer = factory.LazyAttribute(lambda o: o.contact.customer)
+    state = "sent"
+    sent_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=30))
+
+
+def invitation_with_token(**kwargs):
+    """(invitation, token): a sent invitation whose link token is known to the test."""
+    import secrets
+
+    from surveys.models import token_hash
+
+    token = secrets.token_urlsafe(32)
+    return InvitationFactory(token_hash=token_hash(token), **kwargs), token
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    """An imported (invitation-less) answer."""
+
+    class Meta:
+        model = "surveys.Response"
+
+    contact = factory.SubFactory(ContactFactory)
+    customer = factory.LazyAttribute(lambda o: o.contact.customer)
+    contact_email = factory.LazyAttribute(lambda o: o.contact.email)
+    kind = "nps"
+    score = 9
+    comment = ""
+    answered_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=5))
+
+
+# --- metrics (issue 3) ---------------------------------------------------------------------
+from metrics.models import KeyFeature, MrrEntry, Renewal, Ticket  # noqa: E402
+
+
+class MrrEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MrrEntry
+
+    customer = factory.SubFactory(CustomerFactory)
+    effective_date = dt.date(2024, 1, 1)
+    mrr = 100
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Ticket
+
+    external_id = factory.Sequence(lambda n: f"TCK-{n:06d}")
+    customer = factory.SubFactory(CustomerFactory)
+    opened_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=2))
+    resolved_at = None
+    priority = "normal"
+    first_contact_resolution = None
+    category = ""
+
+
+class RenewalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Renewal
+
+    customer = factory.SubFactory(CustomerFactory)
+    due_date = dt.date(2024, 6, 30)
+    arr_due = 12000
+    outcome = "pending"
+    renewed_arr = None
+
+
+class KeyFeatureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = KeyFeature
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"feature-{n}")

@@ -1,0 +1,64 @@
+"""A small fixed-window rate limiter on the Django cache (Redis in production, shared by all workers).
+
+No maintained library is in our dependencies for this, and a fixed window per IP is all the public survey
+pages need: enough to stop a client hammering tokens, generous for a team behind one NAT.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def client_ip(request: HttpRequest) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites REMOTE_ADDR.
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def allow(key: str, *, limit: int, window: int) -> bool:
+    """Count one hit for `key` in the current window; False once `limit` hits were counted."""
+    bucket = int(time.time() // window)
+    name = f"ratelimit:{key}:{bucket}"
+    if cache.add(name, 1, timeout=window + 1):
+        return True
+    try:
+        count = cache.incr(name)
+    except ValueError:  # expired between add() and incr()
+        cache.add(name, 1, timeout=window + 1)
+        return True
+    return count <= limit
+
+
+def rate_limited(scope: str) -> Callable:
+    """Answer 429 with a friendly page once a client IP exceeds the survey rate limit."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            window = settings.CSHUB_SURVEY_RATE_WINDOW
+            if not allow(
+                f"{scope}:{client_ip(request)}", limit=settings.CSHUB_SURVEY_RATE_LIMIT, window=window
+            ):
+                response = render(
+                    request,
+                    "surveys/public/message.html",
+                    {
+                        "title": "Too many requests",
+                        "message": "Please wait a minute and try again.",
+                        "company": settings.CSHUB_COMPANY_NAME,
+                    },
+                    status=429,
+                )
+                response["Retry-After"] = str(window)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,372 @@
+"""Writes for surveys (DESIGN.md §8): send campaigns, deliver invitations, record answers, unsubscribe,
+import history.
+
+Races handled here, not in views: a send task may run twice (claimed with a conditional UPDATE); two POSTs of
+the same link may arrive together (row lock + the one-response-per-invitation unique index).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Contact, Customer, User
+from accounts.permissions import is_manager_or_admin
+from cshub.ingest import UpsertResult, bulk_upsert
+
+from .models import (
+    COMMENT_MAX_LENGTH,
+    Campaign,
+    Invitation,
+    InvitationState,
+    Kind,
+    Response,
+    SurveyKind,
+    scale_of,
+    token_hash,
+)
+from .selectors import CampaignPreview, campaign_preview
+
+# A sending task holds an invitation this long; past it, a redelivered task may take it over.
+SEND_LEASE = dt.timedelta(minutes=5)
+
+
+# --- Campaigns ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignResult:
+    campaign: Campaign
+    queued: int
+    skipped: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"campaign": self.campaign.pk, "queued": self.queued, "skipped": self.skipped}
+
+
+def default_question(kind: str) -> str:
+    survey_kind = SurveyKind.objects.get(kind=kind)
+    return survey_kind.question.replace("{company}", settings.CSHUB_COMPANY_NAME)
+
+
+def check_can_survey(*, user: User, customers: Sequence[Customer]) -> None:
+    """DESIGN.md §3: managers survey their teams' customers, admins everyone, CSMs nobody."""
+    if not is_manager_or_admin(user):
+        raise PermissionDenied("Only managers and admins can send survey campaigns.")
+    allowed = set(
+        Customer.objects.in_book_of(user)
+        .filter(pk__in=[c.pk for c in customers])
+        .values_list("pk", flat=True)
+    )
+    outside = [c for c in customers if c.pk not in allowed]
+    if outside:
+        names = ", ".join(c.name for c in outside[:5])
+        raise PermissionDenied(f"You can only survey your teams' customers (not {names}).")
+
+
+def campaign_send(
+    *, user: User, kind: str, customers: Iterable[Customer], question: str = "", selection: str = ""
+) -> CampaignResult:
+    """Create a campaign and its invitations, then queue the emails once the transaction has committed."""
+    from .tasks import invitations_send
+
+    customers = list(customers)
+    if kind not in Kind.values:
+        raise ValidationError({"kind": f"Kind must be one of {', '.join(Kind.values)}."})
+    if not customers:
+        raise ValidationError({"customers": "Choose at least one customer."})
+    check_can_survey(user=user, customers=customers)
+    question = question.strip() or default_question(kind)
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock the contacts so two campaigns sent at once cannot both pass the throttle check.
+        list(Contact.objects.select_for_update().filter(customer__in=customers).values_list("pk", flat=True))
+        preview: CampaignPreview = campaign_preview(customers=customers, now=now)
+        skipped = preview.skipped_counts
+        campaign = Campaign.objects.create(
+            kind=kind,
+            question=question,
+            created_by=user,
+            created_at=now,
+            selection=selection[:300],
+            skipped_throttled=skipped["throttled"],
+            skipped_unsubscribed=skipped["unsubscribed"],
+            skipped_no_contacts=skipped["no_contacts"],
+            skipped_churned=skipped["churned"],
+        )
+        expires_at = now + dt.timedelta(days=settings.CSHUB_SURVEY_TOKEN_DAYS)
+        invitations = Invitation.objects.bulk_create(
+            [
+                Invitation(
+                    campaign=campaign,
+                    customer_id=contact.customer_id,
+                    contact=contact,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+                for contact in preview.recipients
+            ],
+            batch_size=2000,
+        )
+        ids = [inv.pk for inv in invitations]
+        size = max(1, settings.CSHUB_SURVEY_BATCH_SIZE)
+        for start in range(0, len(ids), size):
+            invitations_send.delay_on_commit(ids[start : start + size])
+    return CampaignResult(campaign=campaign, queued=len(ids), skipped=skipped)
+
+
+# --- Delivery ----------------------------------------------------------------------------------------------
+
+
+def answer_url(token: str, score: int | None = None) -> str:
+    url = settings.SITE_URL + reverse("surveys:answer", kwargs={"token": token})
+    return f"{url}?{urlencode({'score': score})}" if score is not None else url
+
+
+def unsubscribe_url(token: str) -> str:
+    return settings.SITE_URL + reverse("surveys:unsubscribe", kwargs={"token": token})
+
+
+def invitation_email(*, invitation: Invitation, token: str, connection: Any = None) -> EmailMultiAlternatives:
+    """The invitation: question, the scale as buttons (each preselects its score), company, unsubscribe."""
+    survey_kind = SurveyKind.objects.get(kind=invitation.campaign.kind)
+    low, high = scale_of(survey_kind.kind)[0], scale_of(survey_kind.kind)[-1]
+    context = {
+        "company": settings.CSHUB_COMPANY_NAME,
+        "contact": invitation.contact,
+        "customer": invitation.customer,
+        "question": invitation.campaign.question,
+        "kind": survey_kind,
+        "scale": [{"value": n, "url": answer_url(token, n)} for n in range(low, high + 1)],
+        "answer_url": answer_url(token),
+        "unsubscribe_url": unsubscribe_url(token),
+        "expires_at": invitation.expires_at,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"{settings.CSHUB_COMPANY_NAME}: {invitation.campaign.question}"[:200],
+        body=render_to_string("surveys/email/invitation.txt", context),
+        to=[invitation.contact.email],
+        connection=connection,
+        headers={"List-Unsubscribe": f"<{context['unsubscribe_url']}>"},
+    )
+    message.attach_alternative(render_to_string("surveys/email/invitation.html", context), "text/html")
+    return message
+
+
+def _claim(invitation_id: int, digest: str, now: dt.datetime) -> bool:
+    """Take an invitation for sending; a second task (or a redelivery) finds nothing to claim."""
+    return bool(
+        Invitation.objects.filter(pk=invitation_id)
+        .filter(
+            Q(state=InvitationState.QUEUED)
+            | Q(state=InvitationState.SENDING, claimed_at__lt=now - SEND_LEASE)
+        )
+        .update(state=InvitationState.SENDING, claimed_at=now, token_hash=digest)
+    )
+
+
+@dataclass
+class DeliveryResult:
+    sent: list[int]
+    busy: list[int]  # held by another task's unexpired lease: check again later
+    skipped: list[int]
+
+
+def invitations_deliver(*, invitation_ids: Sequence[int]) -> DeliveryResult:
+    """Send the emails of these invitations over one SMTP connection, each at most once.
+
+    Each invitation gets a fresh token when it is claimed; only its hash is stored. On an SMTP error the
+    current invitation is released (back to queued) and the error propagates so the task retries; the ones
+    already sent stay sent and are not sent again.
+    """
+    result = DeliveryResult(sent=[], busy=[], skipped=[])
+    invitations = list(
+        Invitation.objects.filter(pk__in=list(invitation_ids)).select_related(
+            "campaign", "contact", "customer"
+        )
+    )
+    connection = get_connection(fail_silently=False)
+    try:
+        for invitation in invitations:
+            now = timezone.now()
+            if invitation.contact.unsubscribed_at is not None:
+                Invitation.objects.filter(pk=invitation.pk, state=InvitationState.QUEUED).update(
+                    state=InvitationState.CANCELLED
+                )
+                result.skipped.append(invitation.pk)
+                continue
+            token = secrets.token_urlsafe(32)  # 256 bits
+            if not _claim(invitation.pk, token_hash(token), now):
+                current = Invitation.objects.filter(pk=invitation.pk).values_list("state", flat=True).first()
+                (result.busy if current == InvitationState.SENDING else result.skipped).append(invitation.pk)
+                continue
+            try:
+                invitation_email(invitation=invitation, token=token, connection=connection).send()
+            except BaseException:
+                Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
+                    state=InvitationState.QUEUED, claimed_at=None, token_hash=None
+                )
+                raise
+            Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
+                state=InvitationState.SENT, sent_at=timezone.now()
+            )
+            result.sent.append(invitation.pk)
+    finally:
+        connection.close()
+    return result
+
+
+# --- Public link -------------------------------------------------------------------------------------------
+
+
+class SurveyLinkError(Exception):
+    status = 400
+    title = "This link does not work"
+    message = ""
+
+    def __init__(self, invitation: Invitation | None = None):
+        super().__init__(self.message)
+        self.invitation = invitation
+
+
+class LinkNotFound(SurveyLinkError):
+    status = 404
+    title = "We could not find this survey"
+    message = "The link may be incomplete. Please open it again from the email you received."
+
+
+class LinkExpired(SurveyLinkError):
+    status = 410
+    title = "This survey has closed"
+    message = "The link has expired. Thank you for your interest all the same."
+
+
+class LinkUsed(SurveyLinkError):
+    status = 410
+    title = "You have already answered"
+    message = "We received your answer to this survey. Thank you!"
+
+
+def invitation_for_token(token: str, *, for_update: bool = False) -> Invitation:
+    """The invitation a link opens, or LinkNotFound for a forged/unknown token."""
+    if not token or len(token) > 100:
+        raise LinkNotFound()
+    qs = Invitation.objects.select_related("campaign", "contact", "customer")
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    invitation = qs.filter(token_hash=token_hash(token)).first()
+    if invitation is None:
+        raise LinkNotFound()
+    return invitation
+
+
+def check_answerable(invitation: Invitation) -> None:
+    if invitation.state == InvitationState.ANSWERED:
+        raise LinkUsed(invitation)
+    if invitation.expires_at <= timezone.now():
+        raise LinkExpired(invitation)
+
+
+def invitation_open(*, token: str) -> Invitation:
+    """A GET of the link: mark it opened (never answered — scanners prefetch links) and return it."""
+    invitation = invitation_for_token(token)
+    check_answerable(invitation)
+    if invitation.state == InvitationState.SENT:
+        Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENT).update(
+            state=InvitationState.OPENED, opened_at=timezone.now()
+        )
+    return invitation
+
+
+def validate_answer(*, kind: str, score: Any, comment: str) -> int:
+    scale = scale_of(kind)
+    try:
+        value = int(score)
+    except (TypeError, ValueError):
+        raise ValidationError({"score": f"Choose a score from {scale[0]} to {scale[-1]}."}) from None
+    if value not in scale:
+        raise ValidationError({"score": f"Choose a score from {scale[0]} to {scale[-1]}."})
+    if len(comment) > COMMENT_MAX_LENGTH:
+        message = f"Please keep your comment under {COMMENT_MAX_LENGTH:,} characters ({len(comment):,} now)."
+        raise ValidationError({"comment": message})
+    return value
+
+
+def invitation_answer(*, token: str, score: Any, comment: str = "") -> Response:
+    """Record the one answer of a link; a second submit (even a concurrent one) raises LinkUsed."""
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        invitation = invitation_for_token(token, for_update=True)
+        check_answerable(invitation)
+        value = validate_answer(kind=invitation.campaign.kind, score=score, comment=comment)
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                response = Response.objects.create(
+                    invitation=invitation,
+                    campaign=invitation.campaign,
+                    customer=invitation.customer,
+                    contact=invitation.contact,
+                    contact_email=invitation.contact.email,
+                    kind=invitation.campaign.kind,
+                    score=value,
+                    comment=comment,
+                    answered_at=now,
+                )
+        except IntegrityError:
+            # Without row locks (SQLite) the unique index is what stops the second of two concurrent POSTs.
+            raise LinkUsed(invitation) from None
+        Invitation.objects.filter(pk=invitation.pk).update(state=InvitationState.ANSWERED, answered_at=now)
+    return response
+
+
+def contact_unsubscribe(*, token: str) -> Contact:
+    """Stop all surveys to the link's address (every customer it is a contact of); works on old links too."""
+    invitation = invitation_for_token(token)
+    contact = invitation.contact
+    with transaction.atomic():
+        Contact.objects.filter(email__iexact=contact.email, unsubscribed_at__isnull=True).update(
+            unsubscribed_at=timezone.now()
+        )
+        Invitation.objects.filter(contact__email__iexact=contact.email, state=InvitationState.QUEUED).update(
+            state=InvitationState.CANCELLED
+        )
+    contact.refresh_from_db(fields=["unsubscribed_at"])
+    return contact
+
+
+# --- History import ----------------------------------------------------------------------------------------
+
+
+def responses_import(*, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Upsert historical answers (no invitation) on (customer, contact_email, kind, answered_at)."""
+    rows = [{**row, "contact_email": row["contact_email"].lower()} for row in rows]
+    customer_ids = {row["customer_id"] for row in rows}
+    contacts = {
+        (c.customer_id, c.email.lower()): c.pk for c in Contact.objects.filter(customer_id__in=customer_ids)
+    }
+    for row in rows:
+        row["contact_id"] = contacts.get((row["customer_id"], row["contact_email"]))
+    with transaction.atomic():
+        result: UpsertResult = bulk_upsert(
+            model=Response,
+            rows=rows,
+            key_fields=("customer_id", "contact_email", "kind", "answered_at"),
+            lookup=lambda chunk: Response.objects.filter(
+                invitation__isnull=True, customer_id__in={r["customer_id"] for r in chunk}
+            ),
+        )
+    return result.as_dict()

@@ -1,0 +1,31 @@
+"""Celery tasks for surveys: ids in, a service call, safe to run twice (STYLE.md "Tasks")."""
+
+from __future__ import annotations
+
+import smtplib
+
+from celery import shared_task
+
+from .services import SEND_LEASE, invitations_deliver
+
+# Transient delivery errors worth retrying; anything else is a bug and fails loudly.
+TRANSIENT = (smtplib.SMTPException, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,  # 1 s, 2 s, 4 s … with jitter
+    retry_backoff_max=600,
+    max_retries=8,
+    soft_time_limit=300,
+    time_limit=360,
+)
+def invitations_send(self, invitation_ids: list[int]) -> dict[str, int]:
+    """Email a batch of invitations; each is claimed first, so a duplicate run sends nothing twice."""
+    result = invitations_deliver(invitation_ids=invitation_ids)
+    if result.busy and not self.request.is_eager:
+        # Another task holds these (or died holding them): look again once its lease has run out.
+        invitations_send.apply_async(args=[result.busy], countdown=int(SEND_LEASE.total_seconds()) + 5)
+    return {"sent": len(result.sent), "busy": len(result.busy), "skipped": len(result.skipped)}
