@@ -1,3 +1,16 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("mrr/", api.MrrIngestView.as_view(), name="api_mrr"),
+    path("usage-events/", api.UsageEventIngestView.as_view(), name="api_usage_events"),
+    path("tickets/", api.TicketIngestView.as_view(), name="api_tickets"),
+    path("renewals/", api.RenewalIngestView.as_view(), name="api_renewals"),
+    path("metrics/revenue/", api.RevenueMetricsView.as_view(), name="api_metrics_revenue"),
+    path("metrics/engagement/", api.EngagementMetricsView.as_view(), name="api_metrics_engagement"),
+    path("metrics/support/", api.SupportMetricsView.as_view(), name="api_metrics_support"),
+    path("metrics/renewals/", api.RenewalMetricsView.as_view(), name="api_metrics_renewals"),
+]

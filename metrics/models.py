@@ -1,1 +1,181 @@
-"""Models for metrics; filled in by its issue."""
+"""Data in for the metric engine (DESIGN.md §4-5): MRR ledger, usage events and their daily rollup, support
+tickets, renewals, key features and CSM-logged "first value" milestones."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Customer
+
+
+class MrrEntry(models.Model):
+    """A row of the MRR ledger: from `effective_date` on, the customer pays `mrr` a month (until the next)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="mrr_entries")
+    effective_date = models.DateField()
+    mrr = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer", "effective_date"]
+        verbose_name = "MRR ledger entry"
+        verbose_name_plural = "MRR ledger"
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "effective_date"], name="mrr_entry_unique_per_day"),
+            models.CheckConstraint(condition=Q(mrr__gte=0), name="mrr_entry_not_negative"),
+        ]
+        indexes = [models.Index(fields=["effective_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.effective_date}: {self.mrr}"
+
+
+class UsageEvent(models.Model):
+    """One product-usage event as pushed by an integration; `event_id` makes re-posting harmless."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="usage_events")
+    user_id = models.CharField(max_length=200)
+    feature = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField()
+    quantity = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="usage_event_quantity_positive")
+        ]
+        indexes = [models.Index(fields=["customer", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.user_id} {self.feature}"
+
+
+class UsageDaily(models.Model):
+    """Per customer, user, feature and day (in TIME_ZONE): events and quantity. Maintained on ingest, only for
+    events that were newly inserted, so the 30/60-day windows never scan raw events."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="usage_daily")
+    user_id = models.CharField(max_length=200)
+    feature = models.CharField(max_length=100)
+    day = models.DateField()
+    events = models.PositiveIntegerField(default=0)
+    quantity = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "usage daily rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "user_id", "feature", "day"], name="usage_daily_unique"
+            ),
+        ]
+        # Covering index: the engagement window queries read (customer, day range) and need only user/feature.
+        indexes = [models.Index(fields=["customer", "day", "user_id", "feature"], name="usage_daily_window")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.user_id} {self.feature} {self.day}: {self.events}"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Ticket(models.Model):
+    external_id = models.CharField(max_length=100, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tickets")
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    first_contact_resolution = models.BooleanField(null=True, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("opened_at")),
+                name="ticket_resolved_after_opened",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "opened_at"]),
+            models.Index(fields=["resolved_at"]),
+            models.Index(fields=["opened_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def resolution_hours(self) -> float | None:
+        if self.resolved_at is None:
+            return None
+        return (self.resolved_at - self.opened_at).total_seconds() / 3600
+
+
+class Outcome(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RENEWED = "renewed", "Renewed"
+    CHURNED = "churned", "Churned"
+
+
+class Renewal(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="renewals")
+    due_date = models.DateField()
+    arr_due = models.DecimalField(max_digits=14, decimal_places=2)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    renewed_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "due_date"], name="renewal_unique_per_due_date"),
+            models.CheckConstraint(condition=Q(arr_due__gte=0), name="renewal_arr_due_not_negative"),
+            models.CheckConstraint(
+                condition=Q(renewed_arr__isnull=True) | Q(renewed_arr__gte=0),
+                name="renewal_renewed_arr_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["due_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer} renewal {self.due_date}"
+
+
+class KeyFeature(models.Model):
+    """A product feature that counts for adoption (feature breadth, the adoption list)."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="As sent in usage events' `feature`.")
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ValueMilestone(models.Model):
+    """A CSM's record that the customer reached "first value" (DESIGN.md §5 time to value)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="value_milestones")
+    achieved_on = models.DateField()
+    note = models.CharField(max_length=300, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["achieved_on"]
+        indexes = [models.Index(fields=["customer", "achieved_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer} first value {self.achieved_on}"

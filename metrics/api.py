@@ -1,0 +1,241 @@
+"""Metrics API (DESIGN.md §4): ingestion (admins) and the metric read endpoints (any signed-in user, §3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Customer, User
+from cshub.api import IngestAPIView, IsAdminRole, ingest_error_response
+from cshub.ingest import IngestError
+
+from . import services
+from .engagement import engagement_metrics
+from .renewals import RenewalMetrics, renewal_metrics
+from .revenue import RevenueMetrics, revenue_metrics
+from .scope import Scope
+from .serializers import (
+    MrrIngestSerializer,
+    RenewalIngestSerializer,
+    TicketIngestSerializer,
+    validate_usage_events,
+)
+from .support import SupportMetrics, support_metrics
+
+MAX_PERIOD_DAYS = 366 * 10
+
+# --- Ingestion ------------------------------------------------------------------------------------
+
+
+class MrrIngestView(IngestAPIView):
+    """`POST /api/v1/mrr/`: MRR ledger rows, upserted on (customer, effective_date)."""
+
+    serializer_class = MrrIngestSerializer
+    upsert = services.mrr_upsert
+
+
+class TicketIngestView(IngestAPIView):
+    """`POST /api/v1/tickets/`: support tickets, upserted on external_id."""
+
+    serializer_class = TicketIngestSerializer
+    upsert = services.tickets_upsert
+
+
+class RenewalIngestView(IngestAPIView):
+    """`POST /api/v1/renewals/`: renewals, upserted on (customer, due_date)."""
+
+    serializer_class = RenewalIngestSerializer
+    upsert = services.renewals_upsert
+
+
+class UsageEventIngestView(APIView):
+    """`POST /api/v1/usage-events/`: product-usage events; answers {"accepted", "duplicates"}."""
+
+    permission_classes = [permissions.IsAuthenticated, IsAdminRole]
+
+    @extend_schema(request=None, responses=None)
+    def post(self, request: Request) -> Response:
+        try:
+            rows = validate_usage_events(request.data)
+            counts = services.usage_events_ingest(rows=rows)
+        except IngestError as exc:
+            return ingest_error_response(exc)
+        return Response(counts, status=status.HTTP_200_OK)
+
+
+# --- Reads ----------------------------------------------------------------------------------------
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    csm = serializers.EmailField(required=False, help_text="Only this CSM's book.")
+    segment = serializers.CharField(required=False, max_length=50)
+    customer = serializers.CharField(required=False, max_length=100, help_text="A customer's external_id.")
+
+    def validate_csm(self, value: str) -> User:
+        user = User.objects.filter(email__iexact=value).first()
+        if user is None:
+            raise serializers.ValidationError("No user has this email.")
+        return user
+
+    def validate_customer(self, value: str) -> Customer:
+        customer = Customer.objects.filter(external_id=value).first()
+        if customer is None:
+            raise serializers.ValidationError("No customer has this external_id.")
+        return customer
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": "The end must be on or after the start."})
+        if (attrs["end"] - attrs["start"]).days > MAX_PERIOD_DAYS:
+            raise serializers.ValidationError({"end": "A period may span at most ten years."})
+        return attrs
+
+    @property
+    def scope(self) -> Scope:
+        data = self.validated_data
+        return Scope(csm=data.get("csm"), segment=data.get("segment") or None, customer=data.get("customer"))
+
+
+class EngagementParamsSerializer(serializers.Serializer):
+    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
+    as_of = serializers.DateField(required=False, help_text="Default: today.")
+
+    def validate_customer(self, value: str) -> Customer:
+        return PeriodSerializer().validate_customer(value)
+
+
+def _rate(value: Decimal | None) -> float | None:
+    """Rates are decimal fractions (DESIGN.md §4), rounded to 4 places; null stays null."""
+    return None if value is None else float(round(value, 4))
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.quantize(Decimal('0.01'))}"
+
+
+MONEY_FIELDS = {
+    "mrr_start",
+    "mrr_end",
+    "arr_end",
+    "new_mrr",
+    "expansion_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "reactivation_mrr",
+    "arpa",
+    "clv",
+    "arr_due",
+}
+
+
+def render_metrics(obj: Any, fields: list[str]) -> dict[str, Any]:
+    """Money as 2-place decimal strings, other Decimals as rounded rates, ints and dates as they are."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, name)
+        if name in MONEY_FIELDS:
+            out[name] = _money(value)
+        elif isinstance(value, Decimal) or (
+            value is None and name not in ("time_to_value_days", "days_to_onboard")
+        ):
+            out[name] = _rate(value)
+        elif isinstance(value, dt.date):
+            out[name] = value.isoformat()
+        else:
+            out[name] = value
+    return out
+
+
+def _fields(cls: type, skip: tuple[str, ...] = ()) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.name not in skip]
+
+
+def _period_params() -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter("start", dt.date, required=True),
+        OpenApiParameter("end", dt.date, required=True),
+        OpenApiParameter("csm", str, description="A CSM's email: only their book."),
+        OpenApiParameter("segment", str),
+    ]
+
+
+class RevenueMetricsView(APIView):
+    """`GET /api/v1/metrics/revenue/?start=&end=[&csm=&segment=]`"""
+
+    @extend_schema(parameters=_period_params(), responses=None)
+    def get(self, request: Request) -> Response:
+        params = PeriodSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        result = revenue_metrics(
+            scope=params.scope, start=params.validated_data["start"], end=params.validated_data["end"]
+        )
+        return Response(render_metrics(result, _fields(RevenueMetrics, skip=("start", "end"))))
+
+
+class EngagementMetricsView(APIView):
+    """`GET /api/v1/metrics/engagement/?customer=&as_of=`"""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("customer", str, required=True), OpenApiParameter("as_of", dt.date)],
+        responses=None,
+    )
+    def get(self, request: Request) -> Response:
+        params = EngagementParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        as_of = params.validated_data.get("as_of") or timezone.localdate()
+        m = engagement_metrics(customer=params.validated_data["customer"], as_of=as_of)
+        body = render_metrics(
+            m,
+            [
+                "licenses",
+                "users_total",
+                "active_users_30d",
+                "license_utilization",
+                "product_adoption_rate",
+                "dau_mau",
+                "time_to_value_days",
+                "days_to_onboard",
+            ],
+        )
+        body["feature_adoption"] = {f: _rate(r) for f, r in m.feature_adoption.items()}
+        return Response({"customer": m.customer.external_id, "as_of": as_of.isoformat(), **body})
+
+
+class SupportMetricsView(APIView):
+    """`GET /api/v1/metrics/support/?start=&end=[&customer=&csm=&segment=]`"""
+
+    @extend_schema(parameters=[*_period_params(), OpenApiParameter("customer", str)], responses=None)
+    def get(self, request: Request) -> Response:
+        params = PeriodSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        m = support_metrics(
+            scope=params.scope, start=params.validated_data["start"], end=params.validated_data["end"]
+        )
+        body = render_metrics(m, _fields(SupportMetrics, skip=("start", "end", "avg_resolution_hours")))
+        hours = m.avg_resolution_hours
+        body["avg_resolution_hours"] = None if hours is None else float(round(hours, 2))
+        return Response(body)
+
+
+class RenewalMetricsView(APIView):
+    """`GET /api/v1/metrics/renewals/?start=&end=[&csm=&segment=]`"""
+
+    @extend_schema(parameters=_period_params(), responses=None)
+    def get(self, request: Request) -> Response:
+        params = PeriodSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        m = renewal_metrics(
+            scope=params.scope, start=params.validated_data["start"], end=params.validated_data["end"]
+        )
+        return Response(render_metrics(m, _fields(RenewalMetrics, skip=("start", "end"))))

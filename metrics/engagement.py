@@ -1,0 +1,173 @@
+"""Engagement metrics of one customer as of a day, from the UsageDaily rollup (DESIGN.md §5 "Engagement")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Min
+
+from accounts.models import Customer
+
+from .models import KeyFeature, UsageDaily, ValueMilestone
+from .scope import adapt_date, q
+
+WINDOW_DAYS = 30  # a user is active on D if it has an event in [D - 29, D]
+TTV_UTILIZATION = Decimal("0.10")  # time to value: first day license utilization reached 10 %
+
+
+def _ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
+    if not denominator:
+        return None
+    return Decimal(numerator) / Decimal(denominator)
+
+
+@dataclass(frozen=True)
+class EngagementMetrics:
+    """The `GET /api/v1/metrics/engagement/` answer (DESIGN.md §4)."""
+
+    customer: Customer
+    as_of: dt.date
+    licenses: int
+    users_total: int
+    active_users_30d: int
+    license_utilization: Decimal | None
+    product_adoption_rate: Decimal | None
+    dau_mau: Decimal | None
+    feature_adoption: dict[str, Decimal | None] = field(default_factory=dict)
+    feature_users: dict[str, int] = field(default_factory=dict)
+    key_features: tuple[str, ...] = ()
+    time_to_value_days: int | None = None
+    first_value_on: dt.date | None = None
+    days_to_onboard: int | None = None
+
+
+def window_start(as_of: dt.date) -> dt.date:
+    return as_of - dt.timedelta(days=WINDOW_DAYS - 1)
+
+
+def _window_counts(customer_id: int, as_of: dt.date) -> tuple[int, int]:
+    """(active users, Σ over the window's days of distinct daily users) in one query."""
+    table = q(UsageDaily._meta.db_table)
+    sql = f"""
+        SELECT COUNT(DISTINCT user_id), COUNT(*) FROM (
+            SELECT DISTINCT user_id, day FROM {table} WHERE customer_id = %s AND day >= %s AND day <= %s
+        ) ud
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [customer_id, adapt_date(window_start(as_of)), adapt_date(as_of)])
+        active, user_days = cursor.fetchone()
+    return int(active or 0), int(user_days or 0)
+
+
+def _day_plus(expr: str, days: int) -> str:
+    if connection.vendor == "postgresql":
+        return f"({expr} + {int(days)})"
+    return f"date({expr}, '+{int(days)} days')"
+
+
+def _days_between(later: str, earlier: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({later} - {earlier})"
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+def first_utilization_day(
+    *, customer: Customer, as_of: dt.date, share: Decimal = TTV_UTILIZATION
+) -> dt.date | None:
+    """DESIGN.md §5 time to value: first day in [contract_start, as_of] with active users ÷ licenses ≥ 10 %.
+
+    Each user is active on the 30 days from each day it used the product; SQL merges those into intervals per
+    user (LAG/LEAD over its active days) and answers +1 at each interval's start and -1 the day after its end,
+    grouped by day. A running sum over those few change days is the active-user count on every day.
+    """
+    if not customer.licenses or customer.contract_start is None:
+        return None
+    threshold = share * customer.licenses
+    table = q(UsageDaily._meta.db_table)
+    gap_before = _days_between("day", "prev_day")
+    gap_after = _days_between("next_day", "day")
+    sql = f"""
+        WITH ud AS (SELECT DISTINCT user_id, day FROM {table} WHERE customer_id = %s AND day <= %s),
+        g AS (
+            SELECT user_id, day,
+                   LAG(day) OVER (PARTITION BY user_id ORDER BY day) AS prev_day,
+                   LEAD(day) OVER (PARTITION BY user_id ORDER BY day) AS next_day
+            FROM ud
+        ),
+        changes AS (
+            SELECT day AS change_day, 1 AS delta
+            FROM g WHERE prev_day IS NULL OR {gap_before} >= {WINDOW_DAYS}
+            UNION ALL
+            SELECT {_day_plus("day", WINDOW_DAYS)} AS change_day, -1 AS delta
+            FROM g WHERE next_day IS NULL OR {gap_after} >= {WINDOW_DAYS}
+        )
+        SELECT change_day, SUM(delta) FROM changes GROUP BY change_day ORDER BY change_day
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [customer.pk, adapt_date(as_of)])
+        changes = cursor.fetchall()
+    running = 0
+    for i, (day, delta) in enumerate(changes):
+        day = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
+        running += int(delta)
+        if running < threshold:
+            continue
+        until = changes[i + 1][0] if i + 1 < len(changes) else None
+        until = until if until is None or isinstance(until, dt.date) else dt.date.fromisoformat(until)
+        reached = max(day, customer.contract_start)
+        if reached <= as_of and (until is None or reached < until):
+            return reached
+    return None
+
+
+def engagement_metrics(*, customer: Customer, as_of: dt.date) -> EngagementMetrics:
+    """Every engagement metric of DESIGN.md §5 for one customer as of `as_of` (a fixed number of queries)."""
+    rollup = UsageDaily.objects.filter(customer=customer)
+    users_total = rollup.filter(day__lte=as_of).values("user_id").distinct().count()
+    active, user_days = _window_counts(customer.pk, as_of)
+    in_window = rollup.filter(day__gte=window_start(as_of), day__lte=as_of)
+    feature_users = dict(
+        in_window.values("feature")
+        .annotate(users=Count("user_id", distinct=True))
+        .values_list("feature", "users")
+    )
+    key_features = tuple(KeyFeature.objects.values_list("name", flat=True))
+    for name in key_features:
+        feature_users.setdefault(name, 0)
+    feature_adoption = {
+        f: _ratio(n, users_total) for f, n in sorted(feature_users.items(), key=lambda kv: (-kv[1], kv[0]))
+    }
+    milestone = (
+        ValueMilestone.objects.filter(customer=customer, achieved_on__lte=as_of)
+        .aggregate(first=Min("achieved_on"))
+        .get("first")
+    )
+    usage_day = first_utilization_day(customer=customer, as_of=as_of)
+    candidates = [d for d in (usage_day, milestone) if d is not None]
+    first_value = min(candidates) if candidates else None
+    ttv = None
+    if first_value is not None and customer.contract_start is not None:
+        ttv = (first_value - customer.contract_start).days
+    onboard = None
+    if customer.go_live_date is not None and customer.contract_start is not None:
+        onboard = (customer.go_live_date - customer.contract_start).days
+    return EngagementMetrics(
+        customer=customer,
+        as_of=as_of,
+        licenses=customer.licenses,
+        users_total=users_total,
+        active_users_30d=active,
+        license_utilization=_ratio(active, customer.licenses),
+        product_adoption_rate=_ratio(active, users_total),
+        # DESIGN.md §5: mean over the 30 days of distinct daily users ÷ active users.
+        dau_mau=_ratio(user_days, WINDOW_DAYS * active),
+        feature_adoption=feature_adoption,
+        feature_users=feature_users,
+        key_features=key_features,
+        time_to_value_days=ttv,
+        first_value_on=first_value,
+        days_to_onboard=onboard,
+    )

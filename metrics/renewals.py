@@ -1,0 +1,77 @@
+"""Renewal metrics over a period (DESIGN.md §5 "Renewals")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, Least
+
+from .models import Outcome, Renewal
+from .scope import Scope
+
+_MONEY = DecimalField(max_digits=16, decimal_places=2)
+ZERO = Value(Decimal("0"), output_field=_MONEY)
+
+
+@dataclass(frozen=True)
+class RenewalMetrics:
+    """The `GET /api/v1/metrics/renewals/` answer (DESIGN.md §4). `arr_due` covers every renewal due in the
+    period (pending too); the three rates cover only those with an outcome."""
+
+    start: dt.date
+    end: dt.date
+    renewals_due: int
+    renewed: int
+    churned: int
+    pending: int
+    arr_due: Decimal
+    logo_renewal_rate: Decimal | None
+    gross_renewal_rate: Decimal | None
+    net_renewal_rate: Decimal | None
+
+
+def _money(value: Decimal | float | None) -> Decimal:
+    # SQLite answers SUM over decimals as float: round back to cents (each input has 2 places).
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def renewal_metrics(*, scope: Scope, start: dt.date, end: dt.date) -> RenewalMetrics:
+    """DESIGN.md §5 Renewals, over renewals due in [start, end] with an outcome: logo = renewed ÷ (renewed +
+    churned); gross = Σ min(renewed_arr, arr_due) ÷ Σ arr_due; net = Σ renewed_arr ÷ Σ arr_due. A renewed
+    renewal without renewed_arr renewed flat (renewed_arr = arr_due); a churned one renewed nothing."""
+    renewals = Renewal.objects.filter(due_date__gte=start, due_date__lte=end)
+    if not scope.is_company:
+        renewals = renewals.filter(customer__in=scope.customers().values("pk"))
+    decided = Q(outcome__in=[Outcome.RENEWED, Outcome.CHURNED])
+    renewed_arr = Case(
+        When(outcome=Outcome.RENEWED, then=Coalesce(F("renewed_arr"), F("arr_due"))),
+        default=ZERO,
+        output_field=_MONEY,
+    )
+    row = renewals.aggregate(
+        due=Count("pk"),
+        renewed=Count("pk", filter=Q(outcome=Outcome.RENEWED)),
+        churned=Count("pk", filter=Q(outcome=Outcome.CHURNED)),
+        pending=Count("pk", filter=Q(outcome=Outcome.PENDING)),
+        arr_due=Sum("arr_due"),
+        decided_due=Sum("arr_due", filter=decided),
+        gross=Sum(Least(renewed_arr, F("arr_due"), output_field=_MONEY), filter=decided),
+        net=Sum(renewed_arr, filter=decided),
+    )
+    decided_due = _money(row["decided_due"])
+    decided_count = row["renewed"] + row["churned"]
+    return RenewalMetrics(
+        start=start,
+        end=end,
+        renewals_due=row["due"],
+        renewed=row["renewed"],
+        churned=row["churned"],
+        pending=row["pending"],
+        arr_due=_money(row["arr_due"]),
+        logo_renewal_rate=Decimal(row["renewed"]) / decided_count if decided_count else None,
+        gross_renewal_rate=_money(row["gross"]) / decided_due if decided_due else None,
+        net_renewal_rate=_money(row["net"]) / decided_due if decided_due else None,
+    )

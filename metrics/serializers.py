@@ -1,0 +1,160 @@
+"""Validation of ingested rows (DESIGN.md §4). Serializers check one row; services resolve customers, write.
+
+Usage events do not use DRF: at ≥ 20,000 events/s a per-row serializer costs more than the database insert, so
+`validate_usage_events` is a plain-Python validator that still names every bad row and field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from cshub.ingest import MAX_ROWS, IngestError, RowError
+
+from .models import Outcome, Priority
+
+MAX_MONEY = Decimal("9999999999.99")
+
+
+class MrrIngestSerializer(serializers.Serializer):
+    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
+    effective_date = serializers.DateField()
+    mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+
+
+class TicketIngestSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
+    opened_at = serializers.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
+    resolved_at = serializers.DateTimeField(required=False, allow_null=True)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    first_contact_resolution = serializers.BooleanField(required=False, allow_null=True)
+    category = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+
+    def validate_category(self, value: str | None) -> str:
+        return value or ""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        resolved = attrs.get("resolved_at")
+        if resolved is not None and resolved < attrs["opened_at"]:
+            raise serializers.ValidationError(
+                {"resolved_at": "A ticket cannot be resolved before it was opened."}
+            )
+        return attrs
+
+
+class RenewalIngestSerializer(serializers.Serializer):
+    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
+    due_date = serializers.DateField()
+    arr_due = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    renewed_arr = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["outcome"] != Outcome.RENEWED and attrs.get("renewed_arr"):
+            raise serializers.ValidationError({"renewed_arr": "Only a renewed renewal has a renewed ARR."})
+        return attrs
+
+
+# --- Usage events: plain Python -------------------------------------------------------------------
+
+_MAX_LEN = {"event_id": 200, "customer": 100, "user_id": 200, "feature": 100}
+_MAX_QUANTITY = 2_147_483_647
+
+
+def _parse_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        # Python 3.11 reads every ISO 8601 form DRF accepts ("Z", offsets, fractions, date-only).
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed
+
+
+def validate_usage_events(payload: Any) -> list[dict[str, Any]]:
+    """Validate one event or a list of up to MAX_ROWS; raise IngestError with every bad row and field.
+
+    Returns dicts with event_id, customer (external_id), user_id, feature, occurred_at (aware), quantity.
+    """
+    if isinstance(payload, dict):
+        items = [payload]
+    elif isinstance(payload, list):
+        items = payload
+    else:
+        raise IngestError([RowError(0, "non_field_errors", "Send a JSON object or a list of objects.")])
+    if not items:
+        raise IngestError([RowError(0, "non_field_errors", "The list is empty.")])
+    if len(items) > MAX_ROWS:
+        raise IngestError(
+            [
+                RowError(
+                    0, "non_field_errors", f"At most {MAX_ROWS:,} objects per request ({len(items):,} sent)."
+                )
+            ]
+        )
+    tz = timezone.get_current_timezone()
+    latest = timezone.now() + dt.timedelta(days=1)
+    errors: list[RowError] = []
+    valid: list[dict[str, Any]] = []
+    append = valid.append
+    for i, item in enumerate(items):
+        if type(item) is not dict:
+            errors.append(RowError(i, "non_field_errors", "Expected a JSON object."))
+            continue
+        row_ok = True
+        out: dict[str, Any] = {}
+        for name in ("event_id", "customer", "user_id", "feature"):
+            value = item.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str) or not value.strip():
+                errors.append(
+                    RowError(
+                        i, name, "This field is required." if value in (None, "") else "Not a valid string."
+                    )
+                )
+                row_ok = False
+            elif len(value) > _MAX_LEN[name]:
+                errors.append(
+                    RowError(i, name, f"Ensure this field has no more than {_MAX_LEN[name]} characters.")
+                )
+                row_ok = False
+            else:
+                out[name] = value.strip()
+        occurred = _parse_datetime(item.get("occurred_at"), tz)
+        if occurred is None:
+            message = (
+                "This field is required."
+                if item.get("occurred_at") in (None, "")
+                else "Not an ISO 8601 datetime."
+            )
+            errors.append(RowError(i, "occurred_at", message))
+            row_ok = False
+        elif occurred > latest:
+            errors.append(RowError(i, "occurred_at", "This date is in the future (at most 1 day ahead)."))
+            row_ok = False
+        out["occurred_at"] = occurred
+        quantity = item.get("quantity", 1)
+        if quantity is None or quantity == "":
+            quantity = 1
+        elif isinstance(quantity, str) and quantity.strip().isdigit():
+            quantity = int(quantity)  # CSV imports send text
+        if type(quantity) is not int or not 1 <= quantity <= _MAX_QUANTITY:
+            errors.append(RowError(i, "quantity", "Ensure this value is a whole number of at least 1."))
+            row_ok = False
+        out["quantity"] = quantity
+        if row_ok:
+            append(out)
+    if errors:
+        raise IngestError(errors)
+    return valid

@@ -1,0 +1,209 @@
+"""Writes of the metrics app: ingestion of MRR, usage events, tickets, renewals (DESIGN.md §4); milestones.
+
+Every ingestion service takes rows already validated by its serializer (or `validate_usage_events`), resolves
+customer external_ids in one query per chunk, and writes everything in one transaction or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Customer, User
+from accounts.permissions import can_edit_customer
+from cshub.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
+
+from .models import MrrEntry, Renewal, Ticket, UsageDaily, UsageEvent, ValueMilestone
+
+_LOOKUP_CHUNK = 2000
+
+
+def _chunked(values: Sequence[Any], size: int = _LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _customer_ids(
+    rows: Sequence[dict[str, Any]], *, first_row: int, errors: list[RowError]
+) -> list[dict[str, Any]]:
+    """Replace each row's `customer` external_id by `customer_id`; unknown ones become row errors."""
+    external_ids = sorted({r["customer"] for r in rows})
+    ids: dict[str, int] = {}
+    for chunk in _chunked(external_ids):
+        ids.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
+    out = []
+    for i, row in enumerate(rows):
+        values = dict(row)
+        customer_id = ids.get(values.pop("customer"))
+        if customer_id is None:
+            errors.append(RowError(i + first_row, "customer", "No customer has this external_id."))
+            continue
+        values["customer_id"] = customer_id
+        out.append(values)
+    return out
+
+
+def _raise_if(errors: list[RowError]) -> None:
+    if errors:
+        raise IngestError(sorted(errors, key=lambda e: e.row))
+
+
+@transaction.atomic
+def mrr_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
+    """Create or update MRR ledger rows on (customer, effective_date); all or nothing."""
+    errors = check_duplicate_keys(
+        rows, lambda r: (r["customer"], r["effective_date"]), field_name="effective_date", first_row=first_row
+    )
+    values = _customer_ids(rows, first_row=first_row, errors=errors)
+    _raise_if(errors)
+
+    def lookup(chunk: Sequence[dict[str, Any]]) -> Any:
+        return MrrEntry.objects.filter(
+            customer_id__in={r["customer_id"] for r in chunk},
+            effective_date__in={r["effective_date"] for r in chunk},
+        )
+
+    return bulk_upsert(
+        model=MrrEntry, rows=values, key_fields=["customer_id", "effective_date"], lookup=lookup
+    ).as_dict()
+
+
+@transaction.atomic
+def tickets_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
+    """Create or update support tickets on external_id; all or nothing."""
+    errors = check_duplicate_keys(
+        rows, lambda r: r["external_id"], field_name="external_id", first_row=first_row
+    )
+    values = _customer_ids(rows, first_row=first_row, errors=errors)
+    _raise_if(errors)
+    return bulk_upsert(model=Ticket, rows=values, key_fields=["external_id"]).as_dict()
+
+
+@transaction.atomic
+def renewals_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
+    """Create or update renewals on (customer, due_date); all or nothing."""
+    errors = check_duplicate_keys(
+        rows, lambda r: (r["customer"], r["due_date"]), field_name="due_date", first_row=first_row
+    )
+    values = _customer_ids(rows, first_row=first_row, errors=errors)
+    _raise_if(errors)
+    for row in values:
+        if row.get("outcome") != "renewed" and "renewed_arr" not in row:
+            row["renewed_arr"] = None
+
+    def lookup(chunk: Sequence[dict[str, Any]]) -> Any:
+        return Renewal.objects.filter(
+            customer_id__in={r["customer_id"] for r in chunk}, due_date__in={r["due_date"] for r in chunk}
+        )
+
+    return bulk_upsert(
+        model=Renewal, rows=values, key_fields=["customer_id", "due_date"], lookup=lookup
+    ).as_dict()
+
+
+# --- Usage events ---------------------------------------------------------------------------------
+
+_EVENT_COLUMNS = ("event_id", "customer_id", "user_id", "feature", "occurred_at", "quantity")
+_DAILY_COLUMNS = ("customer_id", "user_id", "feature", "day", "events", "quantity")
+
+
+def _rows_per_statement(columns: int) -> int:
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        raw = connection.connection
+        limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if raw is not None else 999
+    else:
+        limit = 65535  # PostgreSQL's bind-parameter limit
+    return max(1, min(5000, limit // columns))
+
+
+def _insert_values_sql(table: str, columns: Sequence[str], rows: int) -> str:
+    row = "(" + ",".join(["%s"] * len(columns)) + ")"
+    return f"INSERT INTO {table} ({','.join(columns)}) VALUES {','.join([row] * rows)}"  # noqa: S608 - fixed names
+
+
+@transaction.atomic
+def usage_events_ingest(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
+    """Store new usage events and add them to the daily rollup; already-known event_ids count as duplicates.
+
+    Idempotent under retries and concurrent requests: events go in with `ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id`, and only the returned (newly inserted) events are added to UsageDaily with an atomic
+    `ON CONFLICT … DO UPDATE SET events = events + excluded.events`. Both statements work on PostgreSQL and
+    SQLite ≥ 3.35. An event_id repeated inside one request counts once (the first occurrence wins).
+    """
+    errors: list[RowError] = []
+    values = _customer_ids(rows, first_row=first_row, errors=errors)
+    _raise_if(errors)
+
+    unique: dict[str, dict[str, Any]] = {}
+    for row in values:
+        unique.setdefault(row["event_id"], row)
+    # Sorted keys: concurrent requests with overlapping events take row locks in the same order (no deadlock).
+    events = [unique[k] for k in sorted(unique)]
+    ops = connection.ops
+    event_table = connection.ops.quote_name(UsageEvent._meta.db_table)
+    per_statement = _rows_per_statement(len(_EVENT_COLUMNS))
+    inserted: list[str] = []
+    with connection.cursor() as cursor:
+        for chunk in _chunked(events, per_statement):
+            params: list[Any] = []
+            for r in chunk:
+                params += (
+                    r["event_id"],
+                    r["customer_id"],
+                    r["user_id"],
+                    r["feature"],
+                    ops.adapt_datetimefield_value(r["occurred_at"]),
+                    r["quantity"],
+                )
+            sql = _insert_values_sql(event_table, _EVENT_COLUMNS, len(chunk))
+            cursor.execute(sql + " ON CONFLICT (event_id) DO NOTHING RETURNING event_id", params)
+            inserted.extend(r[0] for r in cursor.fetchall())
+
+        tz = timezone.get_current_timezone()
+        daily: dict[tuple, list[int]] = {}
+        for event_id in inserted:
+            r = unique[event_id]
+            key = (r["customer_id"], r["user_id"], r["feature"], r["occurred_at"].astimezone(tz).date())
+            acc = daily.get(key)
+            if acc is None:
+                daily[key] = [1, r["quantity"]]
+            else:
+                acc[0] += 1
+                acc[1] += r["quantity"]
+        daily_table = connection.ops.quote_name(UsageDaily._meta.db_table)
+        per_statement = _rows_per_statement(len(_DAILY_COLUMNS))
+        keys = sorted(daily)
+        for chunk in _chunked(keys, per_statement):
+            params = []
+            for k in chunk:
+                params += (k[0], k[1], k[2], ops.adapt_datefield_value(k[3]), daily[k][0], daily[k][1])
+            sql = _insert_values_sql(daily_table, _DAILY_COLUMNS, len(chunk))
+            cursor.execute(
+                sql + " ON CONFLICT (customer_id, user_id, feature, day) DO UPDATE SET"
+                f" events = {daily_table}.events + excluded.events,"
+                f" quantity = {daily_table}.quantity + excluded.quantity",
+                params,
+            )
+    return {"accepted": len(inserted), "duplicates": len(values) - len(inserted)}
+
+
+# --- Milestones -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def value_milestone_log(
+    *, user: User, customer: Customer, achieved_on: dt.date, note: str = ""
+) -> ValueMilestone:
+    """Record that a customer reached "first value" (time to value, DESIGN.md §5)."""
+    if not can_edit_customer(user, customer):
+        raise PermissionDenied("You can only log milestones on customers in your book.")
+    if achieved_on > timezone.localdate():
+        raise ValidationError({"achieved_on": "This date is in the future."})
+    return ValueMilestone.objects.create(customer=customer, achieved_on=achieved_on, note=note, author=user)
