@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,8 +21,10 @@ TESTING = env.bool("CSHUB_TESTING", default="pytest" in sys.modules)
 if DEBUG or TESTING:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-only-for-debug-and-tests-0123456789abcdef")
 else:
-    # No working default in production mode: refuse to start without a real key.
+    # No working default in production mode: refuse to start without a real key (an empty one is none).
     SECRET_KEY = env.str("SECRET_KEY")
+    if not SECRET_KEY.strip():
+        raise ImproperlyConfigured("Set the SECRET_KEY environment variable (a long random string).")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
