@@ -1,11 +1,14 @@
-"""API building blocks shared by the apps: the ingestion view and permission classes (DESIGN.md §3–4)."""
+"""API building blocks shared by the apps: the ingestion view and permission classes (DESIGN.md §3 and §4)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import permissions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,7 +29,12 @@ class IsAdminRole(permissions.BasePermission):
 def validate_rows(
     serializer_class: type[serializers.Serializer], payload: Any, *, context: dict | None = None
 ) -> list[dict[str, Any]]:
-    """Validate one object or a list of up to MAX_ROWS; raise IngestError naming every bad row and field."""
+    """Validate one object or a list of up to MAX_ROWS; raise IngestError naming every bad row and field.
+
+    Per-row validation must not query: resolve references (customer external_ids, emails) for all rows at once
+    in the upsert service and raise RowErrors there (see accounts.services.customers_upsert), rather than use
+    a RelatedField, which runs one query per row.
+    """
     if isinstance(payload, dict):
         items = [payload]
     elif isinstance(payload, list):
@@ -37,19 +45,27 @@ def validate_rows(
         raise IngestError([RowError(0, "non_field_errors", "The list is empty.")])
     if len(items) > MAX_ROWS:
         raise IngestError(
-            [RowError(0, "non_field_errors", f"At most {MAX_ROWS:,} objects per request ({len(items):,} sent).")]
+            [
+                RowError(
+                    0, "non_field_errors", f"At most {MAX_ROWS:,} objects per request ({len(items):,} sent)."
+                )
+            ]
         )
     errors: list[RowError] = []
     valid: list[dict[str, Any]] = []
+    # One serializer instance validates every row, as ListSerializer does with its child: building a
+    # serializer deep-copies its fields, which costs more than validating a row (10,000 rows: ~4 s → <1 s).
+    ser = serializer_class(context=context or {})
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             errors.append(RowError(i, "non_field_errors", "Expected a JSON object."))
             continue
-        ser = serializer_class(data=item, context=context or {})
-        if ser.is_valid():
-            valid.append(ser.validated_data)
-        else:
-            for name, messages in ser.errors.items():
+        ser.initial_data = item  # for serializers whose validate() looks at the raw input
+        try:
+            valid.append(ser.run_validation(item))
+        except serializers.ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            for name, messages in detail.items():
                 for message in messages if isinstance(messages, list) else [messages]:
                     errors.append(RowError(i, name, str(message)))
     if errors:
@@ -67,9 +83,57 @@ def ingest_error_response(exc: IngestError) -> Response:
     )
 
 
+class IngestCountsSerializer(serializers.Serializer):
+    """The answer of an ingestion endpoint (OpenAPI only)."""
+
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+
+
+class IngestRowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="0-based index in the posted list (0 for a single object).")
+    field = serializers.CharField(help_text='The offending field, or "non_field_errors".')
+    message = serializers.CharField()
+
+
+class IngestErrorSerializer(serializers.Serializer):
+    """A 400 from an ingestion endpoint: nothing was written (OpenAPI only)."""
+
+    detail = serializers.CharField()
+    errors = IngestRowErrorSerializer(many=True)
+
+
+def ingest_request_schema(serializer_class: type[serializers.Serializer]) -> PolymorphicProxySerializer:
+    """OpenAPI request body of an ingestion endpoint: one object or a list of up to MAX_ROWS of them."""
+    name = serializer_class.__name__.removesuffix("Serializer")
+    return PolymorphicProxySerializer(
+        component_name=f"{name}OneOrList",
+        serializers=[serializer_class, serializer_class(many=True, max_length=MAX_ROWS)],
+        resource_type_field_name=None,
+        many=False,
+    )
+
+
+class IngestAutoSchema(AutoSchema):
+    """Documents an IngestAPIView's POST from its `serializer_class`; a subclass's `extend_schema` wins."""
+
+    def get_request_serializer(self) -> Any:
+        if self.method == "POST":
+            return ingest_request_schema(self.view.serializer_class)
+        return super().get_request_serializer()
+
+    def get_response_serializers(self) -> Any:
+        if self.method == "POST":
+            return {200: IngestCountsSerializer, 400: IngestErrorSerializer}
+        return super().get_response_serializers()
+
+
 class IngestAPIView(APIView):
     """POST one object or a list; validate all, then call `upsert(rows=...)` which returns a counts dict."""
 
+    schema = IngestAutoSchema()
+    parser_classes = [JSONParser]  # a list of objects has no form encoding
     permission_classes = [permissions.IsAuthenticated, IsAdminRole]
     serializer_class: type[serializers.Serializer]
     upsert: Callable[..., dict[str, int]]

@@ -46,7 +46,11 @@ class UpsertResult:
 
 
 def check_duplicate_keys(
-    rows: Sequence[dict[str, Any]], key: Callable[[dict[str, Any]], Any], *, field_name: str, first_row: int = 0
+    rows: Sequence[dict[str, Any]],
+    key: Callable[[dict[str, Any]], Any],
+    *,
+    field_name: str,
+    first_row: int = 0,
 ) -> list[RowError]:
     """A natural key given twice in one request is ambiguous: report it rather than guess which row wins."""
     seen: dict[Any, int] = {}
@@ -54,9 +58,7 @@ def check_duplicate_keys(
     for i, row in enumerate(rows):
         k = key(row)
         if k in seen:
-            errors.append(
-                RowError(i + first_row, field_name, f"Duplicate of row {seen[k]} in this request.")
-            )
+            errors.append(RowError(i + first_row, field_name, f"Duplicate of row {seen[k]} in this request."))
         else:
             seen[k] = i + first_row
     return errors
@@ -84,10 +86,17 @@ def bulk_upsert(
     if not rows:
         return result
 
+    # Compare foreign keys by id (`customer_id`), never through the descriptor (`obj.customer`), which would
+    # fetch the related object once per row. Rows may hold either a model instance or its id.
+    attnames = {f.name: f.attname for f in model._meta.concrete_fields}
+
+    def plain(value: Any) -> Any:
+        return value.pk if isinstance(value, models.Model) else value
+
     def key_of(values: dict[str, Any] | models.Model) -> tuple:
         if isinstance(values, dict):
-            return tuple(values[f] for f in key_fields)
-        return tuple(getattr(values, f) for f in key_fields)
+            return tuple(plain(values[f]) for f in key_fields)
+        return tuple(getattr(values, attnames.get(f, f)) for f in key_fields)
 
     existing: dict[tuple, models.Model] = {}
     for chunk in _chunks(rows):
@@ -95,7 +104,7 @@ def bulk_upsert(
             qs = lookup(chunk)
         else:
             first = key_fields[0]
-            qs = model._default_manager.filter(**{f"{first}__in": {r[first] for r in chunk}})
+            qs = model._default_manager.filter(**{f"{first}__in": {plain(r[first]) for r in chunk}})
         for obj in qs:
             existing[key_of(obj)] = obj
 
@@ -115,7 +124,7 @@ def bulk_upsert(
         for name, value in row.items():
             if name in key_fields:
                 continue
-            if getattr(obj, name) != value:
+            if getattr(obj, attnames.get(name, name)) != plain(value):
                 setattr(obj, name, value)
                 changed_fields.add(name)
                 dirty = True
@@ -132,7 +141,9 @@ def bulk_upsert(
             model._default_manager.bulk_create(to_create, batch_size=2000)
     except IntegrityError as exc:
         # A concurrent request created one of these keys between our read and our insert.
-        raise IngestError([RowError(0, "non_field_errors", f"Conflicting concurrent write, retry: {exc}")]) from exc
+        raise IngestError(
+            [RowError(0, "non_field_errors", f"Conflicting concurrent write, retry: {exc}")]
+        ) from exc
     if to_update:
         if has_updated_at:
             changed_fields.add("updated_at")
