@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("customers/", api.CustomerListView.as_view(), name="api_customers"),
+    path("customers/<str:external_id>/", api.CustomerDetailView.as_view(), name="api_customer_detail"),
+    path("contacts/", api.ContactIngestView.as_view(), name="api_contacts"),
+    path("touchpoints/", api.TouchpointCreateView.as_view(), name="api_touchpoints"),
+    path("pulses/", api.PulseCreateView.as_view(), name="api_pulses"),
+]

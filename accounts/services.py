@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
+
+from cshub.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 
 from .models import Contact, Customer, Pulse, Role, Team, Touchpoint, User
 from .permissions import can_edit_customer
@@ -45,7 +49,12 @@ def touchpoint_log(
     if any(c.customer_id != customer.pk for c in contacts):
         raise ValidationError({"contacts": "Contacts must belong to this customer."})
     touchpoint = Touchpoint.objects.create(
-        customer=customer, author=user, kind=kind, occurred_at=occurred_at, summary=summary, sentiment=sentiment
+        customer=customer,
+        author=user,
+        kind=kind,
+        occurred_at=occurred_at,
+        summary=summary,
+        sentiment=sentiment,
     )
     if contacts:
         touchpoint.contacts.set(contacts)
@@ -54,7 +63,7 @@ def touchpoint_log(
 
 @transaction.atomic
 def pulse_log(*, user: User, customer: Customer, score: int, note: str = "") -> Pulse:
-    """Record the CSM's 1–5 read of the relationship."""
+    """Record the CSM's 1-5 read of the relationship."""
     _require_edit(user, customer)
     if not 1 <= int(score) <= 5:
         raise ValidationError({"score": "Pulse score must be between 1 and 5."})
@@ -88,3 +97,81 @@ def user_create(
         else:
             team_obj.members.add(user)
     return user
+
+
+# --- Ingestion (DESIGN.md §4): validated rows in, {"created", "updated", "unchanged"} out -----------------
+
+_LOOKUP_CHUNK = 2000  # keeps `IN (...)` lists under every database's parameter limit
+
+
+def _chunked(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _LOOKUP_CHUNK):
+        yield values[start : start + _LOOKUP_CHUNK]
+
+
+@transaction.atomic
+def customers_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
+    """Create or update customers on `external_id` from CustomerIngestSerializer rows; all or nothing.
+
+    A row updates only the fields it contains. `csm_email` must name an active user ("" or None unassigns).
+    Row errors are numbered from `first_row` (0 for the API's list index; a CSV import passes its first line).
+    """
+    errors = check_duplicate_keys(
+        rows, lambda r: r["external_id"], field_name="external_id", first_row=first_row
+    )
+    emails = sorted({r["csm_email"].lower() for r in rows if r.get("csm_email")})
+    user_ids: dict[str, int] = {}
+    for chunk in _chunked(emails):
+        users = User.objects.annotate(email_lower=Lower("email")).filter(
+            email_lower__in=chunk, is_active=True
+        )
+        user_ids.update(users.values_list("email_lower", "pk"))
+
+    values: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        row = dict(row)
+        if "csm_email" in row:
+            email = (row.pop("csm_email") or "").lower()
+            row["csm_id"] = user_ids.get(email) if email else None
+            if email and row["csm_id"] is None:
+                errors.append(
+                    RowError(i + first_row, "csm_email", f"No active cshub user has the email {email}.")
+                )
+        values.append(row)
+    if errors:
+        raise IngestError(sorted(errors, key=lambda e: e.row))
+    return bulk_upsert(model=Customer, rows=values, key_fields=["external_id"]).as_dict()
+
+
+@transaction.atomic
+def contacts_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
+    """Create or update contacts on (customer external_id, email) from ContactIngestSerializer rows."""
+    errors = check_duplicate_keys(
+        rows, lambda r: (r["customer"], r["email"].lower()), field_name="email", first_row=first_row
+    )
+    external_ids = sorted({r["customer"] for r in rows})
+    customer_ids: dict[str, int] = {}
+    for chunk in _chunked(external_ids):
+        customer_ids.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
+
+    values: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        row = dict(row)
+        customer_id = customer_ids.get(row.pop("customer"))
+        if customer_id is None:
+            errors.append(RowError(i + first_row, "customer", "No customer has this external_id."))
+            continue
+        row["customer_id"] = customer_id
+        row["email"] = row["email"].lower()
+        values.append(row)
+    if errors:
+        raise IngestError(sorted(errors, key=lambda e: e.row))
+
+    def lookup(chunk: Sequence[dict[str, Any]]) -> Any:
+        return Contact.objects.filter(
+            customer_id__in={r["customer_id"] for r in chunk}, email__in={r["email"] for r in chunk}
+        )
+
+    return bulk_upsert(
+        model=Contact, rows=values, key_fields=["customer_id", "email"], lookup=lookup
+    ).as_dict()

@@ -1,0 +1,217 @@
+"""REST API for people and customers (DESIGN.md §4): customer/contact ingestion, customer reads, and logging
+touchpoints and pulses. Views are thin: permission, validation, one service or queryset, response."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from cshub.api import (
+    IngestAPIView,
+    IngestCountsSerializer,
+    IngestErrorSerializer,
+    IsAdminRole,
+    ingest_error_response,
+    ingest_request_schema,
+    validate_rows,
+)
+from cshub.ingest import IngestError
+
+from .models import Contact, Customer, LifecycleStage
+from .serializers import (
+    ContactIngestSerializer,
+    CustomerIngestSerializer,
+    CustomerSerializer,
+    PulseSerializer,
+    TouchpointSerializer,
+)
+from .services import contacts_upsert, customers_upsert, pulse_log, touchpoint_log
+
+# --- Customers ---
+
+
+class CustomerPagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class CustomerFilter(django_filters.FilterSet):
+    csm = django_filters.CharFilter(field_name="csm__email", lookup_expr="iexact", label="CSM email")
+    segment = django_filters.CharFilter(field_name="segment", lookup_expr="iexact")
+    lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices)
+    search = django_filters.CharFilter(method="filter_search", label="Name or external id contains")
+
+    class Meta:
+        model = Customer
+        fields = ["csm", "segment", "lifecycle_stage", "search"]
+
+    def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(external_id__icontains=value))
+
+
+class CustomerReadMixin:
+    """Queryset and serializer of the customer read endpoints.
+
+    Every customer is readable by every signed-in user (DESIGN.md §3). A later app (metrics: current MRR,
+    health) subclasses the views below, extends `get_queryset()` with its own annotations — subqueries, so
+    that the query count stays constant — and swaps `serializer_class` for a subclass of CustomerSerializer.
+    """
+
+    serializer_class: type[serializers.Serializer] = CustomerSerializer
+    filterset_class = CustomerFilter
+    lookup_field = "external_id"
+
+    def get_queryset(self) -> QuerySet[Customer]:
+        contacts = (
+            Contact.objects.filter(customer=OuterRef("pk"))
+            .order_by()
+            .values("customer")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            Customer.objects.select_related("csm")
+            .annotate(contacts_count=Coalesce(Subquery(contacts, output_field=IntegerField()), 0))
+            .order_by("name", "pk")
+        )
+
+
+def ingest(
+    request: Request, serializer_class: type[serializers.Serializer], upsert: Callable[..., dict[str, int]]
+) -> Response:
+    """The body of an ingestion POST (same as IngestAPIView.post) for views that also answer GET."""
+    try:
+        rows = validate_rows(serializer_class, request.data, context={"request": request})
+        counts = upsert(rows=rows)
+    except IngestError as exc:
+        return ingest_error_response(exc)
+    return Response(counts, status=status.HTTP_200_OK)
+
+
+class CustomerListView(CustomerReadMixin, generics.ListAPIView):
+    """`GET /api/v1/customers/` (any signed-in user) and `POST` ingestion (admins)."""
+
+    pagination_class = CustomerPagination
+    parser_classes = [JSONParser]
+    ingest_serializer_class = CustomerIngestSerializer
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        if self.request.method == "POST":
+            return [permissions.IsAuthenticated(), IsAdminRole()]
+        return [permissions.IsAuthenticated()]
+
+    @extend_schema(
+        summary="List customers", description="Every customer; filter by CSM email, segment, stage."
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create or update customers (admins)",
+        description=(
+            "One object or a list of up to 10,000, upserted on `external_id`; an object updates only the "
+            "fields it contains. One invalid object → 400 naming its index and field, and nothing is written."
+        ),
+        request=ingest_request_schema(CustomerIngestSerializer),
+        responses={200: IngestCountsSerializer, 400: IngestErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        return ingest(request, self.ingest_serializer_class, customers_upsert)
+
+
+class CustomerDetailView(CustomerReadMixin, generics.RetrieveAPIView):
+    """`GET /api/v1/customers/<external_id>/` (any signed-in user)."""
+
+    filterset_class = None
+
+    @extend_schema(summary="One customer")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ContactIngestView(IngestAPIView):
+    """`POST /api/v1/contacts/` (admins): upsert contacts on (customer external_id, email)."""
+
+    serializer_class = ContactIngestSerializer
+    upsert = staticmethod(contacts_upsert)
+
+    @extend_schema(
+        summary="Create or update contacts (admins)",
+        description=(
+            "One object or a list of up to 10,000, upserted on (`customer`, `email`). An unknown customer "
+            "→ 400 naming the row, and nothing is written."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+# --- Touchpoints and pulses ---
+
+
+def _django_validation_to_drf(exc: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(serializers.as_serializer_error(exc))
+
+
+_LOG_RESPONSES = {
+    400: OpenApiResponse(description="Invalid fields (field → messages)."),
+    403: OpenApiResponse(description="The customer is not in your book (DESIGN.md §3)."),
+}
+
+
+class TouchpointCreateView(generics.GenericAPIView):
+    """`POST /api/v1/touchpoints/`: CSMs on their customers, managers on their teams', admins on all."""
+
+    serializer_class = TouchpointSerializer
+
+    @extend_schema(summary="Log a touchpoint", responses={201: TouchpointSerializer, **_LOG_RESPONSES})
+    def post(self, request: Request) -> Response:
+        ser = self.get_serializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        try:
+            touchpoint = touchpoint_log(
+                user=request.user,
+                customer=data["customer"],
+                kind=data["kind"],
+                occurred_at=data["occurred_at"],
+                summary=data["summary"],
+                sentiment=data.get("sentiment", ""),
+            )
+        except DjangoValidationError as exc:
+            raise _django_validation_to_drf(exc) from exc
+        return Response(self.get_serializer(touchpoint).data, status=status.HTTP_201_CREATED)
+
+
+class PulseCreateView(generics.GenericAPIView):
+    """`POST /api/v1/pulses/`: same permission as touchpoints."""
+
+    serializer_class = PulseSerializer
+
+    @extend_schema(summary="Log a pulse score", responses={201: PulseSerializer, **_LOG_RESPONSES})
+    def post(self, request: Request) -> Response:
+        ser = self.get_serializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        try:
+            pulse = pulse_log(
+                user=request.user, customer=data["customer"], score=data["score"], note=data.get("note", "")
+            )
+        except DjangoValidationError as exc:
+            raise _django_validation_to_drf(exc) from exc
+        return Response(self.get_serializer(pulse).data, status=status.HTTP_201_CREATED)

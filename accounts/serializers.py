@@ -1,0 +1,127 @@
+"""API validation for people and customers (DESIGN.md §4). Serializers validate; services write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from .models import Customer, LifecycleStage, Pulse, Sentiment, Touchpoint, TouchpointKind
+from .services import validate_not_in_future
+
+# PositiveIntegerField's range on every database Django supports.
+MAX_LICENSES = 2_147_483_647
+
+
+class CustomerIngestSerializer(serializers.Serializer):
+    """One customer of `POST /api/v1/customers/` (or a CSV row); an omitted optional field is left alone."""
+
+    external_id = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=200)
+    segment = serializers.CharField(max_length=50, required=False, allow_blank=True, allow_null=True)
+    csm_email = serializers.EmailField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="Email of an active cshub user; empty or null removes the CSM.",
+    )
+    licenses = serializers.IntegerField(min_value=0, max_value=MAX_LICENSES, required=False)
+    contract_start = serializers.DateField(required=False, allow_null=True)
+    go_live_date = serializers.DateField(required=False, allow_null=True)
+    renewal_date = serializers.DateField(required=False, allow_null=True)
+    lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
+
+    def validate_segment(self, value: str | None) -> str:
+        return (value or "").strip()
+
+    def validate_csm_email(self, value: str | None) -> str:
+        # Resolved to a user by customers_upsert, in one query for the whole request.
+        return (value or "").strip().lower()
+
+
+class ContactIngestSerializer(serializers.Serializer):
+    """One contact of `POST /api/v1/contacts/`; upserted on (customer, email)."""
+
+    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
+    email = serializers.EmailField()
+    name = serializers.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
+    title = serializers.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
+
+    def validate_email(self, value: str) -> str:
+        return value.strip().lower()
+
+    def validate_name(self, value: str | None) -> str:
+        return value or ""
+
+    def validate_title(self, value: str | None) -> str:
+        return value or ""
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    """A customer as `GET /api/v1/customers/` shows it."""
+
+    csm = serializers.EmailField(
+        source="csm.email", read_only=True, allow_null=True, help_text="CSM's email."
+    )
+    csm_name = serializers.CharField(source="csm.get_full_name", read_only=True, allow_null=True)
+    contacts_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "external_id",
+            "name",
+            "segment",
+            "csm",
+            "csm_name",
+            "licenses",
+            "contract_start",
+            "go_live_date",
+            "renewal_date",
+            "lifecycle_stage",
+            "contacts_count",
+        ]
+        read_only_fields = fields
+
+
+class _CustomerByExternalId(serializers.SlugRelatedField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "The customer's external_id.")
+        super().__init__(slug_field="external_id", queryset=Customer.objects.all(), **kwargs)
+
+
+class TouchpointSerializer(serializers.ModelSerializer):
+    """`POST /api/v1/touchpoints/`: log a call, meeting, QBR… on a customer you may edit (DESIGN.md §3)."""
+
+    customer = _CustomerByExternalId()
+    kind = serializers.ChoiceField(choices=TouchpointKind.choices)
+    sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False, allow_blank=True)
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
+    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Touchpoint
+        fields = ["id", "customer", "kind", "occurred_at", "sentiment", "summary", "author", "created_at"]
+        read_only_fields = ["id", "author", "created_at"]
+
+    def validate_occurred_at(self, value: Any) -> Any:
+        try:
+            validate_not_in_future(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+
+class PulseSerializer(serializers.ModelSerializer):
+    """`POST /api/v1/pulses/`: the CSM's 1-5 read of the relationship."""
+
+    customer = _CustomerByExternalId()
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True)
+    rubric = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Pulse
+        fields = ["id", "customer", "score", "note", "rubric", "author", "created_at"]
+        read_only_fields = ["id", "rubric", "author", "created_at"]
