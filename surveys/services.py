@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Contact, Customer, User
 from accounts.permissions import is_manager_or_admin
-from cshub.ingest import UpsertResult, bulk_upsert
+from cshub.ingest import IngestError, RowError, UpsertResult, bulk_upsert, check_duplicate_keys
 
 from .models import (
     COMMENT_MAX_LENGTH,
@@ -351,22 +351,58 @@ def contact_unsubscribe(*, token: str) -> Contact:
 # --- History import ----------------------------------------------------------------------------------------
 
 
-def responses_import(*, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Upsert historical answers (no invitation) on (customer, contact_email, kind, answered_at)."""
-    rows = [{**row, "contact_email": row["contact_email"].lower()} for row in rows]
-    customer_ids = {row["customer_id"] for row in rows}
+def responses_import(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
+    """Upsert historical answers (no invitation) on (customer, contact_email, kind, answered_at).
+
+    `rows` come from ResponseImportSerializer (customer = external_id). Unknown customers are row errors and
+    nothing is written; the contact is linked when the address is a known contact of that customer.
+    """
+    errors = check_duplicate_keys(
+        rows,
+        lambda r: (r["customer"], r["contact_email"].lower(), r["kind"], r["answered_at"]),
+        field_name="answered_at",
+        first_row=first_row,
+    )
+    external_ids = sorted({r["customer"] for r in rows})
+    customer_ids: dict[str, int] = {}
+    for start in range(0, len(external_ids), 2000):
+        chunk = external_ids[start : start + 2000]
+        customer_ids.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
     contacts = {
-        (c.customer_id, c.email.lower()): c.pk for c in Contact.objects.filter(customer_id__in=customer_ids)
+        (customer_id, email.lower()): pk
+        for pk, customer_id, email in Contact.objects.filter(
+            customer_id__in=customer_ids.values()
+        ).values_list("pk", "customer_id", "email")
     }
-    for row in rows:
-        row["contact_id"] = contacts.get((row["customer_id"], row["contact_email"]))
+    values: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        customer_id = customer_ids.get(row["customer"])
+        if customer_id is None:
+            errors.append(RowError(i + first_row, "customer", "No customer has this external_id."))
+            continue
+        email = row["contact_email"].lower()
+        values.append(
+            {
+                "customer_id": customer_id,
+                "contact_email": email,
+                "contact_id": contacts.get((customer_id, email)),
+                "kind": row["kind"],
+                "score": row["score"],
+                "comment": row.get("comment") or "",
+                "answered_at": row["answered_at"],
+            }
+        )
+    if errors:
+        raise IngestError(sorted(errors, key=lambda e: e.row))
     with transaction.atomic():
         result: UpsertResult = bulk_upsert(
             model=Response,
-            rows=rows,
+            rows=values,
             key_fields=("customer_id", "contact_email", "kind", "answered_at"),
             lookup=lambda chunk: Response.objects.filter(
-                invitation__isnull=True, customer_id__in={r["customer_id"] for r in chunk}
+                invitation__isnull=True,
+                customer_id__in={r["customer_id"] for r in chunk},
+                contact_email__in={r["contact_email"] for r in chunk},
             ),
         )
     return result.as_dict()

@@ -1,0 +1,187 @@
+"""Survey API (DESIGN.md §4): send a campaign, import answer history, survey metrics. Views stay thin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Customer
+from accounts.services import validate_not_in_future
+from cshub.api import IngestAPIView
+
+from .models import COMMENT_MAX_LENGTH, Kind, scale_of
+from .scores import survey_score
+from .selectors import responses_filtered
+from .services import campaign_send, responses_import
+
+
+class CampaignCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    customers = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        max_length=10_000,
+        help_text="External ids of the customers to survey (or give `segment`).",
+    )
+    segment = serializers.CharField(
+        max_length=50, required=False, help_text="Survey every customer of a segment."
+    )
+    question = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("customers")) == bool(attrs.get("segment")):
+            raise serializers.ValidationError("Give either `customers` (a non-empty list) or `segment`.")
+        return attrs
+
+
+class CampaignResultSerializer(serializers.Serializer):
+    campaign = serializers.IntegerField()
+    queued = serializers.IntegerField(help_text="Invitations created; their emails go out through Celery.")
+    skipped = inline_serializer(
+        "CampaignSkipped",
+        {
+            "throttled": serializers.IntegerField(),
+            "unsubscribed": serializers.IntegerField(),
+            "no_contacts": serializers.IntegerField(),
+            "churned": serializers.IntegerField(),
+        },
+    )
+
+
+class CampaignCreateView(APIView):
+    """`POST /api/v1/survey-campaigns/`: managers (their teams' customers) and admins (all)."""
+
+    @extend_schema(
+        summary="Send a survey campaign",
+        request=CampaignCreateSerializer,
+        responses={201: CampaignResultSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        ser = CampaignCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        if data.get("customers"):
+            wanted = list(dict.fromkeys(data["customers"]))
+            found = {c.external_id: c for c in Customer.objects.filter(external_id__in=wanted)}
+            missing = [x for x in wanted if x not in found]
+            if missing:
+                raise serializers.ValidationError(
+                    {"customers": [f"Unknown customer external_id(s): {', '.join(missing[:20])}."]}
+                )
+            customers = [found[x] for x in wanted]
+            selection = f"{len(customers)} customer(s) via API"
+        else:
+            customers = list(Customer.objects.in_book_of(request.user).filter(segment=data["segment"]))
+            if not customers:
+                raise serializers.ValidationError({"segment": ["No customer of yours is in this segment."]})
+            selection = f"segment {data['segment']} via API"
+        try:
+            result = campaign_send(
+                user=request.user,
+                kind=data["kind"],
+                customers=customers,
+                question=data.get("question", ""),
+                selection=selection,
+            )
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+
+
+class ResponseImportSerializer(serializers.Serializer):
+    """One historical answer of `POST /api/v1/survey-responses/`."""
+
+    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
+    contact_email = serializers.EmailField()
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    score = serializers.IntegerField()
+    comment = serializers.CharField(
+        max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, allow_null=True
+    )
+    answered_at = serializers.DateTimeField()
+
+    def validate_answered_at(self, value: dt.datetime) -> dt.datetime:
+        try:
+            validate_not_in_future(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        scale = scale_of(attrs["kind"])
+        if attrs["score"] not in scale:
+            raise serializers.ValidationError(
+                {"score": f"A {attrs['kind'].upper()} score is from {scale[0]} to {scale[-1]}."}
+            )
+        return attrs
+
+
+class ResponseImportView(IngestAPIView):
+    """`POST /api/v1/survey-responses/` (admins): import answer history, idempotent on its natural key."""
+
+    serializer_class = ResponseImportSerializer
+    upsert = staticmethod(responses_import)
+
+
+class SurveyMetricsQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+    csm = serializers.EmailField(required=False)
+    segment = serializers.CharField(required=False, max_length=50)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("end", timezone.localdate())
+        attrs.setdefault("start", attrs["end"] - dt.timedelta(days=364))
+        if attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError({"start": ["start must be on or before end."]})
+        return attrs
+
+
+class SurveyMetricsSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    responses = serializers.IntegerField()
+    score = serializers.FloatField(allow_null=True, help_text="NPS -100…100, CSAT 0…100, CES mean 1…7")
+    promoters = serializers.IntegerField(required=False, help_text="NPS only")
+    passives = serializers.IntegerField(required=False, help_text="NPS only")
+    detractors = serializers.IntegerField(required=False, help_text="NPS only")
+    satisfied = serializers.IntegerField(required=False, help_text="CSAT only")
+
+
+class SurveyMetricsView(APIView):
+    """`GET /api/v1/metrics/surveys/?kind=&start=&end=[&csm=&segment=]` (DESIGN.md §5 "Surveys")."""
+
+    @extend_schema(
+        summary="NPS, CSAT or CES over a period",
+        parameters=[
+            OpenApiParameter("kind", str, enum=Kind.values, required=True),
+            OpenApiParameter("start", dt.date, description="Default: end - 364 days"),
+            OpenApiParameter("end", dt.date, description="Default: today"),
+            OpenApiParameter("csm", str, description="CSM email"),
+            OpenApiParameter("segment", str),
+        ],
+        responses={200: SurveyMetricsSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = SurveyMetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        responses = responses_filtered(
+            start=q["start"], end=q["end"], segment=q.get("segment", ""), csm_email=q.get("csm", "")
+        )
+        score = survey_score(responses, kind=q["kind"])
+        return Response({"kind": q["kind"], "start": q["start"], "end": q["end"], **score.as_dict()})
