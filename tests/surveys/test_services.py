@@ -1,4 +1,4 @@
-"""Sending campaigns (DESIGN.md §8): preview reasons, throttle, consent, permissions, exactly-once delivery."""
+"""Sending campaigns (DESIGN.md §8): preview reasons, throttle, consent, permissions, exactly-once sends."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ def test_campaign_send_emails_only_eligible_contacts(
     buttons = [link for link in links_in(html) if "?score=" in link]
     assert [int(link.rsplit("=", 1)[1]) for link in buttons] == list(range(11))
     assert all(link.startswith("https://cs.example.com/s/") for link in buttons)
-    assert "https://cs.example.com/s/" in text and "/unsubscribe/" in text
+    assert "https://cs.example.com/s/" in text
+    assert "/unsubscribe/" in text
     assert message.extra_headers["List-Unsubscribe"].startswith("<https://cs.example.com/s/")
     invitation = Invitation.objects.get(campaign=result.campaign)
     assert invitation.state == InvitationState.SENT
@@ -94,7 +95,8 @@ def test_edited_question_is_sent_and_frozen_on_the_campaign(
         )
     assert result.campaign.question == "How was onboarding?"
     assert "How was onboarding?" in mail.outbox[0].body
-    assert "1: http" in mail.outbox[0].body and "5: http" in mail.outbox[0].body
+    assert "1: http" in mail.outbox[0].body
+    assert "5: http" in mail.outbox[0].body
     assert "0: http" not in mail.outbox[0].body
 
 
