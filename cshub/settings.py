@@ -184,6 +184,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "kind" choice field; name their enums apart (spectacular warns otherwise).
+    "ENUM_NAME_OVERRIDES": {
+        "TouchpointKindEnum": "accounts.models.TouchpointKind",
+        "SurveyKindEnum": "surveys.models.Kind",
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024  # a 10,000-row ingestion list fits comfortably
 
