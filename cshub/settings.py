@@ -184,6 +184,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # DESIGN.md §3: anonymous visitors see only the login and survey pages, so the API docs need a login too.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several models have a "kind" choice field; name their enums apart (spectacular warns otherwise).
     "ENUM_NAME_OVERRIDES": {
         "TouchpointKindEnum": "accounts.models.TouchpointKind",
