@@ -121,12 +121,13 @@ def _log_activity(request: HttpRequest, external_id: str, *, kind: str, make_for
                 "saved": f"{label} logged and added to the timeline.",
             }
             return render(request, f"accounts/customer_detail.html#{kind}_logged", context)
-    # 422 with the form and its inline errors; htmx swaps it in place (htmx-config in base.html).
+    # Invalid: the form comes back with its inline errors as a 200, like any Django form view. (A 422 would
+    # also be swapped, see base.html, but browsers log every 4xx as a console error.)
     if _is_partial(request):
         context = {"customer": customer, "can_edit": True, f"{kind}_form": form}
-        return render(request, f"accounts/customer_detail.html#{kind}_form", context, status=422)
+        return render(request, f"accounts/customer_detail.html#{kind}_form", context)
     context = _customer_context(request, customer, **{f"{kind}_form": form})
-    return render(request, "accounts/customer_detail.html", context, status=422)
+    return render(request, "accounts/customer_detail.html", context)
 
 
 @login_required
