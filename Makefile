@@ -25,8 +25,7 @@ demo: install
 	$(DEMO_ENV) $(PY) manage.py migrate --no-input
 	$(DEMO_ENV) $(PY) manage.py seed_demo
 	@echo ""
-	@echo "cshub demo is starting on http://127.0.0.1:8000 — log in with (password: demo):"
-	@$(DEMO_ENV) $(PY) manage.py shell -c "from accounts.models import User; [print(f'  {u.role:8} {u.email}') for u in User.objects.filter(email__endswith='@demo.cshub.dev').order_by('role', 'email')]"
+	@echo "cshub demo is starting on http://127.0.0.1:8000 — log in with one of the accounts above. Ctrl-C stops it."
 	@echo ""
 	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
