@@ -33,6 +33,39 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Default wording; migration 0002 seeds the same rows (and an admin may edit them).
+KIND_DEFAULTS: dict[str, dict[str, str]] = {
+    Kind.NPS: {
+        "name": "Net Promoter Score",
+        "question": "How likely are you to recommend {company} to a friend or colleague?",
+        "low_label": "Not at all likely",
+        "high_label": "Extremely likely",
+        "comment_prompt": "What is the main reason for your score? (optional)",
+    },
+    Kind.CSAT: {
+        "name": "Customer Satisfaction",
+        "question": "How satisfied are you with {company}?",
+        "low_label": "Very unsatisfied",
+        "high_label": "Very satisfied",
+        "comment_prompt": "What could we do better? (optional)",
+    },
+    Kind.CES: {
+        "name": "Customer Effort Score",
+        "question": "How easy was it to get what you needed from {company}?",
+        "low_label": "Very difficult",
+        "high_label": "Very easy",
+        "comment_prompt": "What made it easy or hard? (optional)",
+    },
+}
+
+
+class SurveyKindManager(models.Manager["SurveyKind"]):
+    def for_kind(self, kind: str) -> SurveyKind:
+        """The wording of `kind`; recreated with the defaults if its row was deleted (or flushed by tests)."""
+        obj, _ = self.get_or_create(kind=kind, defaults=KIND_DEFAULTS[kind])
+        return obj
+
+
 class SurveyKind(models.Model):
     """The editable wording of each kind; rows are created by a data migration."""
 
@@ -42,6 +75,8 @@ class SurveyKind(models.Model):
     low_label = models.CharField(max_length=60)
     high_label = models.CharField(max_length=60)
     comment_prompt = models.CharField(max_length=200, default="Anything you would like to add? (optional)")
+
+    objects = SurveyKindManager()
 
     class Meta:
         ordering = ["kind"]

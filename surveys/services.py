@@ -58,7 +58,7 @@ class CampaignResult:
 
 
 def default_question(kind: str) -> str:
-    survey_kind = SurveyKind.objects.get(kind=kind)
+    survey_kind = SurveyKind.objects.for_kind(kind)
     return survey_kind.question.replace("{company}", settings.CSHUB_COMPANY_NAME)
 
 
@@ -140,9 +140,11 @@ def unsubscribe_url(token: str) -> str:
     return settings.SITE_URL + reverse("surveys:unsubscribe", kwargs={"token": token})
 
 
-def invitation_email(*, invitation: Invitation, token: str, connection: Any = None) -> EmailMultiAlternatives:
+def invitation_email(
+    *, invitation: Invitation, token: str, connection: Any = None, survey_kind: SurveyKind | None = None
+) -> EmailMultiAlternatives:
     """The invitation: question, the scale as buttons (each preselects its score), company, unsubscribe."""
-    survey_kind = SurveyKind.objects.get(kind=invitation.campaign.kind)
+    survey_kind = survey_kind or SurveyKind.objects.for_kind(invitation.campaign.kind)
     low, high = scale_of(survey_kind.kind)[0], scale_of(survey_kind.kind)[-1]
     context = {
         "company": settings.CSHUB_COMPANY_NAME,
@@ -198,6 +200,7 @@ def invitations_deliver(*, invitation_ids: Sequence[int]) -> DeliveryResult:
             "campaign", "contact", "customer"
         )
     )
+    kinds = {kind: SurveyKind.objects.for_kind(kind) for kind in {i.campaign.kind for i in invitations}}
     connection = get_connection(fail_silently=False)
     try:
         for invitation in invitations:
@@ -214,7 +217,12 @@ def invitations_deliver(*, invitation_ids: Sequence[int]) -> DeliveryResult:
                 (result.busy if current == InvitationState.SENDING else result.skipped).append(invitation.pk)
                 continue
             try:
-                invitation_email(invitation=invitation, token=token, connection=connection).send()
+                invitation_email(
+                    invitation=invitation,
+                    token=token,
+                    connection=connection,
+                    survey_kind=kinds[invitation.campaign.kind],
+                ).send()
             except BaseException:
                 Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
                     state=InvitationState.QUEUED, claimed_at=None, token_hash=None

@@ -81,7 +81,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         return _link_error(request, exc)
     context = {
         "invitation": invitation,
-        "kind": SurveyKind.objects.get(kind=kind),
+        "kind": SurveyKind.objects.for_kind(kind),
         "question": invitation.campaign.question,
         "form": form,
         "selected": form["score"].value(),
