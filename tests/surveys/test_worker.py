@@ -41,10 +41,9 @@ def celery_worker(settings):
     require_redis()
     settings.CELERY_TASK_ALWAYS_EAGER = False
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
 
     from cshub.celery import app
-
-    from celery.signals import task_postrun
 
     app.conf.task_always_eager = False
     app.control.purge()
