@@ -339,16 +339,21 @@ SUMMARIES: dict[str, dict[str, list[str]]] = {
             "Check-in with {contact}: team is happy with {feature}, usage up since last month.",
             "Call with {contact} about {topic}; they want to lean on {feature} for it. Good energy.",
             "{contact} thanked us for the quick fix on {feature}; asked about training for more users.",
+            "Call with {contact}: their team now runs weekly reviews in {feature}; wants to show others.",
+            "{contact} shared that {feature} saved them hours on {topic}. Asked for a case-study chat.",
         ],
         "neutral": [
             "Monthly call with {contact}. No blockers; walked through the settings for {feature}.",
             "Quick call on {topic}. {contact} will come back with requirements next week.",
             "Call with {contact}: reviewed open tickets, nothing urgent.",
+            "Call with {contact} to prepare {topic}; sent a checklist afterwards.",
+            "Check-in with {contact}: usage flat, no complaints. Suggested a refresher on {feature}.",
         ],
         "negative": [
             "Tense call with {contact}: {feature} failing for them again, wants a timeline.",
             "{contact} raised concerns about value for money ahead of {topic}.",
             "Call with {contact}: adoption stalled, their admin left. Need a new champion.",
+            "{contact} asked for a discount on the renewal; says only half the team uses {feature}.",
         ],
     },
     "meeting": {
@@ -369,19 +374,27 @@ SUMMARIES: dict[str, dict[str, list[str]]] = {
         "positive": [
             "Sent {contact} our best-practice guide for {feature}; replied it was exactly what they needed.",
             "{contact} emailed a thank-you for the training session.",
+            "{contact} replied to our usage report: 'best quarter so far', forwarded to their VP.",
+            "Sent {contact} a recap of {topic}; they confirmed next steps the same day.",
         ],
         "neutral": [
             "Emailed {contact} release notes for {feature}.",
             "Followed up with {contact} on {topic}; waiting for their reply.",
             "Shared usage report with {contact}.",
+            "Sent {contact} the invite for the admin training on {feature}.",
+            "{contact} asked by email for an invoice copy and the seat count.",
         ],
         "negative": [
             "No reply from {contact} to the last two emails about {topic}.",
             "{contact} emailed a complaint about an outage affecting {feature}.",
+            "{contact} forwarded an internal thread questioning the tool's value ahead of {topic}.",
         ],
     },
     "chat": {
-        "positive": ["Quick chat: {contact} found a shortcut in {feature}, very pleased."],
+        "positive": [
+            "Quick chat: {contact} found a shortcut in {feature}, very pleased.",
+            "{contact} in chat: the latest release of {feature} fixed their main gripe.",
+        ],
         "neutral": [
             "Chat with {contact} about a setting in {feature}.",
             "{contact} asked in chat how to export data for {topic}.",
@@ -499,6 +512,7 @@ def _activity_for(
             )
 
     touchpoints: list[tuple[Touchpoint, list[int]]] = []
+    recent: list[str] = []
     for day, what in sorted((_workday(day), what) for day, what in events):
         if not start <= day <= end:
             continue
@@ -520,7 +534,11 @@ def _activity_for(
             sentiment = (
                 Sentiment.POSITIVE if kind == "advocacy" else _sentiment(rng, _mood(plan, start, end, day))
             )
-            summary = rng.choice(SUMMARIES[kind][sentiment]).format(**words)
+            # Not the same sentence twice in a row for one customer.
+            options = [t for t in SUMMARIES[kind][sentiment] if t not in recent] or SUMMARIES[kind][sentiment]
+            template = rng.choice(options)
+            recent = [template, *recent][:3]
+            summary = template.format(**words)
         touchpoints.append(
             (
                 Touchpoint(
