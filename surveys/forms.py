@@ -78,3 +78,51 @@ class CampaignForm(forms.Form):
         if data.get("lifecycle_stage"):
             parts.append(f"stage {LifecycleStage(data['lifecycle_stage']).label}")
         return ", ".join(parts) or "all customers"
+
+
+class ResultsFilterForm(forms.Form):
+    """Filters of the Surveys page (GET). Every field optional; invalid values are ignored."""
+
+    months = forms.TypedChoiceField(
+        coerce=int,
+        required=False,
+        choices=[(3, "Last 3 months"), (6, "Last 6 months"), (12, "Last 12 months"), (24, "Last 24 months")],
+        label="Period",
+    )
+    segment = forms.ChoiceField(required=False)
+    csm = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label="CSM", empty_label="All CSMs"
+    )
+    kind = forms.ChoiceField(required=False, choices=[("", "All kinds"), *Kind.choices])
+    band = forms.ChoiceField(
+        required=False,
+        label="Score band",
+        choices=[
+            ("", "All scores"),
+            ("negative", "Detractors / unhappy"),
+            ("neutral", "Passives / neutral"),
+            ("positive", "Promoters / happy"),
+        ],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        segments = (
+            Customer.objects.exclude(segment="")
+            .order_by("segment")
+            .values_list("segment", flat=True)
+            .distinct()
+        )
+        self.fields["segment"].choices = [("", "All segments"), *((s, s) for s in segments)]
+        self.fields["csm"].queryset = User.objects.filter(pk__in=Customer.objects.values("csm")).order_by(
+            "full_name", "email"
+        )
+        self.fields["months"].initial = 12
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if not valid:
+            # A bad filter value is dropped rather than failing the whole page.
+            for name in list(self.errors):
+                self.cleaned_data.pop(name, None)
+        return valid
