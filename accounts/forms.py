@@ -61,6 +61,11 @@ class BookFilterForm(forms.Form):
         return self.fields[name].empty_value if hasattr(self.fields[name], "empty_value") else None
 
 
+class ContactChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Contact) -> str:
+        return obj.name or obj.email
+
+
 class TouchpointForm(forms.Form):
     kind = forms.ChoiceField(label="Type", choices=[("", "Choose a type…"), *TouchpointKind.choices])
     occurred_at = forms.DateTimeField(
@@ -77,7 +82,7 @@ class TouchpointForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What was discussed, decided, or promised?"}),
     )
-    contacts = forms.ModelMultipleChoiceField(
+    contacts = ContactChoiceField(
         label="Contacts involved",
         required=False,
         queryset=Contact.objects.none(),

@@ -145,5 +145,8 @@ def test_csm_works_the_book_and_logs_activity(page, phone_page, screenshot, cons
     )
     assert overflow <= 0, f"page scrolls sideways by {overflow}px at 375px"
     screenshot(phone_page, "08-customer-375")
+    phone_page.get_by_label("Open menu").click()
+    expect(phone_page.locator(".sidebar .nav__link", has_text="Book")).to_be_in_viewport(ratio=1)
+    screenshot(phone_page, "09-menu-375", full_page=False)
 
     assert list(console_errors) == []
