@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from accounts.models import LifecycleStage, Pulse, Touchpoint
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in
-from tests.factories import ContactFactory, CustomerFactory, PulseFactory, TouchpointFactory
+from tests.factories import ContactFactory, CustomerFactory, PulseFactory, TouchpointFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -83,6 +83,8 @@ def test_csm_works_the_book_and_logs_activity(page, phone_page, screenshot, cons
 
     # Search, then open the customer.
     page.get_by_label("Segment").select_option("")
+    expect(page).not_to_have_url(re.compile(r"segment=Enterprise"))
+    expect(page).to_have_url(re.compile(r"sort=name"))  # changing a filter keeps the sort
     page.get_by_label("Search").fill("Northwind")
     expect(rows).to_have_count(1)
     page.get_by_role("link", name="Northwind Traders").click()
@@ -149,4 +151,21 @@ def test_csm_works_the_book_and_logs_activity(page, phone_page, screenshot, cons
     expect(phone_page.locator(".sidebar .nav__link", has_text="Book")).to_be_in_viewport(ratio=1)
     screenshot(phone_page, "09-menu-375", full_page=False)
 
+    assert list(console_errors) == []
+
+
+def test_manager_switches_between_team_and_one_csm(page, screenshot, console_errors, manager, csm, book):
+    teammate = UserFactory(email="terry@example.com", full_name="Terry Teammate")
+    csm.teams.first().members.add(teammate)
+    CustomerFactory(name="Teammate Co", csm=teammate, segment="SMB")
+
+    log_in(page, manager.email, PASSWORD)
+    expect(page.get_by_role("heading", name="Your team's book")).to_be_visible()
+    expect(page.get_by_text("61 customers in your team's book")).to_be_visible()
+    page.get_by_label("CSM").select_option(label="Terry Teammate")
+    expect(page).to_have_url(re.compile(rf"csm={teammate.pk}"))
+    expect(page.locator("#book-table tbody tr")).to_have_count(1)
+    expect(page.locator("#book-table")).to_contain_text("Teammate Co")
+    expect(page.get_by_role("heading", name="Terry Teammate's book")).to_be_visible()
+    screenshot(page, "10-book-manager")
     assert list(console_errors) == []
