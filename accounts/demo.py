@@ -554,10 +554,10 @@ def _activity_for(
         )
 
     pulses: list[Pulse] = []
+    rng = ctx.rng_for("pulses", plan.index)  # its own generator: touchpoint changes leave pulses alone
     every = PULSE_EVERY_DAYS[plan.segment]
-    stale = (
-        rng.random() < 0.1 or plan.csm_slot is None
-    )  # no fresh pulse: the health model treats it as missing
+    # No fresh pulse for some (and for every customer without a CSM): the health model treats it as missing.
+    stale = rng.random() < 0.1 or plan.csm_slot is None
     last_pulse = end - dt.timedelta(days=70 if stale else 0)
     day = start + dt.timedelta(days=rng.randint(7, 21))
     while day <= last_pulse:
@@ -622,11 +622,10 @@ def seed(ctx: DemoContext) -> None:
         if (c.customer_id, c.email) not in have_contacts
     ]
     _bulk(Contact, new_contacts)
+    # Sorted by email in Python, not SQL: collations differ between SQLite and PostgreSQL.
     contacts_of: dict[int, list[tuple[int, str]]] = {}
-    for pk, customer_id, name in (
-        Contact.objects.filter(customer_id__in=ids.values())
-        .order_by("email")
-        .values_list("pk", "customer_id", "name")
+    for _email, pk, customer_id, name in sorted(
+        Contact.objects.filter(customer_id__in=ids.values()).values_list("email", "pk", "customer_id", "name")
     ):
         contacts_of.setdefault(customer_id, []).append((pk, name))
     ctx.log(f"contacts: {sum(map(len, contacts_of.values()))} ({len(new_contacts)} new)")
