@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # The README's "Production" table, with example values. Nothing here is contacted: `check --deploy` does not
@@ -89,3 +91,62 @@ def test_debug_runs_without_secret_key():
     result = manage("check", env={"DEBUG": "1"})
 
     assert result.returncode == 0, result.stderr
+
+
+# --- The production files: docker-compose.yml and Dockerfile (no Docker engine needed to check these) ---
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_every_part_of_cshub_with_health_checks():
+    services = compose()["services"]
+
+    assert set(services) == {"migrate", "web", "worker", "beat", "postgres", "redis", "mailpit"}
+    assert services["postgres"]["image"] == "postgres:16"
+    assert services["redis"]["image"] == "redis:7"
+    assert services["mailpit"]["image"].startswith("axllent/mailpit:")
+    assert "gunicorn" in Path(ROOT / "Dockerfile").read_text()
+    assert services["worker"]["command"][:4] == ["celery", "-A", "cshub", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "cshub", "beat"]
+    for name in ("web", "worker", "postgres", "redis", "mailpit"):
+        assert services[name]["healthcheck"]["test"], name
+    assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+
+
+def test_compose_starts_the_app_only_after_migrations_succeeded():
+    services = compose()["services"]
+
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--no-input"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("web", "worker", "beat"):
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully", name
+        assert depends["postgres"]["condition"] == "service_healthy", name
+        assert depends["redis"]["condition"] == "service_healthy", name
+
+
+def test_compose_gives_every_app_container_the_same_settings():
+    services = compose()["services"]
+    env = services["migrate"]["environment"]
+
+    assert env["DATABASE_URL"].startswith("postgres://")
+    assert "@postgres:5432/" in env["DATABASE_URL"]
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["EMAIL_URL"] == "${EMAIL_URL:-smtp://mailpit:1025}"
+    assert env["SECRET_KEY"] == "${SECRET_KEY:-}"  # no default secret: empty makes the app refuse to start
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"].items() >= env.items(), name
+
+
+def test_dockerfile_builds_a_non_root_image_with_collected_static_files():
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+
+    assert [line for line in lines if line.startswith("FROM")] == ["FROM python:3.11-slim"]
+    assert any("collectstatic" in line and "SECRET_KEY=" in line for line in lines)
+    user = [line for line in lines if line.startswith("USER ")]
+    assert user
+    assert user[-1] != "USER root"
+    dockerignore = (ROOT / ".dockerignore").read_text().split()
+    assert {".env", ".venv", ".git", "db.sqlite3*"} <= set(dockerignore)
