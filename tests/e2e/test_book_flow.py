@@ -66,8 +66,12 @@ def test_csm_works_the_book_and_logs_activity(page, phone_page, screenshot, cons
     expect(page.get_by_text("Southpaw Labs")).to_have_count(0)
     screenshot(page, "02-book")
 
-    # Filter in place (htmx): the URL follows, the page does not reload.
+    # Page and filter in place (htmx): the URL follows, the page does not reload.
     page.evaluate("window.__noReload = true")
+    page.get_by_role("link", name="Next →").click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    expect(rows).to_have_count(10)
+    expect(page.get_by_text("Showing 51\N{EN DASH}60 of 60 customers")).to_be_visible()
     page.get_by_label("Segment").select_option("Enterprise")
     expect(page).to_have_url(re.compile(r"segment=Enterprise"))
     expect(rows).to_have_count(19)
