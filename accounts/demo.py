@@ -28,6 +28,7 @@ from django.utils.text import slugify
 from .models import (
     Contact,
     Customer,
+    CustomerQuerySet,
     LifecycleStage,
     Pulse,
     Role,
@@ -66,7 +67,8 @@ class DemoContext:
         """An aware datetime on `day` in the project time zone."""
         return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
 
-    def demo_customers(self):
+    def demo_customers(self) -> CustomerQuerySet:
+        """Every demo customer (external_id DEMO-…), in a stable order."""
         return Customer.objects.filter(external_id__startswith=DEMO_PREFIX).order_by("external_id")
 
 
@@ -274,6 +276,9 @@ def plan_customers(ctx: DemoContext, count: int) -> list[CustomerPlan]:
         else:
             stage = LifecycleStage.MATURE
         quiet = rng.choice([0, 0, 0, 70, 90]) if trajectory == "declining" else rng.choice([0] * 15 + [65])
+        csm_slot = None if i % NO_CSM_EVERY == 7 else rng.randrange(3)
+        if csm_slot is None:
+            quiet = max(quiet, 40)  # nobody has logged anything since their CSM left
         plans.append(
             CustomerPlan(
                 index=i,
@@ -282,7 +287,7 @@ def plan_customers(ctx: DemoContext, count: int) -> list[CustomerPlan]:
                 domain=domain,
                 segment=segment,
                 team=TEAM_OF_SEGMENT[segment],
-                csm_slot=None if i % NO_CSM_EVERY == 7 else rng.randrange(3),
+                csm_slot=csm_slot,
                 licenses=rng.randrange(low, high + 1, step),
                 contract_start=contract_start,
                 go_live_date=go_live,
@@ -299,13 +304,16 @@ def plan_customers(ctx: DemoContext, count: int) -> list[CustomerPlan]:
 def _contacts_for(ctx: DemoContext, plan: CustomerPlan, customer_id: int) -> list[Contact]:
     rng = ctx.rng_for("contacts", plan.index)
     low, high = CONTACTS_PER_CUSTOMER[plan.segment]
-    contacts, seen = [], set()
-    for n in range(rng.randint(low, high)):
+    contacts: list[Contact] = []
+    seen: set[str] = set()
+    wanted = rng.randint(low, high)
+    while len(contacts) < wanted:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         local = f"{slugify(first)}.{slugify(last).replace('-', '')}"
         if local in seen:
             continue
         seen.add(local)
+        n = len(contacts)
         title = rng.choice(TITLES_SPONSOR if n == 0 else TITLES_CHAMPION if n == 1 else TITLES_USER)
         unsubscribed = None
         if rng.random() < 0.06:
