@@ -128,23 +128,46 @@ class TimelineEntry:
     item: Any
 
 
-def customer_timeline(customer: Customer, *, limit: int = 100) -> list[TimelineEntry]:
-    """Touchpoints and pulses of a customer merged newest first (three queries whatever the size)."""
+TIMELINE_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[TimelineEntry]
+    has_more: bool
+    next_offset: int
+
+    @property
+    def pages_with_next(self) -> int:
+        """How many pages a full reload must show to include the next slice (?timeline=N without JS)."""
+        return self.next_offset // TIMELINE_PAGE_SIZE + 1
+
+
+def customer_timeline(
+    customer: Customer, *, offset: int = 0, limit: int = TIMELINE_PAGE_SIZE
+) -> TimelinePage:
+    """Touchpoints and pulses of a customer merged newest first, one slice of it (three queries)."""
+    # Entries [offset, offset+limit) of the merged stream lie within the first offset+limit+1 of each kind.
+    window = offset + limit + 1
     touchpoints = (
         Touchpoint.objects.filter(customer=customer)
         .select_related("author")
         .prefetch_related("contacts")
-        .order_by("-occurred_at", "-id")[:limit]
+        .order_by("-occurred_at", "-id")[:window]
     )
     pulses = (
         Pulse.objects.filter(customer=customer)
         .select_related("author")
-        .order_by("-created_at", "-id")[:limit]
+        .order_by("-created_at", "-id")[:window]
     )
     entries = [TimelineEntry("touchpoint", t.occurred_at, t) for t in touchpoints]
     entries += [TimelineEntry("pulse", p.created_at, p) for p in pulses]
-    entries.sort(key=lambda e: e.at, reverse=True)
-    return entries[:limit]
+    entries.sort(key=lambda e: (e.at, e.kind == "touchpoint", e.item.pk), reverse=True)
+    return TimelinePage(
+        entries=entries[offset : offset + limit],
+        has_more=len(entries) > offset + limit,
+        next_offset=offset + limit,
+    )
 
 
 def customer_for_viewer(*, user: User, external_id: str) -> Customer:

@@ -78,7 +78,7 @@ def _customer_context(request: HttpRequest, customer: Customer, **forms) -> dict
     context = {
         "customer": customer,
         "can_edit": can_edit,
-        "timeline": selectors.customer_timeline(customer),
+        "timeline": selectors.customer_timeline(customer, limit=_timeline_shown(request)),
         "contacts": list(customer.contacts.all()),
         "panels": customer_panels(customer=customer, user=request.user),
     }
@@ -86,6 +86,22 @@ def _customer_context(request: HttpRequest, customer: Customer, **forms) -> dict
         context["touchpoint_form"] = forms.get("touchpoint_form") or TouchpointForm(customer=customer)
         context["pulse_form"] = forms.get("pulse_form") or PulseForm()
     return context
+
+
+def _timeline_shown(request: HttpRequest) -> int:
+    """Without JavaScript, "Show older activity" reloads the page with ?timeline=N pages of entries."""
+    pages = min(max(_int_or_none(request.GET.get("timeline")) or 1, 1), 40)
+    return pages * selectors.TIMELINE_PAGE_SIZE
+
+
+@login_required
+@require_GET
+def customer_timeline(request: HttpRequest, external_id: str) -> HttpResponse:
+    """The next timeline slice for htmx's "Show older activity" (the link falls back to ?timeline=N)."""
+    customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
+    offset = max(_int_or_none(request.GET.get("offset")) or 0, 0)
+    context = {"customer": customer, "timeline": selectors.customer_timeline(customer, offset=offset)}
+    return render(request, "accounts/customer_detail.html#timeline_entries", context)
 
 
 @login_required

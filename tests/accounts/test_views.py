@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
 from django.template.loader import render_to_string
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -575,3 +577,52 @@ def test_500_page_renders_without_a_request():
     html = render_to_string("500.html")
     assert "Something went wrong" in html
     assert "app.css" in html
+
+
+# --- Timeline paging ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def busy_customer(customer):
+    now = timezone.now()
+    for i in range(30):
+        TouchpointFactory(
+            customer=customer, summary=f"tp-{i:02d}", occurred_at=now - dt.timedelta(days=2 * i + 1)
+        )
+    for i in range(10):
+        PulseFactory(customer=customer, note=f"pulse-{i:02d}", created_at=now - dt.timedelta(days=6 * i))
+    return customer
+
+
+def _timeline_ids(body: str) -> list[str]:
+    return re.findall(r'id="((?:touchpoint|pulse)-\d+)"', body)
+
+
+def test_timeline_shows_25_then_loads_older_in_place(csm_client, busy_customer):
+    page = csm_client.get(busy_customer.get_absolute_url()).content.decode()
+    first = _timeline_ids(page)
+    assert len(first) == 25
+    assert "Show older activity" in page
+    url = reverse("customer_timeline", kwargs={"external_id": busy_customer.external_id})
+    more = csm_client.get(url + "?offset=25", **HTMX).content.decode()
+    rest = _timeline_ids(more)
+    assert len(rest) == 15
+    assert "Show older activity" not in more
+    assert "<html" not in more
+    everything = _timeline_ids(
+        csm_client.get(busy_customer.get_absolute_url() + "?timeline=2").content.decode()
+    )
+    assert everything == first + rest  # the slices join up without gaps or repeats
+    assert len(set(everything)) == 40
+
+
+def test_timeline_newest_first_across_kinds(csm_client, busy_customer):
+    body = csm_client.get(busy_customer.get_absolute_url()).content.decode()
+    assert body.index("pulse-00") < body.index("tp-00") < body.index("tp-01") < body.index("tp-02")
+    assert body.index("tp-02") < body.index("pulse-01") < body.index("tp-03")
+
+
+def test_timeline_of_another_csms_customer_is_readable(other_csm_client, busy_customer):
+    url = reverse("customer_timeline", kwargs={"external_id": busy_customer.external_id})
+    assert other_csm_client.get(url + "?offset=25").status_code == 200
+    assert Client().get(url).status_code == 302
