@@ -150,6 +150,12 @@ class Customer(models.Model):
     lifecycle_stage = models.CharField(
         max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.ONBOARDING, db_index=True
     )
+    # Latest health snapshot, denormalised by the health recompute (metrics app) so the Book can sort and
+    # filter 100,000 customers by score without a join; the snapshots themselves live in metrics.
+    health_score = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True, db_index=True)
+    health_band = models.CharField(max_length=10, blank=True, db_index=True)
+    health_change_7d = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    health_as_of = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
