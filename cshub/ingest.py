@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
 MAX_ROWS = 10_000
@@ -67,6 +67,41 @@ def check_duplicate_keys(
 def _chunks(items: Sequence[Any], size: int = 2000) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _bulk_update(model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """The SQL of QuerySet.bulk_update (`SET f = CASE pk WHEN … THEN … END WHERE pk IN (…)`), built as text.
+
+    Django's bulk_update builds and resolves a When() expression per row and field, which costs ~0.25 ms
+    each: ~5 s to update 10,000 rows on two fields, in Python. The same statements built as strings take
+    milliseconds.
+    """
+    connection = connections[router.db_for_write(model)]
+    qn = connection.ops.quote_name
+    meta = model._meta
+    pk = meta.pk
+    columns = [meta.get_field(name) for name in fields]
+    max_params = connection.features.max_query_params or 30_000
+    size = max(1, min(500, max_params // (2 * len(columns) + 1)))
+    cast = connection.features.requires_casted_case_in_updates  # PostgreSQL: CASE branches need a type
+    with connection.cursor() as cursor:
+        for batch in _chunks(objs, size):
+            pks = [pk.get_db_prep_save(obj.pk, connection) for obj in batch]
+            assignments: list[str] = []
+            params: list[Any] = []
+            for field in columns:
+                value_sql = f"CAST(%s AS {field.cast_db_type(connection)})" if cast else "%s"
+                whens = " ".join([f"WHEN %s THEN {value_sql}"] * len(batch))
+                column = qn(field.column)
+                assignments.append(f"{column} = CASE {qn(pk.column)} {whens} ELSE {column} END")
+                for obj, key in zip(batch, pks, strict=True):
+                    params += [key, field.get_db_prep_save(getattr(obj, field.attname), connection)]
+            placeholders = ", ".join(["%s"] * len(batch))
+            cursor.execute(
+                f"UPDATE {qn(meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608 -- names quoted, values bound
+                f"WHERE {qn(pk.column)} IN ({placeholders})",
+                [*params, *pks],
+            )
 
 
 def bulk_upsert(
@@ -147,7 +182,7 @@ def bulk_upsert(
     if to_update:
         if has_updated_at:
             changed_fields.add("updated_at")
-        model._default_manager.bulk_update(to_update, sorted(changed_fields), batch_size=2000)
+        _bulk_update(model, to_update, sorted(changed_fields))
     result.created = len(to_create)
     result.updated = len(to_update)
     result.objects.extend(to_create)

@@ -140,6 +140,39 @@ def test_partial_object_updates_only_its_fields(admin_client, csm):
     assert original.updated_at > before
 
 
+def test_every_field_updates_on_many_rows(admin_client, csm, other_csm):
+    originals = CustomerFactory.create_batch(120, csm=csm, segment="SMB", lifecycle_stage="onboarding")
+    rows = [
+        {
+            "external_id": c.external_id,
+            "name": f"Renamed {i} O'Brien ünïcode",
+            "segment": "Enterprise",
+            "csm_email": other_csm.email,
+            "licenses": 1000 + i,
+            "contract_start": "2023-02-01",
+            "go_live_date": None,
+            "renewal_date": f"2027-01-{1 + i % 28:02d}",
+            "lifecycle_stage": "mature",
+        }
+        for i, c in enumerate(originals)
+    ]
+    assert post(admin_client, CUSTOMERS, rows).json() == {"created": 0, "updated": 120, "unchanged": 0}
+    for i, c in enumerate(Customer.objects.order_by("external_id")):
+        assert (c.name, c.segment, c.csm, c.licenses) == (
+            f"Renamed {i} O'Brien ünïcode",
+            "Enterprise",
+            other_csm,
+            1000 + i,
+        )
+        assert (c.contract_start, c.go_live_date, c.renewal_date) == (
+            dt.date(2023, 2, 1),
+            None,
+            dt.date(2027, 1, 1 + i % 28),
+        )
+        assert c.lifecycle_stage == "mature"
+    assert post(admin_client, CUSTOMERS, rows).json() == {"created": 0, "updated": 0, "unchanged": 120}
+
+
 def test_null_csm_email_unassigns_and_blank_dates_clear(admin_client, csm):
     CustomerFactory(external_id="U-1", csm=csm, renewal_date=dt.date(2026, 5, 1))
     response = post(
