@@ -114,6 +114,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Development and tests serve from the finders; no collected STATIC_ROOT to scan (and warn about) at start.
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -218,7 +220,9 @@ LOGGING = {
 
 # --- Surveys (DESIGN.md §8; surveys/ reads these) ---
 CSHUB_SURVEY_TOKEN_DAYS = env.int("CSHUB_SURVEY_TOKEN_DAYS", default=30)  # a link works this long
-CSHUB_SURVEY_THROTTLE_DAYS = env.int("CSHUB_SURVEY_THROTTLE_DAYS", default=90)  # no contact surveyed twice within
+CSHUB_SURVEY_THROTTLE_DAYS = env.int(
+    "CSHUB_SURVEY_THROTTLE_DAYS", default=90
+)  # no contact surveyed twice within
 CSHUB_SURVEY_BATCH_SIZE = env.int("CSHUB_SURVEY_BATCH_SIZE", default=50)  # invitations per send task
 # Public survey pages, per client IP: at most RATE_LIMIT requests per RATE_WINDOW seconds (cache-backed).
 CSHUB_SURVEY_RATE_LIMIT = env.int("CSHUB_SURVEY_RATE_LIMIT", default=120)

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cshub import health
+
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("surveys.api_urls")),
@@ -10,6 +12,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz/", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
