@@ -31,6 +31,15 @@
     if (evt.detail && evt.detail.message) toast(evt.detail.message, evt.detail.kind);
   });
 
+  // GET forms marked data-clean-query drop empty fields, so pushed URLs read /book/?segment=SMB, not ?q=&segment=SMB&…
+  document.addEventListener("htmx:configRequest", function (evt) {
+    if (evt.detail.verb !== "get" || !evt.detail.elt.closest("[data-clean-query]")) return;
+    var params = evt.detail.parameters;
+    Object.keys(params).forEach(function (key) {
+      if (params[key] === "" || params[key] === undefined) delete params[key];
+    });
+  });
+
   // Close the mobile menu after navigating.
   document.addEventListener("htmx:beforeRequest", function () {
     var toggle = document.getElementById("nav-toggle");
