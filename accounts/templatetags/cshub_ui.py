@@ -75,3 +75,14 @@ def renewal_band(value: dt.date | None) -> str:
         return ""
     days = (value - timezone.localdate()).days
     return "red" if days <= 30 else "yellow" if days <= 90 else ""
+
+
+# DESIGN.md §6: the health model treats a pulse older than 60 days as missing; the UI says so.
+PULSE_FRESH_DAYS = 60
+
+
+@register.filter
+def pulse_is_stale(value: dt.datetime | None) -> bool:
+    if value is None:
+        return False
+    return (timezone.localdate() - timezone.localtime(value).date()).days > PULSE_FRESH_DAYS

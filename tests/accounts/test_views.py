@@ -626,3 +626,9 @@ def test_timeline_of_another_csms_customer_is_readable(other_csm_client, busy_cu
     url = reverse("customer_timeline", kwargs={"external_id": busy_customer.external_id})
     assert other_csm_client.get(url + "?offset=25").status_code == 200
     assert Client().get(url).status_code == 302
+
+
+def test_stale_pulse_is_flagged(csm_client, customer):
+    PulseFactory(customer=customer, score=4, created_at=timezone.now() - dt.timedelta(days=75))
+    assert "out of date" in csm_client.get(customer.get_absolute_url()).content.decode()
+    assert "score--stale" in csm_client.get(book_url()).content.decode()
