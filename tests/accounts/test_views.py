@@ -632,3 +632,10 @@ def test_stale_pulse_is_flagged(csm_client, customer):
     PulseFactory(customer=customer, score=4, created_at=timezone.now() - dt.timedelta(days=75))
     assert "out of date" in csm_client.get(customer.get_absolute_url()).content.decode()
     assert "score--stale" in csm_client.get(book_url()).content.decode()
+
+
+def test_csrf_failure_page_is_in_product_style(csm):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("login"), {"username": csm.email, "password": PASSWORD})
+    assert response.status_code == 403
+    assert "Your session expired" in response.content.decode()
