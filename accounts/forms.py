@@ -40,7 +40,6 @@ class BookFilterForm(forms.Form):
         required=False,
         choices=[(k, k) for key in BOOK_SORTS for k in (key, f"-{key}")],
     )
-    page = forms.IntegerField(required=False, min_value=1)
 
     def __init__(self, data, *, scope: BookScope, segments: list[str]) -> None:
         super().__init__(data)
@@ -53,12 +52,10 @@ class BookFilterForm(forms.Form):
         self.fields["segment"].choices = [("", "All segments")] + [(s, s) for s in segments]
 
     def value(self, name: str):
-        """The cleaned value, or the default when the parameter is missing or invalid."""
+        """The cleaned value, or None when the parameter is missing or invalid."""
         if not hasattr(self, "cleaned_data"):
             self.is_valid()
-        if name in self.cleaned_data:
-            return self.cleaned_data[name]
-        return self.fields[name].empty_value if hasattr(self.fields[name], "empty_value") else None
+        return self.cleaned_data.get(name) or None
 
 
 class ContactChoiceField(forms.ModelMultipleChoiceField):

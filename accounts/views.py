@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from cshub import ui
 from cshub.panels import customer_panels
 
 from . import selectors
@@ -21,23 +20,10 @@ from .permissions import can_edit_customer
 from .services import pulse_log, touchpoint_log
 
 
-def _is_partial(request: HttpRequest) -> bool:
-    """An htmx request swapping a fragment; history restores (back button, cache miss) need the full page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 @login_required
 @require_GET
 def book(request: HttpRequest) -> HttpResponse:
-    scope = selectors.book_scope_for(viewer=request.user, csm_id=_int_or_none(request.GET.get("csm")))
+    scope = selectors.book_scope_for(viewer=request.user, csm_id=ui.int_param(request, "csm"))
     form = BookFilterForm(request.GET, scope=scope, segments=selectors.book_segments(scope))
     sort = form.value("sort") or selectors.BOOK_DEFAULT_SORT
     customers = selectors.book_customers(
@@ -48,7 +34,7 @@ def book(request: HttpRequest) -> HttpResponse:
         renewal_within=form.value("renewal"),
         sort=sort,
     )
-    page = Paginator(customers, selectors.BOOK_PAGE_SIZE).get_page(form.value("page") or 1)
+    page = ui.paginate(request, customers, per_page=selectors.BOOK_PAGE_SIZE)
     filtered = any(form.value(k) for k in ("q", "segment", "stage", "renewal"))
     context = {
         "form": form,
@@ -56,21 +42,8 @@ def book(request: HttpRequest) -> HttpResponse:
         "page": page,
         "sort": sort,
         "filtered": filtered,
-        "columns": [
-            ("name", "Customer"),
-            (None, "Segment"),
-            (None, "CSM"),
-            (None, "Stage"),
-            (None, "Licenses"),
-            ("renewal", "Renewal"),
-            ("last_touch", "Last touchpoint"),
-            ("pulse", "Pulse"),
-        ],
     }
-    template = "accounts/book.html#rows" if _is_partial(request) else "accounts/book.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return ui.render_page(request, "accounts/book.html", context, partial="rows")
 
 
 def _customer_context(request: HttpRequest, customer: Customer, **forms) -> dict:
@@ -90,7 +63,7 @@ def _customer_context(request: HttpRequest, customer: Customer, **forms) -> dict
 
 def _timeline_shown(request: HttpRequest) -> int:
     """Without JavaScript, "Show older activity" reloads the page with ?timeline=N pages of entries."""
-    pages = min(max(_int_or_none(request.GET.get("timeline")) or 1, 1), 40)
+    pages = min(max(ui.int_param(request, "timeline") or 1, 1), 40)
     return pages * selectors.TIMELINE_PAGE_SIZE
 
 
@@ -99,7 +72,7 @@ def _timeline_shown(request: HttpRequest) -> int:
 def customer_timeline(request: HttpRequest, external_id: str) -> HttpResponse:
     """The next timeline slice for htmx's "Show older activity" (the link falls back to ?timeline=N)."""
     customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
-    offset = max(_int_or_none(request.GET.get("offset")) or 0, 0)
+    offset = max(ui.int_param(request, "offset") or 0, 0)
     context = {"customer": customer, "timeline": selectors.customer_timeline(customer, offset=offset)}
     return render(request, "accounts/customer_detail.html#timeline_entries", context)
 
@@ -124,7 +97,7 @@ def _log_activity(request: HttpRequest, external_id: str, *, kind: str, make_for
             form.add_error(None, exc)  # a dict of field errors lands on the fields
         else:
             label = kind.capitalize()
-            if not _is_partial(request):
+            if not ui.is_partial(request):
                 messages.success(request, f"{label} logged.")
                 return redirect(customer)
             # Re-read for the snapshot's fresh "last touchpoint / latest pulse".
@@ -139,7 +112,7 @@ def _log_activity(request: HttpRequest, external_id: str, *, kind: str, make_for
             return render(request, f"accounts/customer_detail.html#{kind}_logged", context)
     # Invalid: the form comes back with its inline errors as a 200, like any Django form view. (A 422 would
     # also be swapped, see base.html, but browsers log every 4xx as a console error.)
-    if _is_partial(request):
+    if ui.is_partial(request):
         context = {"customer": customer, "can_edit": True, f"{kind}_form": form}
         return render(request, f"accounts/customer_detail.html#{kind}_form", context)
     context = _customer_context(request, customer, **{f"{kind}_form": form})

@@ -1,0 +1,56 @@
+"""Shared helpers for htmx-enhanced list screens (STYLE.md "Templates and htmx").
+
+    page = ui.paginate(request, queryset)                       # ?page=N, 50 per page, bad input → page 1
+    sort = ui.sort_param(request, {"name", "renewal"}, "renewal")  # ?sort=name / ?sort=-name
+    return ui.render_page(request, "app/page.html", context, partial="rows")
+
+Templates: `{% load cshub_ui %}` gives `{% query_with page=2 as q %}` and `{% active_if "/prefix/" %}`;
+components/: sort_header.html, pagination.html, empty_state.html, field.html, messages.html.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+
+PAGE_SIZE = 50
+
+
+def is_partial(request: HttpRequest) -> bool:
+    """An htmx request that swaps a fragment. History restores (back button after a cache miss) and boosted
+    links need the whole page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+
+
+def render_page(
+    request: HttpRequest, template: str, context: dict[str, Any], *, partial: str, status: int = 200
+) -> HttpResponse:
+    """The whole page, or only `template#partial` for htmx; always `Vary: HX-Request` so caches keep both."""
+    name = f"{template}#{partial}" if is_partial(request) else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def int_param(request: HttpRequest, name: str, default: int | None = None) -> int | None:
+    try:
+        return int(request.GET.get(name) or "")
+    except ValueError:
+        return default
+
+
+def paginate(request: HttpRequest, items: Any, *, per_page: int = PAGE_SIZE) -> Page:
+    """?page=N of `items`; a missing, invalid or out-of-range page gives the first or last page."""
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def sort_param(request: HttpRequest, allowed: Iterable[str], default: str) -> str:
+    """?sort=key or ?sort=-key when key is allowed, else `default`."""
+    value = request.GET.get("sort", "")
+    return value if value.lstrip("-") in set(allowed) else default
