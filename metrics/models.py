@@ -16,6 +16,13 @@ class MrrEntry(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="mrr_entries")
     effective_date = models.DateField()
     mrr = models.DecimalField(max_digits=12, decimal_places=2)
+    # The row's neighbours, materialised by services.mrr_ledger_relink (a LAG/LEAD window per customer) after
+    # every write, so that a period's metrics are one scan of the ledger instead of a window over all of it.
+    prev_mrr = models.DecimalField(
+        max_digits=12, decimal_places=2, db_default=0, editable=False, help_text="MRR just before this row."
+    )
+    positive_before = models.BooleanField(db_default=False, editable=False, help_text="Any earlier row > 0.")
+    next_date = models.DateField(null=True, blank=True, editable=False, help_text="Date of the next row.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -36,7 +43,9 @@ class MrrEntry(models.Model):
 class UsageEvent(models.Model):
     """One product-usage event as pushed by an integration; `event_id` makes re-posting harmless."""
 
-    event_id = models.CharField(max_length=200, unique=True)
+    # Unique via a constraint, not unique=True: on PostgreSQL that would add a second (LIKE) index to
+    # maintain on every insert, and ingestion speed is bounded by index maintenance.
+    event_id = models.CharField(max_length=200)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="usage_events")
     user_id = models.CharField(max_length=200)
     feature = models.CharField(max_length=100)
@@ -45,9 +54,9 @@ class UsageEvent(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="usage_event_quantity_positive")
+            models.UniqueConstraint(fields=["event_id"], name="usage_event_unique_event_id"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="usage_event_quantity_positive"),
         ]
-        indexes = [models.Index(fields=["customer", "occurred_at"])]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.user_id} {self.feature}"
@@ -57,7 +66,10 @@ class UsageDaily(models.Model):
     """Per customer, user, feature and day (in TIME_ZONE): events and quantity. Maintained on ingest, only for
     events that were newly inserted, so the 30/60-day windows never scan raw events."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="usage_daily")
+    # No single-column index: both composite indexes below start with customer.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="usage_daily", db_index=False
+    )
     user_id = models.CharField(max_length=200)
     feature = models.CharField(max_length=100)
     day = models.DateField()

@@ -2,8 +2,9 @@
 
 All money is summed in the database as integer cents (`ROUND(mrr * 100)`), so totals are exact on PostgreSQL
 and on SQLite (which stores decimals as REAL). One SQL statement classifies every ledger row of the period
-against the MRR just before it (a LAG window per customer) and derives each customer's opening and closing MRR
-from the same window (the row whose successor is after the date); everything else is a ratio of those sums.
+against the MRR just before it (a LAG window per customer, materialised on write by
+services.mrr_ledger_relink) and derives each customer's opening and closing MRR
+from the row in force on each day (its next row is later); everything else is a ratio of those sums.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 
 from accounts.models import Customer, User
@@ -29,8 +30,9 @@ class LedgerIdentityError(RuntimeError):
     """Σclosing ≠ Σopening + new + reactivation + expansion - contraction - churn: a bug, never a rounding."""
 
 
-def _cents(value: int | None) -> Decimal:
-    return (Decimal(value or 0) / 100).quantize(Decimal("0.01"))
+def _dollars(value: Any) -> Decimal:
+    """A money value from SQL (cents, or Decimal dollars on PostgreSQL) as Decimal dollars."""
+    return (Decimal(_to_cents(value)) / 100).quantize(Decimal("0.01"))
 
 
 def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
@@ -40,55 +42,107 @@ def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | No
     return Decimal(numerator) / Decimal(denominator)
 
 
-def per_customer_sql(scope: Scope, start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
-    """SQL of one row per customer with a ledger row ≤ end: opening, closing and each movement, in cents.
+# DESIGN.md §5 "Movements", the one classification: each ledger row with effective_date in the period
+# against prev, the MRR just before it (prev_mrr: the LAG window materialised by services.mrr_ledger_relink).
+# Columns: cents = the row's MRR, prev = MRR before it, both in cents; positive_before = any earlier row > 0.
+MOVEMENT_SQL = {
+    "new_mrr": "CASE WHEN prev = 0 AND cents > 0 AND NOT positive_before THEN cents ELSE 0 END",
+    "reactivation_mrr": "CASE WHEN prev = 0 AND cents > 0 AND positive_before THEN cents ELSE 0 END",
+    "expansion_mrr": "CASE WHEN prev > 0 AND cents > prev THEN cents - prev ELSE 0 END",
+    "contraction_mrr": "CASE WHEN cents > 0 AND cents < prev THEN prev - cents ELSE 0 END",
+    "churned_mrr": "CASE WHEN prev > 0 AND cents = 0 THEN prev ELSE 0 END",
+}
 
-    DESIGN.md §5 "Movements": each ledger row with effective_date in [start, end] against `prev`, the MRR
-    just before it: new (prev = 0, never positive before), reactivation (prev = 0, positive before),
-    expansion (value > prev > 0), contraction (0 < value < prev), churn (prev > 0, value = 0).
-    opening = MRR on start - 1, closing = MRR on end (the latest row ≤ that day; 0 if none).
-    """
+
+def _cents(column: str) -> str:
+    """Money as an exact number in SQL: PostgreSQL's numeric is exact already (its sums come back as Decimal
+    dollars); SQLite stores decimals as REAL, so it sums whole cents instead."""
+    if connection.vendor == "postgresql":
+        return column
+    return f"CAST(ROUND({column} * 100) AS BIGINT)"
+
+
+def _to_cents(value: Any) -> int:
+    if isinstance(value, Decimal):
+        return int(value * 100) if connection.vendor == "postgresql" else int(value)
+    return int(value or 0)
+
+
+def _columns() -> str:
+    return f"{_cents('mrr')} AS cents, {_cents('prev_mrr')} AS prev, positive_before"
+
+
+# The row in force on a day D is the latest with effective_date <= D: its next row (if any) is after D.
+_OPENING_ROW = "effective_date < %s AND (next_date IS NULL OR next_date >= %s)"  # in force on start - 1
+_CLOSING_ROW = "effective_date <= %s AND (next_date IS NULL OR next_date > %s)"  # in force on end
+
+
+def per_customer_sql(scope: Scope, start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
+    """SQL of one row per customer with a ledger row in force at some day of [start - 1, end]: opening,
+    closing (MRR on start - 1 and on end) and each movement of MOVEMENT_SQL, in cents."""
     table = q(MrrEntry._meta.db_table)
     scope_sql, scope_params = scope.sql("customer_id")
     s, e = adapt_date(start), adapt_date(end)
+    movements = ",\n".join(
+        f"SUM(CASE WHEN effective_date >= %s THEN {expr} ELSE 0 END) AS {name}"
+        for name, expr in MOVEMENT_SQL.items()
+    )
     sql = f"""
-        WITH ledger AS (
-            SELECT customer_id, effective_date, CAST(ROUND(mrr * 100) AS BIGINT) AS cents
-            FROM {table} WHERE effective_date <= %s{scope_sql}
-        ),
-        w AS (
-            SELECT customer_id, effective_date, cents,
-                   LAG(cents, 1, 0) OVER (PARTITION BY customer_id ORDER BY effective_date) AS prev,
-                   MAX(cents) OVER (PARTITION BY customer_id ORDER BY effective_date
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS max_before,
-                   LEAD(effective_date) OVER (PARTITION BY customer_id ORDER BY effective_date) AS next_date
-            FROM ledger
-        ),
-        c AS (
-            SELECT customer_id, cents,
-                   CASE WHEN effective_date < %s AND (next_date IS NULL OR next_date >= %s)
-                        THEN cents ELSE 0 END AS opening,
-                   CASE WHEN next_date IS NULL THEN cents ELSE 0 END AS closing,
-                   CASE WHEN effective_date >= %s AND prev = 0 AND cents > 0
-                             AND COALESCE(max_before, 0) = 0 THEN cents ELSE 0 END AS new_mrr,
-                   CASE WHEN effective_date >= %s AND prev = 0 AND cents > 0
-                             AND max_before > 0 THEN cents ELSE 0 END AS reactivation_mrr,
-                   CASE WHEN effective_date >= %s AND prev > 0 AND cents > prev
-                        THEN cents - prev ELSE 0 END AS expansion_mrr,
-                   CASE WHEN effective_date >= %s AND cents > 0 AND cents < prev
-                        THEN prev - cents ELSE 0 END AS contraction_mrr,
-                   CASE WHEN effective_date >= %s AND prev > 0 AND cents = 0
-                        THEN prev ELSE 0 END AS churned_mrr
-            FROM w
-        )
         SELECT customer_id,
-               SUM(opening) AS opening, SUM(closing) AS closing,
-               SUM(new_mrr) AS new_mrr, SUM(reactivation_mrr) AS reactivation_mrr,
-               SUM(expansion_mrr) AS expansion_mrr, SUM(contraction_mrr) AS contraction_mrr,
-               SUM(churned_mrr) AS churned_mrr
-        FROM c GROUP BY customer_id
+               SUM(CASE WHEN {_OPENING_ROW} THEN cents ELSE 0 END) AS opening,
+               SUM(CASE WHEN {_CLOSING_ROW} THEN cents ELSE 0 END) AS closing,
+               {movements}
+        FROM (
+            SELECT customer_id, effective_date, next_date, {_columns()}
+            FROM {table} WHERE effective_date <= %s AND (next_date IS NULL OR next_date >= %s){scope_sql}
+        ) l
+        GROUP BY customer_id
     """  # noqa: S608 - table and scope SQL are built by us; values are parameters
-    return sql, [e, *scope_params, s, s, s, s, s, s, s]
+    return sql, [s, s, e, e, *[s] * len(MOVEMENT_SQL), e, s, *scope_params]
+
+
+def _totals_sql(scope: Scope, start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
+    """The company-wide sums without grouping the ledger by customer: the movements are one pass over the
+    period's rows; the cohorts join each customer's opening row to its closing row (at most one each)."""
+    table = q(MrrEntry._meta.db_table)
+    scope_sql, scope_params = scope.sql("customer_id")
+    s, e = adapt_date(start), adapt_date(end)
+    movements = ", ".join(f"COALESCE(SUM({expr}), 0)" for expr in MOVEMENT_SQL.values())
+    sql = f"""
+        SELECT m.*, k.*
+        FROM (
+            SELECT {movements}
+            FROM (
+                SELECT {_columns()} FROM {table}
+                WHERE effective_date >= %s AND effective_date <= %s{scope_sql}
+            ) p
+        ) m,
+        (
+            SELECT COALESCE(SUM(o.cents), 0),
+                   SUM(CASE WHEN o.cents > 0 THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN o.cents > 0 AND c.cents > 0 THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN o.cents > 0 THEN COALESCE(c.cents, 0) ELSE 0 END),
+                   SUM(CASE WHEN o.cents > 0 AND COALESCE(c.cents, 0) < o.cents THEN COALESCE(c.cents, 0)
+                            WHEN o.cents > 0 THEN o.cents ELSE 0 END)
+            FROM (SELECT customer_id, {_cents("mrr")} AS cents FROM {table}
+                  WHERE {_OPENING_ROW}{scope_sql}) o
+            LEFT JOIN (SELECT customer_id, {_cents("mrr")} AS cents FROM {table}
+                       WHERE {_CLOSING_ROW}{scope_sql}) c ON c.customer_id = o.customer_id
+        ) k
+    """  # noqa: S608
+    params = [s, e, *scope_params, s, s, *scope_params, e, e, *scope_params]
+    return sql, params
+
+
+def _closing_sql(scope: Scope, end: dt.date) -> tuple[str, list[Any]]:
+    table = q(MrrEntry._meta.db_table)
+    scope_sql, scope_params = scope.sql("customer_id")
+    e = adapt_date(end)
+    sql = f"""
+        SELECT COALESCE(SUM({_cents("mrr")}), 0), SUM(CASE WHEN mrr > 0 THEN 1 ELSE 0 END)
+        FROM {table} WHERE {_CLOSING_ROW}{scope_sql}
+    """  # noqa: S608
+    return sql, [e, e, *scope_params]
 
 
 @dataclass(frozen=True)
@@ -116,25 +170,21 @@ class RevenueTotals:
 
 
 def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTotals:
-    """One query: Σopening, Σclosing, the five movements and the cohort sums S, E, S∩E (DESIGN.md §5)."""
-    inner, params = per_customer_sql(scope, start, end)
-    sql = f"""
-        SELECT SUM(opening), SUM(closing), SUM(new_mrr), SUM(reactivation_mrr), SUM(expansion_mrr),
-               SUM(contraction_mrr), SUM(churned_mrr),
-               SUM(CASE WHEN opening > 0 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN closing > 0 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN opening > 0 AND closing > 0 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN opening > 0 THEN closing ELSE 0 END),
-               SUM(CASE WHEN opening > 0 THEN CASE WHEN closing < opening THEN closing ELSE opening END
-                        ELSE 0 END)
-        FROM ({inner}) pc
-    """  # noqa: S608
-    with connection.cursor() as cursor:
+    """Σopening, Σclosing, the five movements and the cohort sums S, E, S∩E (DESIGN.md §5): two queries."""
+    sql, params = _totals_sql(scope, start, end)
+    closing_sql, closing_params = _closing_sql(scope, end)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Compiling these expressions (JIT) costs more than evaluating them on a million rows.
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    opening, closing, new, react, exp, contr, churn, n_s, n_e, n_se, s_closing, s_floor = (
-        int(v or 0) for v in row
-    )
+        cursor.execute(closing_sql, closing_params)
+        closing_row = cursor.fetchone()
+    closing, n_e = _to_cents(closing_row[0]), int(closing_row[1] or 0)
+    new, react, exp, contr, churn, opening = (_to_cents(v) for v in row[:6])
+    n_s, n_se = int(row[6] or 0), int(row[7] or 0)
+    s_closing, s_floor = _to_cents(row[8]), _to_cents(row[9])
     # DESIGN.md §5 identity, checked in integer cents: exact, whatever the database.
     if closing != opening + new + react + exp - contr - churn:
         raise LedgerIdentityError(
@@ -144,18 +194,18 @@ def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTota
     return RevenueTotals(
         start=start,
         end=end,
-        opening=_cents(opening),
-        closing=_cents(closing),
-        new=_cents(new),
-        reactivation=_cents(react),
-        expansion=_cents(exp),
-        contraction=_cents(contr),
-        churn=_cents(churn),
+        opening=_dollars(opening),
+        closing=_dollars(closing),
+        new=_dollars(new),
+        reactivation=_dollars(react),
+        expansion=_dollars(exp),
+        contraction=_dollars(contr),
+        churn=_dollars(churn),
         customers_start=n_s,
         customers_end=n_e,
         retained=n_se,
-        cohort_closing=_cents(s_closing),
-        cohort_floor=_cents(s_floor),
+        cohort_closing=_dollars(s_closing),
+        cohort_floor=_dollars(s_floor),
     )
 
 
@@ -357,14 +407,14 @@ def revenue_customers(
             name=r[2],
             segment=r[3],
             csm_name=r[4],
-            opening=_cents(r[5]),
-            closing=_cents(r[6]),
-            amount=_cents(r[7]),
-            new=_cents(r[8]),
-            reactivation=_cents(r[9]),
-            expansion=_cents(r[10]),
-            contraction=_cents(r[11]),
-            churn=_cents(r[12]),
+            opening=_dollars(r[5]),
+            closing=_dollars(r[6]),
+            amount=_dollars(r[7]),
+            new=_dollars(r[8]),
+            reactivation=_dollars(r[9]),
+            expansion=_dollars(r[10]),
+            contraction=_dollars(r[11]),
+            churn=_dollars(r[12]),
         )
         for r in rows
     ]

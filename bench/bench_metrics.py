@@ -1,0 +1,251 @@
+"""Metric engine and ingestion at scale, on PostgreSQL (issue 3's speed targets).
+
+Creates (drops and recreates) a dedicated database, `cshub_bench` by default, on the server of DATABASE_URL,
+fills it with COPY-free `INSERT … SELECT generate_series` statements, and times the real endpoints through
+Django's test client (in process: full middleware, DRF, JSON, PostgreSQL; no network hop):
+
+- revenue for a 12-month period over 100,000 customers / 1,000,000 ledger rows      target ≤ 2 s
+- usage-event ingestion, batches of 10,000 through POST /api/v1/usage-events/       target ≥ 20,000 events/s
+- engagement for one customer with 1,000,000 events in its 30-day window           target ≤ 200 ms
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cshub python bench/run.py metrics
+Env: BENCH_DB (database name), BENCH_CUSTOMERS (100000), BENCH_LEDGER_PER_CUSTOMER (10).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "100000"))
+PER_CUSTOMER = int(os.environ.get("BENCH_LEDGER_PER_CUSTOMER", "10"))
+ENGAGEMENT_EVENTS = 1_000_000
+INGEST_BATCHES = int(os.environ.get("BENCH_INGEST_BATCHES", "20"))
+
+
+def _bench_database() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(
+            "bench_metrics needs DATABASE_URL pointing at PostgreSQL (it creates its own database there)"
+        )
+    import psycopg
+
+    parsed = urlparse(url)
+    name = os.environ.get("BENCH_DB", "cshub_bench")
+    admin_url = urlunparse(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunparse(parsed._replace(path=f"/{name}"))
+
+
+def _setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
+    os.environ.setdefault("CSHUB_TESTING", "0")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cshub.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _timed(label: str, fn, *, repeat: int = 1) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _sql(statement: str, params: list | None = None) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params or [])
+
+
+def generate_ledger() -> float:
+    t0 = time.perf_counter()
+    _sql(
+        """
+        INSERT INTO accounts_customer
+            (external_id, name, segment, licenses, lifecycle_stage, created_at, updated_at)
+        SELECT 'B-' || lpad(g::text, 6, '0'), 'Bench customer ' || g,
+               (ARRAY['Enterprise', 'Mid-Market', 'SMB'])[1 + g %% 3], 50, 'adopting', now(), now()
+        FROM generate_series(1, %s) g
+        """,
+        [CUSTOMERS],
+    )
+    # PER_CUSTOMER changes per customer from 2023 to late 2024: growth, contractions, churn (0) and comebacks.
+    _sql(
+        """
+        INSERT INTO metrics_mrrentry (customer_id, effective_date, mrr, created_at, updated_at)
+        SELECT c.id, DATE '2023-01-01' + (k * (700 / %s) + c.id %% 60)::int,
+               CASE WHEN (c.id * 7 + k * 13) %% 29 = 0 THEN 0
+                    ELSE round((40 + (c.id * 31 + k * 17) %% 960)::numeric + 0.99, 2) END,
+               now(), now()
+        FROM accounts_customer c CROSS JOIN generate_series(0, %s - 1) k
+        WHERE c.external_id LIKE 'B-%%'
+        """,
+        [PER_CUSTOMER, PER_CUSTOMER],
+    )
+    from metrics.services import mrr_ledger_relink
+
+    mrr_ledger_relink()  # what every writer does after writing ledger rows
+    _sql("ANALYZE metrics_mrrentry")
+    _sql("ANALYZE accounts_customer")
+    return time.perf_counter() - t0
+
+
+def generate_engagement_customer(as_of: str) -> float:
+    """1,000,000 events in the 30 days up to as_of: 1,000 users, each using 3 of 10 features."""
+    t0 = time.perf_counter()
+    _sql(
+        """
+        INSERT INTO accounts_customer (external_id, name, segment, licenses, lifecycle_stage, contract_start,
+                                       go_live_date, created_at, updated_at)
+        VALUES ('B-ENGAGE', 'Bench engagement', 'Enterprise', 1500, 'mature', DATE %s - 200, DATE %s - 150,
+                now(), now())
+        """,
+        [as_of, as_of],
+    )
+    _sql(
+        """
+        INSERT INTO metrics_usageevent (event_id, customer_id, user_id, feature, occurred_at, quantity)
+        SELECT 'eng-' || g, c.id, 'user-' || (g %% 1000),
+               'feature-' || (((g %% 1000) + (g / 30000) %% 3) %% 10),
+               (DATE %s - ((g / 1000) %% 30))::timestamp + make_interval(secs => g %% 86000), 1
+        FROM accounts_customer c, generate_series(1, %s) g WHERE c.external_id = 'B-ENGAGE'
+        """,
+        [as_of, ENGAGEMENT_EVENTS],
+    )
+    # The rollup exactly as ingestion maintains it (TIME_ZONE is UTC in the benchmark).
+    _sql(
+        """
+        INSERT INTO metrics_usagedaily (customer_id, user_id, feature, day, events, quantity)
+        SELECT customer_id, user_id, feature, (occurred_at AT TIME ZONE 'UTC')::date, count(*), sum(quantity)
+        FROM metrics_usageevent WHERE event_id LIKE 'eng-%%' GROUP BY 1, 2, 3, 4
+        """
+    )
+    _sql("ANALYZE metrics_usageevent")
+    _sql("ANALYZE metrics_usagedaily")
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    url = _bench_database()
+    _setup_django(url)
+    from django.test import Client
+
+    from accounts.models import Customer, Role, User
+    from metrics.models import MrrEntry, UsageDaily
+
+    admin = User.objects.create_user(email="bench@example.com", role=Role.ADMIN)
+    client = Client()
+    client.force_login(admin)
+    results: list[tuple[str, str, str, bool]] = []
+
+    # --- revenue -----------------------------------------------------------------------------------------
+    setup = generate_ledger()
+    n_customers = Customer.objects.count()
+    n_rows = MrrEntry.objects.count()
+    print(f"ledger: {n_customers:,} customers, {n_rows:,} ledger rows generated in {setup:.1f} s")
+    revenue_url = "/api/v1/metrics/revenue/?start=2024-01-01&end=2024-12-31"
+    first = client.get(revenue_url)
+    assert first.status_code == 200, first.content
+    seconds = _timed("revenue", lambda: client.get(revenue_url), repeat=3)
+    body = first.json()
+    print(
+        f"  revenue 2024: mrr_start {body['mrr_start']} mrr_end {body['mrr_end']} nrr {body['nrr']} "
+        f"grr {body['grr']} new {body['new_mrr']} churned {body['churned_mrr']}"
+    )
+    label = "revenue, 12 months, 100k customers / 1M rows"
+    results.append((label, f"{seconds:.2f} s", "<= 2 s", seconds <= 2))
+    segment_seconds = _timed("revenue", lambda: client.get(revenue_url + "&segment=SMB"), repeat=3)
+    results.append(("  same, one segment (1/3 of customers)", f"{segment_seconds:.2f} s", "(info)", True))
+
+    # --- ingestion ---------------------------------------------------------------------------------------
+    Customer.objects.create(external_id="B-INGEST", name="Bench ingest", licenses=500)
+
+    def batch(b: int, days: int) -> str:
+        # An integration's batch: 10,000 events of 500 users on 8 features over `days` day(s).
+        return json.dumps(
+            [
+                {
+                    "event_id": f"ing-{days}-{b}-{i}",
+                    "customer": "B-INGEST",
+                    "user_id": f"user-{(i * 7) % 500}",
+                    "feature": f"feature-{i % 8}",
+                    "occurred_at": f"2024-03-{1 + (b + i % days) % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+                    "quantity": 1 + i % 3,
+                }
+                for i in range(10_000)
+            ]
+        )
+
+    def ingest(payloads: list[str], expect: str) -> float:
+        t0 = time.perf_counter()
+        for payload in payloads:
+            response = client.post("/api/v1/usage-events/", payload, content_type="application/json")
+            assert response.status_code == 200, response.content[:300]
+            assert response.json()[expect] == 10_000, response.content[:300]
+        return len(payloads) * 10_000 / (time.perf_counter() - t0)
+
+    daily = [batch(b, 1) for b in range(INGEST_BATCHES)]
+    rate = ingest(daily, "accepted")
+    label = f"usage-event ingestion, {INGEST_BATCHES} x 10,000 new events (1 day each)"
+    results.append((label, f"{rate:,.0f} events/s", ">= 20,000/s", rate >= 20_000))
+    spread = [batch(b, 28) for b in range(5)]
+    spread_rate = ingest(spread, "accepted")
+    results.append(
+        ("  5 batches spread over 28 days (more rollup rows)", f"{spread_rate:,.0f} events/s", "(info)", True)
+    )
+    dup_rate = ingest(daily[:5], "duplicates")
+    results.append(("  re-posting 5 batches (all duplicates)", f"{dup_rate:,.0f} events/s", "(info)", True))
+
+    # --- engagement --------------------------------------------------------------------------------------
+    as_of = "2024-06-30"
+    setup = generate_engagement_customer(as_of)
+    rollup_rows = UsageDaily.objects.filter(customer__external_id="B-ENGAGE").count()
+    print(f"engagement: 1,000,000 events ({rollup_rows:,} rollup rows) generated in {setup:.1f} s")
+    engagement_url = f"/api/v1/metrics/engagement/?customer=B-ENGAGE&as_of={as_of}"
+    first = client.get(engagement_url)
+    assert first.status_code == 200, first.content
+    body = first.json()
+    print(
+        f"  engagement: active {body['active_users_30d']} of {body['users_total']}, "
+        f"dau/mau {body['dau_mau']}, ttv {body['time_to_value_days']} days"
+    )
+    seconds = _timed("engagement", lambda: client.get(engagement_url), repeat=5)
+    results.append(
+        (
+            "engagement, one customer, 1M events in window",
+            f"{seconds * 1000:.0f} ms",
+            "<= 200 ms",
+            seconds <= 0.2,
+        )
+    )
+
+    print()
+    width = max(len(r[0]) for r in results)
+    for label, value, target, ok in results:
+        mark = "" if target == "(info)" else ("  ok" if ok else "  MISSED")
+        print(f"{label:<{width}}  {value:>16}   target {target}{mark}")
+
+
+if __name__ == "__main__":
+    main()
