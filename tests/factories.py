@@ -171,3 +171,58 @@ class KeyFeatureFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"feature-{n}")
+
+
+# --- playbooks (helper G) ------------------------------------------------------------------------------
+
+
+class PlaybookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "playbooks.Playbook"
+
+    name = factory.Sequence(lambda n: f"Playbook {n}")
+    purpose = "Help the customer."
+    enabled = True
+
+
+class StepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "playbooks.Step"
+
+    playbook = factory.SubFactory(PlaybookFactory)
+    order = factory.Sequence(lambda n: n + 1)
+    title = factory.Sequence(lambda n: f"Step {n}")
+    guidance = "Do the thing."
+    due_after_days = 3
+
+
+class TriggerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "playbooks.Trigger"
+
+    playbook = factory.SubFactory(PlaybookFactory)
+    condition = "band_entered"
+    params = factory.LazyFunction(lambda: {"band": "red"})
+    enabled = True
+    cooldown_days = 30
+
+
+class RunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "playbooks.Run"
+
+    playbook = factory.SubFactory(PlaybookFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    assignee = factory.LazyAttribute(lambda o: o.customer.csm)
+    reason = "Started by hand"
+    status = "open"
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "playbooks.Task"
+
+    run = factory.SubFactory(RunFactory)
+    title = factory.Sequence(lambda n: f"Task {n}")
+    assignee = factory.LazyAttribute(lambda o: o.run.assignee)
+    due_date = factory.LazyFunction(timezone.localdate)

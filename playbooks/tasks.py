@@ -1,0 +1,65 @@
+"""Celery tasks for playbooks: ids and dates in, a service call, safe to run twice (STYLE.md "Tasks")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+
+from celery import shared_task
+
+from .evaluation import triggers_evaluate
+from .notifications import digest_recipients
+from .notifications import runs_notify as runs_notify_service
+
+TRANSIENT = (smtplib.SMTPException, ConnectionError, TimeoutError)
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def evaluate_fast() -> int:
+    """Every 5 minutes: new survey answers and new customers; then assignee reconciliation."""
+    return triggers_evaluate(speed="fast").total_started
+
+
+@shared_task(acks_late=True, soft_time_limit=1500, time_limit=1800)
+def evaluate_day(day: str | None = None) -> int:
+    """Every condition for `day` (ISO date; default today): the nightly evaluation."""
+    return triggers_evaluate(speed="all", today=dt.date.fromisoformat(day) if day else None).total_started
+
+
+def after_health_recompute(*, day: dt.date) -> None:
+    """settings.CSHUB_AFTER_HEALTH_RECOMPUTE hook: evaluate every trigger for the day just recomputed."""
+    evaluate_day.delay(day.isoformat())
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def runs_notify(assignee_id: int, run_ids: list[int]) -> int:
+    """Email one assignee about new runs (those not already notified)."""
+    return runs_notify_service(assignee_id=assignee_id, run_ids=run_ids)
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def digests_send() -> int:
+    """Daily: one digest email per user who chose the digest and has runs they were not told about."""
+    for assignee_id in digest_recipients():
+        digest_notify.delay(assignee_id)
+    return 0
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=8,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def digest_notify(assignee_id: int) -> int:
+    return runs_notify_service(assignee_id=assignee_id, digest=True)
