@@ -3,7 +3,6 @@ touchpoints and pulses. Views are thin: permission, validation, one service or q
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import django_filters
@@ -22,11 +21,9 @@ from cshub.api import (
     IngestCountsSerializer,
     IngestErrorSerializer,
     IsAdminRole,
-    ingest_error_response,
     ingest_request_schema,
-    validate_rows,
+    ingest_response,
 )
-from cshub.ingest import IngestError
 
 from .models import Contact, Customer, LifecycleStage
 from .serializers import (
@@ -91,18 +88,6 @@ class CustomerReadMixin:
         )
 
 
-def ingest(
-    request: Request, serializer_class: type[serializers.Serializer], upsert: Callable[..., dict[str, int]]
-) -> Response:
-    """The body of an ingestion POST (same as IngestAPIView.post) for views that also answer GET."""
-    try:
-        rows = validate_rows(serializer_class, request.data, context={"request": request})
-        counts = upsert(rows=rows)
-    except IngestError as exc:
-        return ingest_error_response(exc)
-    return Response(counts, status=status.HTTP_200_OK)
-
-
 class CustomerListView(CustomerReadMixin, generics.ListAPIView):
     """`GET /api/v1/customers/` (any signed-in user) and `POST` ingestion (admins)."""
 
@@ -131,7 +116,9 @@ class CustomerListView(CustomerReadMixin, generics.ListAPIView):
         responses={200: IngestCountsSerializer, 400: IngestErrorSerializer},
     )
     def post(self, request: Request) -> Response:
-        return ingest(request, self.ingest_serializer_class, customers_upsert)
+        return ingest_response(
+            request.data, self.ingest_serializer_class, customers_upsert, context={"request": request}
+        )
 
 
 class CustomerDetailView(CustomerReadMixin, generics.RetrieveAPIView):

@@ -58,14 +58,20 @@ class ContactIngestSerializer(serializers.Serializer):
         return value or ""
 
 
+class _BlankAsNull(serializers.CharField):
+    def to_representation(self, value: Any) -> str | None:
+        return str(value) if value else None
+
+
 class CustomerSerializer(serializers.ModelSerializer):
-    """A customer as `GET /api/v1/customers/` shows it."""
+    """A customer as `GET /api/v1/customers/` shows it; health is the latest nightly snapshot (or null)."""
 
     csm = serializers.EmailField(
         source="csm.email", read_only=True, allow_null=True, help_text="CSM's email."
     )
     csm_name = serializers.CharField(source="csm.get_full_name", read_only=True, allow_null=True)
     contacts_count = serializers.IntegerField(read_only=True)
+    health_band = _BlankAsNull(read_only=True, allow_null=True, help_text="green, yellow, red or null.")
 
     class Meta:
         model = Customer
@@ -81,6 +87,10 @@ class CustomerSerializer(serializers.ModelSerializer):
             "renewal_date",
             "lifecycle_stage",
             "contacts_count",
+            "health_score",
+            "health_band",
+            "health_change_7d",
+            "health_as_of",
         ]
         read_only_fields = fields
 

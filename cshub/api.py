@@ -142,11 +142,25 @@ class IngestAPIView(APIView):
         return {"request": self.request}
 
     def post(self, request: Request) -> Response:
-        try:
-            rows: Sequence[dict[str, Any]] = validate_rows(
-                self.serializer_class, request.data, context=self.get_serializer_context()
-            )
-            counts = type(self).upsert(rows=rows)
-        except IngestError as exc:
-            return ingest_error_response(exc)
-        return Response(counts, status=status.HTTP_200_OK)
+        return ingest_response(
+            request.data, self.serializer_class, type(self).upsert, context=self.get_serializer_context()
+        )
+
+
+def ingest_response(
+    payload: Any,
+    serializer_class: type[serializers.Serializer],
+    upsert: Callable[..., dict[str, int]],
+    *,
+    context: dict | None = None,
+) -> Response:
+    """Validate `payload` (one object or a list), upsert it, answer the counts or a 400 with every row error.
+
+    IngestAPIView.post in one function, for views that answer other methods too (GET /api/v1/customers/).
+    """
+    try:
+        rows: Sequence[dict[str, Any]] = validate_rows(serializer_class, payload, context=context)
+        counts = upsert(rows=rows)
+    except IngestError as exc:
+        return ingest_error_response(exc)
+    return Response(counts, status=status.HTTP_200_OK)
