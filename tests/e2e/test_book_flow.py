@@ -173,3 +173,16 @@ def test_manager_switches_between_team_and_one_csm(page, screenshot, console_err
     expect(page.get_by_role("heading", name="Terry Teammate's book")).to_be_visible()
     screenshot(page, "10-book-manager")
     assert list(console_errors) == []
+
+
+def test_error_pages_look_like_the_product(page, screenshot, csm, other_csm):
+    log_in(page, csm.email, PASSWORD)
+    response = page.goto("/customers/NO-SUCH-ID/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", name="We can't find that page")).to_be_visible()
+    expect(page.locator(".sidebar")).to_be_visible()  # still inside the app shell
+    screenshot(page, "11-404")
+    response = page.goto(f"/book/?csm={other_csm.pk}")
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="You don't have access to this")).to_be_visible()
+    screenshot(page, "12-403")
