@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from . import api
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("metrics/engagement/", api.EngagementMetricsView.as_view(), name="api_metrics_engagement"),
     path("metrics/support/", api.SupportMetricsView.as_view(), name="api_metrics_support"),
     path("metrics/renewals/", api.RenewalMetricsView.as_view(), name="api_metrics_renewals"),
+    path("", include("metrics.health.api_urls")),
 ]

@@ -191,3 +191,6 @@ class ValueMilestone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} first value {self.achieved_on}"
+
+
+from .health.models import Band, HealthFactor, HealthModel, HealthSnapshot  # noqa: E402,F401

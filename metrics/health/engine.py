@@ -1,0 +1,191 @@
+"""Scoring (DESIGN.md §6): plain functions from factor readings to a score, a band and its components.
+
+No database writes here: services.py stores what these compute, and the model editor's preview calls the same
+functions with a proposed configuration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .factors import Reading, load
+from .models import BAND_RANK, Band, HealthModel
+
+
+@dataclass(frozen=True)
+class FactorConfig:
+    key: str
+    weight: float
+    bad: float
+    good: float
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A health model version as plain values (a saved HealthModel, or a proposal in the editor)."""
+
+    factors: tuple[FactorConfig, ...]
+    green: float = 70.0
+    yellow: float = 40.0
+    margin: float = 3.0
+    version: int | None = None
+    model_id: int | None = None
+
+    @classmethod
+    def of(cls, model: HealthModel) -> ModelConfig:
+        return cls(
+            factors=tuple(
+                FactorConfig(f.key, float(f.weight), f.bad, f.good, f.enabled) for f in model.factors.all()
+            ),
+            green=float(model.green_threshold),
+            yellow=float(model.yellow_threshold),
+            margin=float(model.hysteresis_margin),
+            version=model.version,
+            model_id=model.pk,
+        )
+
+    @property
+    def active(self) -> tuple[FactorConfig, ...]:
+        return tuple(f for f in self.factors if f.enabled)
+
+
+@dataclass(frozen=True)
+class Result:
+    customer_id: int
+    score: Decimal | None
+    band: str  # "" when the score is null
+    components: list[dict[str, Any]]
+
+
+def factor_score(raw: float, *, bad: float, good: float) -> float:
+    """0 at `bad`, 100 at `good`, linear in between and clamped outside; works in either direction."""
+    share = (raw - bad) / (good - bad)
+    return 100.0 * min(1.0, max(0.0, share))
+
+
+def strict_band(score: float, *, green: float, yellow: float) -> str:
+    if score >= green:
+        return Band.GREEN
+    if score >= yellow:
+        return Band.YELLOW
+    return Band.RED
+
+
+def band_with_hysteresis(
+    score: float | None, *, previous: str | None, green: float, yellow: float, margin: float
+) -> str:
+    """DESIGN.md §6: to leave yesterday's band the score must clear the threshold by `margin`.
+
+    Falling, the thresholds are lowered by the margin (green stays green down to green - margin); rising,
+    they are raised by it (red becomes yellow only at yellow + margin). Without a previous band: plain bands.
+    """
+    if score is None:
+        return ""
+    plain = strict_band(score, green=green, yellow=yellow)
+    if previous not in BAND_RANK or plain == previous:
+        return plain
+    if BAND_RANK[plain] < BAND_RANK[previous]:
+        moved = strict_band(score, green=green - margin, yellow=yellow - margin)
+        return moved if BAND_RANK[moved] < BAND_RANK[previous] else previous
+    moved = strict_band(score, green=green + margin, yellow=yellow + margin)
+    return moved if BAND_RANK[moved] > BAND_RANK[previous] else previous
+
+
+def round_to_total(values: list[float], total: float, places: int = 1) -> list[float]:
+    """Round `values` to `places` decimals so that they add up to `total` exactly (largest remainder), so a
+    components table always sums to the score it explains."""
+    unit = 10**places
+    scaled = [v * unit for v in values]
+    floors = [math.floor(v) for v in scaled]
+    missing = round(total * unit) - sum(floors)
+    order = sorted(range(len(values)), key=lambda i: scaled[i] - floors[i], reverse=True)
+    for i in order[: max(0, missing)]:
+        floors[i] += 1
+    return [f / unit for f in floors]
+
+
+def score_customer(
+    config: ModelConfig, readings: dict[str, Reading | None], *, previous_band: str | None = None
+) -> tuple[Decimal | None, str, list[dict[str, Any]]]:
+    """Score, band and components of one customer from its factor readings (DESIGN.md §6).
+
+    Missing factors are left out and the others' weights rescaled; with less than half of the total weight
+    present the score is null ("not enough data")."""
+    factors = config.active
+    total_weight = sum(f.weight for f in factors)
+    present = [f for f in factors if (r := readings.get(f.key)) is not None and r.value is not None]
+    present_weight = sum(f.weight for f in present)
+    enough = total_weight > 0 and present_weight > 0 and present_weight * 2 >= total_weight
+
+    points: dict[str, float] = {}
+    for f in present:
+        points[f.key] = factor_score(readings[f.key].value, bad=f.bad, good=f.good)
+    score: Decimal | None = None
+    shares: dict[str, float] = {}
+    contributions: dict[str, float] = {}
+    if enough:
+        exact = sum(f.weight * points[f.key] for f in present) / present_weight
+        score = Decimal(str(round(exact, 1)))
+        keys = [f.key for f in present]
+        rescaled = round_to_total([100.0 * f.weight / present_weight for f in present], 100.0)
+        shares = dict(zip(keys, rescaled, strict=True))
+        parts = [f.weight * points[f.key] / present_weight for f in present]
+        contributions = dict(zip(keys, round_to_total(parts, float(score)), strict=True))
+
+    components = []
+    for f in factors:
+        reading = readings.get(f.key)
+        has_value = reading is not None and reading.value is not None
+        components.append(
+            {
+                "factor": f.key,
+                "raw_value": round(reading.value, 4) if has_value else None,
+                "score": round(points[f.key], 1) if has_value else None,
+                "weight": shares.get(f.key, 0.0) if enough else None,
+                "contribution": contributions.get(f.key, 0.0) if enough else None,
+                "as_of": reading.as_of.isoformat() if has_value and reading.as_of else None,
+                "detail": reading.detail if has_value else {},
+            }
+        )
+    band = band_with_hysteresis(
+        float(score) if score is not None else None,
+        previous=previous_band,
+        green=config.green,
+        yellow=config.yellow,
+        margin=config.margin,
+    )
+    return score, band, components
+
+
+def gather(
+    config: ModelConfig, *, customer_ids: list[int], day: dt.date
+) -> dict[int, dict[str, Reading | None]]:
+    """Each enabled factor's readings for `customer_ids` as of `day`: one factor = a query or two, whatever
+    the number of customers."""
+    registry = load()
+    by_customer: dict[int, dict[str, Reading | None]] = {cid: {} for cid in customer_ids}
+    for f in config.active:
+        for cid, reading in registry[f.key].readings(customer_ids=customer_ids, day=day).items():
+            if cid in by_customer:
+                by_customer[cid][f.key] = reading
+    return by_customer
+
+
+def score_many(
+    config: ModelConfig,
+    readings: dict[int, dict[str, Reading | None]],
+    *,
+    previous_bands: dict[int, str],
+) -> list[Result]:
+    results = []
+    for cid, customer_readings in readings.items():
+        score, band, components = score_customer(
+            config, customer_readings, previous_band=previous_bands.get(cid)
+        )
+        results.append(Result(cid, score, band, components))
+    return results

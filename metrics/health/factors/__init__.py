@@ -1,0 +1,110 @@
+"""The factor registry (DESIGN.md §6). Each factor is one module of this package that defines a `Factor`
+subclass decorated with `@register`; adding a factor is adding one file (and listing it in FACTOR_MODULES).
+
+A factor computes its raw value for MANY customers at once, in SQL, as of a day, and answers
+{customer_id: Reading}. A customer absent from the answer (or with `value=None`) has the factor *missing*
+— no data, which is not the same as zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any, ClassVar
+
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class Reading:
+    value: float | None
+    as_of: dt.date | None = None  # freshness: the date of the newest input behind the value
+    detail: dict[str, Any] = field(default_factory=dict)  # numbers the "what moved" sentence quotes
+
+
+class Factor:
+    key: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str]  # the raw value, in words, for the model editor
+    default_weight: ClassVar[float]
+    default_bad: ClassVar[float]
+    default_good: ClassVar[float]
+    window: ClassVar[str] = ""  # shown as freshness when a factor has no single as-of date (surveys)
+
+    def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        raise NotImplementedError
+
+    def format_raw(self, value: float | None, detail: dict[str, Any]) -> str:
+        return "\u2013" if value is None else f"{value:g}"
+
+    def explain(self, before: dict[str, Any] | None, after: dict[str, Any], delta: float) -> str:
+        """One sentence on how this component moved, e.g. "Active users fell from 42 to 18 of 60 licenses"."""
+        was = _fmt_raw(self, before)
+        now = _fmt_raw(self, after)
+        if before is None or before.get("raw_value") is None:
+            return f"{self.label} is now {now}"
+        if after.get("raw_value") is None:
+            return f"{self.label} has no data any more (was {was})"
+        verb = _verb(before["raw_value"], after["raw_value"])
+        return f"{self.label} {verb} from {was} to {now}"
+
+
+def _verb(before: float, after: float) -> str:
+    if after > before:
+        return "rose"
+    if after < before:
+        return "fell"
+    return "stayed"
+
+
+def _fmt_raw(factor: Factor, component: dict[str, Any] | None) -> str:
+    if component is None:
+        return "\u2013"
+    return factor.format_raw(component.get("raw_value"), component.get("detail") or {})
+
+
+REGISTRY: dict[str, Factor] = {}
+
+# The default model's order (DESIGN.md §6 table). A new factor module is added here.
+FACTOR_MODULES = [
+    "license_utilization",
+    "usage_trend",
+    "feature_breadth",
+    "support_load",
+    "nps",
+    "csat",
+    "pulse",
+    "engagement",
+]
+
+
+def register(cls: type[Factor]) -> type[Factor]:
+    REGISTRY[cls.key] = cls()
+    return cls
+
+
+def get_factor(key: str) -> Factor:
+    load()
+    return REGISTRY[key]
+
+
+def load() -> dict[str, Factor]:
+    for name in FACTOR_MODULES:
+        import_module(f"{__name__}.{name}")
+    return REGISTRY
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start of `day`, start of the next day) in TIME_ZONE, as aware datetimes."""
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    return start, end
+
+
+def as_date(value: Any) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, dt.datetime):
+        return timezone.localdate(value) if timezone.is_aware(value) else value.date()
+    return dt.date.fromisoformat(str(value)[:10])

@@ -1,0 +1,30 @@
+"""CSAT (DESIGN.md §6): % satisfied answers (4-5) in the last 90 days (surveys' selector)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from surveys.selectors import csat_by_customer
+
+from . import Factor, Reading, register
+
+WINDOW_DAYS = 90
+
+
+@register
+class Csat(Factor):
+    key = "csat"
+    label = "CSAT"
+    description = "% satisfied answers (4-5 of 5), last 90 days"
+    default_weight = 5
+    default_bad = 0.0
+    default_good = 100.0
+    window = "last 90 days"
+
+    def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        scores = csat_by_customer(customer_ids=customer_ids, as_of=day, days=WINDOW_DAYS)
+        return {cid: Reading(value=float(v)) for cid, v in scores.items() if v is not None}
+
+    def format_raw(self, value: float | None, detail: dict[str, Any]) -> str:
+        return "\u2013" if value is None else f"{value:.0f} %"

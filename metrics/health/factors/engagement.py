@@ -1,0 +1,48 @@
+"""Engagement (DESIGN.md §6): days since the last touchpoint; missing if there never was one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Max
+
+from accounts.models import Touchpoint
+
+from . import Factor, Reading, _verb, as_date, day_bounds, register
+
+
+@register
+class Engagement(Factor):
+    key = "engagement"
+    label = "Engagement"
+    description = "Days since the last touchpoint (missing if there never was one)"
+    default_weight = 10
+    default_bad = 60.0
+    default_good = 14.0
+
+    def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        _start, end = day_bounds(day)
+        rows = (
+            Touchpoint.objects.filter(customer_id__in=customer_ids, occurred_at__lt=end)
+            .values("customer_id")
+            .annotate(last=Max("occurred_at"))
+            .values_list("customer_id", "last")
+            .order_by()
+        )
+        readings = {}
+        for cid, last in rows:
+            last_day = as_date(last)
+            readings[cid] = Reading(value=float((day - last_day).days), as_of=last_day)
+        return readings
+
+    def format_raw(self, value: float | None, detail: dict[str, Any]) -> str:
+        if value is None:
+            return "never"
+        return "today" if value == 0 else f"{value:.0f} day{'s' if value != 1 else ''} ago"
+
+    def explain(self, before: dict[str, Any] | None, after: dict[str, Any], delta: float) -> str:
+        if before and before.get("raw_value") is not None and after.get("raw_value") is not None:
+            was, now = before["raw_value"], after["raw_value"]
+            return f"Days since the last touchpoint {_verb(was, now)} from {was:.0f} to {now:.0f}"
+        return super().explain(before, after, delta)

@@ -1,0 +1,52 @@
+"""CSM pulse (DESIGN.md §6): the latest pulse score 1-5; missing once it is older than 60 days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
+from accounts.models import Pulse
+
+from . import Factor, Reading, as_date, day_bounds, register
+
+FRESH_DAYS = 60
+
+
+@register
+class CsmPulse(Factor):
+    key = "pulse"
+    label = "CSM pulse"
+    description = "The CSM's latest pulse, 1-5 (missing when older than 60 days)"
+    default_weight = 15
+    default_bad = 1.0
+    default_good = 5.0
+
+    def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        oldest, _ = day_bounds(day - dt.timedelta(days=FRESH_DAYS))
+        _start, end = day_bounds(day)
+        # Only pulses of the last 60 days can count, so the latest of those is the latest that matters.
+        rows = (
+            Pulse.objects.filter(customer_id__in=customer_ids, created_at__gte=oldest, created_at__lt=end)
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("customer_id")],
+                    order_by=[F("created_at").desc(), F("id").desc()],
+                )
+            )
+            .filter(rank=1)
+            .values_list("customer_id", "score", "created_at")
+        )
+        return {cid: Reading(value=float(score), as_of=as_date(at)) for cid, score, at in rows}
+
+    def format_raw(self, value: float | None, detail: dict[str, Any]) -> str:
+        return "\u2013" if value is None else f"{value:.0f} / 5"
+
+    def explain(self, before: dict[str, Any] | None, after: dict[str, Any], delta: float) -> str:
+        if after.get("raw_value") is None and before and before.get("raw_value") is not None:
+            last = before["raw_value"]
+            return f"CSM pulse expired (none in {FRESH_DAYS} days; the last was {last:.0f} / 5)"
+        return super().explain(before, after, delta)

@@ -1,0 +1,66 @@
+"""Support load (DESIGN.md §6): open tickets at the end of the day, urgent x3, high x2, others x1.
+
+No open tickets is a load of 0 (full marks), so this factor is never missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Case, Count, Q, Sum, Value, When
+
+from metrics.models import Priority, Ticket
+
+from . import Factor, Reading, day_bounds, register
+
+WEIGHTS = {Priority.URGENT: 3, Priority.HIGH: 2}
+
+
+@register
+class SupportLoad(Factor):
+    key = "support_load"
+    label = "Support load"
+    description = "Open tickets, urgent counted 3 times and high twice (0 without open tickets)"
+    default_weight = 15
+    default_bad = 5.0
+    default_good = 0.0
+
+    def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        _start, end = day_bounds(day)
+        load = Case(
+            *(When(priority=p, then=Value(w)) for p, w in WEIGHTS.items()),
+            default=Value(1),
+        )
+        rows = {
+            r["customer_id"]: r
+            for r in Ticket.objects.filter(customer_id__in=customer_ids, opened_at__lt=end)
+            .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=end))
+            .values("customer_id")
+            .annotate(
+                load=Sum(load),
+                open=Count("id"),
+                urgent=Count("id", filter=Q(priority=Priority.URGENT)),
+                high=Count("id", filter=Q(priority=Priority.HIGH)),
+            )
+            .order_by()
+        }
+        empty = {"load": 0, "open": 0, "urgent": 0, "high": 0}
+        readings = {}
+        for cid in customer_ids:
+            row = rows.get(cid, empty)
+            readings[cid] = Reading(
+                value=float(row["load"]),
+                as_of=day,
+                detail={"open": row["open"], "urgent": row["urgent"], "high": row["high"]},
+            )
+        return readings
+
+    def format_raw(self, value: float | None, detail: dict[str, Any]) -> str:
+        if value is None:
+            return "\u2013"
+        parts = [f"{detail.get('open', 0)} open"]
+        if detail.get("urgent"):
+            parts.append(f"{detail['urgent']} urgent")
+        if detail.get("high"):
+            parts.append(f"{detail['high']} high")
+        return f"{value:g} ({', '.join(parts)})"

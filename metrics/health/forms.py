@@ -1,0 +1,113 @@
+"""The health model editor form: each registered factor's weight, anchors and switch; bands and margin."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from .engine import FactorConfig, ModelConfig
+from .factors import load
+from .models import HealthModel
+
+
+class HealthModelForm(forms.Form):
+    green = forms.DecimalField(label="Green from", min_value=0, max_value=100, decimal_places=1)
+    yellow = forms.DecimalField(label="Yellow from", min_value=0, max_value=100, decimal_places=1)
+    margin = forms.DecimalField(
+        label="Hysteresis margin",
+        min_value=0,
+        max_value=20,
+        decimal_places=1,
+        help_text="Points by which a score must clear a threshold to leave yesterday's band.",
+    )
+    note = forms.CharField(
+        max_length=300, required=False, help_text="Why this version (required to save).", strip=True
+    )
+
+    def __init__(self, *args: Any, base: HealthModel, **kwargs: Any) -> None:
+        self.base = base
+        existing = {f.key: f for f in base.factors.all()}
+        initial = {
+            "green": base.green_threshold,
+            "yellow": base.yellow_threshold,
+            "margin": base.hysteresis_margin,
+        }
+        self.factor_keys: list[str] = []
+        registry = load()
+        # The base model's factors first, in its order; then any registered factor it does not have (off).
+        ordered = [k for k in existing if k in registry] + [k for k in registry if k not in existing]
+        for key in ordered:
+            factor = registry[key]
+            have = existing.get(key)
+            initial[f"{key}-enabled"] = have.enabled if have else False
+            initial[f"{key}-weight"] = have.weight if have else Decimal(str(factor.default_weight))
+            initial[f"{key}-bad"] = have.bad if have else factor.default_bad
+            initial[f"{key}-good"] = have.good if have else factor.default_good
+            self.factor_keys.append(key)
+        kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+        for key in self.factor_keys:
+            self.fields[f"{key}-enabled"] = forms.BooleanField(required=False, label="On")
+            self.fields[f"{key}-weight"] = forms.DecimalField(
+                label="Weight", min_value=0, max_value=1000, decimal_places=2
+            )
+            self.fields[f"{key}-bad"] = forms.FloatField(label="Bad (0 points)")
+            self.fields[f"{key}-good"] = forms.FloatField(label="Good (100 points)")
+
+    def factor_rows(self) -> list[dict[str, Any]]:
+        registry = load()
+        return [
+            {
+                "key": key,
+                "label": registry[key].label,
+                "description": registry[key].description,
+                "enabled": self[f"{key}-enabled"],
+                "weight": self[f"{key}-weight"],
+                "bad": self[f"{key}-bad"],
+                "good": self[f"{key}-good"],
+            }
+            for key in self.factor_keys
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        green, yellow = data.get("green"), data.get("yellow")
+        if green is not None and yellow is not None and green <= yellow:
+            self.add_error("green", "Green must start above yellow.")
+        total = Decimal(0)
+        for key in self.factor_keys:
+            bad, good = data.get(f"{key}-bad"), data.get(f"{key}-good")
+            if bad is not None and good is not None and bad == good:
+                self.add_error(f"{key}-good", "Good and bad must differ.")
+            if data.get(f"{key}-enabled") and data.get(f"{key}-weight") is not None:
+                total += data[f"{key}-weight"]
+        if total <= 0:
+            raise forms.ValidationError("Turn on at least one factor with a weight above 0.")
+        return data
+
+    def factors(self) -> list[dict[str, Any]]:
+        d = self.cleaned_data
+        return [
+            {
+                "key": key,
+                "weight": d[f"{key}-weight"],
+                "bad": d[f"{key}-bad"],
+                "good": d[f"{key}-good"],
+                "enabled": bool(d[f"{key}-enabled"]),
+            }
+            for key in self.factor_keys
+        ]
+
+    def config(self) -> ModelConfig:
+        d = self.cleaned_data
+        return ModelConfig(
+            factors=tuple(
+                FactorConfig(f["key"], float(f["weight"]), f["bad"], f["good"], f["enabled"])
+                for f in self.factors()
+            ),
+            green=float(d["green"]),
+            yellow=float(d["yellow"]),
+            margin=float(d["margin"]),
+        )

@@ -1,0 +1,110 @@
+"""The health model (DESIGN.md §6): versioned configuration and one snapshot per customer and day.
+
+A HealthModel row is one version. It is never updated once created: editing the model creates the next
+version (services.health_model_create), so every snapshot keeps pointing at the exact weights, anchors and
+thresholds that produced it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Customer
+
+
+class Band(models.TextChoices):
+    GREEN = "green", "Green"
+    YELLOW = "yellow", "Yellow"
+    RED = "red", "Red"
+
+
+BAND_RANK = {Band.RED: 0, Band.YELLOW: 1, Band.GREEN: 2}
+
+
+class HealthModelQuerySet(models.QuerySet["HealthModel"]):
+    def current(self) -> HealthModel:
+        """The version in force: the highest one (the default model is version 1, from a data migration)."""
+        return self.prefetch_related("factors").order_by("-version").first()
+
+
+class HealthModel(models.Model):
+    version = models.PositiveIntegerField(unique=True)
+    note = models.CharField(max_length=300, blank=True, help_text="Why this version exists.")
+    green_threshold = models.DecimalField(max_digits=4, decimal_places=1, default=70)
+    yellow_threshold = models.DecimalField(max_digits=4, decimal_places=1, default=40)
+    hysteresis_margin = models.DecimalField(
+        max_digits=4, decimal_places=1, default=3, validators=[MinValueValidator(0)]
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = HealthModelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(green_threshold__gt=models.F("yellow_threshold")),
+                name="health_model_green_above_yellow",
+            ),
+            models.CheckConstraint(
+                condition=Q(hysteresis_margin__gte=0), name="health_model_margin_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Health model v{self.version}"
+
+
+class HealthFactor(models.Model):
+    """One factor of one model version: `key` names a module of metrics/health/factors/."""
+
+    model = models.ForeignKey(HealthModel, on_delete=models.CASCADE, related_name="factors")
+    key = models.CharField(max_length=50)
+    weight = models.DecimalField(max_digits=6, decimal_places=2, validators=[MinValueValidator(0)])
+    bad = models.FloatField(help_text="Raw value worth 0 points.")
+    good = models.FloatField(help_text="Raw value worth 100 points (linear and clamped in between).")
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["model", "position", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "key"], name="health_factor_unique_per_model"),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="health_factor_weight_positive"),
+            models.CheckConstraint(condition=~Q(bad=models.F("good")), name="health_factor_anchors_differ"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.weight}) in v{self.model.version}"
+
+
+class HealthSnapshot(models.Model):
+    """A customer's health on a day. `components` is the explanation: a list of
+    {factor, raw_value, score, weight, contribution, as_of, detail} (weight after rescaling to the present
+    factors; missing factors appear with raw_value null and weight 0)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="health_snapshots")
+    date = models.DateField()
+    score = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True, help_text="Null: not enough data."
+    )
+    band = models.CharField(max_length=10, choices=Band.choices, blank=True)
+    model = models.ForeignKey(HealthModel, on_delete=models.PROTECT, related_name="snapshots")
+    components = models.JSONField(default=list)
+    computed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer", "-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "date"], name="health_snapshot_unique_per_day"),
+        ]
+        indexes = [models.Index(fields=["date", "customer"], name="health_snapshot_day")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.date}: {self.score} {self.band}"

@@ -1,0 +1,68 @@
+"""Customer page panel (cshub/panels.py): the health card — score, band, changes, 90-day chart with model
+version marks, components and what moved. Two queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from cshub.panels import Panel
+
+from .models import HealthSnapshot
+from .selectors import HealthSummary, _change, explain
+
+CHART_DAYS = 90
+
+
+@cache
+def chart_js() -> str | None:
+    """The vendored Chart.js (static/vendor/chart-<version>.min.js)."""
+    found = sorted(Path(settings.BASE_DIR, "static", "vendor").glob("chart-*.min.js"))
+    return f"vendor/{found[-1].name}" if found else None
+
+
+def customer_panels(*, customer: Any, user: Any) -> list[Panel]:
+    today = timezone.localdate()
+    snapshots = list(
+        HealthSnapshot.objects.filter(customer=customer, date__gt=today - dt.timedelta(days=CHART_DAYS))
+        .select_related("model")
+        .order_by("date")
+    )
+    if not snapshots:
+        # Older than the chart window (or never computed): the latest one, whenever it was.
+        latest = (
+            HealthSnapshot.objects.filter(customer=customer).select_related("model").order_by("-date")[:1]
+        )
+        snapshots = list(latest)
+    by_date = {s.date: s for s in snapshots}
+    latest = snapshots[-1] if snapshots else None
+    week_ago = by_date.get(latest.date - dt.timedelta(days=7)) if latest else None
+    month_ago = by_date.get(latest.date - dt.timedelta(days=30)) if latest else None
+    summary = HealthSummary(latest, _change(latest, week_ago), _change(latest, month_ago), week_ago)
+    context: dict[str, Any] = {"summary": summary, "chart_js": chart_js()}
+    if latest is not None:
+        context["explanation"] = explain(latest, week_ago)
+        context["chart"] = _chart(snapshots)
+    return [Panel(title="Health", template="metrics/health/panel.html", context=context, order=10, wide=True)]
+
+
+def _chart(snapshots: list[HealthSnapshot]) -> dict[str, Any]:
+    markers = []
+    previous_version = None
+    for i, s in enumerate(snapshots):
+        if previous_version is not None and s.model.version != previous_version:
+            markers.append({"index": i, "label": f"Model v{s.model.version}", "note": s.model.note})
+        previous_version = s.model.version
+    return {
+        "labels": [s.date.isoformat() for s in snapshots],
+        "scores": [float(s.score) if s.score is not None else None for s in snapshots],
+        "bands": [s.band for s in snapshots],
+        "markers": markers,
+        "green": float(snapshots[-1].model.green_threshold),
+        "yellow": float(snapshots[-1].model.yellow_threshold),
+    }

@@ -1,0 +1,211 @@
+"""Writes of the health model: recompute a day's snapshots (by chunks of customers), new model versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.module_loading import import_string
+
+from accounts.models import Customer, LifecycleStage, User
+
+from .engine import ModelConfig, gather, score_many
+from .models import HealthFactor, HealthModel, HealthSnapshot
+
+logger = logging.getLogger(__name__)
+
+# The default model (DESIGN.md §6), as migration 0004_health_default_model creates it: key, weight, bad, good.
+DEFAULT_FACTORS = [
+    ("license_utilization", 20, 0.0, 0.8),
+    ("usage_trend", 10, 0.5, 1.0),
+    ("feature_breadth", 10, 0.0, 0.8),
+    ("support_load", 15, 5.0, 0.0),
+    ("nps", 15, -100.0, 100.0),
+    ("csat", 5, 0.0, 100.0),
+    ("pulse", 15, 1.0, 5.0),
+    ("engagement", 10, 60.0, 14.0),
+]
+
+CHUNK_SIZE = 2000  # customers per transaction / Celery task: ~10 queries each, a few MB of memory
+
+
+def customer_id_chunks(*, chunk_size: int = CHUNK_SIZE) -> list[tuple[int, int]]:
+    """Inclusive (first id, last id) ranges of about `chunk_size` customers each, in id order."""
+    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
+
+
+def scored_ids(lo: int, hi: int) -> list[int]:
+    # Churned customers get no new snapshots: they are gone, and a red score would only start a rescue
+    # playbook for nobody. Their history stays.
+    return list(
+        Customer.objects.filter(pk__gte=lo, pk__lte=hi)
+        .exclude(lifecycle_stage=LifecycleStage.CHURNED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def previous_bands(*, customer_ids: Sequence[int], day: dt.date) -> dict[int, str]:
+    return dict(
+        HealthSnapshot.objects.filter(date=day - dt.timedelta(days=1), customer_id__in=customer_ids)
+        .exclude(band="")
+        .values_list("customer_id", "band")
+    )
+
+
+def health_chunk_recompute(*, day: dt.date, model_id: int, lo: int, hi: int) -> int:
+    """Replace the snapshots of `day` for customers with lo ≤ id ≤ hi, in one transaction; returns how many.
+
+    Idempotent: delete + insert of the whole range at once, so a re-run (or a task redelivered after a worker
+    died) leaves exactly one snapshot per customer for the day. The Customer's denormalised health fields are
+    refreshed in the same transaction, so they always equal the latest snapshot."""
+    model = HealthModel.objects.prefetch_related("factors").get(pk=model_id)
+    config = ModelConfig.of(model)
+    ids = scored_ids(lo, hi)
+    readings = gather(config, customer_ids=ids, day=day)  # reads before the transaction: no locks held
+    results = score_many(config, readings, previous_bands=previous_bands(customer_ids=ids, day=day))
+    rows = [
+        HealthSnapshot(
+            customer_id=r.customer_id,
+            date=day,
+            score=r.score,
+            band=r.band,
+            model_id=model_id,
+            components=r.components,
+        )
+        for r in results
+    ]
+    with transaction.atomic():
+        HealthSnapshot.objects.filter(date=day, customer_id__gte=lo, customer_id__lte=hi).delete()
+        HealthSnapshot.objects.bulk_create(rows, batch_size=1000)
+        customers_denormalise(lo=lo, hi=hi)
+    return len(rows)
+
+
+def customers_denormalise(*, lo: int, hi: int) -> int:
+    """Copy each customer's latest snapshot (score, band, date, change over 7 days) onto Customer."""
+    latest = dict(
+        HealthSnapshot.objects.filter(customer_id__gte=lo, customer_id__lte=hi)
+        .values("customer_id")
+        .annotate(last=Max("date"))
+        .values_list("customer_id", "last")
+        .order_by()
+    )
+    wanted_days = {d for d in latest.values()} | {d - dt.timedelta(days=7) for d in latest.values()}
+    scores: dict[tuple[int, dt.date], tuple[Decimal | None, str]] = {
+        (cid, d): (score, band)
+        for cid, d, score, band in HealthSnapshot.objects.filter(
+            customer_id__gte=lo, customer_id__lte=hi, date__in=wanted_days
+        ).values_list("customer_id", "date", "score", "band")
+    }
+    changed = []
+    for customer in Customer.objects.filter(pk__gte=lo, pk__lte=hi).only(
+        "pk", "health_score", "health_band", "health_change_7d", "health_as_of"
+    ):
+        day = latest.get(customer.pk)
+        score, band = scores.get((customer.pk, day), (None, "")) if day else (None, "")
+        week_ago = scores.get((customer.pk, day - dt.timedelta(days=7)), (None, ""))[0] if day else None
+        change = score - week_ago if score is not None and week_ago is not None else None
+        new = (score, band, change, day)
+        old = (customer.health_score, customer.health_band, customer.health_change_7d, customer.health_as_of)
+        if new != old:
+            customer.health_score, customer.health_band, customer.health_change_7d, customer.health_as_of = (
+                new
+            )
+            changed.append(customer)
+    Customer.objects.bulk_update(
+        changed, ["health_score", "health_band", "health_change_7d", "health_as_of"], batch_size=500
+    )
+    return len(changed)
+
+
+def health_recompute_finished(*, day: dt.date) -> None:
+    """The hook after a day's recompute: calls each dotted path of settings.CSHUB_AFTER_HEALTH_RECOMPUTE with
+    `day=` (the playbooks issue adds trigger evaluation there)."""
+    for path in getattr(settings, "CSHUB_AFTER_HEALTH_RECOMPUTE", []):
+        import_string(path)(day=day)
+
+
+def health_model_current() -> HealthModel:
+    """The version in force, creating the default model of DESIGN.md §6 if there is none (the data migration
+    creates it, but a flushed test database or a truncated table must not break the nightly run)."""
+    model = HealthModel.objects.current()
+    if model is not None:
+        return model
+    try:
+        with transaction.atomic():
+            health_model_create(
+                factors=[
+                    {"key": key, "weight": w, "bad": bad, "good": good, "enabled": True}
+                    for key, w, bad, good in DEFAULT_FACTORS
+                ],
+                green=Decimal(70),
+                yellow=Decimal(40),
+                margin=Decimal(3),
+                note="Default model (DESIGN.md §6)",
+            )
+    except IntegrityError:  # created concurrently by another process: use theirs
+        pass
+    return HealthModel.objects.current()
+
+
+def health_recompute(*, day: dt.date, chunk_size: int = CHUNK_SIZE, model: HealthModel | None = None) -> int:
+    """Recompute every customer's snapshot for `day` in this process, chunk by chunk (no Celery)."""
+    model = model or health_model_current()
+    total = 0
+    for lo, hi in customer_id_chunks(chunk_size=chunk_size):
+        total += health_chunk_recompute(day=day, model_id=model.pk, lo=lo, hi=hi)
+    health_recompute_finished(day=day)
+    return total
+
+
+def days_between(start: dt.date, end: dt.date) -> Iterator[dt.date]:
+    day = start
+    while day <= end:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def health_model_create(
+    *,
+    factors: Sequence[dict[str, Any]],
+    green: Decimal,
+    yellow: Decimal,
+    margin: Decimal,
+    note: str = "",
+    user: User | None = None,
+) -> HealthModel:
+    """Save a new model version (the current one is never edited: snapshots keep the version they used).
+
+    `factors`: [{key, weight, bad, good, enabled}]. Permission is the caller's (forms/views check
+    accounts.permissions); the version number comes from a locked read so two editors never collide."""
+    with transaction.atomic():
+        last = HealthModel.objects.select_for_update().order_by("-version").first()
+        model = HealthModel.objects.create(
+            version=(last.version + 1) if last else 1,
+            note=note,
+            green_threshold=green,
+            yellow_threshold=yellow,
+            hysteresis_margin=margin,
+            created_by=user,
+        )
+        HealthFactor.objects.bulk_create(
+            HealthFactor(
+                model=model,
+                key=f["key"],
+                weight=f["weight"],
+                bad=f["bad"],
+                good=f["good"],
+                enabled=f["enabled"],
+                position=i,
+            )
+            for i, f in enumerate(factors)
+        )
+    return model

@@ -1,0 +1,50 @@
+"""The health model editor (DESIGN.md §3: managers and admins): edit, preview on today's data, save."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.permissions import can_edit_configuration
+
+from .engine import ModelConfig
+from .forms import HealthModelForm
+from .models import HealthModel
+from .selectors import health_model_preview
+from .services import health_model_create, health_model_current
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def health_model(request: HttpRequest) -> HttpResponse:
+    if not can_edit_configuration(request.user):
+        raise PermissionDenied("Only managers and admins edit the health model.")
+    current = health_model_current()
+    form = HealthModelForm(request.POST or None, base=current)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        if request.POST.get("action") == "save":
+            if not form.cleaned_data["note"]:
+                form.add_error("note", "Say why: the note is shown on every health chart.")
+            else:
+                model = health_model_create(
+                    factors=form.factors(),
+                    green=form.cleaned_data["green"],
+                    yellow=form.cleaned_data["yellow"],
+                    margin=form.cleaned_data["margin"],
+                    note=form.cleaned_data["note"],
+                    user=request.user,
+                )
+                messages.success(
+                    request, f"Saved health model v{model.version}. Tonight's recompute uses it."
+                )
+                return redirect("health_model")
+        else:
+            preview = health_model_preview(current=ModelConfig.of(current), proposal=form.config())
+    versions = HealthModel.objects.select_related("created_by").order_by("-version")[:20]
+    context = {"form": form, "current": current, "preview": preview, "versions": versions}
+    return render(request, "metrics/health/model.html", context)

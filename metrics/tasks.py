@@ -1,0 +1,64 @@
+"""Celery tasks for metrics: ids and dates in, a service call, safe to run twice (STYLE.md "Tasks")."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import chord, shared_task
+from django.db import IntegrityError, OperationalError
+from django.utils import timezone
+
+# --- Health (DESIGN.md §6) -------------------------------------------------------------------------------
+from .health.services import (
+    CHUNK_SIZE,
+    customer_id_chunks,
+    health_chunk_recompute,
+    health_model_current,
+    health_recompute_finished,
+)
+
+# OperationalError: a dropped connection or a deadlock; IntegrityError: the same chunk written concurrently
+# by a redelivered copy of this task (the unique (customer, date) constraint refused the second insert).
+HEALTH_TRANSIENT = (OperationalError, IntegrityError)
+
+
+@shared_task(acks_late=True)
+def health_recompute_nightly() -> str:
+    """Beat, 02:00 TIME_ZONE: recompute the day that just ended (complete data), fanned out in chunks."""
+    day = timezone.localdate() - dt.timedelta(days=1)
+    health_recompute_day.delay(day.isoformat())
+    return day.isoformat()
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def health_recompute_day(day: str, model_id: int | None = None, chunk_size: int = CHUNK_SIZE) -> int:
+    """Fan a day's recompute out as a chord: one task per chunk of customers, then the finish hook."""
+    if model_id is None:
+        model_id = health_model_current().pk
+    chunks = customer_id_chunks(chunk_size=chunk_size)
+    header = [health_recompute_chunk.si(day, model_id, lo, hi) for lo, hi in chunks]
+    if not header:
+        health_recompute_finish.delay([], day)
+        return 0
+    chord(header)(health_recompute_finish.s(day))
+    return len(header)
+
+
+@shared_task(
+    acks_late=True,  # a worker killed mid-chunk leaves the message to be redelivered (reject_on_worker_lost)
+    autoretry_for=HEALTH_TRANSIENT,
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def health_recompute_chunk(day: str, model_id: int, lo: int, hi: int) -> int:
+    """Replace `day`'s snapshots of customers lo..hi (one transaction) and refresh their Customer fields."""
+    return health_chunk_recompute(day=dt.date.fromisoformat(day), model_id=model_id, lo=lo, hi=hi)
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def health_recompute_finish(counts: list[int], day: str) -> int:
+    """After every chunk: the hooks of settings.CSHUB_AFTER_HEALTH_RECOMPUTE (trigger evaluation)."""
+    health_recompute_finished(day=dt.date.fromisoformat(day))
+    return sum(counts or [])

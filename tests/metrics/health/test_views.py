@@ -1,0 +1,169 @@
+"""The health card on the customer page and the model editor (managers/admins only, preview, save)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from metrics.health.models import HealthModel, HealthSnapshot
+from metrics.health.panels import customer_panels as health_panels
+from metrics.health.services import health_model_current, health_recompute
+from tests.factories import CustomerFactory, PulseFactory, TouchpointFactory
+
+from .conftest import at, usage
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+URL = "/health/model/"
+
+
+def declining(customer, days: int = 10) -> None:
+    """Usage high a week ago, low now: license utilization falls, and 'what moved' says so."""
+    customer.licenses = 60
+    customer.save()
+    PulseFactory(customer=customer, score=3, created_at=at(TODAY - dt.timedelta(days=days + 1)))
+    TouchpointFactory(customer=customer, occurred_at=at(TODAY - dt.timedelta(days=days + 1)))
+    usage(customer, users=42, day=TODAY - dt.timedelta(days=40), prefix="old")  # before both windows
+    for back in range(days, -1, -1):
+        day = TODAY - dt.timedelta(days=back)
+        if back == 7:
+            usage(customer, users=42, day=day - dt.timedelta(days=29), prefix="w")
+        health_recompute(day=day)
+
+
+def test_customer_page_shows_health_card_with_what_moved(csm_client, customer):
+    declining(customer)
+    html = csm_client.get(customer.get_absolute_url()).content.decode()
+    snap = HealthSnapshot.objects.get(customer=customer, date=TODAY)
+    assert 'data-testid="health-score"' in html
+    assert str(snap.score) in html
+    assert 'data-testid="health-components"' in html
+    assert "License utilization" in html
+    assert "Active users fell from 42 to 0 of 60 licenses" in html
+    assert "health-chart-data" in html
+
+
+def test_customer_page_without_snapshots_says_so(csm_client, customer):
+    html = csm_client.get(customer.get_absolute_url()).content.decode()
+    assert "No health score yet" in html
+
+
+@pytest.mark.parametrize("size", [2, 12])
+def test_health_card_queries_are_constant(csm_client, csm, size, django_assert_num_queries):
+    customer = CustomerFactory(csm=csm)
+    declining(customer, days=size)
+
+    with django_assert_num_queries(1):
+        panels = health_panels(customer=customer, user=csm)
+    assert panels[0].context["summary"].snapshot.date == TODAY
+
+
+def test_csm_cannot_open_or_post_the_model_editor(csm_client):
+    assert csm_client.get(URL).status_code == 403
+    response = csm_client.post(URL, {"action": "save", "note": "x"})
+    assert response.status_code == 403
+    assert HealthModel.objects.count() == 1
+
+
+def test_anonymous_is_sent_to_login(anonymous):
+    response = anonymous.get(URL)
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def form_data(model: HealthModel, **changes) -> dict[str, str]:
+    data = {
+        "green": str(model.green_threshold),
+        "yellow": str(model.yellow_threshold),
+        "margin": str(model.hysteresis_margin),
+        "note": "",
+    }
+    for f in model.factors.all():
+        data[f"{f.key}-weight"] = str(f.weight)
+        data[f"{f.key}-bad"] = str(f.bad)
+        data[f"{f.key}-good"] = str(f.good)
+        if f.enabled:
+            data[f"{f.key}-enabled"] = "on"
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.mark.parametrize("who", ["manager_client", "admin_client"])
+def test_managers_and_admins_preview_without_saving(request, who, csm):
+    client = request.getfixturevalue(who)
+    customer = CustomerFactory(csm=csm)
+    declining(customer, days=1)
+    model = health_model_current()
+    assert client.get(URL).status_code == 200
+    before = HealthSnapshot.objects.get(customer=customer, date=TODAY)
+    response = client.post(URL, form_data(model, green="99", action="preview"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="health-preview"' in html
+    preview = response.context["preview"]
+    assert preview.customers == 1
+    assert preview.before_bands.get(before.band) == 1
+    assert HealthModel.objects.count() == 1  # nothing saved
+
+
+def test_preview_lists_customers_changing_band(manager_client, csm):
+    green = CustomerFactory(csm=csm, name="Greenfield", licenses=10)
+    usage(green, users=10, day=TODAY)
+    PulseFactory(customer=green, score=5, created_at=at(TODAY))
+    model = health_model_current()
+    # Today: utilization, support load and pulse at full marks -> 100, green. Proposed: pulse 5 is worth
+    # 0 points and weighs 50 -> (20 * 100 + 15 * 100 + 50 * 0) / 85 = 41.2, yellow.
+    response = manager_client.post(
+        URL,
+        form_data(model, **{"pulse-bad": "5", "pulse-good": "10", "pulse-weight": "50", "action": "preview"}),
+    )
+    preview = response.context["preview"]
+    assert preview.before_bands == {"green": 1}
+    assert preview.after_bands == {"yellow": 1}
+    assert preview.changed_count == 1
+    assert preview.after_mean == 41.2
+    assert "Greenfield" in response.content.decode()
+    assert preview.changes[0].name == "Greenfield"
+    assert sum(preview.after_histogram) == 1
+
+
+def test_save_creates_a_version_with_note_and_user(manager_client, manager):
+    model = health_model_current()
+    response = manager_client.post(
+        URL, form_data(model, **{"nps-weight": "30", "note": "NPS matters more", "action": "save"})
+    )
+    assert response.status_code == 302
+    v2 = health_model_current()
+    assert (v2.version, v2.note, v2.created_by) == (2, "NPS matters more", manager)
+    assert float(v2.factors.get(key="nps").weight) == 30
+    assert float(model.factors.get(key="nps").weight) == 15
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"green": "30", "yellow": "40"}, "green"),
+        ({"pulse-bad": "3", "pulse-good": "3"}, "pulse-good"),
+        ({"nps-weight": "-1"}, "nps-weight"),
+        ({"green": "abc"}, "green"),
+        ({"note": ""}, "note"),
+    ],
+)
+def test_bad_input_shows_errors_and_saves_nothing(manager_client, changes, field):
+    model = health_model_current()
+    data = form_data(model, **{"note": "x", "action": "save", **changes})
+    response = manager_client.post(URL, data)
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert HealthModel.objects.count() == 1
+
+
+def test_all_factors_off_is_refused(manager_client):
+    model = health_model_current()
+    data = {k: v for k, v in form_data(model, note="x", action="save").items() if not k.endswith("-enabled")}
+    response = manager_client.post(URL, data)
+    assert response.context["form"].non_field_errors()
+    assert HealthModel.objects.count() == 1
