@@ -162,6 +162,7 @@ CSHUB_CAC = env.float("CSHUB_CAC", default=0.0)
 # --- Customer page panels from apps right of accounts (cshub/panels.py); one dotted path per provider ---
 CSHUB_CUSTOMER_PANELS: list[str] = [
     "surveys.panels.customer_panels",
+    "playbooks.panels.customer_panels",
     "metrics.health.panels.customer_panels",
 ]
 # Called as f(day=date) after each day's health recompute (command and nightly Celery chord); playbooks'

@@ -512,7 +512,7 @@ def playbook_save(
                 "order": order,
                 "title": data["title"],
                 "guidance": data.get("guidance", ""),
-                "due_after_days": data.get("due_after_days", 0),
+                "due_after_days": data.get("due_after_days") or 0,
                 "required_touchpoint_kind": data.get("required_touchpoint_kind", ""),
             }
             step_id = data.get("id")

@@ -1,3 +1,23 @@
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+app_name = "playbooks"
+
+urlpatterns = [
+    path("tasks/", views.inbox, name="inbox"),
+    path("tasks/team/", views.team_tasks, name="team"),
+    path("tasks/notifications/", views.notifications, name="notifications"),
+    path("tasks/<int:pk>/complete/", views.task_complete, name="task_complete"),
+    path("tasks/<int:pk>/skip/", views.task_skip, name="task_skip"),
+    path("playbooks/", views.library, name="library"),
+    path("playbooks/new/", views.playbook_edit, name="new"),
+    path("playbooks/assign/", views.assign, name="assign"),
+    path("playbooks/assign/<str:external_id>/", views.assign_customer, name="assign_customer"),
+    path("playbooks/runs/<int:pk>/", views.run_detail, name="run"),
+    path("playbooks/<int:pk>/", views.playbook_edit, name="edit"),
+    path("playbooks/<int:playbook_pk>/triggers/new/", views.trigger_edit, name="trigger_new"),
+    path("playbooks/<int:playbook_pk>/triggers/<int:pk>/", views.trigger_edit, name="trigger_edit"),
+]

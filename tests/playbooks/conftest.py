@@ -100,3 +100,11 @@ def smtp_server(settings):
         yield recorder
     finally:
         controller.stop()
+
+
+def text_of_plain(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def text_of_html(message) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()

@@ -1,0 +1,142 @@
+"""Reads for the playbook screens and API: the inbox, team workload, runs, the library with its statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Customer, Role, User
+
+from .models import Playbook, Run, RunEvent, RunStatus, Task, TaskStatus, Trigger
+
+
+def _signed_in(user: User) -> None:
+    if not (user.is_authenticated and user.is_active):
+        raise PermissionDenied
+
+
+@dataclass
+class Inbox:
+    overdue: list[Task] = field(default_factory=list)
+    today: list[Task] = field(default_factory=list)
+    upcoming: list[Task] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.overdue) + len(self.today) + len(self.upcoming)
+
+
+def inbox_tasks(*, user: User, today: dt.date | None = None) -> Inbox:
+    """The user's open tasks in open runs, by due date: overdue, due today, upcoming (one query)."""
+    _signed_in(user)
+    today = today or timezone.localdate()
+    tasks = (
+        Task.objects.filter(assignee=user, status=TaskStatus.OPEN, run__status=RunStatus.OPEN)
+        .select_related("run__playbook", "run__customer")
+        .order_by("due_date", "run__customer__name", "order", "pk")
+    )
+    inbox = Inbox()
+    for task in tasks:
+        if task.due_date < today:
+            inbox.overdue.append(task)
+        elif task.due_date == today:
+            inbox.today.append(task)
+        else:
+            inbox.upcoming.append(task)
+    return inbox
+
+
+def task_for_worker(*, user: User, pk: int) -> Task:
+    _signed_in(user)
+    task = Task.objects.select_related("run__playbook", "run__customer").filter(pk=pk).first()
+    if task is None:
+        raise Http404("No such task.")
+    return task
+
+
+def team_workload(*, user: User, today: dt.date | None = None) -> list[dict]:
+    """Managers: per member of their teams (admins: every CSM and anyone with tasks) open and overdue
+    tasks (one query)."""
+    if user.role not in (Role.MANAGER, Role.ADMIN):
+        raise PermissionDenied("The team view is for managers and admins.")
+    today = today or timezone.localdate()
+    open_tasks = Q(playbook_tasks__status=TaskStatus.OPEN, playbook_tasks__run__status=RunStatus.OPEN)
+    people = User.objects.filter(is_active=True)
+    if user.role == Role.MANAGER:
+        people = people.filter(Q(pk__in=User.objects.managed_by(user).values("pk")) | Q(pk=user.pk))
+    else:
+        people = people.filter(Q(role=Role.CSM) | Q(playbook_tasks__status=TaskStatus.OPEN)).distinct()
+    rows = people.annotate(
+        open_count=Count("playbook_tasks", filter=open_tasks),
+        overdue_count=Count("playbook_tasks", filter=open_tasks & Q(playbook_tasks__due_date__lt=today)),
+        today_count=Count("playbook_tasks", filter=open_tasks & Q(playbook_tasks__due_date=today)),
+        runs_count=Count("playbook_tasks__run", filter=open_tasks, distinct=True),
+    ).order_by("-overdue_count", "-open_count", "full_name")
+    return list(rows)
+
+
+def run_for_viewer(*, user: User, pk: int) -> Run:
+    """Any signed-in user may read a run (like any customer, DESIGN.md §3); working it is checked apart."""
+    _signed_in(user)
+    run = (
+        Run.objects.select_related(
+            "playbook", "customer__csm", "assignee", "trigger", "started_by", "closed_by"
+        )
+        .prefetch_related(
+            Prefetch(
+                "tasks",
+                queryset=Task.objects.select_related("completed_by", "assignee").order_by("order", "pk"),
+            ),
+            Prefetch("events", queryset=RunEvent.objects.select_related("actor").order_by("at", "pk")),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if run is None:
+        raise Http404("No such playbook run.")
+    return run
+
+
+def runs_for_customer(*, customer: Customer, status: str | None = RunStatus.OPEN) -> list[Run]:
+    qs = Run.objects.filter(customer=customer)
+    if status:
+        qs = qs.filter(status=status)
+    return list(
+        qs.select_related("playbook", "assignee")
+        .prefetch_related(Prefetch("tasks", queryset=Task.objects.order_by("order", "pk")))
+        .order_by("-started_at")
+    )
+
+
+def runs_api(*, user: User, customer: str = "", status: str = "") -> QuerySet[Run]:
+    _signed_in(user)
+    qs = Run.objects.select_related("playbook", "customer", "assignee", "trigger").prefetch_related(
+        Prefetch("tasks", queryset=Task.objects.select_related("completed_by").order_by("order", "pk"))
+    )
+    if customer:
+        qs = qs.filter(customer__external_id=customer)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-started_at", "-pk")
+
+
+def library(*, user: User) -> list[Playbook]:
+    """Every playbook with its steps, triggers (and how often each fired) and how its runs ended."""
+    _signed_in(user)
+    triggers = Trigger.objects.annotate(fired=Count("runs")).order_by("pk")
+    return list(
+        Playbook.objects.annotate(
+            runs_total=Count("runs", distinct=True),
+            runs_open=Count("runs", filter=Q(runs__status=RunStatus.OPEN), distinct=True),
+            runs_done=Count("runs", filter=Q(runs__status=RunStatus.DONE), distinct=True),
+            runs_cancelled=Count("runs", filter=Q(runs__status=RunStatus.CANCELLED), distinct=True),
+            runs_manual=Count("runs", filter=Q(runs__trigger__isnull=True), distinct=True),
+        )
+        .prefetch_related("steps", Prefetch("triggers", queryset=triggers))
+        .order_by("name")
+    )
