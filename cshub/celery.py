@@ -18,4 +18,8 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Nightly at 02:00 TIME_ZONE: every customer's health for the day that just ended (DESIGN §6), fanned out.
     "health-recompute-nightly": {"task": "metrics.tasks.health_recompute_nightly", "schedule": crontab(0, 2)},
+    # Every 5 minutes: fast playbook signals (new survey answers, new customers) + assignee reconciliation.
+    "playbooks-evaluate-fast": {"task": "playbooks.tasks.evaluate_fast", "schedule": crontab(minute="*/5")},
+    # Daily at 07:00 TIME_ZONE: one digest email per user who chose the digest for new playbook runs.
+    "playbooks-digests": {"task": "playbooks.tasks.digests_send", "schedule": crontab(0, 7)},
 }

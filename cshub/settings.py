@@ -167,7 +167,9 @@ CSHUB_CUSTOMER_PANELS: list[str] = [
 ]
 # Called as f(day=date) after each day's health recompute (command and nightly Celery chord); playbooks'
 # trigger evaluation plugs in here.
-CSHUB_AFTER_HEALTH_RECOMPUTE: list[str] = []
+CSHUB_AFTER_HEALTH_RECOMPUTE: list[str] = [
+    "playbooks.tasks.after_health_recompute",
+]
 
 # --- REST API ---
 REST_FRAMEWORK = {
