@@ -25,13 +25,12 @@ def allow(key: str, *, limit: int, window: int) -> bool:
     """Count one hit for `key` in the current window; False once `limit` hits were counted."""
     bucket = int(time.time() // window)
     name = f"ratelimit:{key}:{bucket}"
-    if cache.add(name, 1, timeout=window + 1):
-        return True
     try:
-        count = cache.incr(name)
-    except ValueError:  # expired between add() and incr()
-        cache.add(name, 1, timeout=window + 1)
-        return True
+        count = cache.incr(name)  # one round trip in the common case
+    except ValueError:  # first hit of this window
+        if cache.add(name, 1, timeout=window + 1):
+            return True
+        count = cache.incr(name)  # another request created it in between
     return count <= limit
 
 

@@ -168,16 +168,31 @@ def invitation_email(
     return message
 
 
-def _claim(invitation_id: int, digest: str, now: dt.datetime) -> bool:
-    """Take an invitation for sending; a second task (or a redelivery) finds nothing to claim."""
-    return bool(
-        Invitation.objects.filter(pk=invitation_id)
-        .filter(
-            Q(state=InvitationState.QUEUED)
-            | Q(state=InvitationState.SENDING, claimed_at__lt=now - SEND_LEASE)
+def _claim(invitation_ids: Sequence[int], now: dt.datetime) -> dict[int, str]:
+    """Take the claimable invitations for sending, each with a fresh token (only its hash is stored).
+
+    Claimable: queued, or "sending" under a lease that ran out (its task died). A second task, or a
+    redelivery of this one, finds nothing left to claim: no email goes out twice.
+    """
+    with transaction.atomic():
+        ids = list(
+            Invitation.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(invitation_ids))
+            .filter(
+                Q(state=InvitationState.QUEUED)
+                | Q(state=InvitationState.SENDING, claimed_at__lt=now - SEND_LEASE)
+            )
+            .values_list("pk", flat=True)
         )
-        .update(state=InvitationState.SENDING, claimed_at=now, token_hash=digest)
-    )
+        tokens = {pk: secrets.token_urlsafe(32) for pk in ids}  # 256 bits each
+        Invitation.objects.bulk_update(
+            [
+                Invitation(pk=pk, state=InvitationState.SENDING, claimed_at=now, token_hash=token_hash(token))
+                for pk, token in tokens.items()
+            ],
+            ["state", "claimed_at", "token_hash"],
+        )
+    return tokens
 
 
 @dataclass
@@ -190,49 +205,53 @@ class DeliveryResult:
 def invitations_deliver(*, invitation_ids: Sequence[int]) -> DeliveryResult:
     """Send the emails of these invitations over one SMTP connection, each at most once.
 
-    Each invitation gets a fresh token when it is claimed; only its hash is stored. On an SMTP error the
-    current invitation is released (back to queued) and the error propagates so the task retries; the ones
-    already sent stay sent and are not sent again.
+    The batch is claimed in one transaction; each email is marked sent as soon as the server accepted it. On
+    an SMTP error the unsent rest is released (back to queued) and the error propagates, so the task retries
+    them; the ones already sent stay sent.
     """
     result = DeliveryResult(sent=[], busy=[], skipped=[])
+    ids = list(invitation_ids)
+    # Unsubscribed since the campaign was queued: never emailed.
+    cancelled = Invitation.objects.filter(
+        pk__in=ids, state=InvitationState.QUEUED, contact__unsubscribed_at__isnull=False
+    )
+    result.skipped.extend(cancelled.values_list("pk", flat=True))
+    cancelled.update(state=InvitationState.CANCELLED)
+    tokens = _claim([pk for pk in ids if pk not in result.skipped], timezone.now())
+    for pk, state in Invitation.objects.filter(pk__in=[p for p in ids if p not in tokens]).values_list(
+        "pk", "state"
+    ):
+        if pk not in result.skipped:
+            (result.busy if state == InvitationState.SENDING else result.skipped).append(pk)
+    if not tokens:
+        return result
     invitations = list(
-        Invitation.objects.filter(pk__in=list(invitation_ids)).select_related(
-            "campaign", "contact", "customer"
-        )
+        Invitation.objects.filter(pk__in=list(tokens))
+        .select_related("campaign", "contact", "customer")
+        .order_by("pk")
     )
     kinds = {kind: SurveyKind.objects.for_kind(kind) for kind in {i.campaign.kind for i in invitations}}
+    unsent = set(tokens)
     connection = get_connection(fail_silently=False)
     try:
+        connection.open()  # one SMTP session for the batch (send() alone would reconnect per message)
         for invitation in invitations:
-            now = timezone.now()
-            if invitation.contact.unsubscribed_at is not None:
-                Invitation.objects.filter(pk=invitation.pk, state=InvitationState.QUEUED).update(
-                    state=InvitationState.CANCELLED
-                )
-                result.skipped.append(invitation.pk)
-                continue
-            token = secrets.token_urlsafe(32)  # 256 bits
-            if not _claim(invitation.pk, token_hash(token), now):
-                current = Invitation.objects.filter(pk=invitation.pk).values_list("state", flat=True).first()
-                (result.busy if current == InvitationState.SENDING else result.skipped).append(invitation.pk)
-                continue
-            try:
-                invitation_email(
-                    invitation=invitation,
-                    token=token,
-                    connection=connection,
-                    survey_kind=kinds[invitation.campaign.kind],
-                ).send()
-            except BaseException:
-                Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
-                    state=InvitationState.QUEUED, claimed_at=None, token_hash=None
-                )
-                raise
+            invitation_email(
+                invitation=invitation,
+                token=tokens[invitation.pk],
+                connection=connection,
+                survey_kind=kinds[invitation.campaign.kind],
+            ).send()
             Invitation.objects.filter(pk=invitation.pk, state=InvitationState.SENDING).update(
                 state=InvitationState.SENT, sent_at=timezone.now()
             )
+            unsent.discard(invitation.pk)
             result.sent.append(invitation.pk)
     finally:
+        if unsent:
+            Invitation.objects.filter(pk__in=list(unsent), state=InvitationState.SENDING).update(
+                state=InvitationState.QUEUED, claimed_at=None, token_hash=None
+            )
         connection.close()
     return result
 
@@ -272,13 +291,13 @@ def invitation_for_token(token: str, *, for_update: bool = False) -> Invitation:
     """The invitation a link opens, or LinkNotFound for a forged/unknown token."""
     if not token or len(token) > 100:
         raise LinkNotFound()
-    qs = Invitation.objects.select_related("campaign", "contact", "customer")
+    qs = Invitation.objects.select_related("campaign", "contact").filter(token_hash=token_hash(token))
     if for_update:
         qs = qs.select_for_update(of=("self",))
-    invitation = qs.filter(token_hash=token_hash(token)).first()
-    if invitation is None:
+    found = list(qs.order_by()[:1])  # unique column: no ORDER BY needed (the public POST path is hot)
+    if not found:
         raise LinkNotFound()
-    return invitation
+    return found[0]
 
 
 def check_answerable(invitation: Invitation) -> None:
@@ -316,28 +335,31 @@ def validate_answer(*, kind: str, score: Any, comment: str) -> int:
 def invitation_answer(*, token: str, score: Any, comment: str = "") -> Response:
     """Record the one answer of a link; a second submit (even a concurrent one) raises LinkUsed."""
     comment = (comment or "").strip()
-    with transaction.atomic():
-        invitation = invitation_for_token(token, for_update=True)
-        check_answerable(invitation)
-        value = validate_answer(kind=invitation.campaign.kind, score=score, comment=comment)
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                response = Response.objects.create(
-                    invitation=invitation,
-                    campaign=invitation.campaign,
-                    customer=invitation.customer,
-                    contact=invitation.contact,
-                    contact_email=invitation.contact.email,
-                    kind=invitation.campaign.kind,
-                    score=value,
-                    comment=comment,
-                    answered_at=now,
-                )
-        except IntegrityError:
-            # Without row locks (SQLite) the unique index is what stops the second of two concurrent POSTs.
-            raise LinkUsed(invitation) from None
-        Invitation.objects.filter(pk=invitation.pk).update(state=InvitationState.ANSWERED, answered_at=now)
+    invitation = None
+    try:
+        with transaction.atomic():
+            # The row lock makes a concurrent second POST wait here, then see the answered state.
+            invitation = invitation_for_token(token, for_update=True)
+            check_answerable(invitation)
+            value = validate_answer(kind=invitation.campaign.kind, score=score, comment=comment)
+            now = timezone.now()
+            response = Response.objects.create(
+                invitation=invitation,
+                campaign_id=invitation.campaign_id,
+                customer_id=invitation.customer_id,
+                contact=invitation.contact,
+                contact_email=invitation.contact.email,
+                kind=invitation.campaign.kind,
+                score=value,
+                comment=comment,
+                answered_at=now,
+            )
+            Invitation.objects.filter(pk=invitation.pk).update(
+                state=InvitationState.ANSWERED, answered_at=now
+            )
+    except IntegrityError:
+        # Without row locks (SQLite) the unique index is what stops the second of two concurrent POSTs.
+        raise LinkUsed(invitation) from None
     return response
 
 

@@ -9,7 +9,7 @@ from celery import shared_task
 from .services import SEND_LEASE, invitations_deliver
 
 # Transient delivery errors worth retrying; anything else is a bug and fails loudly.
-TRANSIENT = (smtplib.SMTPException, ConnectionError, TimeoutError)
+TRANSIENT = (smtplib.SMTPException, OSError)  # OSError: refused, reset, timed out, unreachable
 
 
 @shared_task(

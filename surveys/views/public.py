@@ -19,7 +19,6 @@ from ..models import InvitationState, SurveyKind, scale_of
 from ..ratelimit import rate_limited
 from ..services import (
     SurveyLinkError,
-    check_answerable,
     contact_unsubscribe,
     invitation_answer,
     invitation_for_token,
@@ -56,21 +55,21 @@ def _preselected(request: HttpRequest, kind: str) -> int | None:
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if request.method == "POST":
-            invitation = invitation_for_token(token)
-            check_answerable(invitation)
-            kind = invitation.campaign.kind
-            form = AnswerForm(request.POST, kind=kind)
-            if form.is_valid():
-                try:
-                    invitation_answer(
-                        token=token, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"]
-                    )
-                except ValidationError as exc:
-                    for field, messages in exc.message_dict.items():
-                        for message in messages:
+            try:
+                # The common case in one transaction: lock, check, insert (the form only renders errors).
+                invitation_answer(
+                    token=token, score=request.POST.get("score"), comment=request.POST.get("comment", "")
+                )
+                return redirect("surveys:thanks", token=token)
+            except ValidationError as exc:
+                invitation = invitation_for_token(token)
+                kind = invitation.campaign.kind
+                form = AnswerForm(request.POST, kind=kind)
+                form.is_valid()
+                for field, messages in exc.message_dict.items():
+                    for message in messages:
+                        if message not in form.errors.get(field, []):
                             form.add_error(field if field in form.fields else None, message)
-                else:
-                    return redirect("surveys:thanks", token=token)
             status = 400
         else:
             invitation = invitation_open(token=token)

@@ -1,0 +1,391 @@
+"""Survey sending and answering at scale (issue 4's speed targets), on PostgreSQL + Redis, loopback only.
+
+1. Queue and send 10,000 invitations (one campaign) through Celery with 2 worker processes to a local SMTP
+   sink (aiosmtpd): from `campaign_send` until the sink has every message.                 target <= 60 s
+2. The public answer POST (`/s/<token>/`, full middleware, CSRF, rate limiter on Redis, row lock, insert) on
+   gunicorn with 4 sync workers, driven by client processes over loopback.              target >= 300 req/s
+
+Creates (drops and recreates) its own database, `cshub_bench_surveys` by default, on DATABASE_URL's server and
+uses its own Celery queue, so it never touches real data or workers. Every wait is bounded.
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cshub REDIS_URL=redis://127.0.0.1:6379/5 \\
+       python bench/run.py surveys
+Env: BENCH_DB, BENCH_INVITATIONS (10000), BENCH_ANSWERS (6000), BENCH_CLIENTS (8).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.client import HTTPConnection
+from multiprocessing import Pool
+from pathlib import Path
+from urllib.parse import urlencode, urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+INVITATIONS = int(os.environ.get("BENCH_INVITATIONS", "10000"))
+ANSWERS = int(os.environ.get("BENCH_ANSWERS", "6000"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
+CONTACTS_PER_CUSTOMER = 5
+QUEUE = "cshub_bench_surveys"
+SEND_TARGET_S = 60.0
+ANSWER_TARGET_RPS = 300.0
+LOG = Path(os.environ.get("BENCH_LOG", ROOT / "test-artifacts" / "bench_surveys.log"))  # subprocesses' stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_env() -> dict[str, str]:
+    url = os.environ.get("DATABASE_URL", "")
+    redis = os.environ.get("REDIS_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")) or not redis:
+        sys.exit("bench_surveys needs DATABASE_URL (PostgreSQL) and REDIS_URL (it creates its own database)")
+    import psycopg
+
+    parsed = urlparse(url)
+    name = os.environ.get("BENCH_DB", "cshub_bench_surveys")
+    with psycopg.connect(urlunparse(parsed._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return {
+        **os.environ,
+        "DATABASE_URL": urlunparse(parsed._replace(path=f"/{name}")),
+        "REDIS_URL": redis,
+        "DEBUG": "0",  # DEBUG keeps every SQL query in memory: not what production runs
+        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "SITE_URL": "http://127.0.0.1",
+        "CSHUB_TESTING": "0",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_QUEUE": QUEUE,
+        "DJANGO_SETTINGS_MODULE": "cshub.settings",
+        "LOG_LEVEL": "WARNING",
+        # One client address sends every request here; the limiter still runs (a Redis INCR per request).
+        "CSHUB_SURVEY_RATE_LIMIT": "1000000000",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+# --- the SMTP sink ---------------------------------------------------------------------------------------
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        with self.lock:
+            self.count += 1
+        return "250 OK"
+
+
+def wait_until(predicate, *, timeout: float, what: str, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    print(f"  !! gave up after {timeout:.0f} s waiting for {what}")
+    return False
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def make_data():
+    """Customers with 5 contacts each, a manager allowed to survey them all (admin role)."""
+    from accounts.models import Contact, Customer, LifecycleStage, Role, User
+
+    admin = User.objects.create_user(email="bench-admin@example.com", role=Role.ADMIN)
+    n_customers = (INVITATIONS + ANSWERS) // CONTACTS_PER_CUSTOMER + 1
+    Customer.objects.bulk_create(
+        Customer(external_id=f"BS-{i:06d}", name=f"Bench Survey {i}", lifecycle_stage=LifecycleStage.MATURE)
+        for i in range(n_customers)
+    )
+    customers = list(Customer.objects.order_by("external_id"))
+    Contact.objects.bulk_create(
+        (
+            Contact(customer=c, email=f"p{k}.{c.external_id.lower()}@bench.example")
+            for c in customers
+            for k in range(CONTACTS_PER_CUSTOMER)
+        ),
+        batch_size=5000,
+    )
+    split = INVITATIONS // CONTACTS_PER_CUSTOMER
+    return admin, customers[:split], customers[split:]
+
+
+# --- 1. sending ------------------------------------------------------------------------------------------
+
+
+def bench_send(env: dict[str, str], admin, customers) -> dict:
+    from aiosmtpd.controller import Controller
+
+    from surveys.models import Invitation, InvitationState
+    from surveys.services import campaign_send
+
+    sink = Sink()
+    smtp_port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    worker_env = {**env, "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}"}
+    worker = subprocess.Popen(  # noqa: S603
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "cshub",
+            "worker",
+            "--concurrency=2",
+            "--pool=prefork",
+            f"--queues={QUEUE}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=WARNING",
+            f"--hostname=bench-surveys-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=worker_env,
+        stdout=subprocess.DEVNULL,
+        stderr=LOG.open("a"),
+    )
+    try:
+        from cshub.celery import app
+
+        app.control.purge()
+        if not wait_until(
+            lambda: bool(app.control.ping(timeout=0.5)), timeout=60, what="the Celery workers to start"
+        ):
+            return {"ok": False}
+        started = time.monotonic()
+        result = campaign_send(user=admin, kind="nps", customers=customers, selection="bench")
+        queued_s = time.monotonic() - started
+        done = wait_until(lambda: sink.count >= result.queued, timeout=180, what="every email at the sink")
+        elapsed = time.monotonic() - started
+        sent = Invitation.objects.filter(campaign=result.campaign, state=InvitationState.SENT).count()
+        time.sleep(1.0)  # a duplicate would arrive now
+        return {
+            "ok": done,
+            "queued": result.queued,
+            "queue_s": queued_s,
+            "elapsed_s": elapsed,
+            "emails": sink.count,
+            "marked_sent": sent,
+        }
+    finally:
+        stop(worker)
+        controller.stop()
+
+
+# --- 2. answering ----------------------------------------------------------------------------------------
+
+
+def make_links(customers) -> list[str]:
+    """Invitations whose tokens the bench knows (made directly: the send path is measured above)."""
+    import datetime as dt
+    import secrets
+
+    from django.utils import timezone
+
+    from accounts.models import Contact
+    from surveys.models import Campaign, Invitation, InvitationState, token_hash
+
+    campaign = Campaign.objects.create(kind="nps", question="How likely are you to recommend us?")
+    contacts = list(Contact.objects.filter(customer__in=customers).order_by("pk")[:ANSWERS])
+    tokens = [secrets.token_urlsafe(32) for _ in contacts]
+    now = timezone.now()
+    Invitation.objects.bulk_create(
+        (
+            Invitation(
+                campaign=campaign,
+                customer_id=c.customer_id,
+                contact=c,
+                token_hash=token_hash(t),
+                state=InvitationState.SENT,
+                sent_at=now,
+                expires_at=now + dt.timedelta(days=30),
+            )
+            for c, t in zip(contacts, tokens, strict=True)
+        ),
+        batch_size=5000,
+    )
+    return tokens
+
+
+def post_answers(args: tuple[int, list[str], str, str]) -> tuple[int, int, list[str]]:
+    """One client process: POST each token once (gunicorn's sync workers close the connection each time)."""
+    port, tokens, cookie, csrf = args
+    ok = errors = 0
+    samples: list[str] = []
+    for i, token in enumerate(tokens):
+        body = urlencode({"score": str(i % 11), "comment": "Bench answer.", "csrfmiddlewaretoken": csrf})
+        conn = HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request(
+                "POST",
+                f"/s/{token}/",
+                body=body,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Cookie": f"csrftoken={cookie}",
+                },
+            )
+            response = conn.getresponse()
+            response.read()
+            if response.status == 302:
+                ok += 1
+            else:
+                errors += 1
+                if len(samples) < 3:
+                    samples.append(str(response.status))
+        except OSError as exc:
+            errors += 1
+            if len(samples) < 3:
+                samples.append(repr(exc))
+        finally:
+            conn.close()
+    return ok, errors, samples
+
+
+def bench_answer(env: dict[str, str], customers) -> dict:
+    from surveys.models import Response
+
+    tokens = make_links(customers)
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [
+            str(VENV_BIN / "gunicorn"),
+            "cshub.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            "--workers=4",
+            "--worker-class=sync",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=LOG.open("a"),
+    )
+    try:
+
+        def up() -> bool:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+
+        if not wait_until(up, timeout=30, what="gunicorn to listen"):
+            return {"ok": False}
+        # The answer page sets the CSRF cookie and its form carries the token: one GET, then POSTs only.
+        conn = HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", f"/s/{tokens[0]}/")
+        page = conn.getresponse()
+        html = page.read().decode()
+        cookie = re.search(r"csrftoken=([^;]+)", page.getheader("Set-Cookie") or "").group(1)
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        conn.close()
+        # Warm every worker (imports, DB connection) on tokens not counted in the measurement.
+        warm = tokens[1:41]
+        post_answers((port, warm, cookie, csrf))
+        measured = tokens[41:]
+        chunks = [(port, measured[i::CLIENTS], cookie, csrf) for i in range(CLIENTS)]
+        with Pool(CLIENTS) as pool:
+            started = time.monotonic()
+            results = pool.map(post_answers, chunks)
+            elapsed = time.monotonic() - started
+        ok = sum(r[0] for r in results)
+        errors = sum(r[1] for r in results)
+        samples = [s for r in results for s in r[2]][:5]
+        stored = Response.objects.filter(
+            invitation__campaign__question="How likely are you to recommend us?"
+        ).count()
+        return {
+            "ok": errors == 0,
+            "requests": len(measured),
+            "elapsed_s": elapsed,
+            "rps": len(measured) / elapsed,
+            "answered": ok,
+            "errors": errors,
+            "samples": samples,
+            "stored": stored,
+            "expected_stored": len(measured) + len(warm),
+        }
+    finally:
+        stop(server)
+
+
+def child() -> int:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    env = dict(os.environ)
+    admin, send_customers, answer_customers = make_data()
+    total = len(send_customers) + len(answer_customers)
+    print(f"  data: {total:,} customers x {CONTACTS_PER_CUSTOMER} contacts")
+
+    send = bench_send(env, admin, send_customers)
+    if send.get("queued"):
+        verdict = "PASS" if send["ok"] and send["elapsed_s"] <= SEND_TARGET_S else "FAIL"
+        print(
+            f"  send {send['queued']:,} invitations, 2 worker processes: {send['elapsed_s']:.1f} s "
+            f"(queueing {send['queue_s']:.1f} s; {send['queued'] / send['elapsed_s']:,.0f} emails/s); "
+            f"sink got {send['emails']:,}, {send['marked_sent']:,} marked sent; "
+            f"target <= {SEND_TARGET_S:.0f} s "
+            f"-> {verdict} (ratio {SEND_TARGET_S / send['elapsed_s']:.2f}x)"
+        )
+    else:
+        print("  send: FAIL (workers did not start)")
+
+    answer = bench_answer(env, answer_customers)
+    if answer.get("requests"):
+        verdict = "PASS" if answer["ok"] and answer["rps"] >= ANSWER_TARGET_RPS else "FAIL"
+        print(
+            f"  answer POST on gunicorn x4: {answer['requests']:,} requests in {answer['elapsed_s']:.1f} s = "
+            f"{answer['rps']:,.0f} req/s, {answer['errors']} errors {answer['samples'] or ''}; "
+            f"{answer['stored']:,}/{answer['expected_stored']:,} responses stored; "
+            f"target >= {ANSWER_TARGET_RPS:.0f} req/s -> {verdict} "
+            f"(ratio {answer['rps'] / ANSWER_TARGET_RPS:.2f}x)"
+        )
+    else:
+        print("  answer: FAIL (gunicorn did not start)")
+    ok = send.get("ok") and answer.get("ok")
+    return 0 if ok else 1
+
+
+def main() -> int:
+    """Run in a fresh interpreter: bench/run.py may already have set Django up for another benchmark."""
+    env = {**bench_env(), "BENCH_SURVEYS_CHILD": "1"}
+    print(f"bench_surveys on {urlparse(env['DATABASE_URL']).path[1:]} (cpus: {os.cpu_count()})", flush=True)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, __file__], env=env, cwd=ROOT, check=False, timeout=900
+    ).returncode
+
+
+if __name__ == "__main__":
+    if os.environ.get("BENCH_SURVEYS_CHILD") == "1":
+        sys.exit(child())
+    code = main()
+    if code:
+        print(f"bench_surveys: exit code {code}")
