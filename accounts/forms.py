@@ -7,7 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
 from .models import PULSE_RUBRIC, Contact, Customer, LifecycleStage, Role, Sentiment, TouchpointKind
-from .selectors import BOOK_SORTS, RENEWAL_WINDOWS, BookScope
+from .selectors import BOOK_SORTS, HEALTH_BANDS, RENEWAL_WINDOWS, BookScope
 from .services import validate_not_in_future
 
 
@@ -36,6 +36,7 @@ class BookFilterForm(forms.Form):
         label="Renewal",
         choices=[("", "Any time"), *[(str(d), f"Within {d} days") for d in RENEWAL_WINDOWS]],
     )
+    band = forms.ChoiceField(required=False, label="Health", choices=[("", "Any health"), *HEALTH_BANDS])
     sort = forms.ChoiceField(
         required=False,
         choices=[(k, k) for key in BOOK_SORTS for k in (key, f"-{key}")],

@@ -121,7 +121,7 @@ class LifecycleStage(models.TextChoices):
 
 class CustomerQuerySet(models.QuerySet["Customer"]):
     def in_book_of(self, user: User) -> CustomerQuerySet:
-        """The customers `user` is responsible for (DESIGN.md §3): a CSM's own, a manager's teams', all for admins."""
+        """Customers `user` is responsible for (DESIGN.md §3): own (CSM), teams' (manager), all (admin)."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.role == Role.ADMIN:

@@ -1,4 +1,4 @@
-"""DESIGN.md §3 as functions. Services call these; templates may use them only to hide what is denied anyway."""
+"""DESIGN.md §3 as functions. Services call these; templates use them only to hide what is denied anyway."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def can_edit_customer(user: User, customer: Customer) -> bool:
 
 
 def can_manage_customer(user: User, customer: Customer) -> bool:
-    """Assign/reassign playbooks, send survey campaigns: managers for their teams' customers, admins for all."""
+    """Assign/reassign playbooks, send survey campaigns: managers for their teams' customers, admins all."""
     return is_manager_or_admin(user) and can_edit_customer(user, customer)
 
 

@@ -24,7 +24,11 @@ BOOK_SORTS: dict[str, str] = {
     "renewal": "renewal_date",
     "last_touch": "last_touchpoint_at",
     "pulse": "latest_pulse_score",
+    "health": "health_score",
+    "health_change": "health_change_7d",
 }
+# ?band= values: the health bands, plus customers with no score yet ("not enough data" or never computed).
+HEALTH_BANDS = (("red", "Red"), ("yellow", "Yellow"), ("green", "Green"), ("none", "No score"))
 BOOK_DEFAULT_SORT = "renewal"
 
 
@@ -93,6 +97,7 @@ def book_customers(
     segment: str = "",
     stage: str = "",
     renewal_within: int | None = None,
+    band: str = "",
     sort: str = BOOK_DEFAULT_SORT,
     today: dt.date | None = None,
 ) -> QuerySet[Customer]:
@@ -104,6 +109,10 @@ def book_customers(
         qs = qs.filter(segment=segment)
     if stage:
         qs = qs.filter(lifecycle_stage=stage)
+    if band == "none":
+        qs = qs.filter(health_band="")
+    elif band:
+        qs = qs.filter(health_band=band)
     if renewal_within:
         today = today or timezone.localdate()
         qs = qs.filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=renewal_within))

@@ -32,10 +32,11 @@ def book(request: HttpRequest) -> HttpResponse:
         segment=form.value("segment") or "",
         stage=form.value("stage") or "",
         renewal_within=form.value("renewal"),
+        band=form.value("band") or "",
         sort=sort,
     )
     page = ui.paginate(request, customers, per_page=selectors.BOOK_PAGE_SIZE)
-    filtered = any(form.value(k) for k in ("q", "segment", "stage", "renewal"))
+    filtered = any(form.value(k) for k in ("q", "segment", "stage", "renewal", "band"))
     context = {
         "form": form,
         "scope": scope,
