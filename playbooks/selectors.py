@@ -115,7 +115,9 @@ def runs_for_customer(*, customer: Customer, status: str | None = RunStatus.OPEN
 
 def runs_api(*, user: User, customer: str = "", status: str = "") -> QuerySet[Run]:
     _signed_in(user)
-    qs = Run.objects.select_related("playbook", "customer", "assignee", "trigger").prefetch_related(
+    qs = Run.objects.select_related(
+        "playbook", "customer", "assignee", "trigger", "started_by"
+    ).prefetch_related(
         Prefetch("tasks", queryset=Task.objects.select_related("completed_by").order_by("order", "pk"))
     )
     if customer:

@@ -1,0 +1,116 @@
+"""Playbook runs API (DESIGN.md §4): `GET /api/v1/playbook-runs/?customer=&status=` lists runs with their
+reason and tasks; `POST {playbook, customer}` (managers within their teams, admins) starts one."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Customer
+
+from .models import Playbook, Run, RunStatus, Task
+from .selectors import runs_api
+from .services import RunAlreadyOpen, playbook_run_start
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    completed_by = serializers.EmailField(source="completed_by.email", allow_null=True, default=None)
+
+    class Meta:
+        model = Task
+        fields = ["id", "order", "title", "due_date", "status", "note", "completed_by", "completed_at"]
+
+
+class ReasonSerializer(serializers.Serializer):
+    text = serializers.CharField(source="reason")
+    trigger = serializers.CharField(source="reason_values.condition", default=None, allow_null=True)
+    params = serializers.DictField(source="reason_values.params", default=None, allow_null=True)
+    values = serializers.DictField(source="reason_values.values", default=None, allow_null=True)
+    started_by = serializers.EmailField(source="started_by.email", default=None, allow_null=True)
+
+
+class RunSerializer(serializers.ModelSerializer):
+    playbook = serializers.CharField(source="playbook.name")
+    customer = serializers.CharField(source="customer.external_id")
+    assignee = serializers.EmailField(source="assignee.email", allow_null=True, default=None)
+    reason = ReasonSerializer(source="*")
+    tasks = TaskSerializer(many=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "playbook",
+            "customer",
+            "assignee",
+            "status",
+            "reason",
+            "tasks",
+            "outcome_note",
+            "started_at",
+            "closed_at",
+        ]
+
+
+class RunStartSerializer(serializers.Serializer):
+    playbook = serializers.CharField(help_text="The playbook's id or exact name.")
+    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate_playbook(self, value: str) -> Playbook:
+        qs = (
+            Playbook.objects.filter(pk=int(value)) if value.isdigit() else Playbook.objects.filter(name=value)
+        )
+        playbook = qs.first()
+        if playbook is None:
+            raise serializers.ValidationError("No such playbook.")
+        if not playbook.enabled:
+            raise serializers.ValidationError("This playbook is disabled.")
+        return playbook
+
+    def validate_customer(self, value: str) -> Customer:
+        customer = Customer.objects.filter(external_id=value).first()
+        if customer is None:
+            raise serializers.ValidationError("No customer with this external_id.")
+        return customer
+
+
+@extend_schema(
+    tags=["playbook-runs"],
+    parameters=[
+        OpenApiParameter("customer", str, description="A customer's external_id."),
+        OpenApiParameter("status", str, enum=RunStatus.values),
+    ],
+)
+class RunListCreateView(generics.ListCreateAPIView):
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Run.objects.none()
+        params = self.request.query_params
+        run_status = params.get("status", "")
+        if run_status and run_status not in RunStatus.values:
+            raise ValidationError({"status": f"Must be one of {', '.join(RunStatus.values)}."})
+        return runs_api(user=self.request.user, customer=params.get("customer", ""), status=run_status)
+
+    @extend_schema(request=RunStartSerializer, responses={201: RunSerializer})
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        data = RunStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            run = playbook_run_start(user=request.user, **data.validated_data)
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
+        except RunAlreadyOpen as exc:
+            body = {"detail": str(exc), "run": exc.run.pk if exc.run else None}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        run = runs_api(user=request.user).get(pk=run.pk)
+        return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
