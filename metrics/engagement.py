@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Min
 
 from accounts.models import Customer
 
-from .models import KeyFeature, UsageDaily, ValueMilestone
+from .models import KeyFeature, UsageDaily, UsageUserDay, ValueMilestone
 from .scope import adapt_date, q
 
 WINDOW_DAYS = 30  # a user is active on D if it has an event in [D - 29, D]
@@ -48,18 +48,36 @@ def window_start(as_of: dt.date) -> dt.date:
     return as_of - dt.timedelta(days=WINDOW_DAYS - 1)
 
 
-def _window_counts(customer_id: int, as_of: dt.date) -> tuple[int, int]:
-    """(active users, Σ over the window's days of distinct daily users) in one query."""
+def _user_counts(customer_id: int, as_of: dt.date) -> tuple[int, int, int]:
+    """(users ever seen up to as_of, active users in the window, Σ over the window's days of distinct daily
+    users), in one statement over the user-day rollup (index-only scans of (customer, day, user_id))."""
+    table = q(UsageUserDay._meta.db_table)
+    sql = f"""
+        SELECT
+            (SELECT COUNT(*) FROM (SELECT DISTINCT user_id FROM {table}
+                                   WHERE customer_id = %s AND day <= %s) t),
+            (SELECT COUNT(*) FROM (SELECT DISTINCT user_id FROM {table}
+                                   WHERE customer_id = %s AND day >= %s AND day <= %s) a),
+            (SELECT COUNT(*) FROM {table} WHERE customer_id = %s AND day >= %s AND day <= %s)
+    """  # noqa: S608
+    lo, hi = adapt_date(window_start(as_of)), adapt_date(as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [customer_id, hi, customer_id, lo, hi, customer_id, lo, hi])
+        total, active, user_days = cursor.fetchone()
+    return int(total or 0), int(active or 0), int(user_days or 0)
+
+
+def _feature_users(customer_id: int, as_of: dt.date) -> dict[str, int]:
+    """Distinct users of each feature in the window (DISTINCT then GROUP BY: a hash, not a sort per group)."""
     table = q(UsageDaily._meta.db_table)
     sql = f"""
-        SELECT COUNT(DISTINCT user_id), COUNT(*) FROM (
-            SELECT DISTINCT user_id, day FROM {table} WHERE customer_id = %s AND day >= %s AND day <= %s
-        ) ud
+        SELECT feature, COUNT(*) FROM (
+            SELECT DISTINCT feature, user_id FROM {table} WHERE customer_id = %s AND day >= %s AND day <= %s
+        ) f GROUP BY feature
     """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [customer_id, adapt_date(window_start(as_of)), adapt_date(as_of)])
-        active, user_days = cursor.fetchone()
-    return int(active or 0), int(user_days or 0)
+        return {feature: int(n) for feature, n in cursor.fetchall()}
 
 
 def _day_plus(expr: str, days: int) -> str:
@@ -86,11 +104,11 @@ def first_utilization_day(
     if not customer.licenses or customer.contract_start is None:
         return None
     threshold = share * customer.licenses
-    table = q(UsageDaily._meta.db_table)
+    table = q(UsageUserDay._meta.db_table)
     gap_before = _days_between("day", "prev_day")
     gap_after = _days_between("next_day", "day")
     sql = f"""
-        WITH ud AS (SELECT DISTINCT user_id, day FROM {table} WHERE customer_id = %s AND day <= %s),
+        WITH ud AS (SELECT user_id, day FROM {table} WHERE customer_id = %s AND day >= %s AND day <= %s),
         g AS (
             SELECT user_id, day,
                    LAG(day) OVER (PARTITION BY user_id ORDER BY day) AS prev_day,
@@ -107,7 +125,9 @@ def first_utilization_day(
         SELECT change_day, SUM(delta) FROM changes GROUP BY change_day ORDER BY change_day
     """  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [customer.pk, adapt_date(as_of)])
+        # Usage more than 29 days before the contract start cannot make anyone active on or after it.
+        earliest = customer.contract_start - dt.timedelta(days=WINDOW_DAYS - 1)
+        cursor.execute(sql, [customer.pk, adapt_date(earliest), adapt_date(as_of)])
         changes = cursor.fetchall()
     running = 0
     for i, (day, delta) in enumerate(changes):
@@ -125,15 +145,8 @@ def first_utilization_day(
 
 def engagement_metrics(*, customer: Customer, as_of: dt.date) -> EngagementMetrics:
     """Every engagement metric of DESIGN.md §5 for one customer as of `as_of` (a fixed number of queries)."""
-    rollup = UsageDaily.objects.filter(customer=customer)
-    users_total = rollup.filter(day__lte=as_of).values("user_id").distinct().count()
-    active, user_days = _window_counts(customer.pk, as_of)
-    in_window = rollup.filter(day__gte=window_start(as_of), day__lte=as_of)
-    feature_users = dict(
-        in_window.values("feature")
-        .annotate(users=Count("user_id", distinct=True))
-        .values_list("feature", "users")
-    )
+    users_total, active, user_days = _user_counts(customer.pk, as_of)
+    feature_users = _feature_users(customer.pk, as_of)
     key_features = tuple(KeyFeature.objects.values_list("name", flat=True))
     for name in key_features:
         feature_users.setdefault(name, 0)

@@ -78,16 +78,35 @@ class UsageDaily(models.Model):
 
     class Meta:
         verbose_name_plural = "usage daily rollup"
+        # One index does both jobs: the upsert's conflict target, and (column order!) a covering index for the
+        # engagement queries, which read a (customer, day range) and need only user and feature.
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "user_id", "feature", "day"], name="usage_daily_unique"
+                fields=["customer", "day", "user_id", "feature"], name="usage_daily_unique_window"
             ),
         ]
-        # Covering index: the engagement window queries read (customer, day range) and need only user/feature.
-        indexes = [models.Index(fields=["customer", "day", "user_id", "feature"], name="usage_daily_window")]
 
     def __str__(self) -> str:
         return f"{self.customer} {self.user_id} {self.feature} {self.day}: {self.events}"
+
+
+class UsageUserDay(models.Model):
+    """Per customer, user and day: events. Maintained on ingest beside UsageDaily (same new events), it keeps
+    the user-level questions (active users, DAU/MAU, time to value) off the per-feature rows."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    user_id = models.CharField(max_length=200)
+    events = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "usage user-day rollup"
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "day", "user_id"], name="usage_user_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.user_id} {self.day}: {self.events}"
 
 
 class Priority(models.TextChoices):

@@ -19,7 +19,7 @@ from accounts.models import Customer, User
 from accounts.permissions import can_edit_customer
 from cshub.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 
-from .models import MrrEntry, Renewal, Ticket, UsageDaily, UsageEvent, ValueMilestone
+from .models import MrrEntry, Renewal, Ticket, UsageDaily, UsageEvent, UsageUserDay, ValueMilestone
 
 _LOOKUP_CHUNK = 2000
 
@@ -149,7 +149,7 @@ def renewals_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> di
 # --- Usage events ---------------------------------------------------------------------------------
 
 _EVENT_COLUMNS = ("event_id", "customer_id", "user_id", "feature", "occurred_at", "quantity")
-_DAILY_COLUMNS = ("customer_id", "user_id", "feature", "day", "events", "quantity")
+_DAILY_COLUMNS = ("customer_id", "day", "user_id", "feature", "events", "quantity")
 
 
 def _rows_per_statement(columns: int) -> int:
@@ -183,9 +183,9 @@ def usage_events_ingest(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -
     """Store new usage events and add them to the daily rollup; already-known event_ids count as duplicates.
 
     Idempotent under retries and concurrent requests: events go in with `ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id`, and only the returned (newly inserted) events are added to UsageDaily with an atomic
-    `ON CONFLICT … DO UPDATE SET events = events + excluded.events`. Both statements work on PostgreSQL and
-    SQLite ≥ 3.35. An event_id repeated inside one request counts once (the first occurrence wins).
+    RETURNING …`, and only the returned (newly inserted) events are added to UsageDaily with an atomic
+    `ON CONFLICT … DO UPDATE SET events = events + excluded.events`. PostgreSQL does both in one statement;
+    SQLite (≥ 3.35) in chunks. An event_id repeated inside one request counts once (the first one wins).
     """
     errors: list[RowError] = []
     values = _customer_ids(rows, first_row=first_row, errors=errors)
@@ -196,80 +196,108 @@ def usage_events_ingest(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -
         unique.setdefault(row["event_id"], row)
     # Sorted keys: concurrent requests with overlapping events take row locks in the same order (no deadlock).
     events = [unique[k] for k in sorted(unique)]
-    ops = connection.ops
+    if connection.vendor == "postgresql":
+        accepted = _ingest_events_postgresql(events)
+    else:
+        accepted = _ingest_events_generic(events)
+    return {"accepted": accepted, "duplicates": len(values) - accepted}
+
+
+_DAILY_UPSERT = (
+    " ON CONFLICT (customer_id, day, user_id, feature) DO UPDATE SET"
+    " events = {t}.events + excluded.events, quantity = {t}.quantity + excluded.quantity"
+)
+_USER_DAY_UPSERT = (
+    " ON CONFLICT (customer_id, day, user_id) DO UPDATE SET events = {t}.events + excluded.events"
+)
+
+
+def _ingest_events_postgresql(events: Sequence[dict[str, Any]]) -> int:
+    """One statement: insert the events (one array per column), and roll up exactly the inserted ones."""
     event_table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    per_statement = _rows_per_statement(len(_EVENT_COLUMNS))
-    inserted: list[str] = []
-    with _cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One array per column: 6 parameters whatever the batch size (60,000 placeholders cost seconds).
-            cursor.execute(
-                f"INSERT INTO {event_table} ({','.join(_EVENT_COLUMNS)})"  # noqa: S608 - fixed names
-                " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::timestamptz[],"
-                " %s::int[]) ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-                [
-                    [r[c] for r in events]
-                    for c in ("event_id", "customer_id", "user_id", "feature", "occurred_at", "quantity")
-                ],
+    daily_table = connection.ops.quote_name(UsageDaily._meta.db_table)
+    user_day_table = connection.ops.quote_name(UsageUserDay._meta.db_table)
+    sql = f"""
+        WITH ins AS (
+            INSERT INTO {event_table} ({",".join(_EVENT_COLUMNS)})
+            SELECT * FROM unnest(
+                %s::text[], %s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::int[]
             )
-            inserted = [r[0] for r in cursor.fetchall()]
-        else:
-            for chunk in _chunked(events, per_statement):
-                params: list[Any] = []
-                for r in chunk:
-                    params += (
-                        r["event_id"],
-                        r["customer_id"],
-                        r["user_id"],
-                        r["feature"],
-                        ops.adapt_datetimefield_value(r["occurred_at"]),
-                        r["quantity"],
-                    )
-                sql = _insert_values_sql(event_table, _EVENT_COLUMNS, len(chunk))
-                cursor.execute(sql + " ON CONFLICT (event_id) DO NOTHING RETURNING event_id", params)
-                inserted.extend(r[0] for r in cursor.fetchall())
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING customer_id, user_id, feature, occurred_at, quantity
+        ),
+        rollup AS (
+            INSERT INTO {daily_table} (customer_id, day, user_id, feature, events, quantity)
+            SELECT customer_id, (occurred_at AT TIME ZONE %s)::date AS day, user_id, feature,
+                   COUNT(*), SUM(quantity)
+            FROM ins GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+            {_DAILY_UPSERT.format(t=daily_table)}
+        ),
+        users AS (
+            INSERT INTO {user_day_table} (customer_id, day, user_id, events)
+            SELECT customer_id, (occurred_at AT TIME ZONE %s)::date AS day, user_id, COUNT(*)
+            FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            {_USER_DAY_UPSERT.format(t=user_day_table)}
+        )
+        SELECT COUNT(*) FROM ins
+    """  # noqa: S608 - table names are ours
+    columns = [[r[c] for r in events] for c in _EVENT_COLUMNS]
+    with _cursor() as cursor:
+        tz = timezone.get_current_timezone_name()
+        cursor.execute(sql, [*columns, tz, tz])
+        return int(cursor.fetchone()[0])
+
+
+def _ingest_events_generic(events: Sequence[dict[str, Any]]) -> int:
+    """SQLite (and any database with INSERT … ON CONFLICT … RETURNING): multi-row VALUES in chunks; the
+    returned event_ids say which events are new, and only those are added to the rollup."""
+    ops = connection.ops
+    event_table = ops.quote_name(UsageEvent._meta.db_table)
+    daily_table = ops.quote_name(UsageDaily._meta.db_table)
+    user_day_table = ops.quote_name(UsageUserDay._meta.db_table)
+    by_id = {r["event_id"]: r for r in events}
+    inserted: list[str] = []
+    with connection.cursor() as cursor:
+        for chunk in _chunked(events, _rows_per_statement(len(_EVENT_COLUMNS))):
+            params: list[Any] = []
+            for r in chunk:
+                params += (
+                    r["event_id"],
+                    r["customer_id"],
+                    r["user_id"],
+                    r["feature"],
+                    ops.adapt_datetimefield_value(r["occurred_at"]),
+                    r["quantity"],
+                )
+            sql = _insert_values_sql(event_table, _EVENT_COLUMNS, len(chunk))
+            cursor.execute(sql + " ON CONFLICT (event_id) DO NOTHING RETURNING event_id", params)
+            inserted.extend(row[0] for row in cursor.fetchall())
 
         tz = timezone.get_current_timezone()
         daily: dict[tuple, list[int]] = {}
+        user_days: dict[tuple, int] = {}
         for event_id in inserted:
-            r = unique[event_id]
-            key = (r["customer_id"], r["user_id"], r["feature"], r["occurred_at"].astimezone(tz).date())
-            acc = daily.get(key)
-            if acc is None:
-                daily[key] = [1, r["quantity"]]
-            else:
-                acc[0] += 1
-                acc[1] += r["quantity"]
-        daily_table = connection.ops.quote_name(UsageDaily._meta.db_table)
-        per_statement = _rows_per_statement(len(_DAILY_COLUMNS))
+            r = by_id[event_id]
+            key = (r["customer_id"], r["occurred_at"].astimezone(tz).date(), r["user_id"], r["feature"])
+            acc = daily.setdefault(key, [0, 0])
+            acc[0] += 1
+            acc[1] += r["quantity"]
+            user_days[key[:3]] = user_days.get(key[:3], 0) + 1
         keys = sorted(daily)
-        upsert = (
-            " ON CONFLICT (customer_id, user_id, feature, day) DO UPDATE SET"
-            f" events = {daily_table}.events + excluded.events,"
-            f" quantity = {daily_table}.quantity + excluded.quantity"
-        )
-        if connection.vendor == "postgresql":
-            if keys:  # as above: one array per column
-                cursor.execute(
-                    f"INSERT INTO {daily_table} ({','.join(_DAILY_COLUMNS)})"  # noqa: S608 - fixed names
-                    " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[], %s::int[],"
-                    " %s::bigint[])" + upsert,
-                    [
-                        [k[0] for k in keys],
-                        [k[1] for k in keys],
-                        [k[2] for k in keys],
-                        [k[3] for k in keys],
-                        [daily[k][0] for k in keys],
-                        [daily[k][1] for k in keys],
-                    ],
-                )
-        else:
-            for chunk in _chunked(keys, per_statement):
-                params = []
-                for k in chunk:
-                    params += (k[0], k[1], k[2], ops.adapt_datefield_value(k[3]), daily[k][0], daily[k][1])
-                cursor.execute(_insert_values_sql(daily_table, _DAILY_COLUMNS, len(chunk)) + upsert, params)
-    return {"accepted": len(inserted), "duplicates": len(values) - len(inserted)}
+        for chunk in _chunked(keys, _rows_per_statement(len(_DAILY_COLUMNS))):
+            params = []
+            for k in chunk:
+                params += (k[0], ops.adapt_datefield_value(k[1]), k[2], k[3], daily[k][0], daily[k][1])
+            sql = _insert_values_sql(daily_table, _DAILY_COLUMNS, len(chunk))
+            cursor.execute(sql + _DAILY_UPSERT.format(t=daily_table), params)
+        user_keys = sorted(user_days)
+        for chunk in _chunked(user_keys, _rows_per_statement(4)):
+            params = []
+            for k in chunk:
+                params += (k[0], ops.adapt_datefield_value(k[1]), k[2], user_days[k])
+            sql = _insert_values_sql(user_day_table, ("customer_id", "day", "user_id", "events"), len(chunk))
+            cursor.execute(sql + _USER_DAY_UPSERT.format(t=user_day_table), params)
+    return len(inserted)
 
 
 # --- Milestones -----------------------------------------------------------------------------------

@@ -45,4 +45,42 @@ class Migration(migrations.Migration):
             model_name='usageevent',
             constraint=models.UniqueConstraint(fields=('event_id',), name='usage_event_unique_event_id'),
         ),
+        migrations.RemoveIndex(
+            model_name="usagedaily",
+            name="usage_daily_window",
+        ),
+        migrations.RemoveConstraint(
+            model_name="usagedaily",
+            name="usage_daily_unique",
+        ),
+        migrations.AddConstraint(
+            model_name="usagedaily",
+            constraint=models.UniqueConstraint(
+                fields=("customer", "day", "user_id", "feature"), name="usage_daily_unique_window"
+            ),
+        ),
+        migrations.CreateModel(
+            name="UsageUserDay",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("user_id", models.CharField(max_length=200)),
+                ("events", models.PositiveIntegerField(default=0)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.customer",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name_plural": "usage user-day rollup",
+                "constraints": [
+                    models.UniqueConstraint(fields=("customer", "day", "user_id"), name="usage_user_day_unique")
+                ],
+            },
+        ),
     ]

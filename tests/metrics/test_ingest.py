@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from metrics.models import MrrEntry, Renewal, Ticket, UsageDaily, UsageEvent
+from metrics.models import MrrEntry, Renewal, Ticket, UsageDaily, UsageEvent, UsageUserDay
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +105,8 @@ def test_usage_events_reposting_does_not_double_count(admin_client, customer):
     assert overlap.json() == {"accepted": 5, "duplicates": 5}
     assert UsageEvent.objects.count() == 15
     assert sum(r[3] for r in rollup_totals()) == 15
+    assert sum(UsageUserDay.objects.values_list("events", flat=True)) == 15
+    assert UsageUserDay.objects.count() == 3  # u0, u1, u2 on one day
 
 
 def test_usage_event_repeated_in_one_request_counts_once(admin_client, customer):
