@@ -59,7 +59,9 @@ def _eligible(trigger: Trigger, now: dt.datetime) -> QuerySet:
     )
 
 
-def trigger_evaluate(trigger: Trigger, *, today: dt.date, now: dt.datetime) -> tuple[int, int]:
+def trigger_evaluate(
+    trigger: Trigger, *, today: dt.date, now: dt.datetime, notify: bool = True
+) -> tuple[int, int]:
     """Evaluate one trigger: (customers matched, runs started)."""
     module = triggers.module_for(trigger.condition)
     params = module.clean(trigger.params or {})
@@ -71,7 +73,7 @@ def trigger_evaluate(trigger: Trigger, *, today: dt.date, now: dt.datetime) -> t
         NewRun(m.customer_id, module.reason(params, m.values), _values(trigger, params, m), m.key)
         for m in module.matches(ctx)
     ]
-    started = runs_create(playbook=trigger.playbook, rows=rows, trigger=trigger, now=now)
+    started = runs_create(playbook=trigger.playbook, rows=rows, trigger=trigger, now=now, notify=notify)
     updates: dict = {"last_evaluated_at": now}
     Trigger.objects.filter(pk=trigger.pk).update(**updates)
     if upto is not None:
@@ -92,7 +94,7 @@ def _values(trigger: Trigger, params: dict, match: triggers.Match) -> dict:
 
 
 def triggers_evaluate(
-    *, speed: str = "all", today: dt.date | None = None, now: dt.datetime | None = None
+    *, speed: str = "all", today: dt.date | None = None, now: dt.datetime | None = None, notify: bool = True
 ) -> EvaluationResult:
     """Evaluate the enabled triggers of enabled playbooks ("fast" ones, "nightly" ones or "all"), then
     reconcile assignees and auto-complete touchpoint tasks."""
@@ -110,7 +112,7 @@ def triggers_evaluate(
     elif speed == "nightly":
         qs = qs.exclude(condition__in=triggers.FAST)
     for trigger in qs:
-        matched, started = trigger_evaluate(trigger, today=today, now=now)
+        matched, started = trigger_evaluate(trigger, today=today, now=now, notify=notify)
         result.matched += matched
         label = f"{trigger.playbook.name}: {trigger.condition}"
         result.started[label] = result.started.get(label, 0) + started

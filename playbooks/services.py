@@ -117,6 +117,7 @@ def runs_create(
     trigger: Trigger | None = None,
     started_by: User | None = None,
     now: dt.datetime | None = None,
+    notify: bool = True,
 ) -> list[int]:
     """Start `playbook` for each row's customer unless it is already open there; returns the new run ids.
 
@@ -171,7 +172,10 @@ def runs_create(
             ],
             batch_size=1000,
         )
-        _schedule_notifications(inserted)
+        if notify:
+            _schedule_notifications(inserted)
+        else:
+            Run.objects.filter(pk__in=[r[0] for r in inserted]).update(notified_at=now)
     return [run_id for run_id, _, _ in inserted]
 
 

@@ -26,6 +26,7 @@ def low_answers(
             kind=kind,
             score__lte=max_score,
             answered_at__gte=ctx.now - dt.timedelta(days=within_days),
+            answered_at__lte=ctx.now,
             pk__gt=ctx.trigger.cursor or 0,
             pk__lte=upto_id,
             customer_id__in=ctx.eligible,
