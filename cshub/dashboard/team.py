@@ -1,0 +1,578 @@
+"""Team performance (issue 7, DESIGN.md §4 `metrics/team`): one row per CSM for a period, and the team total.
+
+Every figure is computed in SQL grouped by the customer's CSM (or a task's assignee), so the page costs the
+same handful of queries for 3 CSMs or 300. The rows keep their raw sums (cents, counts, days), and the total
+row adds those sums — the union of disjoint books — before taking any ratio: a total is never an average of
+the rows' ratios.
+
+The metric engine (metrics.revenue, metrics.renewals, metrics.engagement) answers one scope at a time; the
+grouped variants here reuse its definitions: revenue classifies ledger rows with the engine's
+MOVEMENT_SQL and in-force conditions, and its ratio functions (nrr, grr, arr) run on a RevenueTotals built
+per group. Tests prove each row equals the engine's figure for that CSM's book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.db.models import Case, Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, Least
+from django.utils import timezone
+
+from accounts.models import Customer, Pulse, Role, Touchpoint, TouchpointKind, User
+from metrics import revenue
+from metrics.engagement import WINDOW_DAYS
+from metrics.models import MrrEntry, Outcome, Renewal, UsageUserDay, ValueMilestone
+from metrics.revenue import MOVEMENT_SQL, LedgerIdentityError, RevenueTotals
+from metrics.scope import adapt_date, q
+from playbooks.models import RunStatus, Task, TaskStatus
+
+DAYS_PER_MONTH = Decimal("30.4375")  # 365.25 / 12: "per month" over periods of any length
+PULSE_FRESH_DAYS = 30  # issue 7: share of the book with a pulse fresher than 30 days
+
+
+def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
+    """DESIGN.md §4: an undefined value (division by zero) is null, never 0."""
+    if not denominator:
+        return None
+    return Decimal(numerator) / Decimal(denominator)
+
+
+# --- Who is on the team ---------------------------------------------------------------------------
+
+
+def team_csms(*, viewer: User) -> list[User]:
+    """The CSMs whose rows `viewer` may see: a manager their teams' CSMs, an admin every active CSM.
+    CSMs see no team page (DESIGN.md §3 "team performance per CSM" is a manager's view)."""
+    if not (viewer.is_authenticated and viewer.is_active):
+        raise PermissionDenied
+    if viewer.role == Role.ADMIN:
+        qs = User.objects.csms()
+    elif viewer.role == Role.MANAGER:
+        qs = User.objects.managed_by(viewer).filter(role=Role.CSM, is_active=True)
+    else:
+        raise PermissionDenied("Team performance is for managers and admins.")
+    return list(qs.only("pk", "email", "full_name").order_by("full_name", "email"))
+
+
+# --- Revenue, grouped by CSM ----------------------------------------------------------------------
+
+# The engine's private helpers define "money in exact cents" on each database; reusing them keeps the
+# grouped figures identical to revenue_totals() to the cent.
+_cents = revenue._cents
+_to_cents = revenue._to_cents
+_dollars = revenue._dollars
+_OPENING_ROW = revenue._OPENING_ROW
+_CLOSING_ROW = revenue._CLOSING_ROW
+
+
+def _in_list(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    if not ids:
+        return " AND 1 = 0", []
+    return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def revenue_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[int, RevenueTotals]:
+    """metrics.revenue.revenue_totals for each CSM's book at once (DESIGN.md §5): one query, grouped by
+    the customer's CSM. Books without ledger rows in force are absent (all zero)."""
+    ledger = q(MrrEntry._meta.db_table)
+    customers = q(Customer._meta.db_table)
+    csm_sql, csm_params = _in_list("cu.csm_id", csm_ids)
+    s, e = adapt_date(start), adapt_date(end)
+    movements = ",\n".join(
+        f"SUM(CASE WHEN effective_date >= %s THEN {expr} ELSE 0 END) AS {name}"
+        for name, expr in MOVEMENT_SQL.items()
+    )
+    movement_sums = ", ".join(f"SUM({name})" for name in MOVEMENT_SQL)
+    sql = f"""
+        SELECT csm_id, SUM(opening), SUM(closing), {movement_sums},
+               SUM(CASE WHEN opening > 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN closing > 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN opening > 0 AND closing > 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN opening > 0 THEN closing ELSE 0 END),
+               SUM(CASE WHEN opening > 0 AND closing < opening THEN closing
+                        WHEN opening > 0 THEN opening ELSE 0 END)
+        FROM (
+            SELECT customer_id, csm_id,
+                   SUM(CASE WHEN {_OPENING_ROW} THEN cents ELSE 0 END) AS opening,
+                   SUM(CASE WHEN {_CLOSING_ROW} THEN cents ELSE 0 END) AS closing,
+                   {movements}
+            FROM (
+                SELECT l.customer_id, cu.csm_id, l.effective_date, l.next_date,
+                       {_cents("l.mrr")} AS cents, {_cents("l.prev_mrr")} AS prev, l.positive_before
+                FROM {ledger} l JOIN {customers} cu ON cu.id = l.customer_id
+                WHERE l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s){csm_sql}
+            ) l
+            GROUP BY customer_id, csm_id
+        ) pc
+        GROUP BY csm_id
+    """  # noqa: S608 - table names and placeholders are ours; values are parameters
+    params = [s, s, e, e, *[s] * len(MOVEMENT_SQL), e, s, *csm_params]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL jit = off")  # as revenue_totals: compiling costs more than it saves
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = {}
+    for row in rows:
+        opening, closing, new, react, exp, contr, churn = (_to_cents(v) for v in row[1:8])
+        if closing != opening + new + react + exp - contr - churn:
+            raise LedgerIdentityError(f"CSM {row[0]} {start}..{end}: ledger identity broken")
+        out[row[0]] = _totals(
+            start, end, [opening, closing, new, react, exp, contr, churn], row[8:], row[11:]
+        )
+    return out
+
+
+def _totals(
+    start: dt.date, end: dt.date, money: list[int], counts: Sequence, cohort: Sequence
+) -> RevenueTotals:
+    opening, closing, new, react, exp, contr, churn = money
+    return RevenueTotals(
+        start=start,
+        end=end,
+        opening=_dollars(opening),
+        closing=_dollars(closing),
+        new=_dollars(new),
+        reactivation=_dollars(react),
+        expansion=_dollars(exp),
+        contraction=_dollars(contr),
+        churn=_dollars(churn),
+        customers_start=int(counts[0] or 0),
+        customers_end=int(counts[1] or 0),
+        retained=int(counts[2] or 0),
+        cohort_closing=_dollars(_to_cents(cohort[0])),
+        cohort_floor=_dollars(_to_cents(cohort[1])),
+    )
+
+
+def add_totals(parts: Sequence[RevenueTotals], *, start: dt.date, end: dt.date) -> RevenueTotals:
+    """The totals of the union of disjoint books: every sum adds (ratios are taken afterwards)."""
+
+    def total(name: str) -> Any:
+        return sum((getattr(p, name) for p in parts), Decimal("0.00") if name not in _COUNTS else 0)
+
+    return RevenueTotals(start=start, end=end, **{f.name: total(f.name) for f in fields(RevenueTotals)[2:]})
+
+
+_COUNTS = {"customers_start", "customers_end", "retained"}
+
+
+# --- Renewals, grouped by CSM ---------------------------------------------------------------------
+
+_MONEY = DecimalField(max_digits=16, decimal_places=2)
+_ZERO = Value(Decimal("0"), output_field=_MONEY)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def renewals_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[int, dict[str, Any]]:
+    """The sums behind metrics.renewals.renewal_metrics (DESIGN.md §5 "Renewals") for each CSM's book, one
+    query: renewed_arr counts as arr_due when a renewal renewed without an amount, 0 when it churned."""
+    decided = Q(outcome__in=[Outcome.RENEWED, Outcome.CHURNED])
+    renewed_arr = Case(
+        When(outcome=Outcome.RENEWED, then=Coalesce(F("renewed_arr"), F("arr_due"))),
+        default=_ZERO,
+        output_field=_MONEY,
+    )
+    rows = (
+        Renewal.objects.filter(due_date__gte=start, due_date__lte=end, customer__csm_id__in=list(csm_ids))
+        .values("customer__csm_id")
+        .annotate(
+            due=Count("pk"),
+            renewed=Count("pk", filter=Q(outcome=Outcome.RENEWED)),
+            churned=Count("pk", filter=Q(outcome=Outcome.CHURNED)),
+            decided_due=Sum("arr_due", filter=decided),
+            gross=Sum(Least(renewed_arr, F("arr_due"), output_field=_MONEY), filter=decided),
+            net=Sum(renewed_arr, filter=decided),
+        )
+        .order_by()
+    )
+    return {
+        r["customer__csm_id"]: {
+            "renewals_due": r["due"],
+            "renewed": r["renewed"],
+            "churned": r["churned"],
+            "renewal_arr_decided": _money(r["decided_due"]),
+            "renewal_arr_gross": _money(r["gross"]),
+            "renewal_arr_net": _money(r["net"]),
+        }
+        for r in rows
+    }
+
+
+# --- Time to value and days to onboard of the customers started in the period, grouped by CSM -----
+
+
+def _day_plus(expr: str, days: int) -> str:
+    if connection.vendor == "postgresql":
+        return f"({expr} + {int(days)})"
+    return f"date({expr}, '{int(days):+d} days')"
+
+
+def _days_between(later: str, earlier: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def _greatest(a: str, b: str) -> str:
+    return f"GREATEST({a}, {b})" if connection.vendor == "postgresql" else f"MAX({a}, {b})"
+
+
+def onboarding_by_csm(
+    *, csm_ids: Sequence[int], start: dt.date, end: dt.date, as_of: dt.date
+) -> dict[int, dict[str, int]]:
+    """For customers whose contract started in [start, end]: how many, Σ and count of time to value (as of
+    `as_of`) and of days to onboard, per CSM, in one statement.
+
+    DESIGN.md §5: time_to_value_days = first day license utilization reached 10 % (or a CSM-logged first-value
+    milestone, whichever is earlier) - contract_start; days_to_onboard = go_live_date - contract_start.
+    The first-10 % day is metrics.engagement.first_utilization_day for every customer at once: each user
+    is active for the 30 days from each day it used the product; merging those into intervals (LAG/LEAD)
+    gives +1/-1 changes, and a running SUM per customer is its active-user count on every change day."""
+    customers = q(Customer._meta.db_table)
+    usage = q(UsageUserDay._meta.db_table)
+    milestones = q(ValueMilestone._meta.db_table)
+    csm_sql, csm_params = _in_list("csm_id", csm_ids)
+    s, e, a = adapt_date(start), adapt_date(end), adapt_date(as_of)
+    reached = _greatest("r.change_day", "cs.contract_start")
+    sql = f"""
+        WITH cs AS (
+            SELECT id, csm_id, licenses, contract_start, go_live_date FROM {customers}
+            WHERE contract_start >= %s AND contract_start <= %s{csm_sql}
+        ),
+        ud AS (
+            SELECT u.customer_id, u.user_id, u.day
+            FROM {usage} u JOIN cs ON cs.id = u.customer_id
+            WHERE cs.licenses > 0 AND u.day <= %s
+              AND u.day >= {_day_plus("cs.contract_start", -(WINDOW_DAYS - 1))}
+        ),
+        g AS (
+            SELECT customer_id, day,
+                   LAG(day) OVER (PARTITION BY customer_id, user_id ORDER BY day) AS prev_day,
+                   LEAD(day) OVER (PARTITION BY customer_id, user_id ORDER BY day) AS next_day
+            FROM ud
+        ),
+        changes AS (
+            SELECT customer_id, day AS change_day, 1 AS delta FROM g
+            WHERE prev_day IS NULL OR {_days_between("day", "prev_day")} >= {WINDOW_DAYS}
+            UNION ALL
+            SELECT customer_id, {_day_plus("day", WINDOW_DAYS)} AS change_day, -1 AS delta FROM g
+            WHERE next_day IS NULL OR {_days_between("next_day", "day")} >= {WINDOW_DAYS}
+        ),
+        daily AS (
+            SELECT customer_id, change_day, SUM(delta) AS delta FROM changes GROUP BY customer_id, change_day
+        ),
+        r AS (
+            SELECT customer_id, change_day,
+                   SUM(delta) OVER (PARTITION BY customer_id ORDER BY change_day) AS active,
+                   LEAD(change_day) OVER (PARTITION BY customer_id ORDER BY change_day) AS until_day
+            FROM daily
+        ),
+        usage_value AS (
+            SELECT r.customer_id, MIN({reached}) AS day
+            FROM r JOIN cs ON cs.id = r.customer_id
+            WHERE r.active * 10 >= cs.licenses AND {reached} <= %s
+              AND (r.until_day IS NULL OR {reached} < r.until_day)
+            GROUP BY r.customer_id
+        ),
+        milestone AS (
+            SELECT m.customer_id, MIN(m.achieved_on) AS day
+            FROM {milestones} m JOIN cs ON cs.id = m.customer_id
+            WHERE m.achieved_on <= %s GROUP BY m.customer_id
+        ),
+        per_customer AS (
+            SELECT cs.csm_id, cs.contract_start, cs.go_live_date,
+                   CASE WHEN uv.day IS NULL THEN ms.day WHEN ms.day IS NULL THEN uv.day
+                        WHEN uv.day < ms.day THEN uv.day ELSE ms.day END AS first_value
+            FROM cs LEFT JOIN usage_value uv ON uv.customer_id = cs.id
+                    LEFT JOIN milestone ms ON ms.customer_id = cs.id
+        )
+        SELECT csm_id, COUNT(*),
+               SUM({_days_between("first_value", "contract_start")}),
+               COUNT(first_value),
+               SUM({_days_between("go_live_date", "contract_start")}),
+               COUNT(go_live_date)
+        FROM per_customer GROUP BY csm_id
+    """  # noqa: S608
+    params = [s, e, *csm_params, a, a, a]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {
+        r[0]: {
+            "started": int(r[1]),
+            "ttv_days_sum": int(r[2] or 0),
+            "ttv_customers": int(r[3] or 0),
+            "onboard_days_sum": int(r[4] or 0),
+            "onboarded_customers": int(r[5] or 0),
+        }
+        for r in rows
+    }
+
+
+# --- Book, activity and tasks, grouped by CSM -----------------------------------------------------
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def books_by_csm(*, csm_ids: Sequence[int], as_of: dt.date) -> dict[int, dict[str, int]]:
+    """Book size and how many customers have a pulse fresher than 30 days as of `as_of` (logged on one of the
+    30 days ending that day), one query."""
+    fresh = Pulse.objects.filter(
+        customer=OuterRef("pk"),
+        created_at__gte=_day_start(as_of - dt.timedelta(days=PULSE_FRESH_DAYS - 1)),
+        created_at__lt=_day_start(as_of + dt.timedelta(days=1)),
+    )
+    rows = (
+        Customer.objects.filter(csm_id__in=list(csm_ids))
+        .annotate(fresh_pulse=Exists(fresh))
+        .values("csm_id")
+        .annotate(book_size=Count("pk"), fresh_pulse_customers=Count("pk", filter=Q(fresh_pulse=True)))
+        .order_by()
+    )
+    return {
+        r["csm_id"]: {"book_size": r["book_size"], "fresh_pulse_customers": r["fresh_pulse_customers"]}
+        for r in rows
+    }
+
+
+def touchpoints_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[int, dict[str, int]]:
+    """Touchpoints on each CSM's customers in the period (days in TIME_ZONE), and the advocacy ones."""
+    rows = (
+        Touchpoint.objects.filter(
+            customer__csm_id__in=list(csm_ids),
+            occurred_at__gte=_day_start(start),
+            occurred_at__lt=_day_start(end + dt.timedelta(days=1)),
+        )
+        .values("customer__csm_id")
+        .annotate(touchpoints=Count("pk"), advocacy=Count("pk", filter=Q(kind=TouchpointKind.ADVOCACY)))
+        .order_by()
+    )
+    return {
+        r["customer__csm_id"]: {"touchpoints": r["touchpoints"], "advocacy_touchpoints": r["advocacy"]}
+        for r in rows
+    }
+
+
+def tasks_by_csm(
+    *, csm_ids: Sequence[int], start: dt.date, end: dt.date, today: dt.date
+) -> dict[int, dict[str, int]]:
+    """Playbook tasks assigned to each CSM and due in the period: done on or before the due date (in
+    TIME_ZONE), done late, and still open past their due date; plus the open and overdue tasks of today."""
+    due = Q(due_date__gte=start, due_date__lte=end)
+    open_now = Q(status=TaskStatus.OPEN, run__status=RunStatus.OPEN)
+    rows = (
+        Task.objects.filter(assignee_id__in=list(csm_ids))
+        .values("assignee_id")
+        .annotate(
+            tasks_on_time=Count(
+                "pk", filter=due & Q(status=TaskStatus.DONE, completed_at__date__lte=F("due_date"))
+            ),
+            tasks_late=Count(
+                "pk", filter=due & Q(status=TaskStatus.DONE, completed_at__date__gt=F("due_date"))
+            ),
+            tasks_overdue=Count("pk", filter=due & open_now & Q(due_date__lt=today)),
+            open_tasks=Count("pk", filter=open_now),
+            overdue_tasks=Count("pk", filter=open_now & Q(due_date__lt=today)),
+        )
+        .order_by()
+    )
+    return {r.pop("assignee_id"): r for r in rows}
+
+
+# --- The rows -------------------------------------------------------------------------------------
+
+_INT_PARTS = (
+    "book_size",
+    "fresh_pulse_customers",
+    "touchpoints",
+    "advocacy_touchpoints",
+    "renewals_due",
+    "renewed",
+    "churned",
+    "started",
+    "ttv_days_sum",
+    "ttv_customers",
+    "onboard_days_sum",
+    "onboarded_customers",
+    "tasks_on_time",
+    "tasks_late",
+    "tasks_overdue",
+    "open_tasks",
+    "overdue_tasks",
+)
+_MONEY_PARTS = ("renewal_arr_decided", "renewal_arr_gross", "renewal_arr_net")
+
+
+@dataclass
+class TeamRow:
+    """One CSM's figures (csm None: the team total). Raw sums are kept; every rate is a property."""
+
+    csm: User | None
+    revenue: RevenueTotals
+    days: int
+    parts: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        parts = self.__dict__.get("parts", {})
+        if name in _INT_PARTS:
+            return parts.get(name, 0)
+        if name in _MONEY_PARTS:
+            return parts.get(name, Decimal("0.00"))
+        raise AttributeError(name)
+
+    @property
+    def is_total(self) -> bool:
+        return self.csm is None
+
+    @property
+    def arr(self) -> Decimal:
+        return revenue.arr(self.revenue)
+
+    @property
+    def nrr(self) -> Decimal | None:
+        return revenue.nrr(self.revenue)
+
+    @property
+    def grr(self) -> Decimal | None:
+        return revenue.grr(self.revenue)
+
+    @property
+    def expansion_mrr(self) -> Decimal:
+        return self.revenue.expansion
+
+    @property
+    def logo_renewal_rate(self) -> Decimal | None:
+        return _ratio(self.renewed, self.renewed + self.churned)
+
+    @property
+    def gross_renewal_rate(self) -> Decimal | None:
+        return _ratio(self.renewal_arr_gross, self.renewal_arr_decided)
+
+    @property
+    def net_renewal_rate(self) -> Decimal | None:
+        return _ratio(self.renewal_arr_net, self.renewal_arr_decided)
+
+    @property
+    def avg_time_to_value_days(self) -> Decimal | None:
+        return _ratio(self.ttv_days_sum, self.ttv_customers)
+
+    @property
+    def avg_days_to_onboard(self) -> Decimal | None:
+        return _ratio(self.onboard_days_sum, self.onboarded_customers)
+
+    @property
+    def touchpoints_per_customer_month(self) -> Decimal | None:
+        months = Decimal(self.days) / DAYS_PER_MONTH
+        return _ratio(self.touchpoints, self.book_size * months) if self.book_size else None
+
+    @property
+    def fresh_pulse_share(self) -> Decimal | None:
+        return _ratio(self.fresh_pulse_customers, self.book_size)
+
+    @property
+    def tasks_on_time_rate(self) -> Decimal | None:
+        """Of the tasks due in the period that are done or past due: the share done on time."""
+        return _ratio(self.tasks_on_time, self.tasks_on_time + self.tasks_late + self.tasks_overdue)
+
+
+@dataclass(frozen=True)
+class TeamPerformance:
+    start: dt.date
+    end: dt.date
+    as_of: dt.date
+    rows: list[TeamRow]
+    total: TeamRow
+
+
+def team_performance(
+    *, viewer: User, start: dt.date, end: dt.date, today: dt.date | None = None
+) -> TeamPerformance:
+    """One row per CSM `viewer` may see (team_csms) for [start, end], and the total over their books.
+    Point-in-time figures (ARR, fresh pulses, time to value) are as of the period's end, or today if
+    the period has not ended. A fixed number of queries, whatever the number of CSMs or customers."""
+    csms = team_csms(viewer=viewer)
+    today = today or timezone.localdate()
+    as_of = min(end, today)
+    ids = [u.pk for u in csms]
+    money = revenue_by_csm(csm_ids=ids, start=start, end=as_of)
+    grouped = [
+        books_by_csm(csm_ids=ids, as_of=as_of),
+        touchpoints_by_csm(csm_ids=ids, start=start, end=end),
+        renewals_by_csm(csm_ids=ids, start=start, end=end),
+        onboarding_by_csm(csm_ids=ids, start=start, end=end, as_of=as_of),
+        tasks_by_csm(csm_ids=ids, start=start, end=end, today=today),
+    ]
+    empty = _totals(start, as_of, [0] * 7, [0, 0, 0], [0, 0])
+    days = (end - start).days + 1
+    rows = []
+    for user in csms:
+        parts: dict[str, Any] = {}
+        for source in grouped:
+            parts.update(source.get(user.pk, {}))
+        rows.append(TeamRow(csm=user, revenue=money.get(user.pk, empty), days=days, parts=parts))
+    total_parts: dict[str, Any] = {}
+    for name in _INT_PARTS:
+        total_parts[name] = sum(getattr(r, name) for r in rows)
+    for name in _MONEY_PARTS:
+        total_parts[name] = sum((getattr(r, name) for r in rows), Decimal("0.00"))
+    total = TeamRow(
+        csm=None,
+        revenue=add_totals([r.revenue for r in rows], start=start, end=as_of),
+        days=days,
+        parts=total_parts,
+    )
+    return TeamPerformance(start=start, end=end, as_of=as_of, rows=rows, total=total)
+
+
+# --- Sorting and the API/CSV shape ----------------------------------------------------------------
+
+# ?sort= keys of the team table: column key → row attribute.
+TEAM_SORTS: dict[str, str] = {
+    "csm": "csm_name",
+    "book": "book_size",
+    "arr": "arr",
+    "nrr": "nrr",
+    "grr": "grr",
+    "logo": "logo_renewal_rate",
+    "gross": "gross_renewal_rate",
+    "net": "net_renewal_rate",
+    "expansion": "expansion_mrr",
+    "ttv": "avg_time_to_value_days",
+    "onboard": "avg_days_to_onboard",
+    "touch": "touchpoints_per_customer_month",
+    "advocacy": "advocacy_touchpoints",
+    "pulse": "fresh_pulse_share",
+    "ontime": "tasks_on_time_rate",
+    "overdue": "overdue_tasks",
+}
+TEAM_DEFAULT_SORT = "csm"
+
+
+def sort_rows(rows: list[TeamRow], sort: str) -> list[TeamRow]:
+    """Sort by a TEAM_SORTS key ("-key" descending); empty values (null rates) always last."""
+    key = sort.lstrip("-")
+    attr = TEAM_SORTS.get(key, TEAM_SORTS[TEAM_DEFAULT_SORT])
+    descending = sort.startswith("-")
+
+    def value(row: TeamRow) -> Any:
+        if attr == "csm_name":
+            return row.csm.get_full_name().lower() if row.csm else ""
+        return getattr(row, attr)
+
+    present = [r for r in rows if value(r) is not None]
+    missing = [r for r in rows if value(r) is None]
+    present.sort(key=value, reverse=descending)
+    return present + missing
