@@ -152,6 +152,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tasks": tasks,
         "finished": finished,
         "progress": round(100 * finished / len(tasks)) if tasks else 100,
+        "reason_rows": [
+            (key.replace("_", " ").capitalize(), value)
+            for key, value in (run.reason_values.get("values") or {}).items()
+            if value not in (None, "")
+        ],
         "can_close": can_close,
         "close_form": close_form,
         "note_form": TaskNoteForm(),
