@@ -16,12 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer
-from accounts.services import validate_not_in_future
 from cshub.api import IngestAPIView
 
-from .models import COMMENT_MAX_LENGTH, Kind, scale_of
+from .models import Kind
 from .scores import survey_score
 from .selectors import responses_filtered
+from .serializers import ResponseImportSerializer
 from .services import campaign_send, responses_import
 
 
@@ -98,34 +98,6 @@ class CampaignCreateView(APIView):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from None
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)
-
-
-class ResponseImportSerializer(serializers.Serializer):
-    """One historical answer of `POST /api/v1/survey-responses/`."""
-
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    contact_email = serializers.EmailField()
-    kind = serializers.ChoiceField(choices=Kind.choices)
-    score = serializers.IntegerField()
-    comment = serializers.CharField(
-        max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, allow_null=True
-    )
-    answered_at = serializers.DateTimeField()
-
-    def validate_answered_at(self, value: dt.datetime) -> dt.datetime:
-        try:
-            validate_not_in_future(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        scale = scale_of(attrs["kind"])
-        if attrs["score"] not in scale:
-            raise serializers.ValidationError(
-                {"score": f"A {attrs['kind'].upper()} score is from {scale[0]} to {scale[-1]}."}
-            )
-        return attrs
 
 
 class ResponseImportView(IngestAPIView):
