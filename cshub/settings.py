@@ -164,6 +164,7 @@ CSHUB_CUSTOMER_PANELS: list[str] = [
     "surveys.panels.customer_panels",
     "playbooks.panels.customer_panels",
     "metrics.health.panels.customer_panels",
+    "metrics.panels.customer_panels",
 ]
 # Called as f(day=date) after each day's health recompute (command and nightly Celery chord); playbooks'
 # trigger evaluation plugs in here.

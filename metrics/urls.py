@@ -1,5 +1,13 @@
+from __future__ import annotations
+
 from django.urls import include, path
 
-urlpatterns: list = [
+from . import views
+
+urlpatterns = [
+    path("revenue/", views.revenue, name="revenue"),
+    path("revenue/customers/", views.revenue_customer_list, name="revenue_customers"),
+    path("imports/", views.import_csv, name="import_csv"),
+    path("customers/<str:external_id>/milestones/", views.value_milestone_log, name="value_milestone_log"),
     path("", include("metrics.health.urls")),
 ]

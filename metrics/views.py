@@ -1,0 +1,217 @@
+"""HTML screens of metrics: the Revenue page and the customers behind each number, CSV import, milestones."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Customer
+from accounts.permissions import can_ingest
+
+from . import services
+from .forms import CsvImportForm, RevenueCustomersForm, RevenueFilterForm, ValueMilestoneForm
+from .imports import KINDS, csv_import
+from .revenue import CUSTOMER_LISTS, RevenueMetrics, monthly_revenue, revenue_customers, revenue_metrics
+
+# Shown on hover over each tile (DESIGN.md §5, in words).
+DEFINITIONS = {
+    "mrr": "Sum of each customer's MRR on the last day of the period (its latest ledger row up to that day).",
+    "arr": "12 x MRR at the end of the period.",
+    "nrr": "Customers paying at the start: their MRR at the end ÷ their MRR at the start. "
+    "Includes expansion, contraction and churn; excludes new customers.",
+    "grr": "Like NRR, but each customer counts at most its starting MRR: expansion is ignored. "
+    "Never above 100 %.",
+    "churn": "Share of the customers paying at the start who pay nothing at the end.",
+    "quick_ratio": "(New + reactivation + expansion MRR) ÷ (churned + contraction MRR). Above 1: growing.",
+    "clv": "ARPA x 12 x gross margin ÷ annual customer churn - CAC; "
+    "annual churn = churn rate x 365 ÷ days in the period.",
+    "expansion": "MRR added by customers who were already paying (upsells, cross-sells, upgrades).",
+}
+
+
+def _pct(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"${value:,.0f}"
+
+
+def _tiles(m: RevenueMetrics) -> list[dict[str, Any]]:
+    tiles = [
+        {
+            "key": "mrr",
+            "label": "MRR",
+            "value": _money(m.mrr_end),
+            "sub": f"from {_money(m.mrr_start)}",
+            "list": "end",
+        },
+        {
+            "key": "arr",
+            "label": "ARR",
+            "value": _money(m.arr_end),
+            "sub": f"{m.customers_end} paying",
+            "list": "end",
+        },
+        {
+            "key": "nrr",
+            "label": "NRR",
+            "value": _pct(m.nrr),
+            "sub": f"{m.customers_start} at start",
+            "list": "start",
+        },
+        {"key": "grr", "label": "GRR", "value": _pct(m.grr), "sub": "expansion capped", "list": "start"},
+        {
+            "key": "churn",
+            "label": "Customer churn",
+            "value": _pct(m.customer_churn_rate),
+            "sub": f"{m.churned_customers} of {m.customers_start} churned",
+            "list": "churned",
+        },
+        {
+            "key": "quick_ratio",
+            "label": "Quick ratio",
+            "value": "—" if m.quick_ratio is None else f"{m.quick_ratio:.2f}",
+            "sub": f"{_money(m.new_mrr + m.reactivation_mrr + m.expansion_mrr)} in, "
+            f"{_money(m.churned_mrr + m.contraction_mrr)} out",
+            "list": "contraction",
+        },
+        {
+            "key": "clv",
+            "label": "CLV",
+            "value": _money(m.clv),
+            "sub": f"ARPA {_money(m.arpa)}",
+            "list": "end",
+        },
+        {
+            "key": "expansion",
+            "label": "Expansion MRR",
+            "value": _money(m.expansion_mrr),
+            "sub": f"+ {_money(m.reactivation_mrr)} reactivated",
+            "list": "expansion",
+        },
+    ]
+    for tile in tiles:
+        tile["definition"] = DEFINITIONS[tile["key"]]
+    return tiles
+
+
+def _series(months: list[RevenueMetrics]) -> list[dict[str, Any]]:
+    return [
+        {
+            "month": m.start.strftime("%b %Y"),
+            "start": m.start.isoformat(),
+            "end": m.end.isoformat(),
+            "opening": float(m.mrr_start),
+            "new": float(m.new_mrr),
+            "expansion": float(m.expansion_mrr),
+            "reactivation": float(m.reactivation_mrr),
+            "contraction": float(m.contraction_mrr),
+            "churn": float(m.churned_mrr),
+            "closing": float(m.mrr_end),
+            "nrr": None if m.nrr is None else float(round(m.nrr, 4)),
+            "grr": None if m.grr is None else float(round(m.grr, 4)),
+            "nrr_pct": _pct(m.nrr),
+            "grr_pct": _pct(m.grr),
+        }
+        for m in months
+    ]
+
+
+@login_required
+def revenue(request: HttpRequest) -> HttpResponse:
+    """The Revenue page: any signed-in user may read metrics (DESIGN.md §3)."""
+    form = RevenueFilterForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        return render(request, "metrics/revenue.html", {"form": form}, status=400)
+    if not request.GET:
+        form = RevenueFilterForm({"period": "month"})
+        form.is_valid()
+    data = form.cleaned_data
+    m = revenue_metrics(scope=form.scope, start=data["start"], end=data["end"])
+    months = monthly_revenue(scope=form.scope, last_month=data["end"], months=12)
+    movements = [
+        ("New", m.new_mrr, "new", 1),
+        ("Expansion", m.expansion_mrr, "expansion", 1),
+        ("Reactivation", m.reactivation_mrr, "reactivation", 1),
+        ("Contraction", m.contraction_mrr, "contraction", -1),
+        ("Churn", m.churned_mrr, "churn", -1),
+    ]
+    context = {
+        "form": form,
+        "m": m,
+        "tiles": _tiles(m),
+        "definitions": DEFINITIONS,
+        "movements": movements,
+        "months": _series(months),
+        "query": form.query(),
+    }
+    return render(request, "metrics/revenue.html", context)
+
+
+@login_required
+def revenue_customer_list(request: HttpRequest) -> HttpResponse:
+    """The customers behind a revenue number: which churned, expanded, contracted… and by how much."""
+    form = RevenueCustomersForm(request.GET)
+    if not form.is_valid():
+        return render(request, "metrics/revenue_customers.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    rows = revenue_customers(scope=form.scope, start=data["start"], end=data["end"], metric=data["metric"])
+    context = {
+        "form": form,
+        "rows": rows,
+        "label": CUSTOMER_LISTS[data["metric"]][0],
+        "lists": [(k, v[0]) for k, v in CUSTOMER_LISTS.items()],
+        "metric": data["metric"],
+        "query": form.query(),
+        "total": sum((r.amount for r in rows), Decimal("0")),
+    }
+    return render(request, "metrics/revenue_customers.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_csv(request: HttpRequest) -> HttpResponse:
+    """CSV import for admins (DESIGN.md §3): a table of errors and nothing written, or the counts."""
+    if not can_ingest(request.user):
+        raise PermissionDenied("Only admins can import data.")
+    result = None
+    status = 200
+    if request.method == "POST":
+        form = CsvImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            result = csv_import(kind=form.cleaned_data["kind"], file=form.cleaned_data["file"])
+            if not result.ok:
+                status = 400
+        else:
+            status = 400
+    else:
+        form = CsvImportForm()
+    return render(
+        request, "metrics/import.html", {"form": form, "result": result, "kinds": KINDS}, status=status
+    )
+
+
+@login_required
+@require_POST
+def value_milestone_log(request: HttpRequest, external_id: str) -> HttpResponse:
+    """Record a customer's "first value" milestone from the customer page."""
+    customer = get_object_or_404(Customer, external_id=external_id)
+    form = ValueMilestoneForm(request.POST)
+    if form.is_valid():
+        try:
+            services.value_milestone_log(user=request.user, customer=customer, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "First-value milestone recorded.")
+    else:
+        messages.error(request, "Enter the date the customer reached first value.")
+    return redirect(customer.get_absolute_url() + "#usage")

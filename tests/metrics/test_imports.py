@@ -1,0 +1,123 @@
+"""CSV import: `manage.py import_csv` and the /imports/ page; errors name line and column, write nothing."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from accounts.models import Contact, Customer
+from metrics.models import MrrEntry, Renewal, Ticket, UsageEvent
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
+
+
+def run(kind: str, path: Path) -> str:
+    out = io.StringIO()
+    call_command("import_csv", kind, str(path), stdout=out, stderr=out)
+    return out.getvalue()
+
+
+def test_every_sample_file_imports_and_reimport_is_unchanged():
+    UserFactory(email="casey@example.com")
+    for kind in ("customers", "contacts", "mrr", "usage_events", "tickets", "renewals"):
+        assert "Imported" in run(kind, SAMPLES / f"{kind}.csv")
+    assert Customer.objects.count() == 2
+    assert Contact.objects.count() == 2
+    assert MrrEntry.objects.count() == 3
+    assert UsageEvent.objects.count() == 3
+    assert Ticket.objects.get(external_id="T-1001").first_contact_resolution is True
+    assert Renewal.objects.count() == 2
+    assert "3 unchanged" in run("mrr", SAMPLES / "mrr.csv")
+    assert "3 duplicates" in run("usage_events", SAMPLES / "usage_events.csv")
+
+
+def test_errors_print_line_and_column_and_write_nothing(tmp_path, customer, capsys):
+    path = tmp_path / "mrr.csv"
+    path.write_text(
+        "customer,effective_date,mrr\n"
+        f"{customer.external_id},2024-01-01,100\n"
+        f"{customer.external_id},2024-13-01,100\n"
+        "NOPE,2024-02-01,-3\n"
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("import_csv", "mrr", str(path), stdout=io.StringIO(), stderr=err)
+    table = err.getvalue()
+    assert "line" in table
+    assert "column" in table
+    assert "     3  effective_date" in table
+    assert "     4  mrr" in table
+    assert MrrEntry.objects.count() == 0
+
+
+def test_unknown_customer_is_reported_with_its_line(tmp_path, customer):
+    path = tmp_path / "renewals.csv"
+    path.write_text(
+        "customer,due_date,arr_due,outcome\n"
+        f"{customer.external_id},2024-06-30,1000,pending\n"
+        "NOPE,2024-06-30,1000,pending\n"
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_csv", "renewals", str(path), stdout=io.StringIO(), stderr=err)
+    assert "     3  customer" in err.getvalue()
+    assert Renewal.objects.count() == 0
+
+
+def test_bad_header_is_line_1(tmp_path):
+    path = tmp_path / "tickets.csv"
+    path.write_text("external_id,customer,opened,priority\nT-1,X,2024-01-01T00:00:00Z,low\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_csv", "tickets", str(path), stdout=io.StringIO(), stderr=err)
+    assert "     1  opened" in err.getvalue()
+    assert "     1  opened_at" in err.getvalue()
+
+
+def upload(client, kind: str, content: str):
+    return client.post(
+        reverse("import_csv"),
+        {"kind": kind, "file": SimpleUploadedFile(f"{kind}.csv", content.encode(), content_type="text/csv")},
+    )
+
+
+def test_upload_page_shows_counts(admin_client, customer):
+    response = upload(
+        admin_client, "mrr", f"customer,effective_date,mrr\n{customer.external_id},2024-01-01,10\n"
+    )
+    assert response.status_code == 200
+    assert b"1 created" in response.content
+    assert MrrEntry.objects.count() == 1
+
+
+def test_upload_page_shows_error_table_and_writes_nothing(admin_client, customer):
+    content = (
+        f"customer,effective_date,mrr\n{customer.external_id},2024-01-01,10\n{customer.external_id},x,10\n"
+    )
+    response = upload(admin_client, "mrr", content)
+    assert response.status_code == 400
+    assert b"effective_date" in response.content
+    assert b"<td>3</td>" in response.content
+    assert MrrEntry.objects.count() == 0
+
+
+@pytest.mark.parametrize("client_name", ["csm_client", "manager_client"])
+def test_only_admins_may_import(client_name, request, customer):
+    client = request.getfixturevalue(client_name)
+    assert client.get(reverse("import_csv")).status_code == 403
+    response = upload(client, "mrr", f"customer,effective_date,mrr\n{customer.external_id},2024-01-01,10\n")
+    assert response.status_code == 403
+    assert MrrEntry.objects.count() == 0
+
+
+def test_anonymous_is_sent_to_login(anonymous):
+    response = anonymous.get(reverse("import_csv"))
+    assert response.status_code == 302
+    assert "login" in response["Location"]

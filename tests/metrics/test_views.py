@@ -1,0 +1,126 @@
+"""Revenue page, the customers behind each number, customer page panels and first-value milestones."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from metrics.models import ValueMilestone
+from tests.factories import CustomerFactory, RenewalFactory, TicketFactory
+
+from .conftest import bulk_customers, ledger
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cohort(csm):
+    a, b, c = (CustomerFactory(name=n, csm=csm, segment="SMB") for n in ("Alpha", "Bravo", "Charlie"))
+    ledger([(a, "2024-01-01", 100), (b, "2024-01-01", 200), (c, "2024-01-01", 300)])
+    ledger([(a, "2024-03-10", 150), (b, "2024-03-12", 0), (c, "2024-03-15", 250)])
+    return a, b, c
+
+
+@pytest.mark.parametrize("client_name", ["csm_client", "manager_client", "admin_client"])
+def test_revenue_page_for_every_role(client_name, request, cohort):
+    client = request.getfixturevalue(client_name)
+    response = client.get(reverse("revenue"), {"period": "month", "date": "2024-03-20"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    for label in ("MRR", "ARR", "NRR", "GRR", "Customer churn", "Quick ratio", "CLV", "Expansion MRR"):
+        assert f">{label}</span>" in body
+    assert "$400" in body  # closing MRR 150 + 0 + 250
+    assert 'id="waterfall-table"' in body
+    assert "Mar 2024" in body
+    assert "metric=churned" in body
+
+
+def test_revenue_page_custom_period_errors_are_400(manager_client):
+    response = manager_client.get(reverse("revenue"), {"period": "custom", "start": "2024-03-01"})
+    assert response.status_code == 400
+    assert "Choose the last day" in response.content.decode()
+
+
+def test_anonymous_cannot_see_revenue(anonymous):
+    assert anonymous.get(reverse("revenue")).status_code == 302
+    assert anonymous.get(reverse("revenue_customers")).status_code == 302
+
+
+def test_customer_lists_show_who_and_how_much(manager_client, cohort):
+    params = {"start": "2024-03-01", "end": "2024-03-31"}
+    churned = manager_client.get(
+        reverse("revenue_customers"), {**params, "metric": "churned"}
+    ).content.decode()
+    assert "Bravo" in churned
+    assert "Alpha" not in churned
+    expanded = manager_client.get(
+        reverse("revenue_customers"), {**params, "metric": "expansion"}
+    ).content.decode()
+    assert "Alpha" in expanded
+    assert "+50.00" in expanded
+    contracted = manager_client.get(reverse("revenue_customers"), {**params, "metric": "contraction"}).content
+    assert b"Charlie" in contracted
+    assert "\u221250.00".encode() in contracted  # minus sign
+
+
+def test_customer_list_bad_metric_is_400(manager_client):
+    response = manager_client.get(reverse("revenue_customers"), {"start": "2024-03-01", "end": "2024-03-31"})
+    assert response.status_code == 400
+
+
+def test_revenue_pages_query_count_is_constant(manager_client, django_assert_max_num_queries):
+    for size in (3, 30):
+        customers = bulk_customers(f"V{size}", size)
+        ledger([(c, "2024-01-01", 10) for c in customers] + [(c, "2024-02-01", 20) for c in customers])
+        with django_assert_max_num_queries(80):  # 13 periods x (2 queries + savepoint + SET LOCAL jit)
+            assert manager_client.get(reverse("revenue"), {"date": "2024-02-10"}).status_code == 200
+        with django_assert_max_num_queries(8):
+            response = manager_client.get(
+                reverse("revenue_customers"),
+                {"start": "2024-02-01", "end": "2024-02-29", "metric": "expansion"},
+            )
+            assert response.status_code == 200
+
+
+def test_customer_page_shows_metric_panels(csm_client, customer):
+    ledger([(customer, "2024-01-01", 100), (customer, "2024-06-01", 120)])
+    now = timezone.now()
+    TicketFactory(customer=customer, external_id="T-OPEN", opened_at=now - dt.timedelta(days=1))
+    TicketFactory(
+        customer=customer,
+        external_id="T-DONE",
+        opened_at=now - dt.timedelta(days=3),
+        resolved_at=now - dt.timedelta(days=3) + dt.timedelta(hours=5),
+    )
+    RenewalFactory(customer=customer, due_date=dt.date(2025, 1, 1), outcome="renewed", renewed_arr=1500)
+    body = csm_client.get(customer.get_absolute_url()).content.decode()
+    for title in ("Revenue", "Usage", "Support tickets", "Renewals"):
+        assert f"<h2>{title}</h2>" in body
+    assert "$120.00" in body
+    assert body.index("T-OPEN") < body.index("T-DONE")  # open tickets first
+    assert "5.0 h" in body
+    assert "Renewed" in body
+    assert "Log a first-value milestone" in body
+
+
+def test_csm_logs_first_value_on_own_customer(csm_client, customer):
+    url = reverse("value_milestone_log", args=[customer.external_id])
+    response = csm_client.post(url, {"achieved_on": "2024-02-29", "note": "First report"})
+    assert response.status_code == 302
+    assert ValueMilestone.objects.get(customer=customer).achieved_on == dt.date(2024, 2, 29)
+
+
+def test_csm_cannot_log_first_value_on_other_book(csm_client, other_customer):
+    url = reverse("value_milestone_log", args=[other_customer.external_id])
+    assert csm_client.post(url, {"achieved_on": "2024-02-29"}).status_code == 403
+    assert not ValueMilestone.objects.exists()
+
+
+def test_future_first_value_is_refused(csm_client, customer):
+    url = reverse("value_milestone_log", args=[customer.external_id])
+    future = (timezone.localdate() + dt.timedelta(days=5)).isoformat()
+    csm_client.post(url, {"achieved_on": future})
+    assert not ValueMilestone.objects.exists()
