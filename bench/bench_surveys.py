@@ -16,7 +16,6 @@ Env: BENCH_DB, BENCH_INVITATIONS (10000), BENCH_ANSWERS (6000), BENCH_CLIENTS (8
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -230,13 +229,13 @@ def make_links(customers) -> list[str]:
     return tokens
 
 
-def post_answers(args: tuple[int, list[str], str, str]) -> tuple[int, int, list[str]]:
+def post_answers(args: tuple[int, list[str]]) -> tuple[int, int, list[str]]:
     """One client process: POST each token once (gunicorn's sync workers close the connection each time)."""
-    port, tokens, cookie, csrf = args
+    port, tokens = args
     ok = errors = 0
     samples: list[str] = []
     for i, token in enumerate(tokens):
-        body = urlencode({"score": str(i % 11), "comment": "Bench answer.", "csrfmiddlewaretoken": csrf})
+        body = urlencode({"score": str(i % 11), "comment": "Bench answer."})
         conn = HTTPConnection("127.0.0.1", port, timeout=30)
         try:
             conn.request(
@@ -245,7 +244,6 @@ def post_answers(args: tuple[int, list[str], str, str]) -> tuple[int, int, list[
                 body=body,
                 headers={
                     "Content-Type": "application/x-www-form-urlencoded",
-                    "Cookie": f"csrftoken={cookie}",
                 },
             )
             response = conn.getresponse()
@@ -295,19 +293,11 @@ def bench_answer(env: dict[str, str], customers) -> dict:
 
         if not wait_until(up, timeout=30, what="gunicorn to listen"):
             return {"ok": False}
-        # The answer page sets the CSRF cookie and its form carries the token: one GET, then POSTs only.
-        conn = HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", f"/s/{tokens[0]}/")
-        page = conn.getresponse()
-        html = page.read().decode()
-        cookie = re.search(r"csrftoken=([^;]+)", page.getheader("Set-Cookie") or "").group(1)
-        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-        conn.close()
         # Warm every worker (imports, DB connection) on tokens not counted in the measurement.
-        warm = tokens[1:41]
-        post_answers((port, warm, cookie, csrf))
-        measured = tokens[41:]
-        chunks = [(port, measured[i::CLIENTS], cookie, csrf) for i in range(CLIENTS)]
+        warm = tokens[:40]
+        post_answers((port, warm))
+        measured = tokens[40:]
+        chunks = [(port, measured[i::CLIENTS]) for i in range(CLIENTS)]
         with Pool(CLIENTS) as pool:
             started = time.monotonic()
             results = pool.map(post_answers, chunks)

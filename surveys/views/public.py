@@ -2,6 +2,10 @@
 
 GET never records an answer (mail scanners prefetch links): it only marks the invitation opened. Every bad
 link ends on a friendly page with a 4xx status.
+
+The POSTs are CSRF-exempt on purpose: they are authorised by the secret token in the URL, not by a cookie,
+so a forged cross-site request gains nothing without the token, and a respondent whose mail app blocks
+cookies can still answer or unsubscribe.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from ..forms import AnswerForm
@@ -49,6 +54,7 @@ def _preselected(request: HttpRequest, kind: str) -> int | None:
     return value if value in scale_of(kind) else None
 
 
+@csrf_exempt
 @never_cache
 @rate_limited("survey")
 @require_http_methods(["GET", "POST"])
@@ -106,6 +112,7 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@csrf_exempt
 @never_cache
 @rate_limited("survey")
 @require_http_methods(["GET", "POST"])

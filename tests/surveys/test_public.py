@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -171,3 +172,13 @@ def test_answer_page_needs_no_login_and_has_no_app_navigation(anonymous, link):
     assert "How likely are you to recommend" in html
     assert "Log out" not in html
     assert 'name="viewport"' in html
+
+
+def test_answer_and_unsubscribe_need_no_csrf_cookie(link):
+    """The token in the URL authorises the POST; a mail app that blocks cookies still works."""
+    invitation, token = link
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(answer_url(token), {"score": "6"}).status_code == 302
+    assert strict.post(reverse("surveys:unsubscribe", kwargs={"token": token})).status_code == 200
+    invitation.contact.refresh_from_db()
+    assert invitation.contact.unsubscribed_at is not None
