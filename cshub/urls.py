@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("surveys.api_urls")),
     path("", include("metrics.api_urls")),
     path("", include("playbooks.api_urls")),
+    path("", include("cshub.dashboard.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,4 +22,5 @@ urlpatterns = [
     path("", include("surveys.urls")),
     path("", include("metrics.urls")),
     path("", include("playbooks.urls")),
+    path("", include("cshub.dashboard.urls")),
 ]

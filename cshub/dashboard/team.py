@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -576,3 +577,57 @@ def sort_rows(rows: list[TeamRow], sort: str) -> list[TeamRow]:
     missing = [r for r in rows if value(r) is None]
     present.sort(key=value, reverse=descending)
     return present + missing
+
+
+def _rate(value: Decimal | None) -> float | None:
+    """Rates are decimal fractions rounded to 4 places (DESIGN.md §4); null stays null."""
+    return None if value is None else float(round(value, 4))
+
+
+def _money_str(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'))}"
+
+
+def _days(value: Decimal | None) -> float | None:
+    return None if value is None else float(round(value, 1))
+
+
+def row_data(row: TeamRow) -> dict[str, Any]:
+    """A row as the API answers it and the CSV export writes it (the same keys, in this order)."""
+    return {
+        "csm_id": row.csm.pk if row.csm else None,
+        "csm_email": row.csm.email if row.csm else None,
+        "csm_name": row.csm.get_full_name() if row.csm else "TOTAL",
+        "book_size": row.book_size,
+        "arr": _money_str(row.arr),
+        "nrr": _rate(row.nrr),
+        "grr": _rate(row.grr),
+        "renewals_due": row.renewals_due,
+        "logo_renewal_rate": _rate(row.logo_renewal_rate),
+        "gross_renewal_rate": _rate(row.gross_renewal_rate),
+        "net_renewal_rate": _rate(row.net_renewal_rate),
+        "expansion_mrr": _money_str(row.expansion_mrr),
+        "customers_started": row.started,
+        "avg_time_to_value_days": _days(row.avg_time_to_value_days),
+        "avg_days_to_onboard": _days(row.avg_days_to_onboard),
+        "touchpoints": row.touchpoints,
+        "touchpoints_per_customer_month": _rate(row.touchpoints_per_customer_month),
+        "advocacy_touchpoints": row.advocacy_touchpoints,
+        "fresh_pulse_share": _rate(row.fresh_pulse_share),
+        "tasks_on_time": row.tasks_on_time,
+        "tasks_late": row.tasks_late,
+        "tasks_overdue": row.tasks_overdue,
+        "tasks_on_time_rate": _rate(row.tasks_on_time_rate),
+        "open_tasks": row.open_tasks,
+        "overdue_tasks": row.overdue_tasks,
+    }
+
+
+def team_csv_columns() -> list[tuple[str, Any]]:
+    """CSV columns over row_data() dicts: one per key."""
+    keys = list(
+        row_data(
+            TeamRow(csm=None, revenue=_totals(dt.date.min, dt.date.min, [0] * 7, [0] * 3, [0] * 2), days=1)
+        )
+    )
+    return [(key, itemgetter(key)) for key in keys]
