@@ -49,7 +49,7 @@ def csm_works_the_task(chromium: str, base_url: str, email: str, customer_name: 
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
 
-        page.goto("/login/")
+        page.goto("/login/?next=/book/")
         page.get_by_label("Email address").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
@@ -98,7 +98,7 @@ def manager_screens(chromium: str, base_url: str, email: str, customer_path: str
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=base_url).new_page()
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.goto("/login/")
+        page.goto("/login/?next=/book/")
         page.get_by_label("Email address").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()

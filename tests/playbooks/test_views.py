@@ -327,3 +327,18 @@ def test_customer_panel_lists_open_runs(csm_client, csm, customer, manager):
     body = page.content.decode()
     assert "Rescue step 1" in body
     assert "Start playbook" not in body  # CSMs cannot assign
+
+
+def test_admin_pages_render(admin_client, admin_user, manager, customer):
+    admin_user.is_superuser = True  # Django's admin also checks model permissions
+    admin_user.save()
+    playbook, _ = make_playbook(condition="renewal_due", params={"days": 90})
+    run = playbook_run_start(user=manager, playbook=playbook, customer=customer)
+    for url in (
+        "/admin/playbooks/playbook/",
+        f"/admin/playbooks/playbook/{playbook.pk}/change/",
+        "/admin/playbooks/run/",
+        f"/admin/playbooks/run/{run.pk}/change/",
+        "/admin/playbooks/notificationpreference/",
+    ):
+        assert admin_client.get(url).status_code == 200, url
