@@ -95,6 +95,14 @@ def load() -> dict[str, Factor]:
     return REGISTRY
 
 
+def id_range(customer_ids: list[int], field: str = "customer_id") -> dict[str, int]:
+    """Filter kwargs for the id range spanning `customer_ids` (chunks are id ranges): an index range scan is
+    cheaper than a long IN list, and the caller keeps only the customers it asked for."""
+    if not customer_ids:
+        return {f"{field}__in": []}
+    return {f"{field}__gte": min(customer_ids), f"{field}__lte": max(customer_ids)}
+
+
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start of `day`, start of the next day) in TIME_ZONE, as aware datetimes."""
     start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))

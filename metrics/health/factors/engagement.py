@@ -9,7 +9,7 @@ from django.db.models import Max
 
 from accounts.models import Touchpoint
 
-from . import Factor, Reading, _verb, as_date, day_bounds, register
+from . import Factor, Reading, _verb, as_date, day_bounds, id_range, register
 
 
 @register
@@ -24,7 +24,7 @@ class Engagement(Factor):
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         _start, end = day_bounds(day)
         rows = (
-            Touchpoint.objects.filter(customer_id__in=customer_ids, occurred_at__lt=end)
+            Touchpoint.objects.filter(**id_range(customer_ids), occurred_at__lt=end)
             .values("customer_id")
             .annotate(last=Max("occurred_at"))
             .values_list("customer_id", "last")

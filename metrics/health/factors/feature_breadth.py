@@ -9,7 +9,7 @@ from django.db.models import Count, Max
 
 from metrics.models import KeyFeature, UsageDaily
 
-from . import Factor, Reading, _verb, register
+from . import Factor, Reading, _verb, id_range, register
 
 WINDOW_DAYS = 30
 
@@ -30,7 +30,7 @@ class FeatureBreadth(Factor):
         used = {
             r["customer_id"]: r
             for r in UsageDaily.objects.filter(
-                customer_id__in=customer_ids,
+                **id_range(customer_ids),
                 feature__in=names,
                 day__gte=day - dt.timedelta(days=WINDOW_DAYS - 1),
                 day__lte=day,

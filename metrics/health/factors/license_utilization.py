@@ -10,7 +10,7 @@ from django.db.models import Count, Max
 from accounts.models import Customer
 from metrics.models import UsageDaily
 
-from . import Factor, Reading, _verb, register
+from . import Factor, Reading, _verb, id_range, register
 
 WINDOW_DAYS = 30
 
@@ -26,12 +26,14 @@ class LicenseUtilization(Factor):
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         licenses = dict(
-            Customer.objects.filter(pk__in=customer_ids, licenses__gt=0).values_list("pk", "licenses")
+            Customer.objects.filter(**id_range(customer_ids, "pk"), licenses__gt=0).values_list(
+                "pk", "licenses"
+            )
         )
         active = {
             row["customer_id"]: row
             for row in UsageDaily.objects.filter(
-                customer_id__in=customer_ids, day__gte=day - dt.timedelta(days=WINDOW_DAYS - 1), day__lte=day
+                **id_range(customer_ids), day__gte=day - dt.timedelta(days=WINDOW_DAYS - 1), day__lte=day
             )
             .values("customer_id")
             .annotate(active=Count("user_id", distinct=True), last=Max("day"))

@@ -10,7 +10,7 @@ from django.db.models.functions import RowNumber
 
 from accounts.models import Pulse
 
-from . import Factor, Reading, as_date, day_bounds, register
+from . import Factor, Reading, as_date, day_bounds, id_range, register
 
 FRESH_DAYS = 60
 
@@ -29,7 +29,7 @@ class CsmPulse(Factor):
         _start, end = day_bounds(day)
         # Only pulses of the last 60 days can count, so the latest of those is the latest that matters.
         rows = (
-            Pulse.objects.filter(customer_id__in=customer_ids, created_at__gte=oldest, created_at__lt=end)
+            Pulse.objects.filter(**id_range(customer_ids), created_at__gte=oldest, created_at__lt=end)
             .annotate(
                 rank=Window(
                     RowNumber(),

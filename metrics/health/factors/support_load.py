@@ -11,7 +11,7 @@ from django.db.models import Case, Count, Q, Sum, Value, When
 
 from metrics.models import Priority, Ticket
 
-from . import Factor, Reading, day_bounds, register
+from . import Factor, Reading, day_bounds, id_range, register
 
 WEIGHTS = {Priority.URGENT: 3, Priority.HIGH: 2}
 
@@ -33,7 +33,7 @@ class SupportLoad(Factor):
         )
         rows = {
             r["customer_id"]: r
-            for r in Ticket.objects.filter(customer_id__in=customer_ids, opened_at__lt=end)
+            for r in Ticket.objects.filter(**id_range(customer_ids), opened_at__lt=end)
             .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=end))
             .values("customer_id")
             .annotate(

@@ -9,7 +9,7 @@ from django.db.models import Max, Q, Sum
 
 from metrics.models import UsageDaily
 
-from . import Factor, Reading, _verb, register
+from . import Factor, Reading, _verb, id_range, register
 
 WINDOW_DAYS = 30
 
@@ -27,7 +27,7 @@ class UsageTrend(Factor):
         recent_start = day - dt.timedelta(days=WINDOW_DAYS - 1)
         previous_start = recent_start - dt.timedelta(days=WINDOW_DAYS)
         rows = (
-            UsageDaily.objects.filter(customer_id__in=customer_ids, day__gte=previous_start, day__lte=day)
+            UsageDaily.objects.filter(**id_range(customer_ids), day__gte=previous_start, day__lte=day)
             .values("customer_id")
             .annotate(
                 recent=Sum("events", filter=Q(day__gte=recent_start), default=0),
