@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -84,8 +85,12 @@ def _finish(request: HttpRequest, pk: int, *, skip: bool) -> HttpResponse:
         error = " ".join(e for errors in form.errors.values() for e in errors)
     if _is_partial(request):
         task = selectors.task_for_worker(user=request.user, pk=pk)
-        context = {"task": task, "today": timezone.localdate(), "error": error}
+        in_run = bool(request.POST.get("in_run"))
+        context = {"task": task, "today": timezone.localdate(), "error": error, "in_run": in_run}
         response = render(request, "playbooks/inbox.html#task_row", context)
+        if in_run:  # on the run page: refresh its progress tile too (out of band)
+            progress = {**_progress(list(task.run.tasks.all())), "oob": True}
+            response.write(render_to_string("playbooks/run.html#progress", progress, request=request))
         patch_vary_headers(response, ["HX-Request"])
         return response
     if error:
@@ -145,13 +150,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Run closed.")
                 return redirect(run)
     tasks = list(run.tasks.all())
-    finished = sum(1 for t in tasks if not t.is_open)
     context = {
+        **_progress(tasks),
         "run": run,
         "today": timezone.localdate(),
         "tasks": tasks,
-        "finished": finished,
-        "progress": round(100 * finished / len(tasks)) if tasks else 100,
         "reason_rows": [
             (key.replace("_", " ").capitalize(), value)
             for key, value in (run.reason_values.get("values") or {}).items()
@@ -163,6 +166,15 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "workable": {t.pk for t in tasks if t.is_open and services.can_work_task(request.user, t)},
     }
     return render(request, "playbooks/run.html", context)
+
+
+def _progress(tasks: list) -> dict:
+    finished = sum(1 for t in tasks if not t.is_open)
+    return {
+        "finished": finished,
+        "total": len(tasks),
+        "progress": round(100 * finished / len(tasks)) if tasks else 100,
+    }
 
 
 # --- Library ------------------------------------------------------------------------------------------------

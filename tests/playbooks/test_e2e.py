@@ -79,6 +79,12 @@ def csm_works_the_task(chromium: str, base_url: str, email: str, customer_name: 
         expect(page.locator("body")).to_contain_text("Current health")
         page.screenshot(path=str(SCREENSHOTS / "playbooks-03-run.png"), full_page=True)
 
+        # Working a task on the run page updates its progress in place (htmx, out-of-band tile).
+        plan = page.locator(".task-row", has_text="Agree on a recovery plan")
+        plan.get_by_role("button", name="Complete").click()
+        expect(page.locator("#run-progress")).to_have_text("2 of 4 tasks")
+        expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "50")
+
         phone = browser.new_context(viewport={"width": 375, "height": 812}, base_url=base_url)
         phone.add_cookies(context.cookies())
         phone_page = phone.new_page()
@@ -144,6 +150,7 @@ def test_nightly_red_to_completed_task_in_chromium(live_server, csm, manager):
     task = Task.objects.get(run=run, title=FIRST_TASK)
     assert task.status == TaskStatus.DONE
     assert task.completed_by == csm
+    assert run.tasks.filter(status=TaskStatus.DONE).count() == 2
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         path = customer.get_absolute_url()

@@ -342,3 +342,17 @@ def test_admin_pages_render(admin_client, admin_user, manager, customer):
         "/admin/playbooks/notificationpreference/",
     ):
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_completing_on_the_run_page_refreshes_its_progress(csm_client, csm, customer, manager):
+    playbook, _ = make_playbook(steps=2)
+    run = playbook_run_start(user=manager, playbook=playbook, customer=customer)
+    page = csm_client.get(f"/playbooks/runs/{run.pk}/").content.decode()
+    assert 'name="in_run"' in page
+    task = run.tasks.order_by("order").first()
+    response = csm_client.post(
+        f"/tasks/{task.pk}/complete/", {"note": "ok", "in_run": "1"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert 'id="run-progress-tile" hx-swap-oob="true"' in body
+    assert "1 of 2 tasks" in body
