@@ -2,13 +2,11 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from django.views.generic import RedirectView
 
 from . import views
 from .forms import EmailAuthenticationForm
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="book"), name="home"),
     path(
         "login/",
         auth_views.LoginView.as_view(

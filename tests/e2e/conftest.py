@@ -88,7 +88,7 @@ def screenshot():
 
 def log_in(page, email: str, password: str) -> None:
     """Log in through the real login form."""
-    page.goto("/login/")
+    page.goto("/login/?next=/book/")  # the Book: these flows start there (home is the dashboard)
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()

@@ -1,0 +1,570 @@
+"""Reads for the home dashboard and the portfolio trends: the viewer's portfolio (a CSM's book, a manager's
+teams, everything for an admin) in a fixed number of queries, whatever its size.
+
+Health comes from the denormalised Customer.health_* fields (today) and from snapshots (30 days ago, monthly
+band mix); money from the MRR ledger (the row in force on a day); revenue retention from the metric engine
+(metrics.revenue) with the portfolio's scope; NPS from surveys.scores; overdue tasks from playbooks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, Least
+from django.utils import timezone
+
+from accounts.models import Customer, Role, User
+from metrics import revenue
+from metrics.health.models import HealthSnapshot
+from metrics.health.selectors import Movement, explain
+from metrics.models import MrrEntry, Outcome, Renewal
+from metrics.revenue import RevenueTotals
+from metrics.scope import Scope, adapt_date, q
+from playbooks.models import Run, RunStatus, Task, TaskStatus
+from surveys.models import Response
+from surveys.scores import SurveyScore, nps_score
+
+from .team import _MONEY, _ZERO, _cents, _dollars, _money, _to_cents, add_totals, revenue_by_csm
+
+BANDS = ("red", "yellow", "green", "")  # "" = no score yet
+BAND_LABELS = {"red": "Red", "yellow": "Yellow", "green": "Green", "": "No score"}
+AT_RISK = ("red", "yellow")
+RENEWAL_WINDOWS = (90, 180)
+LIST_LIMIT = 10  # rows shown in a home table; its CSV export has them all (up to EXPORT_LIMIT)
+EXPORT_LIMIT = 50_000
+
+
+# --- Whose portfolio ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """The customers a dashboard covers: customers of `csm_ids`, or every customer when it is None."""
+
+    viewer: User
+    csm_ids: tuple[int, ...] | None
+    label: str
+
+    @property
+    def is_everything(self) -> bool:
+        return self.csm_ids is None
+
+    def customers(self) -> QuerySet[Customer]:
+        if self.csm_ids is None:
+            return Customer.objects.all()
+        return Customer.objects.filter(csm_id__in=self.csm_ids)
+
+    def sql(self, column: str) -> tuple[str, list[Any]]:
+        """` AND <column> IN (...)` over the CSM ids, or nothing for everything."""
+        if self.csm_ids is None:
+            return "", []
+        if not self.csm_ids:
+            return " AND 1 = 0", []
+        return f" AND {column} IN ({', '.join(['%s'] * len(self.csm_ids))})", list(self.csm_ids)
+
+
+def portfolio_for(user: User) -> Portfolio:
+    """A CSM's own book; a manager's teams (and customers they own themselves, as their Book shows);
+    an admin's everything (DESIGN.md §3, Customer.objects.in_book_of)."""
+    if not (user.is_authenticated and user.is_active):
+        raise PermissionDenied
+    if user.role == Role.ADMIN:
+        return Portfolio(user, None, "All customers")
+    if user.role == Role.MANAGER:
+        ids = list(User.objects.managed_by(user).values_list("pk", flat=True))
+        return Portfolio(user, tuple(sorted({*ids, user.pk})), "Your teams")
+    return Portfolio(user, (user.pk,), "Your book")
+
+
+# --- Health by band, in customers and in ARR ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BandRow:
+    band: str
+    customers: int
+    arr: Decimal
+    customer_share: Decimal | None
+    arr_share: Decimal | None
+
+    @property
+    def label(self) -> str:
+        return BAND_LABELS[self.band]
+
+    @property
+    def key(self) -> str:
+        return self.band or "none"
+
+    @property
+    def customer_width(self) -> str:
+        """CSS width in % of the band's segment in the customers bar."""
+        return f"{(self.customer_share or 0) * 100:.2f}"
+
+    @property
+    def arr_width(self) -> str:
+        return f"{(self.arr_share or 0) * 100:.2f}"
+
+
+_IN_FORCE = (
+    "l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date > %s)"  # the row in force on a day
+)
+
+
+def band_distribution(*, portfolio: Portfolio, day: dt.date) -> list[BandRow]:
+    """Customers and ARR (12 x MRR on `day`) per current health band (Customer.health_band), one query."""
+    customers, ledger = q(Customer._meta.db_table), q(MrrEntry._meta.db_table)
+    scope_sql, scope_params = portfolio.sql("cu.csm_id")
+    d = adapt_date(day)
+    sql = f"""
+        SELECT cu.health_band, COUNT(*), COALESCE(SUM({_cents("l.mrr")}), 0)
+        FROM {customers} cu LEFT JOIN {ledger} l ON l.customer_id = cu.id AND {_IN_FORCE}
+        WHERE 1 = 1{scope_sql}
+        GROUP BY cu.health_band
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [d, d, *scope_params])
+        found = {band or "": (int(n), _to_cents(cents)) for band, n, cents in cursor.fetchall()}
+    total_n = sum(n for n, _c in found.values())
+    total_cents = sum(c for _n, c in found.values())
+    rows = []
+    for band in BANDS:
+        n, cents = found.get(band, (0, 0))
+        rows.append(
+            BandRow(
+                band=band,
+                customers=n,
+                arr=_dollars(cents) * 12,
+                customer_share=Decimal(n) / total_n if total_n else None,
+                arr_share=Decimal(cents) / total_cents if total_cents else None,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """ARR of red + yellow customers now and on the day 30 days earlier (from that day's snapshots)."""
+
+    arr: Decimal
+    customers: int
+    arr_before: Decimal | None  # None: no snapshots that day
+    customers_before: int | None
+    day_before: dt.date
+
+    @property
+    def change(self) -> Decimal | None:
+        return None if self.arr_before is None else self.arr - self.arr_before
+
+    @property
+    def change_abs(self) -> Decimal | None:
+        return None if self.change is None else abs(self.change)
+
+
+def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRisk:
+    """At-risk ARR now (from `bands`) and 30 days before `day`: snapshots of that day in red or yellow, each
+    with the customer's MRR in force that day. One query."""
+    before = day - dt.timedelta(days=30)
+    snapshots, customers, ledger = (
+        q(HealthSnapshot._meta.db_table),
+        q(Customer._meta.db_table),
+        q(MrrEntry._meta.db_table),
+    )
+    scope_sql, scope_params = portfolio.sql("cu.csm_id")
+    b = adapt_date(before)
+    sql = f"""
+        SELECT COUNT(*),
+               SUM(CASE WHEN s.band IN ('red', 'yellow') THEN 1 ELSE 0 END),
+               COALESCE(SUM(CASE WHEN s.band IN ('red', 'yellow') THEN {_cents("l.mrr")} ELSE 0 END), 0)
+        FROM {snapshots} s
+        JOIN {customers} cu ON cu.id = s.customer_id
+        LEFT JOIN {ledger} l ON l.customer_id = s.customer_id AND {_IN_FORCE}
+        WHERE s.date = %s{scope_sql}
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [b, b, b, *scope_params])
+        seen, risky, cents = cursor.fetchone()
+    now = [r for r in bands if r.band in AT_RISK]
+    return AtRisk(
+        arr=sum((r.arr for r in now), Decimal("0.00")),
+        customers=sum(r.customers for r in now),
+        arr_before=_dollars(_to_cents(cents)) * 12 if seen else None,
+        customers_before=int(risky or 0) if seen else None,
+        day_before=before,
+    )
+
+
+# --- Renewals due ---------------------------------------------------------------------------------
+
+
+def _mrr_on(day: dt.date) -> Subquery:
+    latest = MrrEntry.objects.filter(customer=OuterRef("pk"), effective_date__lte=day).order_by(
+        "-effective_date"
+    )
+    return Subquery(latest.values("mrr")[:1])
+
+
+def _open_runs() -> Subquery:
+    runs = (
+        Run.objects.filter(customer=OuterRef("pk"), status=RunStatus.OPEN)
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(runs[:1])
+
+
+def renewals_due(
+    *, portfolio: Portfolio, today: dt.date, days: int = RENEWAL_WINDOWS[-1]
+) -> QuerySet[Customer]:
+    """Customers renewing in [today, today + days], soonest first, with health, MRR today and open
+    playbooks."""
+    return (
+        portfolio.customers()
+        .filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=days))
+        .select_related("csm")
+        .annotate(mrr_now=Coalesce(_mrr_on(today), _ZERO), open_playbooks=Coalesce(_open_runs(), 0))
+        .order_by("renewal_date", "name", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class RenewalWindow:
+    days: int
+    customers: int
+    arr: Decimal
+    at_risk: int  # of them red or yellow
+
+
+def renewal_windows(*, portfolio: Portfolio, today: dt.date) -> list[RenewalWindow]:
+    """Per window of RENEWAL_WINDOWS: customers renewing, their ARR today and how many are at risk
+    (one query)."""
+    customers, ledger = q(Customer._meta.db_table), q(MrrEntry._meta.db_table)
+    scope_sql, scope_params = portfolio.sql("cu.csm_id")
+    t = adapt_date(today)
+    parts, params = [], []
+    for days in RENEWAL_WINDOWS:
+        w = adapt_date(today + dt.timedelta(days=days))
+        parts.append(
+            "SUM(CASE WHEN cu.renewal_date <= %s THEN 1 ELSE 0 END), "
+            f"COALESCE(SUM(CASE WHEN cu.renewal_date <= %s THEN {_cents('l.mrr')} ELSE 0 END), 0), "
+            "SUM(CASE WHEN cu.renewal_date <= %s AND cu.health_band IN ('red', 'yellow') THEN 1 ELSE 0 END)"
+        )
+        params += [w, w, w]
+    sql = f"""
+        SELECT {", ".join(parts)}
+        FROM {customers} cu LEFT JOIN {ledger} l ON l.customer_id = cu.id AND {_IN_FORCE}
+        WHERE cu.renewal_date >= %s AND cu.renewal_date <= %s{scope_sql}
+    """  # noqa: S608
+    last = adapt_date(today + dt.timedelta(days=RENEWAL_WINDOWS[-1]))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, t, t, t, last, *scope_params])
+        row = cursor.fetchone()
+    return [
+        RenewalWindow(
+            days=days,
+            customers=int(row[3 * i] or 0),
+            arr=_dollars(_to_cents(row[3 * i + 1])) * 12,
+            at_risk=int(row[3 * i + 2] or 0),
+        )
+        for i, days in enumerate(RENEWAL_WINDOWS)
+    ]
+
+
+# --- The week's biggest health drops --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drop:
+    customer: Customer
+    moved: list[Movement] = field(default_factory=list)
+
+    @property
+    def moved_line(self) -> str:
+        return "; ".join(f"{m.sentence} ({m.points})" for m in self.moved)
+
+
+def biggest_drops(*, portfolio: Portfolio, limit: int = LIST_LIMIT) -> list[Drop]:
+    """Customers whose health fell most over 7 days (Customer.health_change_7d), each with the health
+    engine's "what moved" (metrics.health.selectors.explain over the two snapshots). Two queries."""
+    customers = list(
+        portfolio.customers()
+        .filter(health_change_7d__lt=0, health_as_of__isnull=False)
+        .select_related("csm")
+        .order_by("health_change_7d", "name", "pk")[:limit]
+    )
+    if not customers:
+        return []
+    wanted = Q()
+    for c in customers:
+        wanted |= Q(customer_id=c.pk, date__in=[c.health_as_of, c.health_as_of - dt.timedelta(days=7)])
+    snapshots = {(s.customer_id, s.date): s for s in HealthSnapshot.objects.filter(wanted)}
+    drops = []
+    for c in customers:
+        now = snapshots.get((c.pk, c.health_as_of))
+        week_ago = snapshots.get((c.pk, c.health_as_of - dt.timedelta(days=7)))
+        moved = explain(now, week_ago, limit=2).moved if now is not None else []
+        drops.append(Drop(customer=c, moved=moved))
+    return drops
+
+
+# --- Revenue retention, NPS, overdue tasks --------------------------------------------------------
+
+
+def portfolio_revenue(*, portfolio: Portfolio, start: dt.date, end: dt.date) -> RevenueTotals:
+    """metrics.revenue.revenue_totals over the portfolio: the engine's company or CSM scope, or for a
+    manager the union of their CSMs' books (sums added before any ratio)."""
+    if portfolio.csm_ids is None:
+        return revenue.revenue_totals(scope=Scope(), start=start, end=end)
+    if len(portfolio.csm_ids) == 1:
+        return revenue.revenue_totals(scope=Scope(csm=portfolio.viewer), start=start, end=end)
+    parts = revenue_by_csm(csm_ids=portfolio.csm_ids, start=start, end=end)
+    return add_totals(list(parts.values()), start=start, end=end)
+
+
+@dataclass(frozen=True)
+class Retention:
+    start: dt.date
+    end: dt.date
+    totals: RevenueTotals
+
+    @property
+    def nrr(self) -> Decimal | None:
+        return revenue.nrr(self.totals)
+
+    @property
+    def grr(self) -> Decimal | None:
+        return revenue.grr(self.totals)
+
+    @property
+    def churn(self) -> Decimal | None:
+        return revenue.customer_churn_rate(self.totals)
+
+    @property
+    def churned_customers(self) -> int:
+        return revenue.churned_customers(self.totals)
+
+
+def trailing_year(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The trailing 12 months ending today: [today - 1 year + 1 day, today]."""
+    try:
+        start = today.replace(year=today.year - 1) + dt.timedelta(days=1)
+    except ValueError:  # 29 February
+        start = today.replace(year=today.year - 1, day=28) + dt.timedelta(days=1)
+    return start, today
+
+
+def retention(*, portfolio: Portfolio, today: dt.date) -> Retention:
+    start, end = trailing_year(today)
+    return Retention(start, end, portfolio_revenue(portfolio=portfolio, start=start, end=end))
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def nps_last_90_days(*, portfolio: Portfolio, today: dt.date) -> SurveyScore:
+    """surveys.scores.nps_score over answers of the last 90 days (today included) from the portfolio."""
+    responses = Response.objects.filter(
+        answered_at__gte=_day_start(today - dt.timedelta(days=89)),
+        answered_at__lt=_day_start(today + dt.timedelta(days=1)),
+    )
+    if portfolio.csm_ids is not None:
+        responses = responses.filter(customer__csm_id__in=portfolio.csm_ids)
+    return nps_score(responses)
+
+
+def overdue_tasks(*, portfolio: Portfolio, today: dt.date) -> QuerySet[Task]:
+    """Open tasks of open runs past their due date, assigned within the portfolio, oldest first."""
+    tasks = Task.objects.filter(status=TaskStatus.OPEN, run__status=RunStatus.OPEN, due_date__lt=today)
+    if portfolio.csm_ids is not None:
+        tasks = tasks.filter(assignee_id__in=portfolio.csm_ids)
+    return tasks.select_related("run__customer", "run__playbook", "assignee").order_by("due_date", "pk")
+
+
+# --- Trends: band mix by month, NRR/GRR by month, the renewals funnel -----------------------------
+
+
+def month_ends(today: dt.date, months: int = 12) -> list[dt.date]:
+    """The last day of each of the `months` - 1 previous months, then today."""
+    days = []
+    first = today.replace(day=1)
+    for _ in range(months - 1):
+        first_prev = revenue.add_months(first, -1)
+        days.append(first - dt.timedelta(days=1))
+        first = first_prev
+    return [*reversed(days), today]
+
+
+@dataclass(frozen=True)
+class BandMonth:
+    day: dt.date
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def red(self) -> int:
+        return self.counts.get("red", 0)
+
+    @property
+    def yellow(self) -> int:
+        return self.counts.get("yellow", 0)
+
+    @property
+    def green(self) -> int:
+        return self.counts.get("green", 0)
+
+    @property
+    def no_score(self) -> int:
+        return self.counts.get("", 0)
+
+
+def band_mix_by_month(*, portfolio: Portfolio, today: dt.date, months: int = 12) -> list[BandMonth]:
+    """Customers per band in the snapshots of each month's last day (and today), one grouped query.
+    A day without snapshots shows no counts."""
+    days = month_ends(today, months)
+    snapshots = HealthSnapshot.objects.filter(date__in=days)
+    if portfolio.csm_ids is not None:
+        snapshots = snapshots.filter(customer__csm_id__in=portfolio.csm_ids)
+    counts: dict[dt.date, dict[str, int]] = {d: {} for d in days}
+    for day, band, n in snapshots.values_list("date", "band").annotate(n=Count("pk")).order_by():
+        counts[day][band or ""] = n
+    return [BandMonth(day=d, counts=counts[d]) for d in days]
+
+
+@dataclass(frozen=True)
+class RetentionMonth:
+    month: dt.date
+    totals: RevenueTotals
+
+    @property
+    def nrr(self) -> Decimal | None:
+        return revenue.nrr(self.totals)
+
+    @property
+    def grr(self) -> Decimal | None:
+        return revenue.grr(self.totals)
+
+
+def retention_by_month(*, portfolio: Portfolio, today: dt.date, months: int = 12) -> list[RetentionMonth]:
+    """NRR and GRR of each calendar month up to today's (that one to date), as the Revenue page's trend."""
+    out = []
+    for i in range(months - 1, -1, -1):
+        first = revenue.add_months(revenue.month_start(today), -i)
+        last = min(revenue.add_months(first, 1) - dt.timedelta(days=1), today)
+        out.append(RetentionMonth(first, portfolio_revenue(portfolio=portfolio, start=first, end=last)))
+    return out
+
+
+@dataclass(frozen=True)
+class FunnelStage:
+    key: str
+    label: str
+    count: int
+    arr: Decimal
+    help: str
+
+
+def renewals_funnel(*, portfolio: Portfolio, today: dt.date) -> tuple[list[FunnelStage], dt.date, dt.date]:
+    """Renewals (metrics.Renewal) due in the trailing 12 months: due → decided → renewed → renewed without
+    losing ARR, with churned and pending beside them (DESIGN.md §5 "Renewals"), one query."""
+    start, end = trailing_year(today)
+    renewals = Renewal.objects.filter(due_date__gte=start, due_date__lte=end)
+    if portfolio.csm_ids is not None:
+        renewals = renewals.filter(customer__csm_id__in=portfolio.csm_ids)
+    renewed = Q(outcome=Outcome.RENEWED)
+    kept = renewed & (Q(renewed_arr__isnull=True) | Q(renewed_arr__gte=F("arr_due")))
+    decided = Q(outcome__in=[Outcome.RENEWED, Outcome.CHURNED])
+    row = renewals.aggregate(
+        due=Count("pk"),
+        due_arr=Sum("arr_due"),
+        decided=Count("pk", filter=decided),
+        decided_arr=Sum("arr_due", filter=decided),
+        renewed=Count("pk", filter=renewed),
+        renewed_total=Sum(Coalesce("renewed_arr", "arr_due", output_field=_MONEY), filter=renewed),
+        kept=Count("pk", filter=kept),
+        kept_arr=Sum(Least(Coalesce("renewed_arr", "arr_due", output_field=_MONEY), "arr_due"), filter=kept),
+        churned=Count("pk", filter=Q(outcome=Outcome.CHURNED)),
+        churned_arr=Sum("arr_due", filter=Q(outcome=Outcome.CHURNED)),
+        pending=Count("pk", filter=Q(outcome=Outcome.PENDING)),
+        pending_arr=Sum("arr_due", filter=Q(outcome=Outcome.PENDING)),
+    )
+    stages = [
+        FunnelStage(
+            "due", "Due", row["due"], _money(row["due_arr"]), "Renewals due in the period (ARR due)."
+        ),
+        FunnelStage(
+            "decided", "Decided", row["decided"], _money(row["decided_arr"]), "Renewed or churned (ARR due)."
+        ),
+        FunnelStage(
+            "renewed", "Renewed", row["renewed"], _money(row["renewed_total"]), "Renewed (renewed ARR)."
+        ),
+        FunnelStage(
+            "kept",
+            "Renewed, no downgrade",
+            row["kept"],
+            _money(row["kept_arr"]),
+            "Renewed at or above the ARR due (ARR due).",
+        ),
+        FunnelStage("churned", "Churned", row["churned"], _money(row["churned_arr"]), "Churned (ARR lost)."),
+        FunnelStage(
+            "pending", "Pending", row["pending"], _money(row["pending_arr"]), "No outcome yet (ARR due)."
+        ),
+    ]
+    return stages, start, end
+
+
+# --- The whole home page --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Home:
+    portfolio: Portfolio
+    today: dt.date
+    bands: list[BandRow]
+    at_risk: AtRisk
+    windows: list[RenewalWindow]
+    renewals: list[Customer]
+    drops: list[Drop]
+    retention: Retention
+    nps: SurveyScore
+    overdue_count: int
+    overdue: list[Task]
+
+    @property
+    def customers(self) -> int:
+        return sum(r.customers for r in self.bands)
+
+    @property
+    def arr(self) -> Decimal:
+        return sum((r.arr for r in self.bands), Decimal("0.00"))
+
+
+def home(*, user: User, today: dt.date | None = None) -> Home:
+    """Everything the home dashboard shows for `user`'s portfolio, in a fixed number of queries."""
+    portfolio = portfolio_for(user)
+    today = today or timezone.localdate()
+    bands = band_distribution(portfolio=portfolio, day=today)
+    overdue = overdue_tasks(portfolio=portfolio, today=today)
+    return Home(
+        portfolio=portfolio,
+        today=today,
+        bands=bands,
+        at_risk=at_risk(portfolio=portfolio, bands=bands, day=today),
+        windows=renewal_windows(portfolio=portfolio, today=today),
+        renewals=list(renewals_due(portfolio=portfolio, today=today)[:LIST_LIMIT]),
+        drops=biggest_drops(portfolio=portfolio),
+        retention=retention(portfolio=portfolio, today=today),
+        nps=nps_last_90_days(portfolio=portfolio, today=today),
+        overdue_count=overdue.count(),
+        overdue=list(overdue[:LIST_LIMIT]),
+    )
