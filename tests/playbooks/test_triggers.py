@@ -317,3 +317,21 @@ def test_invalid_params_are_field_errors(condition, params, field):
 def test_params_get_defaults():
     assert clean_params("renewal_due", {}) == {"days": 90}
     assert clean_params("score_drop", {"points": "20"}) == {"points": 20, "days": 30}
+
+
+def test_disabled_playbooks_and_triggers_start_nothing(csm):
+    from playbooks.evaluation import triggers_evaluate
+
+    playbook, trigger = make_playbook(condition="no_touchpoint", params={"days": 30})
+    CustomerFactory(csm=csm, contract_start=dt.date(2020, 1, 1))
+    playbook.enabled = False
+    playbook.save()
+    assert triggers_evaluate().total_started == 0
+    playbook.enabled = True
+    playbook.save()
+    trigger.enabled = False
+    trigger.save()
+    assert triggers_evaluate().total_started == 0
+    trigger.enabled = True
+    trigger.save()
+    assert triggers_evaluate().total_started == 1
