@@ -69,7 +69,10 @@ class RevenueFilterForm(forms.Form):
             if start and end and end < start:
                 self.add_error("end", "The end must be on or after the start.")
         else:
-            data["start"], data["end"] = period_bounds(period, data.get("date") or timezone.localdate())
+            today = timezone.localdate()
+            start, end = period_bounds(period, data.get("date") or today)
+            # The period so far: metrics of days that have not happened yet would only repeat today's.
+            data["start"], data["end"] = start, max(start, min(end, today))
         return data
 
     @property

@@ -86,6 +86,7 @@ def customer_panels(*, customer: Any, user: Any) -> list[Panel]:
             template="metrics/panels/support.html",
             context=_support(customer),
             order=40,
+            wide=True,
         ),
         Panel(
             title="Renewals",

@@ -41,7 +41,15 @@ def _pct(value: Decimal | None) -> str:
 
 
 def _money(value: Decimal | None) -> str:
-    return "—" if value is None else f"${value:,.0f}"
+    """Compact dollars for tiles: $940, $12.3k, $2.81M."""
+    if value is None:
+        return "—"
+    sign, amount = ("-" if value < 0 else ""), abs(value)
+    if amount >= 1_000_000:
+        return f"{sign}${amount / 1_000_000:,.2f}M"
+    if amount >= 10_000:
+        return f"{sign}${amount / 1_000:,.1f}k"
+    return f"{sign}${amount:,.0f}"
 
 
 def _tiles(m: RevenueMetrics) -> list[dict[str, Any]]:
