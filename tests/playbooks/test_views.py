@@ -355,3 +355,20 @@ def test_completing_on_the_run_page_refreshes_its_progress(csm_client, csm, cust
     body = response.content.decode()
     assert 'id="run-progress-tile" hx-swap-oob="true"' in body
     assert "1 of 2 tasks" in body
+
+
+def test_customer_panel_query_count_does_not_grow_with_runs(
+    manager_client, manager, customer, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    playbooks = [make_playbook(f"P{i}", steps=3)[0] for i in range(8)]
+    playbook_run_start(user=manager, playbook=playbooks[0], customer=customer)
+    with CaptureQueriesContext(connection) as small:
+        manager_client.get(customer.get_absolute_url())
+    for playbook in playbooks[1:]:
+        playbook_run_start(user=manager, playbook=playbook, customer=customer)
+    with django_assert_max_num_queries(len(small)):
+        response = manager_client.get(customer.get_absolute_url())
+    assert response.content.decode().count("P7 step") == 3
