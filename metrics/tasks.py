@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from celery import chord, shared_task
 from django.db import IntegrityError, OperationalError
@@ -31,17 +32,22 @@ def health_recompute_nightly() -> str:
 
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
-def health_recompute_day(day: str, model_id: int | None = None, chunk_size: int = CHUNK_SIZE) -> int:
+def health_recompute_day(day: str, model_id: int | None = None, chunk_size: int = CHUNK_SIZE) -> str:
     """Fan a day's recompute out as a chord: one task per chunk of customers, then the finish hook."""
+    return health_recompute_dispatch(day, model_id=model_id, chunk_size=chunk_size).id
+
+
+def health_recompute_dispatch(day: str, *, model_id: int | None = None, chunk_size: int = CHUNK_SIZE) -> Any:
+    """Send the chord (chunk tasks, then health_recompute_finish); returns the finish task's AsyncResult."""
     if model_id is None:
         model_id = health_model_current().pk
-    chunks = customer_id_chunks(chunk_size=chunk_size)
-    header = [health_recompute_chunk.si(day, model_id, lo, hi) for lo, hi in chunks]
+    header = [
+        health_recompute_chunk.si(day, model_id, lo, hi)
+        for lo, hi in customer_id_chunks(chunk_size=chunk_size)
+    ]
     if not header:
-        health_recompute_finish.delay([], day)
-        return 0
-    chord(header)(health_recompute_finish.s(day))
-    return len(header)
+        return health_recompute_finish.delay([], day)
+    return chord(header)(health_recompute_finish.s(day))
 
 
 @shared_task(
