@@ -88,6 +88,8 @@ class TouchpointForm(forms.Form):
     )
 
     def __init__(self, *args, customer: Customer, **kwargs) -> None:
+        # The customer page holds several forms (and other apps' panels): ids must not collide.
+        kwargs.setdefault("auto_id", "touchpoint_%s")
         kwargs.setdefault("initial", {}).setdefault(
             "occurred_at", timezone.localtime().replace(second=0, microsecond=0)
         )
@@ -115,6 +117,10 @@ class PulseForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Why this score? What changed?"}),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "pulse_%s")  # unique ids on the customer page (see TouchpointForm)
+        super().__init__(*args, **kwargs)
 
     def rubric_choices(self) -> list[tuple[str, int, str, bool]]:
         """(value, score, rubric text, checked) for the template's radio list."""
