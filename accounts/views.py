@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from cshub import ui
+from cshub import exports, ui
 from cshub.panels import customer_panels
 
 from . import selectors
@@ -18,6 +18,21 @@ from .forms import BookFilterForm, PulseForm, TouchpointForm
 from .models import Customer
 from .permissions import can_edit_customer
 from .services import pulse_log, touchpoint_log
+
+BOOK_CSV_COLUMNS: list[exports.Column] = [
+    ("external_id", lambda c: c.external_id),
+    ("customer", lambda c: c.name),
+    ("health_score", lambda c: c.health_score),
+    ("health_band", lambda c: c.health_band),
+    ("health_change_7d", lambda c: c.health_change_7d),
+    ("segment", lambda c: c.segment),
+    ("csm", lambda c: c.csm.email if c.csm else ""),
+    ("lifecycle_stage", lambda c: c.lifecycle_stage),
+    ("licenses", lambda c: c.licenses),
+    ("renewal_date", lambda c: c.renewal_date),
+    ("last_touchpoint_at", lambda c: c.last_touchpoint_at),
+    ("latest_pulse_score", lambda c: c.latest_pulse_score),
+]
 
 
 @login_required
@@ -35,6 +50,8 @@ def book(request: HttpRequest) -> HttpResponse:
         band=form.value("band") or "",
         sort=sort,
     )
+    if exports.wants_csv(request):  # the whole filtered, sorted Book, not one page
+        return exports.csv_response(scope.label, BOOK_CSV_COLUMNS, customers.iterator(chunk_size=2000))
     page = ui.paginate(request, customers, per_page=selectors.BOOK_PAGE_SIZE)
     filtered = any(form.value(k) for k in ("q", "segment", "stage", "renewal", "band"))
     context = {
