@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from .factors import Reading, load
+from .factors.usage_window import shared_scan
 from .models import BAND_RANK, Band, HealthModel
 
 
@@ -169,10 +170,11 @@ def gather(
     the number of customers."""
     registry = load()
     by_customer: dict[int, dict[str, Reading | None]] = {cid: {} for cid in customer_ids}
-    for f in config.active:
-        for cid, reading in registry[f.key].readings(customer_ids=customer_ids, day=day).items():
-            if cid in by_customer:
-                by_customer[cid][f.key] = reading
+    with shared_scan():  # the usage factors share one pass over the rollup
+        for f in config.active:
+            for cid, reading in registry[f.key].readings(customer_ids=customer_ids, day=day).items():
+                if cid in by_customer:
+                    by_customer[cid][f.key] = reading
     return by_customer
 
 

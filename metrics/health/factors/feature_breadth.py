@@ -5,13 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Max
-
-from metrics.models import KeyFeature, UsageDaily
-
-from . import Factor, Reading, _verb, id_range, register
-
-WINDOW_DAYS = 30
+from . import Factor, Reading, _verb, register
+from .usage_window import key_features, usage_window
 
 
 @register
@@ -24,28 +19,18 @@ class FeatureBreadth(Factor):
     default_good = 0.8
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
-        names = list(KeyFeature.objects.values_list("name", flat=True))
+        names = key_features()
         if not names:
             return {}
-        used = {
-            r["customer_id"]: r
-            for r in UsageDaily.objects.filter(
-                **id_range(customer_ids),
-                feature__in=names,
-                day__gte=day - dt.timedelta(days=WINDOW_DAYS - 1),
-                day__lte=day,
-            )
-            .values("customer_id")
-            .annotate(used=Count("feature", distinct=True), last=Max("day"))
-            .order_by()
-        }
+        usage = usage_window(customer_ids=customer_ids, day=day)
         readings = {}
         for cid in customer_ids:
-            row = used.get(cid, {"used": 0, "last": None})
+            stats = usage.get(cid)
+            used = stats.key_used if stats else 0
             readings[cid] = Reading(
-                value=row["used"] / len(names),
-                as_of=row["last"],
-                detail={"used": row["used"], "configured": len(names)},
+                value=used / len(names),
+                as_of=stats.last_recent if stats else None,
+                detail={"used": used, "configured": len(names)},
             )
         return readings
 

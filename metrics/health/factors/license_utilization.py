@@ -5,14 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Max
-
 from accounts.models import Customer
-from metrics.models import UsageDaily
 
 from . import Factor, Reading, _verb, id_range, register
-
-WINDOW_DAYS = 30
+from .usage_window import usage_window
 
 
 @register
@@ -30,22 +26,15 @@ class LicenseUtilization(Factor):
                 "pk", "licenses"
             )
         )
-        active = {
-            row["customer_id"]: row
-            for row in UsageDaily.objects.filter(
-                **id_range(customer_ids), day__gte=day - dt.timedelta(days=WINDOW_DAYS - 1), day__lte=day
-            )
-            .values("customer_id")
-            .annotate(active=Count("user_id", distinct=True), last=Max("day"))
-            .order_by()
-        }
+        usage = usage_window(customer_ids=customer_ids, day=day)
         readings = {}
         for cid, seats in licenses.items():
-            row = active.get(cid, {"active": 0, "last": None})
+            stats = usage.get(cid)
+            active = stats.active if stats else 0
             readings[cid] = Reading(
-                value=row["active"] / seats,
-                as_of=row["last"],
-                detail={"active": row["active"], "licenses": seats},
+                value=active / seats,
+                as_of=stats.last_recent if stats else None,
+                detail={"active": active, "licenses": seats},
             )
         return readings
 

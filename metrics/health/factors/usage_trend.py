@@ -5,13 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Max, Q, Sum
-
-from metrics.models import UsageDaily
-
-from . import Factor, Reading, _verb, id_range, register
-
-WINDOW_DAYS = 30
+from . import Factor, Reading, _verb, register
+from .usage_window import usage_window
 
 
 @register
@@ -24,26 +19,14 @@ class UsageTrend(Factor):
     default_good = 1.0
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
-        recent_start = day - dt.timedelta(days=WINDOW_DAYS - 1)
-        previous_start = recent_start - dt.timedelta(days=WINDOW_DAYS)
-        rows = (
-            UsageDaily.objects.filter(**id_range(customer_ids), day__gte=previous_start, day__lte=day)
-            .values("customer_id")
-            .annotate(
-                recent=Sum("events", filter=Q(day__gte=recent_start), default=0),
-                previous=Sum("events", filter=Q(day__lt=recent_start), default=0),
-                last=Max("day"),
-            )
-            .order_by()
-        )
         return {
-            r["customer_id"]: Reading(
-                value=r["recent"] / r["previous"],
-                as_of=r["last"],
-                detail={"recent": r["recent"], "previous": r["previous"]},
+            cid: Reading(
+                value=u.recent / u.previous,
+                as_of=u.last,
+                detail={"recent": u.recent, "previous": u.previous},
             )
-            for r in rows
-            if r["previous"]  # nothing to compare against: missing, not zero
+            for cid, u in usage_window(customer_ids=customer_ids, day=day).items()
+            if u.previous  # nothing to compare against: missing, not zero
         }
 
     def format_raw(self, value: float | None, detail: dict[str, Any]) -> str:
