@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Customer
 from accounts.permissions import can_ingest
+from cshub import exports
 
 from . import services
 from .forms import CsvImportForm, RevenueCustomersForm, RevenueFilterForm, ValueMilestoneForm
@@ -133,13 +134,44 @@ def _series(months: list[RevenueMetrics]) -> list[dict[str, Any]]:
     ]
 
 
+MONTH_CSV_COLUMNS: list[exports.Column] = [
+    ("month_start", lambda m: m.start),
+    ("month_end", lambda m: m.end),
+    ("mrr_start", lambda m: m.mrr_start),
+    ("new_mrr", lambda m: m.new_mrr),
+    ("expansion_mrr", lambda m: m.expansion_mrr),
+    ("reactivation_mrr", lambda m: m.reactivation_mrr),
+    ("contraction_mrr", lambda m: m.contraction_mrr),
+    ("churned_mrr", lambda m: m.churned_mrr),
+    ("mrr_end", lambda m: m.mrr_end),
+    ("nrr", lambda m: m.nrr),
+    ("grr", lambda m: m.grr),
+]
+CUSTOMERS_CSV_COLUMNS: list[exports.Column] = [
+    ("external_id", lambda r: r.external_id),
+    ("customer", lambda r: r.name),
+    ("csm", lambda r: r.csm_name),
+    ("segment", lambda r: r.segment),
+    ("opening_mrr", lambda r: r.opening),
+    ("closing_mrr", lambda r: r.closing),
+    ("new", lambda r: r.new),
+    ("expansion", lambda r: r.expansion),
+    ("reactivation", lambda r: r.reactivation),
+    ("contraction", lambda r: r.contraction),
+    ("churn", lambda r: r.churn),
+]
+
+
 @login_required
 def revenue(request: HttpRequest) -> HttpResponse:
     """The Revenue page: any signed-in user may read metrics (DESIGN.md §3)."""
-    form = RevenueFilterForm(request.GET or None)
-    if request.GET and not form.is_valid():
+    query = request.GET.copy()
+    for key in ("format", "table"):  # the CSV export link's own parameters (cshub.exports)
+        query.pop(key, None)
+    form = RevenueFilterForm(query or None)
+    if query and not form.is_valid():
         return render(request, "metrics/revenue.html", {"form": form}, status=400)
-    if not request.GET:
+    if not query:
         form = RevenueFilterForm({"period": "month"})
         form.is_valid()
     data = form.cleaned_data
@@ -152,6 +184,17 @@ def revenue(request: HttpRequest) -> HttpResponse:
         ("Contraction", m.contraction_mrr, "contraction", -1),
         ("Churn", m.churned_mrr, "churn", -1),
     ]
+    if exports.wants_csv(request, "bridge"):
+        bridge = [("Opening MRR", m.mrr_start)] + [
+            (label, sign * amount) for label, amount, _k, sign in movements
+        ]
+        return exports.csv_response(
+            "mrr-bridge",
+            [("line", lambda r: r[0]), ("mrr", lambda r: r[1])],
+            [*bridge, ("Closing MRR", m.mrr_end)],
+        )
+    if exports.wants_csv(request, "months"):
+        return exports.csv_response("revenue-by-month", MONTH_CSV_COLUMNS, months)
     context = {
         "form": form,
         "m": m,
@@ -172,6 +215,8 @@ def revenue_customer_list(request: HttpRequest) -> HttpResponse:
         return render(request, "metrics/revenue_customers.html", {"form": form}, status=400)
     data = form.cleaned_data
     rows = revenue_customers(scope=form.scope, start=data["start"], end=data["end"], metric=data["metric"])
+    if exports.wants_csv(request):
+        return exports.csv_response(f"revenue-{data['metric']}", CUSTOMERS_CSV_COLUMNS, rows)
     context = {
         "form": form,
         "rows": rows,

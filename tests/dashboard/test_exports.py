@@ -59,3 +59,35 @@ def test_cells_are_data_and_never_formulas():
     assert cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert cell("-5 people") == "'-5 people"
     assert cell(-5) == -5
+
+
+# --- Revenue page (metrics) -----------------------------------------------------------------------
+
+
+def test_revenue_page_tables_export_with_their_filters(customer, csm_client):
+    from metrics.models import MrrEntry
+    from metrics.revenue import monthly_revenue, revenue_metrics
+    from metrics.scope import Scope
+    from metrics.services import mrr_ledger_relink
+
+    MrrEntry.objects.create(customer=customer, effective_date=dt.date(2026, 1, 10), mrr=100)
+    MrrEntry.objects.create(customer=customer, effective_date=dt.date(2026, 2, 10), mrr=150)
+    mrr_ledger_relink(customer_ids=[customer.pk])
+    params = {"period": "custom", "start": "2026-02-01", "end": "2026-02-28"}
+    bridge = _csv(csm_client.get(reverse("revenue"), {**params, "format": "csv", "table": "bridge"}))
+    m = revenue_metrics(scope=Scope(), start=dt.date(2026, 2, 1), end=dt.date(2026, 2, 28))
+    assert bridge[1] == ["Opening MRR", cell(m.mrr_start)]
+    assert bridge[-1] == ["Closing MRR", cell(m.mrr_end)]
+    assert ["Expansion", "50"] in bridge
+    months = _csv(csm_client.get(reverse("revenue"), {**params, "format": "csv", "table": "months"}))
+    engine = monthly_revenue(scope=Scope(), last_month=dt.date(2026, 2, 28), months=12)
+    assert [r[0] for r in months[1:]] == [e.start.isoformat() for e in engine]
+    assert months[-1][months[0].index("mrr_end")] == cell(engine[-1].mrr_end)
+    # Without filters, the export still answers (the page's default period).
+    assert csm_client.get(reverse("revenue"), {"format": "csv", "table": "bridge"}).status_code == 200
+    listed = _csv(
+        csm_client.get(reverse("revenue_customers"), {**params, "metric": "expansion", "format": "csv"})
+    )
+    assert [r[0] for r in listed[1:]] == [customer.external_id]
+    page = csm_client.get(reverse("revenue"), params).content.decode()
+    assert "format=csv" in page
