@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.permissions import is_manager_or_admin
+from cshub import exports
 
 from ..forms import CampaignForm, ResultsFilterForm
 from ..models import BAND_LABELS, Campaign, Kind, SurveyKind
@@ -91,6 +92,14 @@ def results(request: HttpRequest) -> HttpResponse:
         "csat": [_num(by_month[Kind.CSAT].get(m)) for m in month_keys],
         "ces": [_num(by_month[Kind.CES].get(m)) for m in month_keys],
     }
+    if exports.wants_csv(request, "months"):
+        return exports.csv_response("survey-scores-by-month", _MONTH_COLUMNS, table)
+    if exports.wants_csv(request, "distribution"):
+        rows = [(d["kind"], r["score"], r["n"]) for d in distributions for r in d["rows"]]
+        return exports.csv_response("survey-distribution", _DISTRIBUTION_COLUMNS, rows)
+    campaigns = campaigns_with_rates(limit=12)
+    if exports.wants_csv(request, "campaigns"):
+        return exports.csv_response("survey-campaigns", _CAMPAIGN_COLUMNS, campaigns)
     context = {
         "form": form,
         "start": start,
@@ -100,11 +109,36 @@ def results(request: HttpRequest) -> HttpResponse:
         "chart": chart,
         "chart_js": chart_js(),
         "distributions": distributions,
-        "campaigns": campaigns_with_rates(limit=12),
+        "campaigns": campaigns,
         "can_send": is_manager_or_admin(request.user),
         **_comments_context(request, form),
     }
     return render(request, "surveys/results.html", context)
+
+
+def _cell(kind_index: int, field: str):
+    return lambda row: getattr(row["cells"][kind_index], field) if row["cells"][kind_index] else None
+
+
+# CSV exports of the results tables (cshub.exports): the same rows as the page, with the filters applied.
+_MONTH_COLUMNS: list[exports.Column] = [("month", lambda row: row["month"])] + [
+    col
+    for i, kind in enumerate(KINDS)
+    for col in ((kind, _cell(i, "score")), (f"{kind}_responses", _cell(i, "responses")))
+]
+_DISTRIBUTION_COLUMNS: list[exports.Column] = [
+    ("kind", lambda r: r[0]),
+    ("score", lambda r: r[1]),
+    ("answers", lambda r: r[2]),
+]
+_CAMPAIGN_COLUMNS: list[exports.Column] = [
+    ("sent_at", lambda c: c.created_at),
+    ("kind", lambda c: c.kind),
+    ("audience", lambda c: c.selection),
+    ("delivered", lambda c: c.delivered),
+    ("answered", lambda c: c.answered),
+    ("response_rate", lambda c: c.response_rate),
+]
 
 
 @login_required

@@ -91,3 +91,38 @@ def test_revenue_page_tables_export_with_their_filters(customer, csm_client):
     assert [r[0] for r in listed[1:]] == [customer.external_id]
     page = csm_client.get(reverse("revenue"), params).content.decode()
     assert "format=csv" in page
+
+
+# --- Surveys results page --------------------------------------------------------------------------
+
+
+def test_survey_results_tables_export_with_their_filters(customer, other_customer, csm, csm_client):
+    from django.utils import timezone
+
+    from surveys.models import Response
+
+    now = timezone.now()
+    for score, c in [(10, customer), (9, customer), (2, customer), (0, other_customer)]:
+        Response.objects.create(
+            customer=c,
+            contact_email=f"{score}@x.example",
+            kind="nps",
+            score=score,
+            answered_at=now - dt.timedelta(days=1),
+        )
+    rows = _csv(
+        csm_client.get(reverse("surveys:results"), {"csm": csm.pk, "format": "csv", "table": "months"})
+    )
+    header = rows[0]
+    assert header[:3] == ["month", "nps", "nps_responses"]
+    assert rows[-1][header.index("nps_responses")] == "3"
+    assert float(rows[-1][header.index("nps")]) == pytest.approx(100 * (2 - 1) / 3, abs=0.01)
+    everyone = _csv(csm_client.get(reverse("surveys:results"), {"format": "csv", "table": "months"}))
+    assert everyone[-1][header.index("nps_responses")] == "4"
+    dist = _csv(csm_client.get(reverse("surveys:results"), {"format": "csv", "table": "distribution"}))
+    assert ["nps", "10", "1"] in dist
+    assert ["nps", "0", "1"] in dist
+    assert (
+        _csv(csm_client.get(reverse("surveys:results"), {"format": "csv", "table": "campaigns"}))[0][0]
+        == "sent_at"
+    )
