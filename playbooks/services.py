@@ -289,7 +289,8 @@ def _finish_task(*, user: User, task: Task, status: str, note: str) -> Task:
                 customer_id=locked.run.customer_id, kind=kind, occurred_at__gte=locked.run.started_at
             ).exists()
             if not logged:
-                label = TouchpointKind(kind).label.lower()
+                label = TouchpointKind(kind).label
+                label = label if label.isupper() else label.lower()
                 raise ValidationError(
                     {"__all__": f"This step needs a logged {label}: log it on the customer page first."}
                 )
