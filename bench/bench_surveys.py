@@ -99,6 +99,71 @@ def wait_until(predicate, *, timeout: float, what: str, interval: float = 0.2) -
     return False
 
 
+# --- CPU accounting: this machine may be shared, so the wall clock alone can mislead -------------------
+
+
+def _cpu_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return kids
+
+
+def _db_backends() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+class CpuMeter:
+    """CPU seconds used by a server's process tree and by the PostgreSQL backends serving it."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.start: dict[int, float] = {}
+
+    def _sample(self) -> dict[int, float]:
+        pids = {self.root, *_children(self.root), *_db_backends()}
+        return {pid: _cpu_of(pid) for pid in pids}
+
+    def begin(self) -> None:
+        self.start = self._sample()
+
+    def used(self) -> tuple[float, float]:
+        """(app processes, PostgreSQL) CPU seconds since begin()."""
+        now = self._sample()
+        db = set(_db_backends())
+        app = sum(v - self.start.get(pid, 0.0) for pid, v in now.items() if pid not in db)
+        pg = sum(v - self.start.get(pid, 0.0) for pid, v in now.items() if pid in db)
+        return app, pg
+
+
+def projection(items: int, app_cpu: float, pg_cpu: float) -> str:
+    """What the measured CPU cost means on this many idle cores (assumes they can be kept busy)."""
+    cores = os.cpu_count() or 1
+    per_item = (app_cpu + pg_cpu) / items
+    return (
+        f"CPU {1000 * app_cpu / items:.1f} ms app + {1000 * pg_cpu / items:.1f} ms PostgreSQL per item "
+        f"-> about {cores / per_item:,.0f}/s on {cores} idle cores"
+    )
+
+
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -174,11 +239,14 @@ def bench_send(env: dict[str, str], admin, customers) -> dict:
             lambda: bool(app.control.ping(timeout=0.5)), timeout=60, what="the Celery workers to start"
         ):
             return {"ok": False}
+        meter = CpuMeter(worker.pid)
+        meter.begin()
         started = time.monotonic()
         result = campaign_send(user=admin, kind="nps", customers=customers, selection="bench")
         queued_s = time.monotonic() - started
         done = wait_until(lambda: sink.count >= result.queued, timeout=180, what="every email at the sink")
         elapsed = time.monotonic() - started
+        app_cpu, pg_cpu = meter.used()
         sent = Invitation.objects.filter(campaign=result.campaign, state=InvitationState.SENT).count()
         time.sleep(1.0)  # a duplicate would arrive now
         return {
@@ -188,6 +256,7 @@ def bench_send(env: dict[str, str], admin, customers) -> dict:
             "elapsed_s": elapsed,
             "emails": sink.count,
             "marked_sent": sent,
+            "cpu": projection(result.queued, app_cpu, pg_cpu),
         }
     finally:
         stop(worker)
@@ -299,9 +368,12 @@ def bench_answer(env: dict[str, str], customers) -> dict:
         measured = tokens[40:]
         chunks = [(port, measured[i::CLIENTS]) for i in range(CLIENTS)]
         with Pool(CLIENTS) as pool:
+            meter = CpuMeter(server.pid)
+            meter.begin()
             started = time.monotonic()
             results = pool.map(post_answers, chunks)
             elapsed = time.monotonic() - started
+            app_cpu, pg_cpu = meter.used()
         ok = sum(r[0] for r in results)
         errors = sum(r[1] for r in results)
         samples = [s for r in results for s in r[2]][:5]
@@ -318,6 +390,7 @@ def bench_answer(env: dict[str, str], customers) -> dict:
             "samples": samples,
             "stored": stored,
             "expected_stored": len(measured) + len(warm),
+            "cpu": projection(len(measured), app_cpu, pg_cpu),
         }
     finally:
         stop(server)
@@ -345,6 +418,7 @@ def child() -> int:
             f"target <= {SEND_TARGET_S:.0f} s "
             f"-> {verdict} (ratio {SEND_TARGET_S / send['elapsed_s']:.2f}x)"
         )
+        print(f"    {send['cpu']} (load average now {os.getloadavg()[0]:.1f})")
     else:
         print("  send: FAIL (workers did not start)")
 
@@ -358,6 +432,7 @@ def child() -> int:
             f"target >= {ANSWER_TARGET_RPS:.0f} req/s -> {verdict} "
             f"(ratio {answer['rps'] / ANSWER_TARGET_RPS:.2f}x)"
         )
+        print(f"    {answer['cpu']} (load average now {os.getloadavg()[0]:.1f})")
     else:
         print("  answer: FAIL (gunicorn did not start)")
     ok = send.get("ok") and answer.get("ok")

@@ -1,4 +1,5 @@
-"""A small fixed-window rate limiter on the Django cache (Redis in production, shared by all workers).
+"""A small fixed-window rate limiter: on Redis when REDIS_URL is set (shared by every web worker), otherwise
+on Django's cache (local memory in development and tests).
 
 No maintained library is in our dependencies for this, and a fixed window per IP is all the public survey
 pages need: enough to stop a client hammering tokens, generous for a team behind one NAT.
@@ -21,10 +22,25 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+@functools.cache
+def _redis():
+    """With Redis configured, one INCR+EXPIRE round trip per hit (Django's cache.incr costs two, plus a new
+    client object each call); the same counters, shared by every web worker."""
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
 def allow(key: str, *, limit: int, window: int) -> bool:
     """Count one hit for `key` in the current window; False once `limit` hits were counted."""
     bucket = int(time.time() // window)
     name = f"ratelimit:{key}:{bucket}"
+    if settings.REDIS_URL:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.incr(name)
+        pipe.expire(name, window + 1)  # the bucket is in the key: refreshing its TTL is harmless
+        count, _ = pipe.execute()
+        return count <= limit
     try:
         count = cache.incr(name)  # one round trip in the common case
     except ValueError:  # first hit of this window
