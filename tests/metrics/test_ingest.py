@@ -168,3 +168,18 @@ def test_only_admins_ingest(url, csm_client, manager_client, anonymous, customer
     assert post(manager_client, url, row).status_code == 403
     assert post(anonymous, url, row).status_code in (401, 403)
     assert MrrEntry.objects.count() == UsageEvent.objects.count() == 0
+
+
+def test_naive_occurred_at_is_in_time_zone(admin_client, customer, settings):
+    settings.TIME_ZONE = "America/New_York"
+    one = {
+        "event_id": "tz-naive",
+        "customer": customer.external_id,
+        "user_id": "u",
+        "feature": "f",
+        "occurred_at": "2024-03-01T22:00:00",  # New York time: 03:00 UTC on March 2nd
+    }
+    assert post(admin_client, "/api/v1/usage-events/", one).json() == {"accepted": 1, "duplicates": 0}
+    event = UsageEvent.objects.get()
+    assert event.occurred_at == dt.datetime(2024, 3, 2, 3, 0, tzinfo=dt.UTC)
+    assert UsageDaily.objects.get().day == dt.date(2024, 3, 1)

@@ -124,3 +124,18 @@ def test_future_first_value_is_refused(csm_client, customer):
     future = (timezone.localdate() + dt.timedelta(days=5)).isoformat()
     csm_client.post(url, {"achieved_on": future})
     assert not ValueMilestone.objects.exists()
+
+
+def test_admin_pages_list_metrics_data(customer):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    root = UserFactory(email="root@example.com", role="admin", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(root)
+    ledger([(customer, "2024-01-01", 100)])
+    for model in ("mrrentry", "usageevent", "usagedaily", "usageuserday", "ticket", "renewal", "keyfeature"):
+        assert client.get(f"/admin/metrics/{model}/").status_code == 200, model
+    assert client.get("/admin/metrics/keyfeature/add/").status_code == 200
+    assert client.get("/admin/metrics/mrrentry/add/").status_code == 403  # ledger rows come from ingestion
