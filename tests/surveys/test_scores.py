@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from surveys.models import Kind, Response
 from surveys.scores import (
@@ -157,3 +159,18 @@ def test_csat_by_customer_last_90_days(django_assert_num_queries):
     with django_assert_num_queries(1):
         result = csat_by_customer(customer_ids=[a.pk, b.pk])
     assert result == {a.pk: 50}
+
+
+@pytest.mark.django_db
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scores=st.lists(st.integers(min_value=0, max_value=10), min_size=1, max_size=40))
+def test_sql_nps_matches_the_definition_for_any_answers(customer, scores):
+    Response.objects.all().delete()
+    add_answers(customer, Kind.NPS, scores)
+    promoters = sum(s >= 9 for s in scores)
+    detractors = sum(s <= 6 for s in scores)
+    expected = round(100 * (promoters - detractors) / len(scores), 2)
+    result = nps_score(Response.objects.all())
+    assert result.score == expected
+    assert result.promoters + result.passives + result.detractors == len(scores)
+    assert -100 <= result.score <= 100
