@@ -42,6 +42,8 @@ from .selectors import CampaignPreview, campaign_preview
 
 # A sending task holds an invitation this long; past it, a redelivered task may take it over.
 SEND_LEASE = dt.timedelta(minutes=5)
+# Queued this long without being sent: its task was lost (broker down at commit, retries exhausted).
+STALE_AFTER = dt.timedelta(minutes=15)
 
 
 # --- Campaigns ---------------------------------------------------------------------------------------------
@@ -254,6 +256,20 @@ def invitations_deliver(*, invitation_ids: Sequence[int]) -> DeliveryResult:
             )
         connection.close()
     return result
+
+
+def stale_invitation_ids(*, now: dt.datetime | None = None, grace: dt.timedelta = STALE_AFTER) -> list[int]:
+    """Invitations still queued well after their campaign, or held under a lease that ran out (unexpired)."""
+    now = now or timezone.now()
+    return list(
+        Invitation.objects.filter(expires_at__gt=now)
+        .filter(
+            Q(state=InvitationState.QUEUED, created_at__lt=now - grace)
+            | Q(state=InvitationState.SENDING, claimed_at__lt=now - SEND_LEASE)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:100_000]
+    )
 
 
 # --- Public link -------------------------------------------------------------------------------------------

@@ -193,3 +193,17 @@ def test_unknown_kind_and_empty_selection_are_rejected(customer, manager):
         campaign_send(user=manager, kind="xyz", customers=[customer])
     with pytest.raises(ValidationError):
         campaign_send(user=manager, kind="nps", customers=[])
+
+
+def test_requeue_sends_invitations_whose_task_was_lost(customer, manager):
+    from surveys.tasks import invitations_requeue_stale
+
+    ContactFactory(customer=customer)
+    ContactFactory(customer=customer)
+    result = campaign_send(user=manager, kind="nps", customers=[customer])  # on_commit never ran: tasks lost
+    assert invitations_requeue_stale() == 0  # too recent: its task may still be on its way
+    result.campaign.invitations.update(created_at=timezone.now() - dt.timedelta(minutes=20))
+    assert invitations_requeue_stale() == 2
+    assert len(mail.outbox) == 2
+    assert invitations_requeue_stale() == 0  # sent: nothing left
+    assert len(mail.outbox) == 2
