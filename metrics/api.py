@@ -10,12 +10,19 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer, User
-from cshub.api import IngestAPIView, IsAdminRole, ingest_error_response
+from cshub.api import (
+    IngestAPIView,
+    IngestErrorSerializer,
+    IsAdminRole,
+    ingest_error_response,
+    ingest_request_schema,
+)
 from cshub.ingest import IngestError
 
 from . import services
@@ -57,12 +64,34 @@ class RenewalIngestView(IngestAPIView):
     upsert = services.renewals_upsert
 
 
+class UsageEventSchemaSerializer(serializers.Serializer):
+    """One usage event (OpenAPI only: validate_usage_events does the checking, in plain Python for speed)."""
+
+    event_id = serializers.CharField(
+        max_length=200, help_text="Unique; re-posting it is counted as a duplicate."
+    )
+    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
+    user_id = serializers.CharField(max_length=200)
+    feature = serializers.CharField(max_length=100)
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
+    quantity = serializers.IntegerField(min_value=1, required=False, default=1)
+
+
+class UsageEventCountsSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+
+
 class UsageEventIngestView(APIView):
     """`POST /api/v1/usage-events/`: product-usage events; answers {"accepted", "duplicates"}."""
 
+    parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated, IsAdminRole]
 
-    @extend_schema(request=None, responses=None)
+    @extend_schema(
+        request=ingest_request_schema(UsageEventSchemaSerializer),
+        responses={200: UsageEventCountsSerializer, 400: IngestErrorSerializer},
+    )
     def post(self, request: Request) -> Response:
         try:
             rows = validate_usage_events(request.data)
@@ -161,6 +190,71 @@ def _fields(cls: type, skip: tuple[str, ...] = ()) -> list[str]:
     return [f.name for f in dataclasses.fields(cls) if f.name not in skip]
 
 
+def _money_field() -> serializers.CharField:
+    return serializers.CharField(help_text="Decimal string, 2 places.")
+
+
+def _rate_field() -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text="Decimal fraction; null when undefined.")
+
+
+class RevenueResponseSerializer(serializers.Serializer):
+    mrr_start = _money_field()
+    mrr_end = _money_field()
+    arr_end = _money_field()
+    customers_start = serializers.IntegerField()
+    customers_end = serializers.IntegerField()
+    new_customers = serializers.IntegerField()
+    churned_customers = serializers.IntegerField()
+    new_mrr = _money_field()
+    expansion_mrr = _money_field()
+    contraction_mrr = _money_field()
+    churned_mrr = _money_field()
+    reactivation_mrr = _money_field()
+    nrr = _rate_field()
+    grr = _rate_field()
+    customer_retention_rate = _rate_field()
+    customer_churn_rate = _rate_field()
+    gross_mrr_churn_rate = _rate_field()
+    net_mrr_churn_rate = _rate_field()
+    quick_ratio = serializers.FloatField(allow_null=True)
+    arpa = serializers.CharField(allow_null=True)
+    clv = serializers.CharField(allow_null=True)
+
+
+class EngagementResponseSerializer(serializers.Serializer):
+    customer = serializers.CharField()
+    as_of = serializers.DateField()
+    licenses = serializers.IntegerField()
+    users_total = serializers.IntegerField()
+    active_users_30d = serializers.IntegerField()
+    license_utilization = _rate_field()
+    product_adoption_rate = _rate_field()
+    dau_mau = _rate_field()
+    feature_adoption = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    time_to_value_days = serializers.IntegerField(allow_null=True)
+    days_to_onboard = serializers.IntegerField(allow_null=True)
+
+
+class SupportResponseSerializer(serializers.Serializer):
+    tickets_opened = serializers.IntegerField()
+    tickets_resolved = serializers.IntegerField()
+    open_tickets = serializers.IntegerField()
+    avg_resolution_hours = serializers.FloatField(allow_null=True)
+    first_contact_resolution_rate = _rate_field()
+
+
+class RenewalsResponseSerializer(serializers.Serializer):
+    renewals_due = serializers.IntegerField()
+    renewed = serializers.IntegerField()
+    churned = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    arr_due = _money_field()
+    logo_renewal_rate = _rate_field()
+    gross_renewal_rate = _rate_field()
+    net_renewal_rate = _rate_field()
+
+
 def _period_params() -> list[OpenApiParameter]:
     return [
         OpenApiParameter("start", dt.date, required=True),
@@ -173,7 +267,7 @@ def _period_params() -> list[OpenApiParameter]:
 class RevenueMetricsView(APIView):
     """`GET /api/v1/metrics/revenue/?start=&end=[&csm=&segment=]`"""
 
-    @extend_schema(parameters=_period_params(), responses=None)
+    @extend_schema(parameters=_period_params(), responses=RevenueResponseSerializer)
     def get(self, request: Request) -> Response:
         params = PeriodSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -188,7 +282,7 @@ class EngagementMetricsView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("customer", str, required=True), OpenApiParameter("as_of", dt.date)],
-        responses=None,
+        responses=EngagementResponseSerializer,
     )
     def get(self, request: Request) -> Response:
         params = EngagementParamsSerializer(data=request.query_params)
@@ -215,7 +309,9 @@ class EngagementMetricsView(APIView):
 class SupportMetricsView(APIView):
     """`GET /api/v1/metrics/support/?start=&end=[&customer=&csm=&segment=]`"""
 
-    @extend_schema(parameters=[*_period_params(), OpenApiParameter("customer", str)], responses=None)
+    @extend_schema(
+        parameters=[*_period_params(), OpenApiParameter("customer", str)], responses=SupportResponseSerializer
+    )
     def get(self, request: Request) -> Response:
         params = PeriodSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -231,7 +327,7 @@ class SupportMetricsView(APIView):
 class RenewalMetricsView(APIView):
     """`GET /api/v1/metrics/renewals/?start=&end=[&csm=&segment=]`"""
 
-    @extend_schema(parameters=_period_params(), responses=None)
+    @extend_schema(parameters=_period_params(), responses=RenewalsResponseSerializer)
     def get(self, request: Request) -> Response:
         params = PeriodSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
