@@ -116,25 +116,47 @@ _IN_FORCE = (
 )
 
 
-def band_distribution(*, portfolio: Portfolio, day: dt.date) -> list[BandRow]:
-    """Customers and ARR (12 x MRR on `day`) per current health band (Customer.health_band), one query."""
+def _portfolio_pass(
+    *, portfolio: Portfolio, day: dt.date
+) -> dict[str, tuple[int, int, list[tuple[int, int, int]]]]:
+    """One pass over the portfolio's customers joined to the ledger row in force on `day`: per current
+    health band, (customers, MRR cents, [(renewing, their MRR cents, at-risk renewing) per window])."""
     customers, ledger = q(Customer._meta.db_table), q(MrrEntry._meta.db_table)
     scope_sql, scope_params = portfolio.sql("cu.csm_id")
     d = adapt_date(day)
+    windows, params = [], []
+    for days in RENEWAL_WINDOWS:
+        renewing = "cu.renewal_date >= %s AND cu.renewal_date <= %s"
+        windows.append(
+            f"SUM(CASE WHEN {renewing} THEN 1 ELSE 0 END), "
+            f"COALESCE(SUM(CASE WHEN {renewing} THEN {_cents('l.mrr')} ELSE 0 END), 0)"
+        )
+        params += [d, adapt_date(day + dt.timedelta(days=days))] * 2
     sql = f"""
-        SELECT cu.health_band, COUNT(*), COALESCE(SUM({_cents("l.mrr")}), 0)
+        SELECT cu.health_band, COUNT(*), COALESCE(SUM({_cents("l.mrr")}), 0), {", ".join(windows)}
         FROM {customers} cu LEFT JOIN {ledger} l ON l.customer_id = cu.id AND {_IN_FORCE}
         WHERE 1 = 1{scope_sql}
         GROUP BY cu.health_band
     """  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [d, d, *scope_params])
-        found = {band or "": (int(n), _to_cents(cents)) for band, n, cents in cursor.fetchall()}
-    total_n = sum(n for n, _c in found.values())
-    total_cents = sum(c for _n, c in found.values())
+        cursor.execute(sql, [*params, d, d, *scope_params])
+        rows = cursor.fetchall()
+    out = {}
+    for band, n, cents, *rest in rows:
+        per_window = []
+        for i, _days in enumerate(RENEWAL_WINDOWS):
+            renewing, renewing_cents = int(rest[2 * i] or 0), _to_cents(rest[2 * i + 1])
+            per_window.append((renewing, renewing_cents, renewing if (band or "") in AT_RISK else 0))
+        out[band or ""] = (int(n), _to_cents(cents), per_window)
+    return out
+
+
+def _band_rows(found: dict[str, tuple[int, int, list]]) -> list[BandRow]:
+    total_n = sum(n for n, _c, _w in found.values())
+    total_cents = sum(c for _n, c, _w in found.values())
     rows = []
     for band in BANDS:
-        n, cents = found.get(band, (0, 0))
+        n, cents, _w = found.get(band, (0, 0, []))
         rows.append(
             BandRow(
                 band=band,
@@ -145,6 +167,26 @@ def band_distribution(*, portfolio: Portfolio, day: dt.date) -> list[BandRow]:
             )
         )
     return rows
+
+
+def _window_rows(found: dict[str, tuple[int, int, list]]) -> list[RenewalWindow]:
+    out = []
+    for i, days in enumerate(RENEWAL_WINDOWS):
+        parts = [w[i] for _n, _c, w in found.values()]
+        out.append(
+            RenewalWindow(
+                days=days,
+                customers=sum(p[0] for p in parts),
+                arr=_dollars(sum(p[1] for p in parts)) * 12,
+                at_risk=sum(p[2] for p in parts),
+            )
+        )
+    return out
+
+
+def band_distribution(*, portfolio: Portfolio, day: dt.date) -> list[BandRow]:
+    """Customers and ARR (12 x MRR on `day`) per current health band (Customer.health_band), one query."""
+    return _band_rows(_portfolio_pass(portfolio=portfolio, day=day))
 
 
 @dataclass(frozen=True)
@@ -176,13 +218,14 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
         q(MrrEntry._meta.db_table),
     )
     scope_sql, scope_params = portfolio.sql("cu.csm_id")
+    join = "" if portfolio.is_everything else f"JOIN {customers} cu ON cu.id = s.customer_id"
     b = adapt_date(before)
     sql = f"""
         SELECT COUNT(*),
                SUM(CASE WHEN s.band IN ('red', 'yellow') THEN 1 ELSE 0 END),
                COALESCE(SUM(CASE WHEN s.band IN ('red', 'yellow') THEN {_cents("l.mrr")} ELSE 0 END), 0)
         FROM {snapshots} s
-        JOIN {customers} cu ON cu.id = s.customer_id
+        {join}
         LEFT JOIN {ledger} l ON l.customer_id = s.customer_id AND {_IN_FORCE}
         WHERE s.date = %s{scope_sql}
     """  # noqa: S608
@@ -245,36 +288,7 @@ class RenewalWindow:
 def renewal_windows(*, portfolio: Portfolio, today: dt.date) -> list[RenewalWindow]:
     """Per window of RENEWAL_WINDOWS: customers renewing, their ARR today and how many are at risk
     (one query)."""
-    customers, ledger = q(Customer._meta.db_table), q(MrrEntry._meta.db_table)
-    scope_sql, scope_params = portfolio.sql("cu.csm_id")
-    t = adapt_date(today)
-    parts, params = [], []
-    for days in RENEWAL_WINDOWS:
-        w = adapt_date(today + dt.timedelta(days=days))
-        parts.append(
-            "SUM(CASE WHEN cu.renewal_date <= %s THEN 1 ELSE 0 END), "
-            f"COALESCE(SUM(CASE WHEN cu.renewal_date <= %s THEN {_cents('l.mrr')} ELSE 0 END), 0), "
-            "SUM(CASE WHEN cu.renewal_date <= %s AND cu.health_band IN ('red', 'yellow') THEN 1 ELSE 0 END)"
-        )
-        params += [w, w, w]
-    sql = f"""
-        SELECT {", ".join(parts)}
-        FROM {customers} cu LEFT JOIN {ledger} l ON l.customer_id = cu.id AND {_IN_FORCE}
-        WHERE cu.renewal_date >= %s AND cu.renewal_date <= %s{scope_sql}
-    """  # noqa: S608
-    last = adapt_date(today + dt.timedelta(days=RENEWAL_WINDOWS[-1]))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, t, t, t, last, *scope_params])
-        row = cursor.fetchone()
-    return [
-        RenewalWindow(
-            days=days,
-            customers=int(row[3 * i] or 0),
-            arr=_dollars(_to_cents(row[3 * i + 1])) * 12,
-            at_risk=int(row[3 * i + 2] or 0),
-        )
-        for i, days in enumerate(RENEWAL_WINDOWS)
-    ]
+    return _window_rows(_portfolio_pass(portfolio=portfolio, day=today))
 
 
 # --- The week's biggest health drops --------------------------------------------------------------
@@ -553,14 +567,15 @@ def home(*, user: User, today: dt.date | None = None) -> Home:
     """Everything the home dashboard shows for `user`'s portfolio, in a fixed number of queries."""
     portfolio = portfolio_for(user)
     today = today or timezone.localdate()
-    bands = band_distribution(portfolio=portfolio, day=today)
+    found = _portfolio_pass(portfolio=portfolio, day=today)  # bands and renewal windows in one scan
+    bands = _band_rows(found)
     overdue = overdue_tasks(portfolio=portfolio, today=today)
     return Home(
         portfolio=portfolio,
         today=today,
         bands=bands,
         at_risk=at_risk(portfolio=portfolio, bands=bands, day=today),
-        windows=renewal_windows(portfolio=portfolio, today=today),
+        windows=_window_rows(found),
         renewals=list(renewals_due(portfolio=portfolio, today=today)[:LIST_LIMIT]),
         drops=biggest_drops(portfolio=portfolio),
         retention=retention(portfolio=portfolio, today=today),
