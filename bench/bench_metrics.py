@@ -73,6 +73,19 @@ def _timed(label: str, fn, *, repeat: int = 1) -> float:
     return statistics.median(times)
 
 
+def cpu_seconds() -> float:
+    """CPU used so far by this process and by its PostgreSQL backend: unlike wall time, it does not grow when
+    other work shares the machine, so `work / cpu` says what an otherwise idle machine would do."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return time.process_time() + backend
+
+
 def _sql(statement: str, params: list | None = None) -> None:
     from django.db import connection
 
@@ -218,12 +231,18 @@ def main() -> None:
             )
 
         def ingest(payloads: list[str], expect: str) -> float:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), cpu_seconds()
             for payload in payloads:
                 response = client.post("/api/v1/usage-events/", payload, content_type="application/json")
                 assert response.status_code == 200, response.content[:300]
                 assert response.json()[expect] == 10_000, response.content[:300]
-            return len(payloads) * 10_000 / (time.perf_counter() - t0)
+            events = len(payloads) * 10_000
+            cpu = cpu_seconds() - cpu0
+            print(
+                f"  {expect}: {events:,} events, CPU (Django + PostgreSQL backend) {cpu:.2f} s"
+                f" = {events / cpu:,.0f} events per CPU-second"
+            )
+            return events / (time.perf_counter() - t0)
 
         daily = [batch(b, 1) for b in range(INGEST_BATCHES)]
         rate = ingest(daily, "accepted")
@@ -258,7 +277,10 @@ def main() -> None:
             f"  engagement: active {body['active_users_30d']} of {body['users_total']}, "
             f"dau/mau {body['dau_mau']}, ttv {body['time_to_value_days']} days"
         )
+        cpu0 = cpu_seconds()
         seconds = _timed("engagement", lambda: client.get(engagement_url), repeat=5)
+        per_request = (cpu_seconds() - cpu0) / 5
+        print(f"  engagement: CPU (Django + PostgreSQL backend) {per_request * 1000:.0f} ms a request")
         results.append(
             (
                 "engagement, one customer, 1M events in window",
