@@ -173,7 +173,8 @@ def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTota
     """Σopening, Σclosing, the five movements and the cohort sums S, E, S∩E (DESIGN.md §5): two queries."""
     sql, params = _totals_sql(scope, start, end)
     closing_sql, closing_params = _closing_sql(scope, end)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint when the caller already holds a transaction (the Revenue page asks for 13 periods).
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Compiling these expressions (JIT) costs more than evaluating them on a million rows.
             cursor.execute("SET LOCAL jit = off")
@@ -435,10 +436,11 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def monthly_revenue(*, scope: Scope, last_month: dt.date, months: int = 12) -> list[RevenueMetrics]:
     """Calendar months up to the month of `last_month` (that one up to that day): one query each."""
     out = []
-    for i in range(months - 1, -1, -1):
-        first = add_months(month_start(last_month), -i)
-        last = min(add_months(first, 1) - dt.timedelta(days=1), last_month)
-        out.append(revenue_metrics(scope=scope, start=first, end=last))
+    with transaction.atomic():  # one transaction (and snapshot) for the whole series
+        for i in range(months - 1, -1, -1):
+            first = add_months(month_start(last_month), -i)
+            last = min(add_months(first, 1) - dt.timedelta(days=1), last_month)
+            out.append(revenue_metrics(scope=scope, start=first, end=last))
     return out
 
 

@@ -25,7 +25,7 @@ def run(kind: str, path: Path) -> str:
 
 
 def test_every_sample_file_imports_and_reimport_is_unchanged():
-    UserFactory(email="casey@example.com")
+    UserFactory(email="priya@demo.cshub.dev")
     for kind in ("customers", "contacts", "mrr", "usage_events", "tickets", "renewals"):
         assert "Imported" in run(kind, SAMPLES / f"{kind}.csv")
     assert Customer.objects.count() == 2
