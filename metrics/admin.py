@@ -27,6 +27,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # A deleted ledger row or event would leave the ledger links / rollups describing data that is gone.
+        return False
+
 
 @admin.register(MrrEntry)
 class MrrEntryAdmin(ReadOnlyAdmin):
