@@ -1,10 +1,11 @@
 """Revenue metrics from the MRR ledger, exactly as DESIGN.md §5 defines them.
 
-All money is summed in the database as integer cents (`ROUND(mrr * 100)`), so totals are exact on PostgreSQL
-and on SQLite (which stores decimals as REAL). One SQL statement classifies every ledger row of the period
-against the MRR just before it (a LAG window per customer, materialised on write by
-services.mrr_ledger_relink) and derives each customer's opening and closing MRR
-from the row in force on each day (its next row is later); everything else is a ratio of those sums.
+Every ledger row carries its neighbours (prev_mrr, positive_before, next_date), materialised by
+services.mrr_ledger_relink with a LAG/LEAD window per customer whenever the ledger is written. So a period
+needs no window at read time: the movements are one pass over the period's rows, classified by MOVEMENT_SQL
+(the only classification), and each customer's opening/closing MRR is the row in force on start - 1 / end.
+Money is summed exactly (numeric on PostgreSQL, integer cents on SQLite, which stores decimals as REAL) and
+the identity closing = opening + new + reactivation + expansion - contraction - churn is checked to the cent.
 """
 
 from __future__ import annotations
