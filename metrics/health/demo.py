@@ -3,18 +3,24 @@ carry their hysteresis), from whatever usage, tickets, surveys, pulses and touch
 made. Declining customers (accounts.demo trajectories) slide into red on their own.
 
 Called from metrics/demo.py's seed(). Idempotent: a day whose snapshots are all there is skipped.
+Fast on SQLite: the usage figures of all 120 days come from one read of the rollup (sliding 30/60-day
+windows in Python) and are handed to the usage factors, which would otherwise scan 60 days of rollup per day;
+every other factor runs its normal query. tests/metrics/health/test_demo.py checks both paths agree.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import defaultdict
 from typing import Any
 
 from django.db.models import Count
 
 from accounts.models import Customer, LifecycleStage
+from metrics.models import UsageDaily
 
+from .factors.usage_window import WINDOW_DAYS, UsageStats, key_features, preload, shared_scan
 from .models import HealthSnapshot
 from .services import (
     customer_id_chunks,
@@ -22,9 +28,52 @@ from .services import (
     days_between,
     health_model_current,
     health_recompute,
+    scored_ids,
 )
 
 DAYS = 120
+
+
+def usage_series(*, first: dt.date, last: dt.date, names: tuple[str, ...]) -> dict[dt.date, dict]:
+    """UsageStats per customer for every day in [first, last], from one read of the rollup."""
+    per: dict[int, dict[dt.date, list]] = defaultdict(dict)
+    keys = set(names)
+    rows = UsageDaily.objects.filter(
+        day__gte=first - dt.timedelta(days=2 * WINDOW_DAYS - 1), day__lte=last
+    ).values_list("customer_id", "user_id", "feature", "day", "events")
+    for cid, user, feature, day, events in rows.iterator(chunk_size=10_000):
+        slot = per[cid].get(day)
+        if slot is None:
+            slot = per[cid][day] = [0, set(), set()]
+        slot[0] += events
+        slot[1].add(user)
+        if feature in keys:
+            slot[2].add(feature)
+    series: dict[dt.date, dict] = {}
+    for day in days_between(first, last):
+        recent_start = day - dt.timedelta(days=WINDOW_DAYS - 1)
+        previous_start = recent_start - dt.timedelta(days=WINDOW_DAYS)
+        stats = {}
+        for cid, by_day in per.items():
+            users: set = set()
+            features: set = set()
+            recent = previous = 0
+            last_recent = last_any = None
+            for d, (events, day_users, day_features) in by_day.items():
+                if d < previous_start or d > day:
+                    continue
+                last_any = d if last_any is None or d > last_any else last_any
+                if d >= recent_start:
+                    recent += events
+                    users |= day_users
+                    features |= day_features
+                    last_recent = d if last_recent is None or d > last_recent else last_recent
+                else:
+                    previous += events
+            if last_any is not None:
+                stats[cid] = UsageStats(len(users), recent, previous, len(features), last_recent, last_any)
+        series[day] = stats
+    return series
 
 
 def seed(ctx: Any) -> None:
@@ -39,12 +88,19 @@ def seed(ctx: Any) -> None:
         .values_list("date", "n")
         .order_by()
     )
-    computed = 0
-    for day in days_between(first, ctx.today):
-        if done.get(day) == expected:
-            continue
-        health_recompute(day=day, model=model, run_hooks=False, denormalise=False)
-        computed += 1
+    todo = [day for day in days_between(first, ctx.today) if done.get(day) != expected]
+    chunks = customer_id_chunks(chunk_size=100_000)  # a demo fits one chunk: the preloaded figures match it
+    if todo and len(chunks) == 1:
+        names = key_features()
+        series = usage_series(first=todo[0], last=todo[-1], names=names)
+        ids = scored_ids(*chunks[0])
+        for day in todo:
+            with shared_scan():
+                preload(customer_ids=ids, day=day, stats=series[day], names=names)
+                health_recompute(day=day, model=model, run_hooks=False, denormalise=False, chunk_size=100_000)
+    else:
+        for day in todo:
+            health_recompute(day=day, model=model, run_hooks=False, denormalise=False)
     for lo, hi in customer_id_chunks():
         customers_denormalise(lo=lo, hi=hi)
     bands = dict(
@@ -55,7 +111,7 @@ def seed(ctx: Any) -> None:
         .order_by()
     )
     ctx.log(
-        f"health: {computed} of {DAYS} days computed in {time.monotonic() - started:.1f}s; today "
+        f"health: {len(todo)} of {DAYS} days computed in {time.monotonic() - started:.1f}s; today "
         f"{bands.get('green', 0)} green, {bands.get('yellow', 0)} yellow, {bands.get('red', 0)} red, "
         f"{bands.get('', 0)} without enough data"
     )

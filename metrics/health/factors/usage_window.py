@@ -39,11 +39,26 @@ class UsageStats:
 
 @contextmanager
 def shared_scan() -> Any:
-    token = _cache.set({})
+    """A cache for the duration of the block; nested blocks share the outermost one (a backfill may open
+    one and preload it with `preload`)."""
+    token = _cache.set(_cache.get() if _cache.get() is not None else {})
     try:
         yield
     finally:
         _cache.reset(token)
+
+
+def _key(customer_ids: list[int], day: dt.date) -> tuple:
+    return ("usage", min(customer_ids, default=0), max(customer_ids, default=0), day)
+
+
+def preload(*, customer_ids: list[int], day: dt.date, stats: dict[int, UsageStats], names: tuple) -> None:
+    """Hand the open cache figures computed elsewhere (the demo's backfill computes all days in one pass)."""
+    cache = _cache.get()
+    if cache is None:
+        raise RuntimeError("preload() needs an open shared_scan()")
+    cache[_key(customer_ids, day)] = stats
+    cache["key_features"] = names
 
 
 def key_features() -> tuple[str, ...]:
@@ -59,7 +74,7 @@ def key_features() -> tuple[str, ...]:
 def usage_window(*, customer_ids: list[int], day: dt.date) -> dict[int, UsageStats]:
     """Per customer with usage in the 60 days up to `day`: the figures of the three usage factors."""
     cache = _cache.get()
-    key = ("usage", min(customer_ids, default=0), max(customer_ids, default=0), day)
+    key = _key(customer_ids, day)
     if cache is not None and key in cache:
         return cache[key]
     recent_start = day - dt.timedelta(days=WINDOW_DAYS - 1)
