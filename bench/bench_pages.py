@@ -371,4 +371,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # bench/run.py runs every bench in one process: report, don't exit.
+    if main():
+        print("bench_pages: at least one page missed its target (see above)")

@@ -116,12 +116,23 @@ _IN_FORCE = (
 )
 
 
+def _mrr_join(portfolio: Portfolio, customer: str = "cu.id") -> str:
+    """Join each customer to its ledger row in force on a day (two parameters: the day, twice). For the whole
+    company a hash join over the ledger; for some books, PostgreSQL walks the customers and looks each row up
+    through the (customer, date) index (the planner would hash the whole ledger even for 2,000 customers)."""
+    ledger = q(MrrEntry._meta.db_table)
+    if portfolio.is_everything or connection.vendor != "postgresql":
+        return f"LEFT JOIN {ledger} l ON l.customer_id = {customer} AND {_IN_FORCE}"
+    lookup = f"SELECT l.mrr FROM {ledger} l WHERE l.customer_id = {customer} AND {_IN_FORCE}"  # noqa: S608
+    return f"LEFT JOIN LATERAL ({lookup}) l ON TRUE"
+
+
 def _portfolio_pass(
     *, portfolio: Portfolio, day: dt.date
 ) -> dict[str, tuple[int, int, list[tuple[int, int, int]]]]:
     """One pass over the portfolio's customers joined to the ledger row in force on `day`: per current
     health band, (customers, MRR cents, [(renewing, their MRR cents, at-risk renewing) per window])."""
-    customers, ledger = q(Customer._meta.db_table), q(MrrEntry._meta.db_table)
+    customers = q(Customer._meta.db_table)
     scope_sql, scope_params = portfolio.sql("cu.csm_id")
     d = adapt_date(day)
     windows, params = [], []
@@ -134,7 +145,7 @@ def _portfolio_pass(
         params += [d, adapt_date(day + dt.timedelta(days=days))] * 2
     sql = f"""
         SELECT cu.health_band, COUNT(*), COALESCE(SUM({_cents("l.mrr")}), 0), {", ".join(windows)}
-        FROM {customers} cu LEFT JOIN {ledger} l ON l.customer_id = cu.id AND {_IN_FORCE}
+        FROM {customers} cu {_mrr_join(portfolio)}
         WHERE 1 = 1{scope_sql}
         GROUP BY cu.health_band
     """  # noqa: S608
@@ -212,11 +223,7 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
     """At-risk ARR now (from `bands`) and 30 days before `day`: snapshots of that day in red or yellow, each
     with the customer's MRR in force that day. One query."""
     before = day - dt.timedelta(days=30)
-    snapshots, customers, ledger = (
-        q(HealthSnapshot._meta.db_table),
-        q(Customer._meta.db_table),
-        q(MrrEntry._meta.db_table),
-    )
+    snapshots, customers = q(HealthSnapshot._meta.db_table), q(Customer._meta.db_table)
     scope_sql, scope_params = portfolio.sql("cu.csm_id")
     join = "" if portfolio.is_everything else f"JOIN {customers} cu ON cu.id = s.customer_id"
     b = adapt_date(before)
@@ -226,7 +233,7 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
                COALESCE(SUM(CASE WHEN s.band IN ('red', 'yellow') THEN {_cents("l.mrr")} ELSE 0 END), 0)
         FROM {snapshots} s
         {join}
-        LEFT JOIN {ledger} l ON l.customer_id = s.customer_id AND {_IN_FORCE}
+        {_mrr_join(portfolio, "s.customer_id")}
         WHERE s.date = %s{scope_sql}
     """  # noqa: S608
     with connection.cursor() as cursor:
@@ -332,12 +339,10 @@ def biggest_drops(*, portfolio: Portfolio, limit: int = LIST_LIMIT) -> list[Drop
 
 
 def portfolio_revenue(*, portfolio: Portfolio, start: dt.date, end: dt.date) -> RevenueTotals:
-    """metrics.revenue.revenue_totals over the portfolio: the engine's company or CSM scope, or for a
-    manager the union of their CSMs' books (sums added before any ratio)."""
+    """metrics.revenue.revenue_totals over the portfolio: the engine's company scope, or the union of the
+    portfolio's books through the grouped variant (same classification, sums added before any ratio)."""
     if portfolio.csm_ids is None:
         return revenue.revenue_totals(scope=Scope(), start=start, end=end)
-    if len(portfolio.csm_ids) == 1:
-        return revenue.revenue_totals(scope=Scope(csm=portfolio.viewer), start=start, end=end)
     parts = revenue_by_csm(csm_ids=portfolio.csm_ids, start=start, end=end)
     return add_totals(list(parts.values()), start=start, end=end)
 

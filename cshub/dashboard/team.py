@@ -34,6 +34,7 @@ from metrics.revenue import MOVEMENT_SQL, LedgerIdentityError, RevenueTotals
 from metrics.scope import adapt_date, q
 from playbooks.models import RunStatus, Task, TaskStatus
 
+FEW_CSMS = 20  # up to this many books, revenue_by_csm drives from the customers (see there)
 DAYS_PER_MONTH = Decimal("30.4375")  # 365.25 / 12: "per month" over periods of any length
 PULSE_FRESH_DAYS = 30  # issue 7: share of the book with a pulse fresher than 30 days
 
@@ -91,6 +92,16 @@ def revenue_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> d
         for name, expr in MOVEMENT_SQL.items()
     )
     movement_sums = ", ".join(f"SUM({name})" for name in MOVEMENT_SQL)
+    in_window = "l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s)"
+    if connection.vendor == "postgresql" and len(csm_ids) <= FEW_CSMS:
+        # A few books: walk their customers and each one's ledger rows through the (customer, date) index,
+        # instead of hashing the whole ledger (the planner's choice, ~20x slower for one 2,000-customer book).
+        source = f"""FROM {customers} cu CROSS JOIN LATERAL (
+                         SELECT * FROM {ledger} l WHERE l.customer_id = cu.id AND {in_window}) l
+                     WHERE 1 = 1{csm_sql}"""  # noqa: S608
+    else:
+        source = f"""FROM {ledger} l JOIN {customers} cu ON cu.id = l.customer_id
+                     WHERE {in_window}{csm_sql}"""
     sql = f"""
         SELECT csm_id, SUM(opening), SUM(closing), {movement_sums},
                SUM(CASE WHEN opening > 0 THEN 1 ELSE 0 END),
@@ -107,8 +118,7 @@ def revenue_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> d
             FROM (
                 SELECT l.customer_id, cu.csm_id, l.effective_date, l.next_date,
                        {_cents("l.mrr")} AS cents, {_cents("l.prev_mrr")} AS prev, l.positive_before
-                FROM {ledger} l JOIN {customers} cu ON cu.id = l.customer_id
-                WHERE l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s){csm_sql}
+                {source}
             ) l
             GROUP BY customer_id, csm_id
         ) pc
