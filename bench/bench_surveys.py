@@ -10,7 +10,8 @@ uses its own Celery queue, so it never touches real data or workers. Every wait 
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cshub REDIS_URL=redis://127.0.0.1:6379/5 \\
        python bench/run.py surveys
-Env: BENCH_DB, BENCH_INVITATIONS (10000), BENCH_ANSWERS (6000), BENCH_CLIENTS (8).
+Env: BENCH_DB, BENCH_REDIS_URL (default: REDIS_URL's server, database 15), BENCH_INVITATIONS (10000),
+BENCH_ANSWERS (6000), BENCH_CLIENTS (8).
 """
 
 from __future__ import annotations
@@ -56,10 +57,13 @@ def bench_env() -> dict[str, str]:
     with psycopg.connect(urlunparse(parsed._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+    # A Redis database of its own (15 unless BENCH_REDIS_URL says otherwise): tests flushing theirs, or other
+    # workers on the shared one, must not eat the benchmark's queue.
+    bench_redis = os.environ.get("BENCH_REDIS_URL") or urlunparse(urlparse(redis)._replace(path="/15"))
     return {
         **os.environ,
         "DATABASE_URL": urlunparse(parsed._replace(path=f"/{name}")),
-        "REDIS_URL": redis,
+        "REDIS_URL": bench_redis,
         "DEBUG": "0",  # DEBUG keeps every SQL query in memory: not what production runs
         "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
