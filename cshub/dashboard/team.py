@@ -80,11 +80,18 @@ def _in_list(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
     return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
-def revenue_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[int, RevenueTotals]:
-    """metrics.revenue.revenue_totals for each CSM's book at once (DESIGN.md §5): one query, grouped by
-    the customer's CSM. Books without ledger rows in force are absent (all zero)."""
-    ledger = q(MrrEntry._meta.db_table)
-    customers = q(Customer._meta.db_table)
+_COHORT_SUMS = """
+               SUM(CASE WHEN opening > 0 THEN 1 ELSE 0 END) AS n_s,
+               SUM(CASE WHEN closing > 0 THEN 1 ELSE 0 END) AS n_e,
+               SUM(CASE WHEN opening > 0 AND closing > 0 THEN 1 ELSE 0 END) AS n_se,
+               SUM(CASE WHEN opening > 0 THEN closing ELSE 0 END) AS s_closing,
+               SUM(CASE WHEN opening > 0 AND closing < opening THEN closing
+                        WHEN opening > 0 THEN opening ELSE 0 END) AS s_floor"""
+
+
+def _walk_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
+    """Per customer of the books: opening, closing and movements of its rows in force in [start - 1, end]."""
+    ledger, customers = q(MrrEntry._meta.db_table), q(Customer._meta.db_table)
     csm_sql, csm_params = _in_list("cu.csm_id", csm_ids)
     s, e = adapt_date(start), adapt_date(end)
     movements = ",\n".join(
@@ -93,23 +100,13 @@ def revenue_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> d
     )
     movement_sums = ", ".join(f"SUM({name})" for name in MOVEMENT_SQL)
     in_window = "l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s)"
-    if connection.vendor == "postgresql" and len(csm_ids) <= FEW_CSMS:
-        # A few books: walk their customers and each one's ledger rows through the (customer, date) index,
-        # instead of hashing the whole ledger (the planner's choice, ~20x slower for one 2,000-customer book).
+    if connection.vendor == "postgresql":
         source = f"""FROM {customers} cu CROSS JOIN LATERAL (
-                         SELECT * FROM {ledger} l WHERE l.customer_id = cu.id AND {in_window}) l
-                     WHERE 1 = 1{csm_sql}"""  # noqa: S608
-    else:
-        source = f"""FROM {ledger} l JOIN {customers} cu ON cu.id = l.customer_id
-                     WHERE {in_window}{csm_sql}"""
+                         SELECT * FROM {ledger} l WHERE l.customer_id = cu.id AND {in_window}) l"""  # noqa: S608
+    else:  # SQLite has no LATERAL; its planner walks the customer index on its own
+        source = f"FROM {ledger} l JOIN {customers} cu ON cu.id = l.customer_id AND {in_window}"
     sql = f"""
-        SELECT csm_id, SUM(opening), SUM(closing), {movement_sums},
-               SUM(CASE WHEN opening > 0 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN closing > 0 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN opening > 0 AND closing > 0 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN opening > 0 THEN closing ELSE 0 END),
-               SUM(CASE WHEN opening > 0 AND closing < opening THEN closing
-                        WHEN opening > 0 THEN opening ELSE 0 END)
+        SELECT csm_id, SUM(opening), SUM(closing), {movement_sums}, {_COHORT_SUMS}
         FROM (
             SELECT customer_id, csm_id,
                    SUM(CASE WHEN {_OPENING_ROW} THEN cents ELSE 0 END) AS opening,
@@ -119,12 +116,78 @@ def revenue_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> d
                 SELECT l.customer_id, cu.csm_id, l.effective_date, l.next_date,
                        {_cents("l.mrr")} AS cents, {_cents("l.prev_mrr")} AS prev, l.positive_before
                 {source}
+                WHERE 1 = 1{csm_sql}
             ) l
             GROUP BY customer_id, csm_id
         ) pc
         GROUP BY csm_id
     """  # noqa: S608 - table names and placeholders are ours; values are parameters
-    params = [s, s, e, e, *[s] * len(MOVEMENT_SQL), e, s, *csm_params]
+    return sql, [s, s, e, e, *[s] * len(MOVEMENT_SQL), e, s, *csm_params]
+
+
+def _scan_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
+    """The engine's company-totals plan, grouped by CSM: the period's rows for the movements, each
+    customer's opening row joined to its closing row for the cohorts, the closing rows for Σclosing, |E|."""
+    ledger, customers = q(MrrEntry._meta.db_table), q(Customer._meta.db_table)
+    csm_sql, csm_params = _in_list("cu.csm_id", csm_ids)
+    s, e = adapt_date(start), adapt_date(end)
+    movement_sums = ", ".join(f"SUM(m{i})" for i in range(len(MOVEMENT_SQL)))
+    zeros = ", ".join(f"0 AS m{i}" for i in range(len(MOVEMENT_SQL)))
+    named = ", ".join(f"SUM({expr}) AS m{i}" for i, expr in enumerate(MOVEMENT_SQL.values()))
+    rows = f"SELECT customer_id, {_cents('mrr')} AS cents FROM {ledger}"  # noqa: S608
+    sql = f"""
+        SELECT csm_id, SUM(opening), SUM(closing), {movement_sums},
+               SUM(n_s), SUM(n_e), SUM(n_se), SUM(s_closing), SUM(s_floor)
+        FROM (
+            SELECT cu.csm_id, 0 AS opening, 0 AS closing, {named},
+                   0 AS n_s, 0 AS n_e, 0 AS n_se, 0 AS s_closing, 0 AS s_floor
+            FROM (SELECT customer_id, {_cents("mrr")} AS cents, {_cents("prev_mrr")} AS prev, positive_before
+                  FROM {ledger} WHERE effective_date >= %s AND effective_date <= %s) p
+            JOIN {customers} cu ON cu.id = p.customer_id
+            WHERE 1 = 1{csm_sql}
+            GROUP BY cu.csm_id
+            UNION ALL
+            SELECT cu.csm_id, SUM(opening), 0, {zeros.replace(" AS m", " AS z")},
+                   SUM(CASE WHEN opening > 0 THEN 1 ELSE 0 END), 0,
+                   SUM(CASE WHEN opening > 0 AND closing > 0 THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN opening > 0 THEN closing ELSE 0 END),
+                   SUM(CASE WHEN opening > 0 AND closing < opening THEN closing
+                            WHEN opening > 0 THEN opening ELSE 0 END)
+            FROM (
+                SELECT o.customer_id, o.cents AS opening, COALESCE(c.cents, 0) AS closing
+                FROM ({rows} WHERE {_OPENING_ROW}) o
+                LEFT JOIN ({rows} WHERE {_CLOSING_ROW}) c ON c.customer_id = o.customer_id
+            ) k
+            JOIN {customers} cu ON cu.id = k.customer_id
+            WHERE 1 = 1{csm_sql}
+            GROUP BY cu.csm_id
+            UNION ALL
+            SELECT cu.csm_id, 0, SUM(c.cents), {zeros.replace(" AS m", " AS y")},
+                   0, SUM(CASE WHEN c.cents > 0 THEN 1 ELSE 0 END), 0, 0, 0
+            FROM ({rows} WHERE {_CLOSING_ROW}) c
+            JOIN {customers} cu ON cu.id = c.customer_id
+            WHERE 1 = 1{csm_sql}
+            GROUP BY cu.csm_id
+        ) x
+        GROUP BY csm_id
+    """  # noqa: S608
+    params = [s, e, *csm_params, s, s, e, e, *csm_params, e, e, *csm_params]
+    return sql, params
+
+
+def revenue_by_csm(
+    *, csm_ids: Sequence[int], start: dt.date, end: dt.date, strategy: str = "auto"
+) -> dict[int, RevenueTotals]:
+    """metrics.revenue.revenue_totals for each CSM's book at once (DESIGN.md §5): one query, grouped by
+    the customer's CSM. Books without ledger rows in force are absent (all zero).
+
+    Two equivalent plans (tests check both against the engine): "walk" follows a few books' customers into
+    the ledger through its (customer, date) index — on PostgreSQL the planner would otherwise hash the whole
+    ledger even for one 2,000-customer book; "scan" reads the period's rows and the rows in force at both ends
+    once for many books, like the engine's company totals. "auto" walks up to FEW_CSMS books on PostgreSQL."""
+    if strategy == "auto":
+        strategy = "walk" if connection.vendor == "postgresql" and len(csm_ids) <= FEW_CSMS else "scan"
+    sql, params = (_walk_sql if strategy == "walk" else _scan_sql)(csm_ids, start, end)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL jit = off")  # as revenue_totals: compiling costs more than it saves

@@ -157,3 +157,14 @@ def test_query_count_is_constant_in_csms_and_customers(admin_user, manager):
     # users, revenue (savepoint, SET LOCAL jit on PostgreSQL, query, release), books, touchpoints, renewals,
     # onboarding, tasks
     assert large <= 10
+
+
+@pytest.mark.parametrize("strategy", ["walk", "scan"])
+def test_both_revenue_plans_equal_the_engine_per_book(team, strategy):
+    from cshub.dashboard.team import revenue_by_csm
+    from metrics.revenue import revenue_totals
+
+    for start, end in [(Q_START, Q_END), (Q_START.replace(month=1), Q_END.replace(month=12, day=31))]:
+        grouped = revenue_by_csm(csm_ids=[u.pk for u in team], start=start, end=end, strategy=strategy)
+        for user in team:
+            assert grouped[user.pk] == revenue_totals(scope=Scope(csm=user), start=start, end=end)
