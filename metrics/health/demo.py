@@ -17,8 +17,10 @@ from typing import Any
 
 from django.db.models import Count
 
-from accounts.models import Customer, LifecycleStage
-from metrics.models import UsageDaily
+from accounts.demo import plan_customers
+from accounts.models import Contact, Customer, LifecycleStage, Pulse
+from metrics.models import Priority, Ticket, UsageDaily
+from surveys.models import Kind, Response
 
 from .factors.usage_window import WINDOW_DAYS, UsageStats, key_features, preload, shared_scan
 from .models import HealthSnapshot
@@ -32,6 +34,62 @@ from .services import (
 )
 
 DAYS = 120
+SLIDING = 4  # "steady" customers whose last six weeks go wrong, so the demo shows a slide into red
+SLIDE_MARK = "(demo: health slide)"
+
+
+def add_slides(ctx: Any) -> list[str]:
+    """Pulses falling 3 -> 2 -> 1, urgent tickets piling up and two detractor answers over the last six
+    weeks, for a few steady customers with a CSM. Idempotent: recognised by the pulse note / ticket ids."""
+    plans = [
+        p
+        for p in plan_customers(ctx, ctx.customers)
+        if p.trajectory == "steady" and p.csm_slot is not None and p.churned_on is None
+    ][:SLIDING]
+    customers = {
+        c.external_id: c for c in Customer.objects.filter(external_id__in=[p.external_id for p in plans])
+    }
+    slid = []
+    for plan in plans:
+        customer = customers.get(plan.external_id)
+        if customer is None or Pulse.objects.filter(customer=customer, note__endswith=SLIDE_MARK).exists():
+            continue
+        for back, score, note in [
+            (40, 3, "Sponsor distracted by a reorg."),
+            (22, 2, "Adoption stalled, champion left."),
+            (5, 1, "Sponsor stopped replying; renewal at serious risk."),
+        ]:
+            Pulse.objects.create(
+                customer=customer,
+                author=customer.csm,
+                score=score,
+                note=f"{note} {SLIDE_MARK}",
+                created_at=ctx.at(ctx.today - dt.timedelta(days=back), 11),
+            )
+        for n, back in enumerate([24, 13, 6, 2]):
+            Ticket.objects.get_or_create(
+                external_id=f"{plan.external_id}-SLIDE-{n + 1}",
+                defaults={
+                    "customer": customer,
+                    "opened_at": ctx.at(ctx.today - dt.timedelta(days=back), 9),
+                    "priority": Priority.URGENT if n % 2 == 0 else Priority.HIGH,
+                    "category": "Outage",
+                },
+            )
+        for contact in Contact.objects.filter(customer=customer).order_by("email")[:2]:
+            Response.objects.get_or_create(
+                customer=customer,
+                contact_email=contact.email,
+                kind=Kind.NPS,
+                answered_at=ctx.at(ctx.today - dt.timedelta(days=9), 15),
+                defaults={
+                    "contact": contact,
+                    "score": 2,
+                    "comment": "Two outages this month and no answers.",
+                },
+            )
+        slid.append(customer.name)
+    return slid
 
 
 def usage_series(*, first: dt.date, last: dt.date, names: tuple[str, ...]) -> dict[dt.date, dict]:
@@ -78,6 +136,9 @@ def usage_series(*, first: dt.date, last: dt.date, names: tuple[str, ...]) -> di
 
 def seed(ctx: Any) -> None:
     started = time.monotonic()
+    slid = add_slides(ctx)
+    if slid:
+        ctx.log(f"health: {', '.join(slid)} slide towards red over the last six weeks")
     model = health_model_current()
     first = ctx.today - dt.timedelta(days=DAYS - 1)
     expected = Customer.objects.exclude(lifecycle_stage=LifecycleStage.CHURNED).count()
