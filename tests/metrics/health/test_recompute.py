@@ -182,3 +182,21 @@ def test_hook_is_called_with_the_day_after_the_recompute(book, settings):
 def test_command_rejects_bad_arguments(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("recompute_health", *args)
+
+
+def test_nightly_task_recomputes_yesterday_and_is_scheduled_at_two(book, settings):
+    from celery.schedules import crontab
+    from django.utils import timezone
+
+    from cshub.celery import app
+    from metrics.tasks import health_recompute_nightly
+
+    settings.CSHUB_AFTER_HEALTH_RECOMPUTE = [f"{__name__}.record_hook"]
+    HOOK_CALLS.clear()
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    assert health_recompute_nightly.delay().get() == yesterday.isoformat()  # eager in tests: the whole chord
+    assert HealthSnapshot.objects.filter(date=yesterday).count() == 3
+    assert yesterday == HOOK_CALLS[0]
+    entry = app.conf.beat_schedule["health-recompute-nightly"]
+    assert entry["task"] == "metrics.tasks.health_recompute_nightly"
+    assert entry["schedule"] == crontab(minute=0, hour=2)
