@@ -167,3 +167,29 @@ def test_all_factors_off_is_refused(manager_client):
     response = manager_client.post(URL, data)
     assert response.context["form"].non_field_errors()
     assert HealthModel.objects.count() == 1
+
+
+def test_chart_marks_model_version_changes(csm, manager):
+    from decimal import Decimal
+
+    from metrics.health.services import health_model_create
+
+    customer = CustomerFactory(csm=csm)
+    declining(customer, days=3)
+    v1 = health_model_current()
+    health_model_create(
+        factors=[
+            {"key": f.key, "weight": f.weight, "bad": f.bad, "good": f.good, "enabled": True}
+            for f in v1.factors.all()
+        ],
+        green=Decimal(75),
+        yellow=Decimal(40),
+        margin=Decimal(3),
+        note="Stricter green",
+        user=manager,
+    )
+    health_recompute(day=TODAY)
+    chart = health_panels(customer=customer, user=csm)[0].context["chart"]
+    assert chart["markers"] == [{"index": 3, "label": "Model v2", "note": "Stricter green"}]
+    assert chart["green"] == 75.0
+    assert len(chart["labels"]) == 4
