@@ -123,7 +123,8 @@ def _mrr_join(portfolio: Portfolio, customer: str = "cu.id") -> str:
     ledger = q(MrrEntry._meta.db_table)
     if portfolio.is_everything or connection.vendor != "postgresql":
         return f"LEFT JOIN {ledger} l ON l.customer_id = {customer} AND {_IN_FORCE}"
-    lookup = f"SELECT l.mrr FROM {ledger} l WHERE l.customer_id = {customer} AND {_IN_FORCE}"  # noqa: S608
+    # OFFSET 0 keeps the planner from flattening the lookup back into a hash join over the whole ledger.
+    lookup = f"SELECT l.mrr FROM {ledger} l WHERE l.customer_id = {customer} AND {_IN_FORCE} OFFSET 0"  # noqa: S608
     return f"LEFT JOIN LATERAL ({lookup}) l ON TRUE"
 
 
@@ -225,19 +226,28 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
     before = day - dt.timedelta(days=30)
     snapshots, customers = q(HealthSnapshot._meta.db_table), q(Customer._meta.db_table)
     scope_sql, scope_params = portfolio.sql("cu.csm_id")
-    join = "" if portfolio.is_everything else f"JOIN {customers} cu ON cu.id = s.customer_id"
     b = adapt_date(before)
+    if portfolio.is_everything:
+        source, params = f"{snapshots} s {_mrr_join(portfolio, 's.customer_id')} WHERE s.date = %s", [b, b, b]
+    elif connection.vendor == "postgresql":
+        # Some books: each customer's snapshot of that day through the (customer, date) unique index.
+        fence = f"SELECT s.band FROM {snapshots} s WHERE s.customer_id = cu.id AND s.date = %s OFFSET 0"  # noqa: S608
+        source = (
+            f"{customers} cu CROSS JOIN LATERAL ({fence}) s {_mrr_join(portfolio)} WHERE 1 = 1{scope_sql}"
+        )
+        params = [b, b, b, *scope_params]
+    else:
+        join = f"JOIN {customers} cu ON cu.id = s.customer_id {_mrr_join(portfolio, 's.customer_id')}"
+        source = f"{snapshots} s {join} WHERE s.date = %s{scope_sql}"
+        params = [b, b, b, *scope_params]
     sql = f"""
         SELECT COUNT(*),
                SUM(CASE WHEN s.band IN ('red', 'yellow') THEN 1 ELSE 0 END),
                COALESCE(SUM(CASE WHEN s.band IN ('red', 'yellow') THEN {_cents("l.mrr")} ELSE 0 END), 0)
-        FROM {snapshots} s
-        {join}
-        {_mrr_join(portfolio, "s.customer_id")}
-        WHERE s.date = %s{scope_sql}
+        FROM {source}
     """  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [b, b, b, *scope_params])
+        cursor.execute(sql, params)
         seen, risky, cents = cursor.fetchone()
     now = [r for r in bands if r.band in AT_RISK]
     return AtRisk(
