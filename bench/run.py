@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,11 +18,12 @@ def main(names: list[str]) -> int:
         if missing:
             print(f"No such benchmark: {', '.join(sorted(missing))}", file=sys.stderr)
             return 2
-    sys.path.insert(0, str(HERE.parent))
+    failed = 0
     for script in scripts:
-        print(f"== {script.name}")
-        runpy.run_path(str(script), run_name="__main__")
-    return 0
+        print(f"== {script.name}", flush=True)
+        # One process each: every benchmark sets up Django against its own database.
+        failed += subprocess.run([sys.executable, str(script)], cwd=HERE.parent, check=False).returncode != 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
