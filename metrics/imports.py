@@ -19,6 +19,8 @@ from accounts.serializers import ContactIngestSerializer, CustomerIngestSerializ
 from accounts.services import contacts_upsert, customers_upsert
 from cshub.api import validate_rows
 from cshub.ingest import MAX_ROWS, IngestError, RowError
+from surveys.serializers import ResponseImportSerializer
+from surveys.services import responses_import
 
 from . import services
 from .serializers import (
@@ -117,6 +119,14 @@ KINDS: dict[str, Kind] = {
             ("customer", "due_date", "arr_due", "outcome"),
             _with(RenewalIngestSerializer),
             services.renewals_upsert,
+        ),
+        Kind(
+            "survey_responses",
+            "Survey responses (history)",
+            ("customer", "contact_email", "kind", "score", "comment", "answered_at"),
+            ("customer", "contact_email", "kind", "score", "answered_at"),
+            _with(ResponseImportSerializer),
+            responses_import,
         ),
     ]
 }

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import Contact, Customer
 from metrics.models import MrrEntry, Renewal, Ticket, UsageEvent
+from surveys.models import Response as SurveyResponse
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def run(kind: str, path: Path) -> str:
 
 def test_every_sample_file_imports_and_reimport_is_unchanged():
     UserFactory(email="priya@demo.cshub.dev")
-    for kind in ("customers", "contacts", "mrr", "usage_events", "tickets", "renewals"):
+    for kind in ("customers", "contacts", "mrr", "usage_events", "tickets", "renewals", "survey_responses"):
         assert "Imported" in run(kind, SAMPLES / f"{kind}.csv")
     assert Customer.objects.count() == 2
     assert Contact.objects.count() == 2
@@ -36,6 +37,11 @@ def test_every_sample_file_imports_and_reimport_is_unchanged():
     assert Renewal.objects.count() == 2
     assert "3 unchanged" in run("mrr", SAMPLES / "mrr.csv")
     assert "3 duplicates" in run("usage_events", SAMPLES / "usage_events.csv")
+    answers = SurveyResponse.objects.order_by("answered_at")
+    assert [(r.kind, r.score) for r in answers] == [("nps", 9), ("nps", 4), ("csat", 5), ("ces", 6)]
+    assert answers[0].contact is not None  # a known contact of ACME-001 is linked
+    assert answers[1].contact is None  # an address that is not a contact is kept as given
+    assert "4 unchanged" in run("survey_responses", SAMPLES / "survey_responses.csv")
 
 
 def test_errors_print_line_and_column_and_write_nothing(tmp_path, customer, capsys):
