@@ -171,6 +171,8 @@ CSHUB_CUSTOMER_PANELS: list[str] = [
 CSHUB_AFTER_HEALTH_RECOMPUTE: list[str] = [
     "playbooks.tasks.after_health_recompute",
 ]
+# Who gets a playbook run for a customer with no CSM when no team manager can be found (an email; optional).
+CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE = env.str("CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE", default="")
 
 # --- REST API ---
 REST_FRAMEWORK = {
