@@ -11,6 +11,7 @@ the identity closing = opening + new + reactivation + expansion - contraction - 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -183,15 +184,36 @@ def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTota
         row = cursor.fetchone()
         cursor.execute(closing_sql, closing_params)
         closing_row = cursor.fetchone()
-    closing, n_e = _to_cents(closing_row[0]), int(closing_row[1] or 0)
     new, react, exp, contr, churn, opening = (_to_cents(v) for v in row[:6])
-    n_s, n_se = int(row[6] or 0), int(row[7] or 0)
-    s_closing, s_floor = _to_cents(row[8]), _to_cents(row[9])
+    return totals_from_cents(
+        start=start,
+        end=end,
+        money=(opening, _to_cents(closing_row[0]), new, react, exp, contr, churn),
+        counts=(row[6], closing_row[1], row[7]),
+        cohort=(row[8], row[9]),
+    )
+
+
+def totals_from_cents(
+    *,
+    start: dt.date,
+    end: dt.date,
+    money: Sequence[int],
+    counts: Sequence[Any],
+    cohort: Sequence[Any],
+    label: str = "",
+) -> RevenueTotals:
+    """RevenueTotals from database sums, checking the DESIGN.md §5 identity exactly.
+
+    `money` = (opening, closing, new, reactivation, expansion, contraction, churn) in integer cents;
+    `counts` = (|S|, |E|, |S ∩ E|); `cohort` = (Σ_S closing, Σ_S min(closing, opening)) in any numeric type.
+    """
+    opening, closing, new, react, exp, contr, churn = money
     # DESIGN.md §5 identity, checked in integer cents: exact, whatever the database.
     if closing != opening + new + react + exp - contr - churn:
         raise LedgerIdentityError(
-            f"{start}..{end}: closing {closing} != opening {opening} + new {new} + reactivation {react}"
-            f" + expansion {exp} - contraction {contr} - churn {churn} (cents)"
+            f"{label}{start}..{end}: closing {closing} != opening {opening} + new {new}"
+            f" + reactivation {react} + expansion {exp} - contraction {contr} - churn {churn} (cents)"
         )
     return RevenueTotals(
         start=start,
@@ -203,11 +225,11 @@ def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTota
         expansion=_dollars(exp),
         contraction=_dollars(contr),
         churn=_dollars(churn),
-        customers_start=n_s,
-        customers_end=n_e,
-        retained=n_se,
-        cohort_closing=_dollars(s_closing),
-        cohort_floor=_dollars(s_floor),
+        customers_start=int(counts[0] or 0),
+        customers_end=int(counts[1] or 0),
+        retained=int(counts[2] or 0),
+        cohort_closing=_dollars(_to_cents(cohort[0])),
+        cohort_floor=_dollars(_to_cents(cohort[1])),
     )
 
 

@@ -30,7 +30,7 @@ from accounts.models import Customer, Pulse, Role, Touchpoint, TouchpointKind, U
 from metrics import revenue
 from metrics.engagement import WINDOW_DAYS
 from metrics.models import MrrEntry, Outcome, Renewal, UsageUserDay, ValueMilestone
-from metrics.revenue import MOVEMENT_SQL, LedgerIdentityError, RevenueTotals
+from metrics.revenue import MOVEMENT_SQL, RevenueTotals
 from metrics.scope import adapt_date, q
 from playbooks.models import RunStatus, Task, TaskStatus
 
@@ -196,35 +196,15 @@ def revenue_by_csm(
         rows = cursor.fetchall()
     out = {}
     for row in rows:
-        opening, closing, new, react, exp, contr, churn = (_to_cents(v) for v in row[1:8])
-        if closing != opening + new + react + exp - contr - churn:
-            raise LedgerIdentityError(f"CSM {row[0]} {start}..{end}: ledger identity broken")
-        out[row[0]] = _totals(
-            start, end, [opening, closing, new, react, exp, contr, churn], row[8:], row[11:]
+        out[row[0]] = revenue.totals_from_cents(
+            start=start,
+            end=end,
+            money=[_to_cents(v) for v in row[1:8]],
+            counts=row[8:11],
+            cohort=row[11:13],
+            label=f"CSM {row[0]} ",
         )
     return out
-
-
-def _totals(
-    start: dt.date, end: dt.date, money: list[int], counts: Sequence, cohort: Sequence
-) -> RevenueTotals:
-    opening, closing, new, react, exp, contr, churn = money
-    return RevenueTotals(
-        start=start,
-        end=end,
-        opening=_dollars(opening),
-        closing=_dollars(closing),
-        new=_dollars(new),
-        reactivation=_dollars(react),
-        expansion=_dollars(exp),
-        contraction=_dollars(contr),
-        churn=_dollars(churn),
-        customers_start=int(counts[0] or 0),
-        customers_end=int(counts[1] or 0),
-        retained=int(counts[2] or 0),
-        cohort_closing=_dollars(_to_cents(cohort[0])),
-        cohort_floor=_dollars(_to_cents(cohort[1])),
-    )
 
 
 def add_totals(parts: Sequence[RevenueTotals], *, start: dt.date, end: dt.date) -> RevenueTotals:
@@ -590,7 +570,7 @@ def team_performance(
         onboarding_by_csm(csm_ids=ids, start=start, end=end, as_of=as_of),
         tasks_by_csm(csm_ids=ids, start=start, end=end, today=today),
     ]
-    empty = _totals(start, as_of, [0] * 7, [0, 0, 0], [0, 0])
+    empty = revenue.totals_from_cents(start=start, end=as_of, money=[0] * 7, counts=[0] * 3, cohort=[0] * 2)
     days = (end - start).days + 1
     rows = []
     for user in csms:
@@ -701,7 +681,13 @@ def team_csv_columns() -> list[tuple[str, Any]]:
     """CSV columns over row_data() dicts: one per key."""
     keys = list(
         row_data(
-            TeamRow(csm=None, revenue=_totals(dt.date.min, dt.date.min, [0] * 7, [0] * 3, [0] * 2), days=1)
+            TeamRow(
+                csm=None,
+                revenue=revenue.totals_from_cents(
+                    start=dt.date.min, end=dt.date.min, money=[0] * 7, counts=[0] * 3, cohort=[0] * 2
+                ),
+                days=1,
+            )
         )
     )
     return [(key, itemgetter(key)) for key in keys]
