@@ -20,10 +20,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import recreate_database, setup_django  # noqa: E402
 
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "100000"))
 PER_CUSTOMER = int(os.environ.get("BENCH_LEDGER_PER_CUSTOMER", "10"))
@@ -31,37 +32,6 @@ ENGAGEMENT_EVENTS = 1_000_000
 INGEST_BATCHES = int(os.environ.get("BENCH_INGEST_BATCHES", "20"))
 # BENCH_ONLY=revenue,ingestion,engagement (default: all three)
 ONLY = set(os.environ.get("BENCH_ONLY", "revenue,ingestion,engagement").split(","))
-
-
-def _bench_database() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench_metrics needs DATABASE_URL pointing at PostgreSQL (it creates its own database there)"
-        )
-    import psycopg
-
-    parsed = urlparse(url)
-    name = os.environ.get("BENCH_DB", "cshub_bench")
-    admin_url = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(parsed._replace(path=f"/{name}"))
-
-
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DEBUG", "1")
-    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ.setdefault("CSHUB_TESTING", "0")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cshub.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _timed(label: str, fn, *, repeat: int = 1) -> float:
@@ -178,8 +148,7 @@ def generate_engagement_customer(as_of: str) -> float:
 
 
 def main() -> None:
-    url = _bench_database()
-    _setup_django(url)
+    setup_django(recreate_database(script="bench_metrics", default_name="cshub_bench"))
     from django.test import Client
 
     from accounts.models import Customer, Role, User

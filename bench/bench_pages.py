@@ -28,6 +28,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import setup_django  # noqa: E402
+
 CUSTOMERS = 100_000
 BIG_BOOK = 2_000
 CSMS = 100
@@ -55,20 +57,6 @@ def _database() -> tuple[str, bool]:
             conn.execute(f'CREATE DATABASE "{name}"')
             reuse = False
     return urlunparse(parsed._replace(path=f"/{name}")), reuse
-
-
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DEBUG", "1")
-    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ.setdefault("CSHUB_TESTING", "0")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cshub.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _sql(statement: str, params: list | None = None) -> None:
@@ -312,7 +300,7 @@ def _measure(client, url: str) -> tuple[list[float], list[int]]:
 
 def main() -> int:
     url, reused = _database()
-    _setup_django(url)
+    setup_django(url)
     from django.test import Client
 
     from accounts.models import Customer, User

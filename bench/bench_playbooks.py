@@ -23,47 +23,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import recreate_database, setup_django  # noqa: E402
+
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "100000"))
 TARGET_SECONDS = 60.0
-
-
-def _bench_database() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench_playbooks needs DATABASE_URL pointing at PostgreSQL (it creates its own database there)"
-        )
-    import psycopg
-
-    parsed = urlparse(url)
-    name = os.environ.get("BENCH_DB", "cshub_bench_playbooks")
-    admin_url = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(parsed._replace(path=f"/{name}"))
-
-
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DEBUG", "1")
-    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ.setdefault("CSHUB_TESTING", "0")
-    os.environ.pop("REDIS_URL", None)  # eager tasks: the emails are part of the timing
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cshub.settings")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    call_command("migrate", verbosity=0)
 
 
 def _sql(statement: str, params: list | None = None) -> None:
@@ -189,8 +157,12 @@ def inbox_queries(tasks: int) -> tuple[int, float]:
 
 
 def main() -> None:
-    url = _bench_database()
-    _setup_django(url)
+    os.environ.pop("REDIS_URL", None)  # eager tasks: the emails are part of the timing
+    url = recreate_database(script="bench_playbooks", default_name="cshub_bench_playbooks")
+    setup_django(url)
+    from django.conf import settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     from django.core import mail
     from django.utils import timezone
 
