@@ -201,3 +201,67 @@ def test_two_concurrent_posts_store_exactly_one_response():
             t.join()
         assert sorted(codes) == [302, 410]
         assert Response.objects.count() == 1
+
+
+def test_answer_post_is_one_statement_on_postgresql(django_assert_num_queries):
+    """The hot public path: no BEGIN/SELECT FOR UPDATE/INSERT/UPDATE/COMMIT round trips, one statement."""
+    require_postgres()
+    invitation, token = invitation_with_token()
+    client = Client()
+    with django_assert_num_queries(1):
+        response = client.post(f"/s/{token}/", {"score": "9", "comment": " Fast. "})
+    assert response.status_code == 302
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.ANSWERED
+    answer = Response.objects.get()
+    assert (answer.invitation_id, answer.score, answer.comment, answer.answered_at) == (
+        invitation.pk,
+        9,
+        "Fast.",
+        invitation.answered_at,
+    )
+
+
+@pytest.mark.parametrize(("kind", "score"), [("nps", 0), ("csat", 5), ("ces", 7)])
+def test_one_statement_and_checked_paths_store_the_same_answer(monkeypatch, kind, score):
+    """The one-statement path writes exactly what the checked (locked, step by step) path writes."""
+    require_postgres()
+    from surveys import services
+
+    fast_invitation, fast_token = invitation_with_token(campaign__kind=kind)
+    slow_invitation, slow_token = invitation_with_token(campaign__kind=kind)
+    fast = services.invitation_answer(token=fast_token, score=str(score), comment=" Same. ")
+    monkeypatch.setattr(services, "_answer_in_one_statement", lambda **kwargs: None)
+    slow = services.invitation_answer(token=slow_token, score=str(score), comment=" Same. ")
+
+    def stored(response, invitation):
+        row = Response.objects.get(pk=response.pk)
+        invitation.refresh_from_db()
+        fields = ("campaign_id", "customer_id", "contact_id", "contact_email", "kind", "score", "comment")
+        returned = {f: getattr(response, f) for f in (*fields, "invitation_id", "answered_at")}
+        assert returned == {f: getattr(row, f) for f in (*fields, "invitation_id", "answered_at")}
+        assert (invitation.state, invitation.answered_at) == (InvitationState.ANSWERED, row.answered_at)
+        same = {f: getattr(row, f) for f in ("kind", "score", "comment")}
+        return same, row.contact_email == invitation.contact.email, row.customer_id == invitation.customer_id
+
+    assert (
+        stored(fast, fast_invitation)
+        == stored(slow, slow_invitation)
+        == (({"kind": kind, "score": score, "comment": "Same."}, True, True))
+    )
+
+
+def test_one_statement_path_writes_nothing_for_a_score_outside_the_campaigns_scale():
+    """9 is a valid NPS score but not a CSAT one: the checked path then answers with the scale's message."""
+    require_postgres()
+    from django.core.exceptions import ValidationError
+
+    from surveys import services
+
+    invitation, token = invitation_with_token(campaign__kind="csat")
+    assert services._answer_in_one_statement(token=token, score="9", comment="") is None
+    with pytest.raises(ValidationError, match=r"Choose a score from 1 to 5\."):
+        services.invitation_answer(token=token, score="9")
+    invitation.refresh_from_db()
+    assert invitation.state == InvitationState.SENT
+    assert Response.objects.count() == 0
