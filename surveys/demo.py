@@ -25,8 +25,9 @@ from .services import campaign_send
 HISTORY_MARK = "Demo history"
 LIVE_MARK = "Demo live campaign"
 # One campaign a month, kinds in turn; each contact is asked at most every fourth month (throttle: 90 days).
+# Indexed by months back: last month is NPS, so the home page's "NPS · 90 days" has answers on any date.
 MONTHS = 12
-KIND_OF_MONTH = [Kind.NPS, Kind.CSAT, Kind.CES, Kind.NPS]
+KIND_OF_MONTH = [Kind.CSAT, Kind.NPS, Kind.CES, Kind.NPS]
 
 COMMENTS = {
     "negative": [

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
 from surveys.models import Campaign, Invitation, InvitationState, Response
 from surveys.scores import csat_score, nps_score
@@ -35,6 +37,9 @@ def test_demo_has_a_year_of_campaigns_with_believable_answers(django_capture_on_
     assert nps.detractors > 0
     assert 40 < csat_score(responses).score <= 100
     assert responses.filter(kind="nps", score__lte=6).exclude(comment="").exists()
+    # Whatever today is, the home page's "NPS · 90 days" tile has demo answers to show.
+    recent = responses.filter(kind="nps", answered_at__gte=timezone.now() - dt.timedelta(days=90))
+    assert nps_score(recent).responses > 0
     # Every demo answer sent through a campaign belongs to an answered invitation (other apps' demos may add
     # imported answers, which have none).
     via_campaigns = responses.filter(invitation__isnull=False)
