@@ -2,7 +2,7 @@
 
 Every ledger row carries its neighbours (prev_mrr, positive_before, next_date), materialised by
 services.mrr_ledger_relink with a LAG/LEAD window per customer whenever the ledger is written. So a period
-needs no window at read time: the movements are one pass over the period's rows, classified by MOVEMENT_SQL
+needs no window at read time: the movements are one pass over the period's rows, classified by MOVEMENT_RULES
 (the only classification), and each customer's opening/closing MRR is the row in force on start - 1 / end.
 Money is summed exactly (numeric on PostgreSQL, integer cents on SQLite, which stores decimals as REAL) and
 the identity closing = opening + new + reactivation + expansion - contraction - churn is checked to the cent.
@@ -11,7 +11,7 @@ the identity closing = opening + new + reactivation + expansion - contraction - 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -47,12 +47,16 @@ def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | No
 # DESIGN.md §5 "Movements", the one classification: each ledger row with effective_date in the period
 # against prev, the MRR just before it (prev_mrr: the LAG window materialised by services.mrr_ledger_relink).
 # Columns: cents = the row's MRR, prev = MRR before it, both in cents; positive_before = any earlier row > 0.
+# Each movement is (condition, amount); MOVEMENT_SQL is the same rule as one CASE expression.
+MOVEMENT_RULES = {
+    "new_mrr": ("prev = 0 AND cents > 0 AND NOT positive_before", "cents"),
+    "reactivation_mrr": ("prev = 0 AND cents > 0 AND positive_before", "cents"),
+    "expansion_mrr": ("prev > 0 AND cents > prev", "cents - prev"),
+    "contraction_mrr": ("cents > 0 AND cents < prev", "prev - cents"),
+    "churned_mrr": ("prev > 0 AND cents = 0", "prev"),
+}
 MOVEMENT_SQL = {
-    "new_mrr": "CASE WHEN prev = 0 AND cents > 0 AND NOT positive_before THEN cents ELSE 0 END",
-    "reactivation_mrr": "CASE WHEN prev = 0 AND cents > 0 AND positive_before THEN cents ELSE 0 END",
-    "expansion_mrr": "CASE WHEN prev > 0 AND cents > prev THEN cents - prev ELSE 0 END",
-    "contraction_mrr": "CASE WHEN cents > 0 AND cents < prev THEN prev - cents ELSE 0 END",
-    "churned_mrr": "CASE WHEN prev > 0 AND cents = 0 THEN prev ELSE 0 END",
+    name: f"CASE WHEN {cond} THEN {amount} ELSE 0 END" for name, (cond, amount) in MOVEMENT_RULES.items()
 }
 
 
@@ -103,48 +107,89 @@ def per_customer_sql(scope: Scope, start: dt.date, end: dt.date) -> tuple[str, l
     return sql, [s, s, e, e, *[s] * len(MOVEMENT_SQL), e, s, *scope_params]
 
 
-def _totals_sql(scope: Scope, start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
-    """The company-wide sums without grouping the ledger by customer: the movements are one pass over the
-    period's rows; the cohorts join each customer's opening row to its closing row (at most one each)."""
+def sums_sql(
+    *,
+    start: dt.date,
+    end: dt.date,
+    where: Callable[[str], tuple[str, list[Any]]] = lambda alias: ("", []),
+    join: Callable[[str], str] = lambda alias: "",
+    group: str | None = None,
+) -> tuple[str, list[Any]]:
+    """The sums every revenue metric is a ratio of, for the ledger rows `where(alias)` admits (the alias of
+    the ledger table; `join(alias)` may join the customer to it), summed over everything or per `group`
+    (an expression over the join). Columns: [group,] Σopening, Σclosing, the five MOVEMENT_RULES, |S|, |E|,
+    |S∩E|, Σ_S closing, Σ_S min(closing, opening) — money in cents (numeric dollars on PostgreSQL).
+
+    No window and no grouping per customer: every row in force on some day of [start - 1, end] is read once
+    — the row in force on start - 1 is its customer's opening, the one in force on end its closing, those
+    dated in the period are the movements (each against prev_mrr, materialised by mrr_ledger_relink). For the
+    cohort S, a customer whose opening row is still in force on end (no row in the period) has closing =
+    opening on that one row; only the customers with rows in the period join their opening row (the one whose
+    next row is in the period) to their closing row."""
     table = q(MrrEntry._meta.db_table)
-    scope_sql, scope_params = scope.sql("customer_id")
     s, e = adapt_date(start), adapt_date(end)
-    movements = ", ".join(f"COALESCE(SUM({expr}), 0)" for expr in MOVEMENT_SQL.values())
+    key = f"{group} AS grp, " if group else ""
+    grp_out, grp_by = ("grp, ", " GROUP BY grp") if group else ("", "")
+    movements = ",\n".join(
+        f"SUM({amount}) FILTER (WHERE effective_date >= %s AND {cond}) AS m{i}"
+        for i, (cond, amount) in enumerate(MOVEMENT_RULES.values())
+    )
+    unchanged = "effective_date < %s AND (next_date IS NULL OR next_date > %s) AND cents > 0"
+    where_l, params_l = where("l")
+    where_o, params_o = where("o")
+    zeros = ", ".join(["0"] * (2 + len(MOVEMENT_RULES) + 2))
+    movement_sums = ", ".join(f"SUM(m{i})" for i in range(len(MOVEMENT_RULES)))
     sql = f"""
-        SELECT m.*, k.*
+        SELECT {grp_out}SUM(opening), SUM(closing), {movement_sums},
+               SUM(n_s), SUM(n_e), SUM(n_se), SUM(s_closing), SUM(s_floor)
         FROM (
-            SELECT {movements}
+            SELECT {grp_out}SUM(cents) FILTER (WHERE effective_date < %s) AS opening,
+                   SUM(cents) FILTER (WHERE next_date IS NULL OR next_date > %s) AS closing,
+                   {movements},
+                   COUNT(*) FILTER (WHERE effective_date < %s AND cents > 0) AS n_s,
+                   COUNT(*) FILTER (WHERE (next_date IS NULL OR next_date > %s) AND cents > 0) AS n_e,
+                   COUNT(*) FILTER (WHERE {unchanged}) AS n_se,
+                   SUM(cents) FILTER (WHERE {unchanged}) AS s_closing,
+                   SUM(cents) FILTER (WHERE {unchanged}) AS s_floor
             FROM (
-                SELECT {_columns()} FROM {table}
-                WHERE effective_date >= %s AND effective_date <= %s{scope_sql}
-            ) p
-        ) m,
-        (
-            SELECT COALESCE(SUM(o.cents), 0),
-                   SUM(CASE WHEN o.cents > 0 THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN o.cents > 0 AND c.cents > 0 THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN o.cents > 0 THEN COALESCE(c.cents, 0) ELSE 0 END),
-                   SUM(CASE WHEN o.cents > 0 AND COALESCE(c.cents, 0) < o.cents THEN COALESCE(c.cents, 0)
-                            WHEN o.cents > 0 THEN o.cents ELSE 0 END)
-            FROM (SELECT customer_id, {_cents("mrr")} AS cents FROM {table}
-                  WHERE {_OPENING_ROW}{scope_sql}) o
-            LEFT JOIN (SELECT customer_id, {_cents("mrr")} AS cents FROM {table}
-                       WHERE {_CLOSING_ROW}{scope_sql}) c ON c.customer_id = o.customer_id
-        ) k
-    """  # noqa: S608
-    params = [s, e, *scope_params, s, s, *scope_params, e, e, *scope_params]
+                SELECT {key}l.effective_date, l.next_date, {_cents("l.mrr")} AS cents,
+                       {_cents("l.prev_mrr")} AS prev, l.positive_before
+                FROM {table} l{join("l")}
+                WHERE l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s){where_l}
+            ) r{grp_by}
+            UNION ALL
+            SELECT {key}{zeros},
+                   COUNT(*) FILTER (WHERE {_cents("c.mrr")} > 0),
+                   SUM({_cents("c.mrr")}),
+                   SUM(CASE WHEN {_cents("c.mrr")} < {_cents("o.mrr")} THEN {_cents("c.mrr")}
+                            ELSE {_cents("o.mrr")} END)
+            FROM {table} o
+            JOIN {table} c ON c.customer_id = o.customer_id
+                          AND c.effective_date >= %s AND c.effective_date <= %s
+                          AND (c.next_date IS NULL OR c.next_date > %s){join("o")}
+            WHERE o.effective_date < %s AND o.next_date >= %s AND o.next_date <= %s AND o.mrr > 0{where_o}
+            {"GROUP BY " + group if group else ""}
+        ) x{grp_by}
+    """  # noqa: S608 - table names, aliases and conditions are ours; values are parameters
+    params = [
+        s,
+        e,
+        *[s] * len(MOVEMENT_RULES),
+        s,
+        e,
+        *[s, e] * 3,
+        e,
+        s,
+        *params_l,
+        s,
+        e,
+        e,
+        s,
+        s,
+        e,
+        *params_o,
+    ]
     return sql, params
-
-
-def _closing_sql(scope: Scope, end: dt.date) -> tuple[str, list[Any]]:
-    table = q(MrrEntry._meta.db_table)
-    scope_sql, scope_params = scope.sql("customer_id")
-    e = adapt_date(end)
-    sql = f"""
-        SELECT COALESCE(SUM({_cents("mrr")}), 0), SUM(CASE WHEN mrr > 0 THEN 1 ELSE 0 END)
-        FROM {table} WHERE {_CLOSING_ROW}{scope_sql}
-    """  # noqa: S608
-    return sql, [e, e, *scope_params]
 
 
 @dataclass(frozen=True)
@@ -172,9 +217,8 @@ class RevenueTotals:
 
 
 def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTotals:
-    """Σopening, Σclosing, the five movements and the cohort sums S, E, S∩E (DESIGN.md §5): two queries."""
-    sql, params = _totals_sql(scope, start, end)
-    closing_sql, closing_params = _closing_sql(scope, end)
+    """Σopening, Σclosing, the five movements and the cohort sums S, E, S∩E (DESIGN.md §5): one query."""
+    sql, params = sums_sql(start=start, end=end, where=lambda alias: scope.sql(f"{alias}.customer_id"))
     # No savepoint when the caller already holds a transaction (the Revenue page asks for 13 periods).
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -182,15 +226,18 @@ def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTota
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         row = cursor.fetchone()
-        cursor.execute(closing_sql, closing_params)
-        closing_row = cursor.fetchone()
-    new, react, exp, contr, churn, opening = (_to_cents(v) for v in row[:6])
+    return totals_from_sums(row, start=start, end=end)
+
+
+def totals_from_sums(row: Sequence[Any], *, start: dt.date, end: dt.date, label: str = "") -> RevenueTotals:
+    """RevenueTotals from a row of sums_sql (without its group column)."""
     return totals_from_cents(
         start=start,
         end=end,
-        money=(opening, _to_cents(closing_row[0]), new, react, exp, contr, churn),
-        counts=(row[6], closing_row[1], row[7]),
-        cohort=(row[8], row[9]),
+        money=[_to_cents(v) for v in row[:7]],
+        counts=row[7:10],
+        cohort=row[10:12],
+        label=label,
     )
 
 

@@ -417,6 +417,14 @@ def overdue_tasks(*, portfolio: Portfolio, today: dt.date) -> QuerySet[Task]:
     return tasks.select_related("run__customer", "run__playbook", "assignee").order_by("due_date", "pk")
 
 
+def oldest_overdue(*, portfolio: Portfolio, today: dt.date, limit: int = LIST_LIMIT) -> list[Task]:
+    """The first `limit` rows of overdue_tasks. The tasks are picked first (tasks and runs only), then joined
+    to their customer, playbook and assignee: otherwise PostgreSQL hashes every customer to show ten."""
+    first = overdue_tasks(portfolio=portfolio, today=today).values("pk")[:limit]
+    tasks = Task.objects.filter(pk__in=Subquery(first))
+    return list(tasks.select_related("run__customer", "run__playbook", "assignee").order_by("due_date", "pk"))
+
+
 # --- Trends: band mix by month, NRR/GRR by month, the renewals funnel -----------------------------
 
 
@@ -584,7 +592,6 @@ def home(*, user: User, today: dt.date | None = None) -> Home:
     today = today or timezone.localdate()
     found = _portfolio_pass(portfolio=portfolio, day=today)  # bands and renewal windows in one scan
     bands = _band_rows(found)
-    overdue = overdue_tasks(portfolio=portfolio, today=today)
     return Home(
         portfolio=portfolio,
         today=today,
@@ -595,6 +602,6 @@ def home(*, user: User, today: dt.date | None = None) -> Home:
         drops=biggest_drops(portfolio=portfolio),
         retention=retention(portfolio=portfolio, today=today),
         nps=nps_last_90_days(portfolio=portfolio, today=today),
-        overdue_count=overdue.count(),
-        overdue=list(overdue[:LIST_LIMIT]),
+        overdue_count=overdue_tasks(portfolio=portfolio, today=today).count(),
+        overdue=oldest_overdue(portfolio=portfolio, today=today),
     )

@@ -127,53 +127,17 @@ def _walk_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str
 
 
 def _scan_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
-    """The engine's company-totals plan, grouped by CSM: the period's rows for the movements, each
-    customer's opening row joined to its closing row for the cohorts, the closing rows for Σclosing, |E|."""
-    ledger, customers = q(MrrEntry._meta.db_table), q(Customer._meta.db_table)
+    """The engine's own sums (metrics.revenue.sums_sql: one read of the rows in force in the period), with
+    each row's customer joined for its CSM and the sums grouped by it."""
+    customers = q(Customer._meta.db_table)
     csm_sql, csm_params = _in_list("cu.csm_id", csm_ids)
-    s, e = adapt_date(start), adapt_date(end)
-    movement_sums = ", ".join(f"SUM(m{i})" for i in range(len(MOVEMENT_SQL)))
-    zeros = ", ".join(f"0 AS m{i}" for i in range(len(MOVEMENT_SQL)))
-    named = ", ".join(f"SUM({expr}) AS m{i}" for i, expr in enumerate(MOVEMENT_SQL.values()))
-    rows = f"SELECT customer_id, {_cents('mrr')} AS cents FROM {ledger}"  # noqa: S608
-    sql = f"""
-        SELECT csm_id, SUM(opening), SUM(closing), {movement_sums},
-               SUM(n_s), SUM(n_e), SUM(n_se), SUM(s_closing), SUM(s_floor)
-        FROM (
-            SELECT cu.csm_id, 0 AS opening, 0 AS closing, {named},
-                   0 AS n_s, 0 AS n_e, 0 AS n_se, 0 AS s_closing, 0 AS s_floor
-            FROM (SELECT customer_id, {_cents("mrr")} AS cents, {_cents("prev_mrr")} AS prev, positive_before
-                  FROM {ledger} WHERE effective_date >= %s AND effective_date <= %s) p
-            JOIN {customers} cu ON cu.id = p.customer_id
-            WHERE 1 = 1{csm_sql}
-            GROUP BY cu.csm_id
-            UNION ALL
-            SELECT cu.csm_id, SUM(opening), 0, {zeros.replace(" AS m", " AS z")},
-                   SUM(CASE WHEN opening > 0 THEN 1 ELSE 0 END), 0,
-                   SUM(CASE WHEN opening > 0 AND closing > 0 THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN opening > 0 THEN closing ELSE 0 END),
-                   SUM(CASE WHEN opening > 0 AND closing < opening THEN closing
-                            WHEN opening > 0 THEN opening ELSE 0 END)
-            FROM (
-                SELECT o.customer_id, o.cents AS opening, COALESCE(c.cents, 0) AS closing
-                FROM ({rows} WHERE {_OPENING_ROW}) o
-                LEFT JOIN ({rows} WHERE {_CLOSING_ROW}) c ON c.customer_id = o.customer_id
-            ) k
-            JOIN {customers} cu ON cu.id = k.customer_id
-            WHERE 1 = 1{csm_sql}
-            GROUP BY cu.csm_id
-            UNION ALL
-            SELECT cu.csm_id, 0, SUM(c.cents), {zeros.replace(" AS m", " AS y")},
-                   0, SUM(CASE WHEN c.cents > 0 THEN 1 ELSE 0 END), 0, 0, 0
-            FROM ({rows} WHERE {_CLOSING_ROW}) c
-            JOIN {customers} cu ON cu.id = c.customer_id
-            WHERE 1 = 1{csm_sql}
-            GROUP BY cu.csm_id
-        ) x
-        GROUP BY csm_id
-    """  # noqa: S608
-    params = [s, e, *csm_params, s, s, e, e, *csm_params, e, e, *csm_params]
-    return sql, params
+    return revenue.sums_sql(
+        start=start,
+        end=end,
+        where=lambda alias: (csm_sql, csm_params),
+        join=lambda alias: f" JOIN {customers} cu ON cu.id = {alias}.customer_id",
+        group="cu.csm_id",
+    )
 
 
 def revenue_by_csm(
@@ -194,17 +158,10 @@ def revenue_by_csm(
             cursor.execute("SET LOCAL jit = off")  # as revenue_totals: compiling costs more than it saves
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    out = {}
-    for row in rows:
-        out[row[0]] = revenue.totals_from_cents(
-            start=start,
-            end=end,
-            money=[_to_cents(v) for v in row[1:8]],
-            counts=row[8:11],
-            cohort=row[11:13],
-            label=f"CSM {row[0]} ",
-        )
-    return out
+    return {
+        row[0]: revenue.totals_from_sums(row[1:], start=start, end=end, label=f"CSM {row[0]} ")
+        for row in rows
+    }
 
 
 def add_totals(parts: Sequence[RevenueTotals], *, start: dt.date, end: dt.date) -> RevenueTotals:
@@ -291,31 +248,58 @@ def onboarding_by_csm(
 
     DESIGN.md §5: time_to_value_days = first day license utilization reached 10 % (or a CSM-logged first-value
     milestone, whichever is earlier) - contract_start; days_to_onboard = go_live_date - contract_start.
-    The first-10 % day is metrics.engagement.first_utilization_day for every customer at once: each user
-    is active for the 30 days from each day it used the product; merging those into intervals (LAG/LEAD)
-    gives +1/-1 changes, and a running SUM per customer is its active-user count on every change day."""
+    The first-10 % day is metrics.engagement.first_utilization_day for every customer at once: the first day
+    D >= contract_start (D <= as_of) on which k = ceil(licenses / 10) users were active (used the product in
+    [D - 29, D]), computed in two steps:
+
+    - Quick answer. Before the day the k-th user first used the product (F_k, from each user's first day)
+      fewer than k users can be active, so D >= X = max(F_k, contract_start). When k users were active on X
+      itself (counted directly over [X - 29, X]), D = X. That is every customer whose first k users did not
+      lapse before X, and it needs no sort by user.
+    - The others take the exact walk: each user is active for the 30 days from each day it used the product;
+      merging those into intervals (LAG/LEAD) gives +1/-1 changes, and a running SUM per customer is its
+      active-user count on every change day (as first_utilization_day does for one customer)."""
     customers = q(Customer._meta.db_table)
     usage = q(UsageUserDay._meta.db_table)
     milestones = q(ValueMilestone._meta.db_table)
     csm_sql, csm_params = _in_list("csm_id", csm_ids)
     s, e, a = adapt_date(start), adapt_date(end), adapt_date(as_of)
     reached = _greatest("r.change_day", "cs.contract_start")
+    x = _greatest("f.first_day", "cs.contract_start")
     sql = f"""
         WITH cs AS (
-            SELECT id, csm_id, licenses, contract_start, go_live_date FROM {customers}
+            SELECT id, csm_id, licenses, contract_start, go_live_date, (licenses + 9) / 10 AS k
+            FROM {customers}
             WHERE contract_start >= %s AND contract_start <= %s{csm_sql}
         ),
         ud AS (
             SELECT u.customer_id, u.user_id, u.day
-            FROM {usage} u JOIN cs ON cs.id = u.customer_id
+            FROM cs JOIN {usage} u ON u.customer_id = cs.id
             WHERE cs.licenses > 0 AND u.day <= %s
               AND u.day >= {_day_plus("cs.contract_start", -(WINDOW_DAYS - 1))}
         ),
+        firsts AS (
+            SELECT customer_id, MIN(day) AS first_day FROM ud GROUP BY customer_id, user_id
+        ),
+        kth AS (
+            SELECT f.customer_id, {x} AS x, cs.k
+            FROM (SELECT customer_id, first_day,
+                         ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY first_day) AS rn
+                  FROM firsts) f
+            JOIN cs ON cs.id = f.customer_id
+            WHERE f.rn = cs.k AND {x} <= %s
+        ),
+        checked AS (
+            SELECT kth.customer_id, kth.x, kth.k, COUNT(DISTINCT ud.user_id) AS n
+            FROM kth LEFT JOIN ud ON ud.customer_id = kth.customer_id
+                                 AND ud.day >= {_day_plus("kth.x", -(WINDOW_DAYS - 1))} AND ud.day <= kth.x
+            GROUP BY kth.customer_id, kth.x, kth.k
+        ),
         g AS (
-            SELECT customer_id, day,
-                   LAG(day) OVER (PARTITION BY customer_id, user_id ORDER BY day) AS prev_day,
-                   LEAD(day) OVER (PARTITION BY customer_id, user_id ORDER BY day) AS next_day
-            FROM ud
+            SELECT ud.customer_id, ud.day,
+                   LAG(ud.day) OVER (PARTITION BY ud.customer_id, ud.user_id ORDER BY ud.day) AS prev_day,
+                   LEAD(ud.day) OVER (PARTITION BY ud.customer_id, ud.user_id ORDER BY ud.day) AS next_day
+            FROM ud JOIN checked ON checked.customer_id = ud.customer_id AND checked.n < checked.k
         ),
         changes AS (
             SELECT customer_id, day AS change_day, 1 AS delta FROM g
@@ -334,6 +318,8 @@ def onboarding_by_csm(
             FROM daily
         ),
         usage_value AS (
+            SELECT customer_id, x AS day FROM checked WHERE n >= k
+            UNION ALL
             SELECT r.customer_id, MIN({reached}) AS day
             FROM r JOIN cs ON cs.id = r.customer_id
             WHERE r.active * 10 >= cs.licenses AND {reached} <= %s
@@ -359,7 +345,7 @@ def onboarding_by_csm(
                COUNT(go_live_date)
         FROM per_customer GROUP BY csm_id
     """  # noqa: S608
-    params = [s, e, *csm_params, a, a, a]
+    params = [s, e, *csm_params, a, a, a, a]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

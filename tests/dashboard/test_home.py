@@ -206,6 +206,28 @@ def test_overdue_tasks_of_the_portfolio(book, csm, other_csm):
     assert [t.title for t in home.overdue] == ["Call"]
 
 
+def test_oldest_overdue_are_the_first_rows_of_overdue_tasks(book, csm, manager, django_assert_num_queries):
+    """The home card picks its tasks before joining them: the same rows, in the same order, as the full
+    (exported) list, with their customer, playbook and assignee loaded."""
+    playbook = Playbook.objects.create(name="Rescue")
+    for i, customer in enumerate(book[0]):
+        run = Run.objects.create(playbook=playbook, customer=customer, assignee=csm, reason="r")
+        for k in range(4):
+            # Same due dates on several tasks: the pk breaks the tie, as in the export.
+            due = TODAY - dt.timedelta(days=1 + (i + k) % 3)
+            Task.objects.create(run=run, order=k, title=f"T{i}-{k}", assignee=csm, due_date=due)
+    for user in (csm, manager):
+        portfolio = selectors.portfolio_for(user)
+        full = list(selectors.overdue_tasks(portfolio=portfolio, today=TODAY))
+        assert len(full) > selectors.LIST_LIMIT
+        first = selectors.oldest_overdue(portfolio=portfolio, today=TODAY)
+        assert [t.pk for t in first] == [t.pk for t in full[: selectors.LIST_LIMIT]]
+        with django_assert_num_queries(0):  # loaded with the tasks
+            assert first[0].run.customer.name == full[0].run.customer.name
+            assert first[0].run.playbook.name == "Rescue"
+            assert first[0].assignee.email == csm.email
+
+
 # --- Trends ---------------------------------------------------------------------------------------
 
 
