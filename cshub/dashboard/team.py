@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Case, Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -370,17 +370,16 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 def books_by_csm(*, csm_ids: Sequence[int], as_of: dt.date) -> dict[int, dict[str, int]]:
     """Book size and how many customers have a pulse fresher than 30 days as of `as_of` (logged on one of the
-    30 days ending that day), one query."""
+    30 days ending that day), one query. The customers with such a pulse are one hashed list (`pk IN (…)`),
+    not a lookup per customer."""
     fresh = Pulse.objects.filter(
-        customer=OuterRef("pk"),
         created_at__gte=_day_start(as_of - dt.timedelta(days=PULSE_FRESH_DAYS - 1)),
         created_at__lt=_day_start(as_of + dt.timedelta(days=1)),
-    )
+    ).values("customer_id")
     rows = (
         Customer.objects.filter(csm_id__in=list(csm_ids))
-        .annotate(fresh_pulse=Exists(fresh))
         .values("csm_id")
-        .annotate(book_size=Count("pk"), fresh_pulse_customers=Count("pk", filter=Q(fresh_pulse=True)))
+        .annotate(book_size=Count("pk"), fresh_pulse_customers=Count("pk", filter=Q(pk__in=fresh)))
         .order_by()
     )
     return {
