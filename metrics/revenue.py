@@ -107,6 +107,31 @@ def per_customer_sql(scope: Scope, start: dt.date, end: dt.date) -> tuple[str, l
     return sql, [s, s, e, e, *[s] * len(MOVEMENT_SQL), e, s, *scope_params]
 
 
+def _changed_cohort_sql(
+    *,
+    start: dt.date,
+    end: dt.date,
+    where: Callable[[str], tuple[str, list[Any]]],
+    join: Callable[[str], str],
+    group: str | None,
+) -> tuple[str, list[Any]]:
+    """The end of a SELECT: |S∩E|, Σ_S closing and Σ_S min(closing, opening) over the customers of S with
+    rows in the period — each customer's opening row (whose next row is in the period) joined to its closing
+    row (dated in the period, still in force on end) — [grouped by `group`]."""
+    table = q(MrrEntry._meta.db_table)
+    s, e = adapt_date(start), adapt_date(end)
+    where_o, params_o = where("o")
+    c, o = _cents("c.mrr"), _cents("o.mrr")
+    sql = f"""COUNT(*) FILTER (WHERE {c} > 0), SUM({c}), SUM(CASE WHEN {c} < {o} THEN {c} ELSE {o} END)
+            FROM {table} o
+            JOIN {table} c ON c.customer_id = o.customer_id
+                          AND c.effective_date >= %s AND c.effective_date <= %s
+                          AND (c.next_date IS NULL OR c.next_date > %s){join("o")}
+            WHERE o.effective_date < %s AND o.next_date >= %s AND o.next_date <= %s AND o.mrr > 0{where_o}
+            {"GROUP BY " + group if group else ""}"""
+    return sql, [s, e, e, s, s, e, *params_o]
+
+
 def sums_sql(
     *,
     start: dt.date,
@@ -136,7 +161,9 @@ def sums_sql(
     )
     unchanged = "effective_date < %s AND (next_date IS NULL OR next_date > %s) AND cents > 0"
     where_l, params_l = where("l")
-    where_o, params_o = where("o")
+    changed_sql, changed_params = _changed_cohort_sql(
+        start=start, end=end, where=where, join=join, group=group
+    )
     zeros = ", ".join(["0"] * (2 + len(MOVEMENT_RULES) + 2))
     movement_sums = ", ".join(f"SUM(m{i})" for i in range(len(MOVEMENT_RULES)))
     sql = f"""
@@ -158,37 +185,10 @@ def sums_sql(
                 WHERE l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s){where_l}
             ) r{grp_by}
             UNION ALL
-            SELECT {key}{zeros},
-                   COUNT(*) FILTER (WHERE {_cents("c.mrr")} > 0),
-                   SUM({_cents("c.mrr")}),
-                   SUM(CASE WHEN {_cents("c.mrr")} < {_cents("o.mrr")} THEN {_cents("c.mrr")}
-                            ELSE {_cents("o.mrr")} END)
-            FROM {table} o
-            JOIN {table} c ON c.customer_id = o.customer_id
-                          AND c.effective_date >= %s AND c.effective_date <= %s
-                          AND (c.next_date IS NULL OR c.next_date > %s){join("o")}
-            WHERE o.effective_date < %s AND o.next_date >= %s AND o.next_date <= %s AND o.mrr > 0{where_o}
-            {"GROUP BY " + group if group else ""}
+            SELECT {key}{zeros}, {changed_sql}
         ) x{grp_by}
     """  # noqa: S608 - table names, aliases and conditions are ours; values are parameters
-    params = [
-        s,
-        e,
-        *[s] * len(MOVEMENT_RULES),
-        s,
-        e,
-        *[s, e] * 3,
-        e,
-        s,
-        *params_l,
-        s,
-        e,
-        e,
-        s,
-        s,
-        e,
-        *params_o,
-    ]
+    params = [s, e, *[s] * len(MOVEMENT_RULES), s, e, *[s, e] * 3, e, s, *params_l, *changed_params]
     return sql, params
 
 
@@ -227,6 +227,71 @@ def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTota
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return totals_from_sums(row, start=start, end=end)
+
+
+def cohort_sql(
+    *, start: dt.date, end: dt.date, where: Callable[[str], tuple[str, list[Any]]] = lambda alias: ("", [])
+) -> tuple[str, list[Any]]:
+    """sums_sql reduced to the cohort S (customers paying on start - 1): Σopening, |S|, |S∩E|,
+    Σ_S closing, Σ_S min(closing, opening). It reads only the rows in force on start - 1 (and the changed
+    customers' closing rows), not the period's movements."""
+    table = q(MrrEntry._meta.db_table)
+    s, e = adapt_date(start), adapt_date(end)
+    where_l, params_l = where("l")
+    changed_sql, changed_params = _changed_cohort_sql(
+        start=start, end=end, where=where, join=lambda alias: "", group=None
+    )
+    unchanged = "(next_date IS NULL OR next_date > %s) AND cents > 0"
+    sql = f"""
+        SELECT SUM(opening), SUM(n_s), SUM(n_se), SUM(s_closing), SUM(s_floor)
+        FROM (
+            SELECT SUM(cents) AS opening,
+                   COUNT(*) FILTER (WHERE cents > 0) AS n_s,
+                   COUNT(*) FILTER (WHERE {unchanged}) AS n_se,
+                   SUM(cents) FILTER (WHERE {unchanged}) AS s_closing,
+                   SUM(cents) FILTER (WHERE {unchanged}) AS s_floor
+            FROM (
+                SELECT l.next_date, {_cents("l.mrr")} AS cents FROM {table} l
+                WHERE l.effective_date < %s AND (l.next_date IS NULL OR l.next_date >= %s){where_l}
+            ) r
+            UNION ALL
+            SELECT 0, 0, {changed_sql}
+        ) x
+    """  # noqa: S608
+    return sql, [e, e, e, s, s, *params_l, *changed_params]
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The part of RevenueTotals about the cohort S (DESIGN.md §5): enough for nrr, grr, the customer
+    retention and churn rates and churned_customers, which are ratios of these sums only."""
+
+    start: dt.date
+    end: dt.date
+    opening: Decimal  # Σopening (= Σ_S opening: a customer outside S opens at 0)
+    customers_start: int  # |S|
+    retained: int  # |S ∩ E|
+    cohort_closing: Decimal  # Σ_S closing
+    cohort_floor: Decimal  # Σ_S min(closing, opening)
+
+
+def cohort_totals(*, scope: Scope, start: dt.date, end: dt.date) -> Cohort:
+    """The cohort sums of revenue_totals (same values), from cohort_sql: one query."""
+    sql, params = cohort_sql(start=start, end=end, where=lambda alias: scope.sql(f"{alias}.customer_id"))
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        opening, n_s, n_se, s_closing, s_floor = cursor.fetchone()
+    return Cohort(
+        start=start,
+        end=end,
+        opening=_dollars(_to_cents(opening)),
+        customers_start=int(n_s or 0),
+        retained=int(n_se or 0),
+        cohort_closing=_dollars(_to_cents(s_closing)),
+        cohort_floor=_dollars(_to_cents(s_floor)),
+    )
 
 
 def totals_from_sums(row: Sequence[Any], *, start: dt.date, end: dt.date, label: str = "") -> RevenueTotals:
@@ -288,12 +353,12 @@ def arr(t: RevenueTotals) -> Decimal:
     return t.closing * 12
 
 
-def nrr(t: RevenueTotals) -> Decimal | None:
+def nrr(t: RevenueTotals | Cohort) -> Decimal | None:
     """DESIGN.md §5 nrr: Σ_S closing ÷ Σ_S opening."""
     return _ratio(t.cohort_closing, t.opening)
 
 
-def grr(t: RevenueTotals) -> Decimal | None:
+def grr(t: RevenueTotals | Cohort) -> Decimal | None:
     """DESIGN.md §5 grr: Σ_S min(closing, opening) ÷ Σ_S opening (never above 1)."""
     return _ratio(t.cohort_floor, t.opening)
 
@@ -303,17 +368,17 @@ def new_customers(t: RevenueTotals) -> int:
     return t.customers_end - t.retained
 
 
-def churned_customers(t: RevenueTotals) -> int:
+def churned_customers(t: RevenueTotals | Cohort) -> int:
     """DESIGN.md §5 churned_customers = |S| - |S∩E|."""
     return t.customers_start - t.retained
 
 
-def customer_retention_rate(t: RevenueTotals) -> Decimal | None:
-    """DESIGN.md §5 customer_retention_rate: (|E| - |N|) ÷ |S|."""
-    return _ratio(t.customers_end - new_customers(t), t.customers_start)
+def customer_retention_rate(t: RevenueTotals | Cohort) -> Decimal | None:
+    """DESIGN.md §5 customer_retention_rate: (|E| - |N|) ÷ |S|, where |E| - |N| = |E ∩ S| (N = E \\ S)."""
+    return _ratio(t.retained, t.customers_start)
 
 
-def customer_churn_rate(t: RevenueTotals) -> Decimal | None:
+def customer_churn_rate(t: RevenueTotals | Cohort) -> Decimal | None:
     """DESIGN.md §5 customer_churn_rate: 1 - customer_retention_rate."""
     retention = customer_retention_rate(t)
     return None if retention is None else 1 - retention

@@ -24,7 +24,7 @@ from metrics import revenue
 from metrics.health.models import HealthSnapshot
 from metrics.health.selectors import Movement, explain
 from metrics.models import MrrEntry, Outcome, Renewal
-from metrics.revenue import RevenueTotals
+from metrics.revenue import Cohort, RevenueTotals
 from metrics.scope import Scope, adapt_date, q
 from playbooks.models import Run, RunStatus, Task, TaskStatus
 from surveys.models import Response
@@ -361,7 +361,7 @@ def portfolio_revenue(*, portfolio: Portfolio, start: dt.date, end: dt.date) -> 
 class Retention:
     start: dt.date
     end: dt.date
-    totals: RevenueTotals
+    totals: RevenueTotals | Cohort
 
     @property
     def nrr(self) -> Decimal | None:
@@ -390,7 +390,12 @@ def trailing_year(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def retention(*, portfolio: Portfolio, today: dt.date) -> Retention:
+    """NRR, GRR and churn of the trailing 12 months. They are ratios of the cohort sums only, so the whole
+    company's come from metrics.revenue.cohort_totals (the rows in force a year ago and the changed customers'
+    closing rows, not the year's movements); books from portfolio_revenue."""
     start, end = trailing_year(today)
+    if portfolio.is_everything:
+        return Retention(start, end, revenue.cohort_totals(scope=Scope(), start=start, end=end))
     return Retention(start, end, portfolio_revenue(portfolio=portfolio, start=start, end=end))
 
 
