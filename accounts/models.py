@@ -163,7 +163,13 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["csm", "name"])]
+        indexes = [
+            models.Index(fields=["csm", "name"]),
+            # The home dashboard's "biggest health drops" (most negative first): only the falling customers.
+            models.Index(
+                fields=["health_change_7d"], condition=Q(health_change_7d__lt=0), name="customer_health_drop"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
