@@ -140,8 +140,7 @@ def _portfolio_pass(
     for days in RENEWAL_WINDOWS:
         renewing = "cu.renewal_date >= %s AND cu.renewal_date <= %s"
         windows.append(
-            f"SUM(CASE WHEN {renewing} THEN 1 ELSE 0 END), "
-            f"COALESCE(SUM(CASE WHEN {renewing} THEN {_cents('l.mrr')} ELSE 0 END), 0)"
+            f"COUNT(*) FILTER (WHERE {renewing}), SUM({_cents('l.mrr')}) FILTER (WHERE {renewing})"
         )
         params += [d, adapt_date(day + dt.timedelta(days=days))] * 2
     sql = f"""
@@ -242,8 +241,8 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
         params = [b, b, b, *scope_params]
     sql = f"""
         SELECT COUNT(*),
-               SUM(CASE WHEN s.band IN ('red', 'yellow') THEN 1 ELSE 0 END),
-               COALESCE(SUM(CASE WHEN s.band IN ('red', 'yellow') THEN {_cents("l.mrr")} ELSE 0 END), 0)
+               COUNT(*) FILTER (WHERE s.band IN ('red', 'yellow')),
+               SUM({_cents("l.mrr")}) FILTER (WHERE s.band IN ('red', 'yellow'))
         FROM {source}
     """  # noqa: S608
     with connection.cursor() as cursor:
