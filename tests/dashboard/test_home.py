@@ -102,6 +102,26 @@ def test_at_risk_change_over_30_days_comes_from_snapshots(book, csm):
     assert risk.change == Decimal("-2400.00")
 
 
+def test_at_risk_before_and_windows_for_a_manager_and_an_admin(book, csm, manager, admin_user):
+    """The manager's books (a lookup per customer on PostgreSQL) and the whole company (one join of that day's
+    snapshots to the ledger) give the same figures as the CSM's book when the snapshots are all in it."""
+    red, yellow, green, _none = book[0]
+    day = TODAY - dt.timedelta(days=30)
+    _snapshot(red, day, "green", 80)
+    _snapshot(yellow, day, "yellow", 50)
+    _snapshot(green, day, "red", 20)
+    for user in (manager, admin_user):
+        home = selectors.home(user=user, today=TODAY)
+        assert home.at_risk.arr_before == Decimal("6000.00")
+        assert home.at_risk.customers_before == 2
+    everyone = selectors.home(user=admin_user, today=TODAY)
+    w90, w180 = everyone.windows
+    # csm's red (MRR 100, in 20 days) and other_csm's red (MRR 1,000, in 10 days); then csm's yellow (200).
+    assert (w90.customers, w90.arr, w90.at_risk) == (2, Decimal("13200.00"), 2)
+    assert (w180.customers, w180.arr, w180.at_risk) == (3, Decimal("15600.00"), 3)
+    assert everyone.at_risk.arr == Decimal("15600.00")
+
+
 def test_at_risk_change_is_unknown_without_snapshots_that_day(book, csm):
     risk = selectors.home(user=csm, today=TODAY).at_risk
     assert risk.arr_before is None
