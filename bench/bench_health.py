@@ -5,6 +5,10 @@ For each size (default 10,000 then 100,000 customers) it drops and recreates a d
 `INSERT … SELECT generate_series` (the same statements a COPY would feed, without shipping 10 M rows through
 Python), builds the UsageDaily rollup from the raw events with one INSERT … SELECT, then:
 
+- puts the day back in the state a nightly run finds it in (untimed): no snapshots for the day yet and the
+  customers' denormalised health fields empty, as right after generation, so a run on reused data (`--reuse`)
+  measures the same work as the first one instead of a re-run that deletes 100,000 rows and updates no
+  customer,
 - starts a real `celery -A cshub worker -c 2` subprocess (prefork, 2 processes) on REDIS_URL,
 - sends the nightly chord for one day (chunk tasks + finish hook) and waits for the finish task,
 - samples the worker processes' RSS (/proc) every 0.2 s: peak of the largest process and of all together,
@@ -267,14 +271,14 @@ def generate(customers: int) -> None:
     _step("VACUUM ANALYZE", lambda: _vacuum())
 
 
-def _vacuum() -> None:
+def _vacuum(*tables: str) -> None:
     from django.db import connection
 
     connection.ensure_connection()
     old = connection.connection.autocommit
     connection.connection.autocommit = True
     try:
-        connection.connection.execute("VACUUM ANALYZE")
+        connection.connection.execute(f"VACUUM ANALYZE {', '.join(tables)}")
     finally:
         connection.connection.autocommit = old
 
@@ -383,6 +387,18 @@ def start_worker(db_url: str) -> subprocess.Popen:
     sys.exit("the Celery worker did not answer a ping within 60 s")
 
 
+def reset_day() -> None:
+    """Untimed: the state a nightly run starts from (and the first run after generation sees): no snapshots
+    for DAY, customers' health fields empty; then VACUUM ANALYZE both tables so earlier runs' dead rows do not
+    weigh on this one."""
+    _sql("DELETE FROM metrics_healthsnapshot WHERE date = %s", [DAY])
+    _sql(
+        "UPDATE accounts_customer SET health_score = NULL, health_band = '', health_change_7d = NULL, "
+        "health_as_of = NULL WHERE health_as_of IS NOT NULL OR health_band <> ''"
+    )
+    _vacuum("metrics_healthsnapshot", "accounts_customer")
+
+
 def recompute_through_celery(db_url: str, customers: int) -> dict[str, float]:
     from cshub.celery import app
     from metrics.health.models import HealthSnapshot
@@ -442,6 +458,7 @@ def run_size(customers: int, admin_url: str, db_url: str, *, reuse: bool = False
     print(
         f"  floor: one SQL pass over the usage rollup ({grouped:,} customers)      {floor:8.2f} s", flush=True
     )
+    reset_day()
     run = recompute_through_celery(db_url, customers)
     # The finish hook (settings.CSHUB_AFTER_HEALTH_RECOMPUTE: playbook trigger evaluation) is part of the
     # nightly chord above; timed again alone here so the recompute itself can be read off.

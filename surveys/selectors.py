@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import Contact, Customer, LifecycleStage, User
@@ -208,6 +209,16 @@ def latest_answers_for_customer(*, customer: Customer) -> QuerySet[Response]:
 # --- Inputs of the health model (DESIGN.md §6): many customers at once, one query each ------------------
 
 
+def _for_customers(customer_ids: Iterable[int]) -> tuple[Q, set[int]]:
+    """A filter on `customer_ids` and the set to keep from its rows. When the ids fill most of their range (a
+    chunk of the nightly recompute), the range: an index range scan instead of thousands of bound
+    parameters; the caller drops the few other customers inside it."""
+    wanted = set(customer_ids)
+    if wanted and max(wanted) - min(wanted) < 2 * len(wanted):
+        return Q(customer_id__gte=min(wanted), customer_id__lte=max(wanted)), wanted
+    return Q(customer_id__in=sorted(wanted)), wanted
+
+
 def account_nps_by_customer(
     *, customer_ids: Iterable[int], as_of: dt.date | None = None, days: int = 180
 ) -> dict[int, float]:
@@ -215,16 +226,24 @@ def account_nps_by_customer(
     `days` days up to `as_of`. Customers without answers are absent (the factor is missing, not zero)."""
     end = _day_start((as_of or timezone.localdate()) + dt.timedelta(days=1))
     start = end - dt.timedelta(days=days)
-    window = Response.objects.filter(kind=Kind.NPS, answered_at__gte=start, answered_at__lt=end)
-    later = window.filter(
-        customer_id=OuterRef("customer_id"), contact_email=OuterRef("contact_email")
-    ).filter(
-        Q(answered_at__gt=OuterRef("answered_at"))
-        | Q(answered_at=OuterRef("answered_at"), id__gt=OuterRef("id"))
+    # Each contact's latest answer in the window: rank 1 per (customer, address), newest first (ties: the
+    # higher id). The window is restricted to the customers asked for before ranking, so the cost follows
+    # their answers, not the whole table's.
+    customers, wanted = _for_customers(customer_ids)
+    latest = (
+        Response.objects.filter(customers, kind=Kind.NPS, answered_at__gte=start, answered_at__lt=end)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("customer_id"), F("contact_email")],
+                order_by=[F("answered_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank=1)
+        .values("id")
     )
     rows = (
-        window.filter(customer_id__in=list(customer_ids))
-        .filter(~Exists(later))
+        Response.objects.filter(id__in=latest)
         .values("customer_id")
         .annotate(
             promoters=Count("id", filter=PROMOTER),
@@ -238,6 +257,7 @@ def account_nps_by_customer(
             r["promoters"], r["total"] - r["promoters"] - r["detractors"], r["detractors"]
         )
         for r in rows
+        if r["customer_id"] in wanted
     }
 
 
@@ -246,10 +266,11 @@ def csat_by_customer(
 ) -> dict[int, float]:
     """DESIGN.md §6 CSAT factor: % satisfied (§5: answers 4-5) in the last `days` days up to `as_of`."""
     end = _day_start((as_of or timezone.localdate()) + dt.timedelta(days=1))
+    customers, wanted = _for_customers(customer_ids)
     rows = (
         Response.objects.filter(
+            customers,
             kind=Kind.CSAT,
-            customer_id__in=list(customer_ids),
             answered_at__gte=end - dt.timedelta(days=days),
             answered_at__lt=end,
         )
@@ -257,7 +278,11 @@ def csat_by_customer(
         .annotate(satisfied=Count("id", filter=SATISFIED), total=Count("id"))
         .order_by()
     )
-    return {r["customer_id"]: csat_from_counts(r["satisfied"], r["total"]) for r in rows}
+    return {
+        r["customer_id"]: csat_from_counts(r["satisfied"], r["total"])
+        for r in rows
+        if r["customer_id"] in wanted
+    }
 
 
 def invitation_counts(*, campaign: Campaign) -> dict[str, Any]:

@@ -104,9 +104,10 @@ def round_to_total(values: list[float], total: float, places: int = 1) -> list[f
     scaled = [v * unit for v in values]
     floors = [math.floor(v) for v in scaled]
     missing = round(total * unit) - sum(floors)
-    order = sorted(range(len(values)), key=lambda i: scaled[i] - floors[i], reverse=True)
-    for i in order[: max(0, missing)]:
-        floors[i] += 1
+    if missing > 0:
+        remainders = [v - f for v, f in zip(scaled, floors, strict=True)]
+        for i in sorted(range(len(values)), key=remainders.__getitem__, reverse=True)[:missing]:
+            floors[i] += 1
     return [f / unit for f in floors]
 
 
@@ -116,51 +117,10 @@ def score_customer(
     """Score, band and components of one customer from its factor readings (DESIGN.md §6).
 
     Missing factors are left out and the others' weights rescaled; with less than half of the total weight
-    present the score is null ("not enough data")."""
-    factors = config.active
-    total_weight = sum(f.weight for f in factors)
-    present = [f for f in factors if (r := readings.get(f.key)) is not None and r.value is not None]
-    present_weight = sum(f.weight for f in present)
-    enough = total_weight > 0 and present_weight > 0 and present_weight * 2 >= total_weight
-
-    points: dict[str, float] = {}
-    for f in present:
-        points[f.key] = factor_score(readings[f.key].value, bad=f.bad, good=f.good)
-    score: Decimal | None = None
-    shares: dict[str, float] = {}
-    contributions: dict[str, float] = {}
-    if enough:
-        exact = sum(f.weight * points[f.key] for f in present) / present_weight
-        score = Decimal(str(round(exact, 1)))
-        keys = [f.key for f in present]
-        rescaled = round_to_total([100.0 * f.weight / present_weight for f in present], 100.0)
-        shares = dict(zip(keys, rescaled, strict=True))
-        parts = [f.weight * points[f.key] / present_weight for f in present]
-        contributions = dict(zip(keys, round_to_total(parts, float(score)), strict=True))
-
-    components = []
-    for f in factors:
-        reading = readings.get(f.key)
-        has_value = reading is not None and reading.value is not None
-        components.append(
-            {
-                "factor": f.key,
-                "raw_value": round(reading.value, 4) if has_value else None,
-                "score": round(points[f.key], 1) if has_value else None,
-                "weight": shares.get(f.key, 0.0) if enough else None,
-                "contribution": contributions.get(f.key, 0.0) if enough else None,
-                "as_of": reading.as_of.isoformat() if has_value and reading.as_of else None,
-                "detail": reading.detail if has_value else {},
-            }
-        )
-    band = band_with_hysteresis(
-        float(score) if score is not None else None,
-        previous=previous_band,
-        green=config.green,
-        yellow=config.yellow,
-        margin=config.margin,
-    )
-    return score, band, components
+    present the score is null ("not enough data"). One customer through `score_many`: one implementation."""
+    bands = {0: previous_band} if previous_band else {}
+    (result,) = score_many(config, {0: readings}, previous_bands=bands)
+    return result.score, result.band, result.components
 
 
 def gather(
@@ -184,10 +144,84 @@ def score_many(
     *,
     previous_bands: dict[int, str],
 ) -> list[Result]:
+    """`score_customer` for many customers, with what depends only on the model and on which factors are
+    present (total and present weight, the "enough data" rule, the rounded rescaled weights) worked out once
+    per combination instead of once per customer. Same arithmetic in the same order, so the same results
+    (tests/metrics/health/test_fast_paths.py compares it with the plain per-customer formula)."""
+    factors = config.active
+    keys = [f.key for f in factors]
+    weights = [f.weight for f in factors]
+    anchors = [(f.bad, f.good) for f in factors]
+    total_weight = sum(weights)
+    green, yellow, margin = config.green, config.yellow, config.margin
+    indices = range(len(factors))
+    # Per combination of present factors: their indices, their weight, "enough data", the rescaled weights.
+    plans: dict[tuple[bool, ...], tuple[list[int], float, bool, dict[int, float]]] = {}
+    iso: dict[dt.date, str] = {}  # as_of dates repeat across customers: format each once
     results = []
     for cid, customer_readings in readings.items():
-        score, band, components = score_customer(
-            config, customer_readings, previous_band=previous_bands.get(cid)
+        get = customer_readings.get
+        got = [get(k) for k in keys]
+        mask = tuple([r is not None and r.value is not None for r in got])
+        plan = plans.get(mask)
+        if plan is None:
+            present = [i for i in indices if mask[i]]
+            present_weight = sum(weights[i] for i in present)
+            enough = total_weight > 0 and present_weight > 0 and present_weight * 2 >= total_weight
+            shares = (
+                round_to_total([100.0 * weights[i] / present_weight for i in present], 100.0)
+                if enough
+                else []
+            )
+            plan = plans[mask] = (present, present_weight, enough, dict(zip(present, shares, strict=False)))
+        present, present_weight, enough, share_of = plan
+        points = [0.0] * len(keys)
+        for i in present:
+            bad, good = anchors[i]
+            points[i] = factor_score(got[i].value, bad=bad, good=good)
+        score: Decimal | None = None
+        contribution_of: dict[int, float] = {}
+        if enough:
+            exact = sum([weights[i] * points[i] for i in present]) / present_weight
+            score = Decimal(str(round(exact, 1)))
+            parts = [weights[i] * points[i] / present_weight for i in present]
+            contribution_of = dict(zip(present, round_to_total(parts, float(score)), strict=True))
+        components = []
+        for i in indices:
+            if mask[i]:
+                reading = got[i]
+                as_of = reading.as_of
+                if as_of and as_of not in iso:
+                    iso[as_of] = as_of.isoformat()
+                components.append(
+                    {
+                        "factor": keys[i],
+                        "raw_value": round(reading.value, 4),
+                        "score": round(points[i], 1),
+                        "weight": share_of[i] if enough else None,
+                        "contribution": contribution_of[i] if enough else None,
+                        "as_of": iso[as_of] if as_of else None,
+                        "detail": reading.detail,
+                    }
+                )
+            else:
+                components.append(
+                    {
+                        "factor": keys[i],
+                        "raw_value": None,
+                        "score": None,
+                        "weight": 0.0 if enough else None,
+                        "contribution": 0.0 if enough else None,
+                        "as_of": None,
+                        "detail": {},
+                    }
+                )
+        band = band_with_hysteresis(
+            float(score) if score is not None else None,
+            previous=previous_bands.get(cid),
+            green=green,
+            yellow=yellow,
+            margin=margin,
         )
         results.append(Result(cid, score, band, components))
     return results

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Max
+from django.db.models.functions import TruncDate
 
 from accounts.models import Touchpoint
 
@@ -23,10 +24,11 @@ class Engagement(Factor):
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         _start, end = day_bounds(day)
+        # The local date of the latest touchpoint, converted in SQL (TIME_ZONE, as `as_date` would).
         rows = (
             Touchpoint.objects.filter(**id_range(customer_ids), occurred_at__lt=end)
             .values("customer_id")
-            .annotate(last=Max("occurred_at"))
+            .annotate(last=TruncDate(Max("occurred_at")))
             .values_list("customer_id", "last")
             .order_by()
         )

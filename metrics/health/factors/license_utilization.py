@@ -22,9 +22,9 @@ class LicenseUtilization(Factor):
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         licenses = dict(
-            Customer.objects.filter(**id_range(customer_ids, "pk"), licenses__gt=0).values_list(
-                "pk", "licenses"
-            )
+            Customer.objects.filter(**id_range(customer_ids, "pk"), licenses__gt=0)
+            .values_list("pk", "licenses")
+            .order_by()
         )
         usage = usage_window(customer_ids=customer_ids, day=day)
         readings = {}

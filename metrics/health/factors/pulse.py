@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import F, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import RowNumber, TruncDate
 
 from accounts.models import Pulse
 
@@ -38,7 +38,8 @@ class CsmPulse(Factor):
                 )
             )
             .filter(rank=1)
-            .values_list("customer_id", "score", "created_at")
+            .annotate(on=TruncDate("created_at"))  # its local date, converted in SQL as `as_date` would
+            .values_list("customer_id", "score", "on")
         )
         return {cid: Reading(value=float(score), as_of=as_date(at)) for cid, score, at in rows}
 
