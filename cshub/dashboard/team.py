@@ -14,7 +14,8 @@ per group. Tests prove each row equals the engine's figure for that CSM's book.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from operator import itemgetter
@@ -44,6 +45,18 @@ def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | No
     if not denominator:
         return None
     return Decimal(numerator) / Decimal(denominator)
+
+
+@contextmanager
+def without_jit() -> Iterator[None]:
+    """One transaction (one snapshot) for a page's queries, with PostgreSQL's JIT off. Their cost estimates
+    (hundreds of thousands of rows) switch JIT on, and compiling them takes longer than running them: up to
+    0.14 s for the team page's time to value over a year of 100,000 customers."""
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 # --- Who is on the team ---------------------------------------------------------------------------
@@ -153,7 +166,7 @@ def revenue_by_csm(
     if strategy == "auto":
         strategy = "walk" if connection.vendor == "postgresql" and len(csm_ids) <= FEW_CSMS else "scan"
     sql, params = (_walk_sql if strategy == "walk" else _scan_sql)(csm_ids, start, end)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL jit = off")  # as revenue_totals: compiling costs more than it saves
         cursor.execute(sql, params)
@@ -547,14 +560,15 @@ def team_performance(
     today = today or timezone.localdate()
     as_of = min(end, today)
     ids = [u.pk for u in csms]
-    money = revenue_by_csm(csm_ids=ids, start=start, end=as_of)
-    grouped = [
-        books_by_csm(csm_ids=ids, as_of=as_of),
-        touchpoints_by_csm(csm_ids=ids, start=start, end=end),
-        renewals_by_csm(csm_ids=ids, start=start, end=end),
-        onboarding_by_csm(csm_ids=ids, start=start, end=end, as_of=as_of),
-        tasks_by_csm(csm_ids=ids, start=start, end=end, today=today),
-    ]
+    with without_jit():
+        money = revenue_by_csm(csm_ids=ids, start=start, end=as_of)
+        grouped = [
+            books_by_csm(csm_ids=ids, as_of=as_of),
+            touchpoints_by_csm(csm_ids=ids, start=start, end=end),
+            renewals_by_csm(csm_ids=ids, start=start, end=end),
+            onboarding_by_csm(csm_ids=ids, start=start, end=end, as_of=as_of),
+            tasks_by_csm(csm_ids=ids, start=start, end=end, today=today),
+        ]
     empty = revenue.totals_from_cents(start=start, end=as_of, money=[0] * 7, counts=[0] * 3, cohort=[0] * 2)
     days = (end - start).days + 1
     rows = []

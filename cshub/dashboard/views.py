@@ -170,9 +170,10 @@ def trends(request: HttpRequest) -> HttpResponse:
             rows = selectors.renewals_funnel(portfolio=portfolio, today=today)[0]
         name, columns = TRENDS_CSV[table]
         return exports.csv_response(name, columns, rows)
-    band_mix = selectors.band_mix_by_month(portfolio=portfolio, today=today)
-    months = selectors.retention_by_month(portfolio=portfolio, today=today)
-    funnel, funnel_start, funnel_end = selectors.renewals_funnel(portfolio=portfolio, today=today)
+    with team_selectors.without_jit():
+        band_mix = selectors.band_mix_by_month(portfolio=portfolio, today=today)
+        months = selectors.retention_by_month(portfolio=portfolio, today=today)
+        funnel, funnel_start, funnel_end = selectors.renewals_funnel(portfolio=portfolio, today=today)
     top = max([s.count for s in funnel] + [1])
     context = {
         "portfolio": portfolio,

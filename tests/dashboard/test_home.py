@@ -248,6 +248,20 @@ def test_oldest_overdue_are_the_first_rows_of_overdue_tasks(book, csm, manager, 
             assert first[0].assignee.email == csm.email
 
 
+def test_home_queries_run_in_one_transaction_without_jit(book, admin_user):
+    """On PostgreSQL the page's queries share one transaction with JIT off (compiling them costs more than
+    running them); on SQLite there is nothing to switch."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.home(user=admin_user, today=TODAY)
+    statements = [q["sql"] for q in ctx.captured_queries]
+    if connection.vendor == "postgresql":
+        assert statements[0] == "SET LOCAL jit = off"
+    assert not any("SAVEPOINT" in sql for sql in statements)
+
+
 # --- Trends ---------------------------------------------------------------------------------------
 
 

@@ -59,6 +59,11 @@ def test_cohort_totals_equal_the_engines_cohort(db, ledger, period):
             revenue.cohort_totals(scope=scope, start=start, end=end),
             revenue.revenue_totals(scope=scope, start=start, end=end),
         )
+    # Driven from the customers of a book (the home of a CSM or a manager).
+    _same_cohort(
+        revenue.cohort_of_customers(where=(" AND cu.csm_id IN (%s)", [mine.pk]), start=start, end=end),
+        revenue.revenue_totals(scope=Scope(csm=mine), start=start, end=end),
+    )
 
 
 def test_the_home_retention_of_an_admin_is_the_engines(admin_user):
@@ -80,3 +85,21 @@ def test_the_home_retention_of_an_admin_is_the_engines(admin_user):
     _same_cohort(home.totals, revenue.revenue_totals(scope=Scope(), start=start, end=end))
     assert home.nrr == Decimal("1.2")
     assert home.grr == Decimal("1")  # min(closing, opening): the dip in between does not count
+
+
+def test_the_home_retention_of_a_csm_is_the_engines(csm):
+    from cshub.dashboard import selectors
+
+    c = Customer.objects.create(external_id="K-2", name="K 2", csm=csm)
+    today = dt.date(2026, 3, 15)
+    MrrEntry.objects.bulk_create(
+        [
+            MrrEntry(customer=c, effective_date=dt.date(2024, 1, 1), mrr=Decimal("100")),
+            MrrEntry(customer=c, effective_date=dt.date(2026, 1, 1), mrr=Decimal("70")),
+        ]
+    )
+    mrr_ledger_relink()
+    start, end = selectors.trailing_year(today)
+    home = selectors.retention(portfolio=selectors.portfolio_for(csm), today=today)
+    _same_cohort(home.totals, revenue.revenue_totals(scope=Scope(csm=csm), start=start, end=end))
+    assert home.grr == Decimal("0.7")
