@@ -6,9 +6,10 @@ row adds those sums — the union of disjoint books — before taking any ratio:
 the rows' ratios.
 
 The metric engine (metrics.revenue, metrics.renewals, metrics.engagement) answers one scope at a time; the
-grouped variants here reuse its definitions: revenue classifies ledger rows with the engine's
-MOVEMENT_SQL and in-force conditions, and its ratio functions (nrr, grr, arr) run on a RevenueTotals built
-per group. Tests prove each row equals the engine's figure for that CSM's book.
+grouped variants here reuse its definitions: revenue is the engine's sums_sql grouped by CSM (or, for a few
+books, a walk classifying ledger rows with the engine's MOVEMENT_SQL and in-force conditions), and its ratio
+functions (nrr, grr, arr) run on a RevenueTotals built per group. Tests prove each row equals the engine's
+figure for that CSM's book.
 """
 
 from __future__ import annotations
@@ -161,8 +162,9 @@ def revenue_by_csm(
 
     Two equivalent plans (tests check both against the engine): "walk" follows a few books' customers into
     the ledger through its (customer, date) index — on PostgreSQL the planner would otherwise hash the whole
-    ledger even for one 2,000-customer book; "scan" reads the period's rows and the rows in force at both ends
-    once for many books, like the engine's company totals. "auto" walks up to FEW_CSMS books on PostgreSQL."""
+    ledger even for one 2,000-customer book; "scan" is the engine's own sums (metrics.revenue.sums_sql: one
+    read of the rows in force in the period) grouped by CSM, for many books. "auto" walks up to FEW_CSMS books
+    on PostgreSQL."""
     if strategy == "auto":
         strategy = "walk" if connection.vendor == "postgresql" and len(csm_ids) <= FEW_CSMS else "scan"
     sql, params = (_walk_sql if strategy == "walk" else _scan_sql)(csm_ids, start, end)
