@@ -143,8 +143,10 @@ def score_many(
     readings: dict[int, dict[str, Reading | None]],
     *,
     previous_bands: dict[int, str],
+    components: bool = True,
 ) -> list[Result]:
-    """`score_customer` for many customers, with what depends only on the model and on which factors are
+    """`score_customer` for many customers (`components=False`: score and band only, for the model editor's
+    preview, which shows no components), with what depends only on the model and on which factors are
     present (total and present weight, the "enough data" rule, the rounded rescaled weights) worked out once
     per combination instead of once per customer. Same arithmetic in the same order, so the same results
     (tests/metrics/health/test_fast_paths.py compares it with the plain per-customer formula)."""
@@ -184,16 +186,17 @@ def score_many(
         if enough:
             exact = sum([weights[i] * points[i] for i in present]) / present_weight
             score = Decimal(str(round(exact, 1)))
-            parts = [weights[i] * points[i] / present_weight for i in present]
-            contribution_of = dict(zip(present, round_to_total(parts, float(score)), strict=True))
-        components = []
-        for i in indices:
+            if components:
+                parts = [weights[i] * points[i] / present_weight for i in present]
+                contribution_of = dict(zip(present, round_to_total(parts, float(score)), strict=True))
+        parts_out: list[dict[str, Any]] = []
+        for i in indices if components else ():
             if mask[i]:
                 reading = got[i]
                 as_of = reading.as_of
                 if as_of and as_of not in iso:
                     iso[as_of] = as_of.isoformat()
-                components.append(
+                parts_out.append(
                     {
                         "factor": keys[i],
                         "raw_value": round(reading.value, 4),
@@ -205,7 +208,7 @@ def score_many(
                     }
                 )
             else:
-                components.append(
+                parts_out.append(
                     {
                         "factor": keys[i],
                         "raw_value": None,
@@ -223,5 +226,5 @@ def score_many(
             yellow=yellow,
             margin=margin,
         )
-        results.append(Result(cid, score, band, components))
+        results.append(Result(cid, score, band, parts_out))
     return results

@@ -14,7 +14,7 @@ from accounts.models import Customer
 from .engine import FactorConfig, ModelConfig, gather, score_many
 from .factors import get_factor
 from .models import HealthSnapshot
-from .services import customer_id_chunks, previous_bands, scored_ids
+from .services import customer_id_chunks, cyclic_gc_paused, previous_bands, scored_ids
 
 
 @dataclass(frozen=True)
@@ -190,10 +190,12 @@ def health_model_preview(
     changed: list[tuple[int, Any, Any]] = []
     for lo, hi in customer_id_chunks(chunk_size=chunk_size):
         ids = scored_ids(lo, hi)
-        readings = gather(union, customer_ids=ids, day=day)
-        bands = previous_bands(customer_ids=ids, day=day)
-        before = score_many(current, readings, previous_bands=bands)
-        after = score_many(proposal, readings, previous_bands=bands)
+        with cyclic_gc_paused():
+            readings = gather(union, customer_ids=ids, day=day)
+            bands = previous_bands(customer_ids=ids, day=day)
+            # Scores and bands only: the preview shows no components.
+            before = score_many(current, readings, previous_bands=bands, components=False)
+            after = score_many(proposal, readings, previous_bands=bands, components=False)
         for b, a in zip(before, after, strict=True):
             before_scores.append(b.score)
             after_scores.append(a.score)

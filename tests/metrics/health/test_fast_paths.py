@@ -1,7 +1,7 @@
 """The recompute's fast paths give exactly what the plain definitions give (issue 5's speed work).
 
 - `score_many` (plans per combination of present factors) against the straightforward per-customer formula of
-  DESIGN.md §6, on random models and readings;
+  DESIGN.md §6, on random models and readings, and its scores-only form (the model editor's preview);
 - the set-based denormalisation on PostgreSQL against the Python one;
 - the selectors' id-range reads (a chunk of customers) against the same customers asked for one by one;
 - dates of pulses and touchpoints taken in SQL in TIME_ZONE, as `as_date` takes them in Python;
@@ -164,6 +164,10 @@ def test_score_many_equals_the_definition(factors, thresholds, customers):
     bands = {cid: prev for cid, (_rs, prev) in enumerate(customers) if prev}
     results = score_many(config, readings, previous_bands=bands)
     assert [r.customer_id for r in results] == list(readings)
+    bare = score_many(config, readings, previous_bands=bands, components=False)  # the editor's preview
+    assert [(r.customer_id, r.score, r.band, []) for r in results] == [
+        (r.customer_id, r.score, r.band, r.components) for r in bare
+    ]
     for r in results:
         assert (r.score, r.band, r.components) == reference_score(
             config, readings[r.customer_id], bands.get(r.customer_id)
