@@ -1,13 +1,16 @@
-"""Reads that span models for the accounts screens: the Book and the customer timeline."""
+"""Reads that span models for the accounts screens (the Book and the customer timeline), and the readings
+other apps take from accounts (the health factors)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
@@ -187,3 +190,58 @@ def customer_for_viewer(*, user: User, external_id: str) -> Customer:
     if customer is None:
         raise Http404("No customer with this ID.")
     return customer
+
+
+# --- Readings for the health factors (DESIGN.md §6: factors read other apps through their selectors) ------
+
+
+def for_customers(customer_ids: Iterable[int], field: str = "customer_id") -> tuple[Q, set[int]]:
+    """A filter on `customer_ids` and the set to keep from its rows. When the ids fill most of their range (a
+    chunk of the nightly recompute), the range: an index range scan instead of thousands of bound
+    parameters; the caller drops the few other customers inside it."""
+    wanted = set(customer_ids)
+    if wanted and max(wanted) - min(wanted) < 2 * len(wanted):
+        return Q(**{f"{field}__gte": min(wanted), f"{field}__lte": max(wanted)}), wanted
+    return Q(**{f"{field}__in": sorted(wanted)}), wanted
+
+
+def latest_pulse_by_customer(
+    *, customer_ids: Iterable[int], since: dt.datetime, until: dt.datetime
+) -> dict[int, tuple[int, dt.date]]:
+    """Each customer's latest pulse created in [since, until): (score, its local date in TIME_ZONE).
+    Customers without one are absent."""
+    customers, wanted = for_customers(customer_ids)
+    rows = (
+        Pulse.objects.filter(customers, created_at__gte=since, created_at__lt=until)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("customer_id")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank=1)
+        .annotate(on=TruncDate("created_at"))  # the local date, converted in SQL
+        .values_list("customer_id", "score", "on")
+    )
+    return {cid: (score, on) for cid, score, on in rows if cid in wanted}
+
+
+def last_touchpoint_day_by_customer(*, customer_ids: Iterable[int], until: dt.datetime) -> dict[int, dt.date]:
+    """The local date (TIME_ZONE) of each customer's latest touchpoint before `until`; absent if none."""
+    customers, wanted = for_customers(customer_ids)
+    rows = (
+        Touchpoint.objects.filter(customers, occurred_at__lt=until)
+        .values("customer_id")
+        .annotate(last=TruncDate(Max("occurred_at")))
+        .values_list("customer_id", "last")
+        .order_by()
+    )
+    return {cid: last for cid, last in rows if cid in wanted}
+
+
+def licenses_by_customer(*, customer_ids: Iterable[int]) -> dict[int, int]:
+    """Licensed seats of the customers that have any (customers without licenses are absent)."""
+    customers, wanted = for_customers(customer_ids, "pk")
+    rows = Customer.objects.filter(customers, licenses__gt=0).values_list("pk", "licenses").order_by()
+    return {pk: seats for pk, seats in rows if pk in wanted}

@@ -14,6 +14,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import Contact, Customer, LifecycleStage, User
+from accounts.selectors import for_customers
 
 from .models import Campaign, Invitation, InvitationState, Kind, Response, band_q
 from .scores import DETRACTOR, PROMOTER, SATISFIED, csat_from_counts, nps_from_counts
@@ -209,16 +210,6 @@ def latest_answers_for_customer(*, customer: Customer) -> QuerySet[Response]:
 # --- Inputs of the health model (DESIGN.md §6): many customers at once, one query each ------------------
 
 
-def _for_customers(customer_ids: Iterable[int]) -> tuple[Q, set[int]]:
-    """A filter on `customer_ids` and the set to keep from its rows. When the ids fill most of their range (a
-    chunk of the nightly recompute), the range: an index range scan instead of thousands of bound
-    parameters; the caller drops the few other customers inside it."""
-    wanted = set(customer_ids)
-    if wanted and max(wanted) - min(wanted) < 2 * len(wanted):
-        return Q(customer_id__gte=min(wanted), customer_id__lte=max(wanted)), wanted
-    return Q(customer_id__in=sorted(wanted)), wanted
-
-
 def account_nps_by_customer(
     *, customer_ids: Iterable[int], as_of: dt.date | None = None, days: int = 180
 ) -> dict[int, float]:
@@ -229,7 +220,7 @@ def account_nps_by_customer(
     # Each contact's latest answer in the window: rank 1 per (customer, address), newest first (ties: the
     # higher id). The window is restricted to the customers asked for before ranking, so the cost follows
     # their answers, not the whole table's.
-    customers, wanted = _for_customers(customer_ids)
+    customers, wanted = for_customers(customer_ids)
     latest = (
         Response.objects.filter(customers, kind=Kind.NPS, answered_at__gte=start, answered_at__lt=end)
         .annotate(
@@ -266,7 +257,7 @@ def csat_by_customer(
 ) -> dict[int, float]:
     """DESIGN.md §6 CSAT factor: % satisfied (§5: answers 4-5) in the last `days` days up to `as_of`."""
     end = _day_start((as_of or timezone.localdate()) + dt.timedelta(days=1))
-    customers, wanted = _for_customers(customer_ids)
+    customers, wanted = for_customers(customer_ids)
     rows = (
         Response.objects.filter(
             customers,

@@ -5,12 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Max
-from django.db.models.functions import TruncDate
+from accounts.selectors import last_touchpoint_day_by_customer
 
-from accounts.models import Touchpoint
-
-from . import Factor, Reading, _verb, as_date, day_bounds, id_range, register
+from . import Factor, Reading, _verb, as_date, day_bounds, register
 
 
 @register
@@ -24,16 +21,9 @@ class Engagement(Factor):
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         _start, end = day_bounds(day)
-        # The local date of the latest touchpoint, converted in SQL (TIME_ZONE, as `as_date` would).
-        rows = (
-            Touchpoint.objects.filter(**id_range(customer_ids), occurred_at__lt=end)
-            .values("customer_id")
-            .annotate(last=TruncDate(Max("occurred_at")))
-            .values_list("customer_id", "last")
-            .order_by()
-        )
+        last_days = last_touchpoint_day_by_customer(customer_ids=customer_ids, until=end)
         readings = {}
-        for cid, last in rows:
+        for cid, last in last_days.items():
             last_day = as_date(last)
             readings[cid] = Reading(value=float((day - last_day).days), as_of=last_day)
         return readings

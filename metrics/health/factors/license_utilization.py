@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from accounts.models import Customer
+from accounts.selectors import licenses_by_customer
 
-from . import Factor, Reading, _verb, id_range, register
+from . import Factor, Reading, _verb, register
 from .usage_window import usage_window
 
 
@@ -21,11 +21,7 @@ class LicenseUtilization(Factor):
     default_good = 0.8
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
-        licenses = dict(
-            Customer.objects.filter(**id_range(customer_ids, "pk"), licenses__gt=0)
-            .values_list("pk", "licenses")
-            .order_by()
-        )
+        licenses = licenses_by_customer(customer_ids=customer_ids)
         usage = usage_window(customer_ids=customer_ids, day=day)
         readings = {}
         for cid, seats in licenses.items():

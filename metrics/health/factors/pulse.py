@@ -5,12 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber, TruncDate
+from accounts.selectors import latest_pulse_by_customer
 
-from accounts.models import Pulse
-
-from . import Factor, Reading, as_date, day_bounds, id_range, register
+from . import Factor, Reading, as_date, day_bounds, register
 
 FRESH_DAYS = 60
 
@@ -28,20 +25,8 @@ class CsmPulse(Factor):
         oldest, _ = day_bounds(day - dt.timedelta(days=FRESH_DAYS))
         _start, end = day_bounds(day)
         # Only pulses of the last 60 days can count, so the latest of those is the latest that matters.
-        rows = (
-            Pulse.objects.filter(**id_range(customer_ids), created_at__gte=oldest, created_at__lt=end)
-            .annotate(
-                rank=Window(
-                    RowNumber(),
-                    partition_by=[F("customer_id")],
-                    order_by=[F("created_at").desc(), F("id").desc()],
-                )
-            )
-            .filter(rank=1)
-            .annotate(on=TruncDate("created_at"))  # its local date, converted in SQL as `as_date` would
-            .values_list("customer_id", "score", "on")
-        )
-        return {cid: Reading(value=float(score), as_of=as_date(at)) for cid, score, at in rows}
+        latest = latest_pulse_by_customer(customer_ids=customer_ids, since=oldest, until=end)
+        return {cid: Reading(value=float(score), as_of=as_date(on)) for cid, (score, on) in latest.items()}
 
     def format_raw(self, value: float | None, detail: dict[str, Any]) -> str:
         return "\u2013" if value is None else f"{value:.0f} / 5"
