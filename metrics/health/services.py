@@ -212,7 +212,7 @@ _DENORMALISE_SQL = """
         LEFT JOIN {snapshot} AS w ON w.customer_id = k.id AND w.date = l.day - 7
         WHERE k.id >= %(lo)s AND k.id <= %(hi)s
     ) AS v
-    WHERE c.id = v.id AND (
+    WHERE c.id = v.id AND c.id >= %(lo)s AND c.id <= %(hi)s AND (
         c.health_score IS DISTINCT FROM v.score OR c.health_band IS DISTINCT FROM v.band
         OR c.health_change_7d IS DISTINCT FROM v.change OR c.health_as_of IS DISTINCT FROM v.day
     )
