@@ -278,6 +278,12 @@ class Cohort:
 def cohort_totals(*, scope: Scope, start: dt.date, end: dt.date) -> Cohort:
     """The cohort sums of revenue_totals (same values), from cohort_sql: one query."""
     sql, params = cohort_sql(start=start, end=end, where=lambda alias: scope.sql(f"{alias}.customer_id"))
+    return _cohort_of_row(sql, params, start=start, end=end)
+
+
+def _cohort_of_row(sql: str, params: Sequence[Any], *, start: dt.date, end: dt.date) -> Cohort:
+    """Run a cohort query (one row: Σopening, |S|, |S ∩ E|, Σ_S closing, Σ_S min) with JIT off: its cost
+    estimate would switch JIT on, and compiling takes longer than running it."""
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL jit = off")
@@ -315,20 +321,7 @@ def cohort_of_customers(*, where: tuple[str, list[Any]], start: dt.date, end: dt
         ) x
         WHERE o_mrr IS NOT NULL
     """  # noqa: S608
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL jit = off")  # its cost estimate of the lookups would switch JIT on
-        cursor.execute(sql, [s, e, *where[1]])
-        opening, n_s, n_se, s_closing, s_floor = cursor.fetchone()
-    return Cohort(
-        start=start,
-        end=end,
-        opening=_dollars(_to_cents(opening)),
-        customers_start=int(n_s or 0),
-        retained=int(n_se or 0),
-        cohort_closing=_dollars(_to_cents(s_closing)),
-        cohort_floor=_dollars(_to_cents(s_floor)),
-    )
+    return _cohort_of_row(sql, [s, e, *where[1]], start=start, end=end)
 
 
 def totals_from_sums(row: Sequence[Any], *, start: dt.date, end: dt.date, label: str = "") -> RevenueTotals:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from accounts.models import Customer
 from metrics.health import services
 from metrics.health.engine import FactorConfig, ModelConfig, band_with_hysteresis, score_many
-from metrics.health.factors import Reading, get_factor
+from metrics.health.factors import FACTOR_MODULES, Reading, get_factor
 from metrics.health.models import HealthSnapshot
 from metrics.health.services import health_model_current, previous_bands
 from surveys.selectors import account_nps_by_customer, csat_by_customer
@@ -40,16 +40,7 @@ from tests.requirements import require_postgres
 
 from .conftest import DAY, at, days_ago, usage
 
-KEYS = [
-    "license_utilization",
-    "usage_trend",
-    "feature_breadth",
-    "support_load",
-    "nps",
-    "csat",
-    "pulse",
-    "engagement",
-]
+KEYS = list(FACTOR_MODULES)  # every registered factor, in the default model's order
 
 
 # --- score_many against the definition -------------------------------------------------------------------
