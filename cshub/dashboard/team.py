@@ -615,6 +615,36 @@ TEAM_SORTS: dict[str, str] = {
     "overdue": "overdue_tasks",
 }
 TEAM_DEFAULT_SORT = "csm"
+# The columns' names, for the "Sort by" control (on a phone the stacked table has no header to click).
+TEAM_SORT_LABELS: dict[str, str] = {
+    "csm": "CSM",
+    "book": "Book size",
+    "arr": "ARR",
+    "nrr": "NRR",
+    "grr": "GRR",
+    "logo": "Logo renewal rate",
+    "gross": "Gross renewal rate",
+    "net": "Net renewal rate",
+    "expansion": "Expansion MRR",
+    "ttv": "Time to value",
+    "onboard": "Days to onboard",
+    "touch": "Touches per customer per month",
+    "advocacy": "Advocacy touchpoints",
+    "pulse": "Fresh pulse share",
+    "ontime": "Tasks on time",
+    "overdue": "Overdue tasks",
+}
+
+
+def sort_choices() -> list[tuple[str, str]]:
+    """(?sort= value, label) for every column both ways; the CSM name reads A to Z, figures lowest/highest."""
+    choices = []
+    for key, label in TEAM_SORT_LABELS.items():
+        if key == "csm":
+            choices += [(key, f"{label}, A to Z"), (f"-{key}", f"{label}, Z to A")]
+        else:
+            choices += [(f"-{key}", f"{label}, highest first"), (key, f"{label}, lowest first")]
+    return choices
 
 
 def sort_rows(rows: list[TeamRow], sort: str) -> list[TeamRow]:

@@ -37,6 +37,7 @@ def team(request: HttpRequest) -> HttpResponse:
         "perf": perf,
         "rows": rows,
         "sort": sort,
+        "sort_choices": team_selectors.sort_choices(),
         "period": period,
         "periods": period_choices(today),
     }

@@ -105,6 +105,23 @@ def test_page_sorts_by_a_column(team, admin_client, admin_user):
     assert 'aria-sort="descending"' in page
 
 
+def test_sort_control_offers_every_column_both_ways_and_belongs_to_the_filter_form(team, admin_client):
+    """On a phone the stacked table hides its header row: the "Sort by" select is the way to sort there."""
+    from cshub.dashboard.team import TEAM_SORT_LABELS, TEAM_SORTS
+
+    assert set(TEAM_SORT_LABELS) == set(TEAM_SORTS)
+    page = admin_client.get(reverse("team"), {"period": PERIOD, "sort": "-arr"}).content.decode()
+    select = re.search(
+        r'<select class="select" name="sort" id="id_team_sort"[^>]*>(.*?)</select>', page, re.S
+    )
+    assert select is not None
+    assert 'form="team-filters"' in select.group(0)
+    options = re.findall(r'<option value="([^"]+)"( selected)?>', select.group(1))
+    assert {v for v, _ in options} == set(TEAM_SORTS) | {f"-{k}" for k in TEAM_SORTS}
+    assert [v for v, selected in options if selected] == ["-arr"]
+    assert page.count('name="sort"') == 1  # no stale hidden copy in the form
+
+
 def test_unknown_period_falls_back_to_the_current_quarter(team, admin_client):
     response = admin_client.get(reverse("team"), {"period": "1999-Q9"})
     assert response.status_code == 200
