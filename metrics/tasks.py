@@ -68,3 +68,11 @@ def health_recompute_finish(counts: list[int], day: str) -> int:
     """After every chunk: the hooks of settings.CSHUB_AFTER_HEALTH_RECOMPUTE (trigger evaluation)."""
     health_recompute_finished(day=dt.date.fromisoformat(day))
     return sum(counts or [])
+
+
+@shared_task(soft_time_limit=900, time_limit=960)
+def health_model_preview_run(key: str, current: dict[str, Any], proposal: dict[str, Any]) -> str:
+    """The model editor's preview (metrics.health.preview_jobs): both models scored on today's data."""
+    from .health.preview_jobs import preview_run
+
+    return preview_run(key=key, current=current, proposal=proposal)

@@ -10,11 +10,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import can_edit_configuration
+from cshub import ui
 
 from .engine import ModelConfig
 from .forms import HealthModelForm
 from .models import HealthModel
-from .selectors import health_model_preview
+from .preview_jobs import preview_job, preview_start
 from .services import health_model_create, health_model_current
 
 
@@ -25,7 +26,7 @@ def health_model(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only managers and admins edit the health model.")
     current = health_model_current()
     form = HealthModelForm(request.POST or None, base=current)
-    preview = None
+    job = None
     if request.method == "POST" and form.is_valid():
         if request.POST.get("action") == "save":
             if not form.cleaned_data["note"]:
@@ -44,7 +45,27 @@ def health_model(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("health_model")
         else:
-            preview = health_model_preview(current=ModelConfig.of(current), proposal=form.config())
+            # A background job (inline when tasks run eagerly): the page shows it running, then its result.
+            key = preview_start(user=request.user, current=ModelConfig.of(current), proposal=form.config())
+            job = preview_job(key=key, user=request.user)
     versions = HealthModel.objects.select_related("created_by").order_by("-version")[:20]
-    context = {"form": form, "current": current, "preview": preview, "versions": versions}
+    context = {
+        "form": form,
+        "current": current,
+        "job": job,
+        "preview": job.preview if job else None,
+        "versions": versions,
+    }
     return render(request, "metrics/health/model.html", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def health_model_preview(request: HttpRequest, key: str) -> HttpResponse:
+    """A preview job's card (htmx polls it until done), or a page of its own without JavaScript."""
+    if not can_edit_configuration(request.user):
+        raise PermissionDenied("Only managers and admins edit the health model.")
+    job = preview_job(key=key, user=request.user)
+    response = ui.render_page(request, "metrics/health/preview.html", {"job": job}, partial="card")
+    response["Cache-Control"] = "no-store"
+    return response
