@@ -87,22 +87,10 @@ def test_celery_chord_matches_the_management_command(celery_worker, settings):
 def test_model_editor_preview_runs_on_the_worker(celery_worker, manager_client):
     """Eager off: the POST answers at once with a running card; the worker fills the job in (through the
     shared Redis cache) and the polled card then shows the result."""
-    import re
+    from .test_preview_jobs import start
 
-    from metrics.health.services import health_model_current
-
-    from .test_views import TODAY, URL, form_data
-
-    customer = CustomerFactory(name="Greenfield", licenses=10)
-    usage(customer, users=10, day=TODAY)
-    PulseFactory(customer=customer, score=5, created_at=at(TODAY))
-    data = form_data(
-        health_model_current(),
-        **{"pulse-bad": "5", "pulse-good": "10", "pulse-weight": "50", "action": "preview"},
-    )
-    html = manager_client.post(URL, data).content.decode()
+    html, poll = start(manager_client)
     assert 'data-testid="health-preview-running"' in html
-    poll = re.search(r'hx-get="(/health/model/preview/[^/"]+/)"', html).group(1)
     deadline = time.monotonic() + 60
     card = ""
     while time.monotonic() < deadline:
