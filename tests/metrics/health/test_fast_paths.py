@@ -176,6 +176,7 @@ def _customer_fields(ids):
     )
 
 
+@pytest.mark.services  # PostgreSQL only: CI runs it in the PostgreSQL + Redis pass
 @pytest.mark.django_db
 def test_denormalise_in_sql_equals_the_python_version(monkeypatch):
     require_postgres()
