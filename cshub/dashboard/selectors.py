@@ -356,10 +356,9 @@ def portfolio_revenue(*, portfolio: Portfolio, start: dt.date, end: dt.date) -> 
     return add_totals(list(parts.values()), start=start, end=end)
 
 
-@dataclass(frozen=True)
-class Retention:
-    start: dt.date
-    end: dt.date
+class _RetentionRates:
+    """NRR and GRR of `totals` (the engine's functions), for the dataclasses below."""
+
     totals: RevenueTotals | Cohort
 
     @property
@@ -369,6 +368,13 @@ class Retention:
     @property
     def grr(self) -> Decimal | None:
         return revenue.grr(self.totals)
+
+
+@dataclass(frozen=True)
+class Retention(_RetentionRates):
+    start: dt.date
+    end: dt.date
+    totals: RevenueTotals | Cohort
 
     @property
     def churn(self) -> Decimal | None:
@@ -485,17 +491,9 @@ def band_mix_by_month(*, portfolio: Portfolio, today: dt.date, months: int = 12)
 
 
 @dataclass(frozen=True)
-class RetentionMonth:
+class RetentionMonth(_RetentionRates):
     month: dt.date
     totals: RevenueTotals
-
-    @property
-    def nrr(self) -> Decimal | None:
-        return revenue.nrr(self.totals)
-
-    @property
-    def grr(self) -> Decimal | None:
-        return revenue.grr(self.totals)
 
 
 def retention_by_month(*, portfolio: Portfolio, today: dt.date, months: int = 12) -> list[RetentionMonth]:

@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import Customer, LifecycleStage, User
+from accounts.selectors import for_customers
 
 from .engine import ModelConfig, Result, gather, score_many
-from .factors import id_range
 from .models import HealthFactor, HealthModel, HealthSnapshot
 
 logger = logging.getLogger(__name__)
@@ -63,9 +63,9 @@ def scored_ids(lo: int, hi: int) -> list[int]:
 def previous_bands(*, customer_ids: Sequence[int], day: dt.date) -> dict[int, str]:
     """Yesterday's band of each of `customer_ids` that has one. Read over the id range the ids span (a
     chunk), then narrowed to the ids: an index range scan instead of a list of thousands of parameters."""
-    wanted = set(customer_ids)
+    customers, wanted = for_customers(customer_ids)
     rows = (
-        HealthSnapshot.objects.filter(date=day - dt.timedelta(days=1), **id_range(list(wanted)))
+        HealthSnapshot.objects.filter(customers, date=day - dt.timedelta(days=1))
         .exclude(band="")
         .values_list("customer_id", "band")
         .order_by()

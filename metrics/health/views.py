@@ -53,7 +53,6 @@ def health_model(request: HttpRequest) -> HttpResponse:
         "form": form,
         "current": current,
         "job": job,
-        "preview": job.preview if job else None,
         "versions": versions,
     }
     return render(request, "metrics/health/model.html", context)

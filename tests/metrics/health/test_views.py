@@ -103,7 +103,7 @@ def test_managers_and_admins_preview_without_saving(request, who, csm):
     html = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="health-preview"' in html
-    preview = response.context["preview"]
+    preview = response.context["job"].preview
     assert preview.customers == 1
     assert preview.before_bands.get(before.band) == 1
     assert HealthModel.objects.count() == 1  # nothing saved
@@ -120,7 +120,7 @@ def test_preview_lists_customers_changing_band(manager_client, csm):
         URL,
         form_data(model, **{"pulse-bad": "5", "pulse-good": "10", "pulse-weight": "50", "action": "preview"}),
     )
-    preview = response.context["preview"]
+    preview = response.context["job"].preview
     assert preview.before_bands == {"green": 1}
     assert preview.after_bands == {"yellow": 1}
     assert preview.changed_count == 1
