@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import Min
@@ -83,7 +84,7 @@ def _feature_users(customer_id: int, as_of: dt.date) -> dict[str, int]:
 def _day_plus(expr: str, days: int) -> str:
     if connection.vendor == "postgresql":
         return f"({expr} + {int(days)})"
-    return f"date({expr}, '+{int(days)} days')"
+    return f"date({expr}, '{int(days):+d} days')"
 
 
 def _days_between(later: str, earlier: str) -> str:
@@ -141,6 +142,94 @@ def first_utilization_day(
         if reached <= as_of and (until is None or reached < until):
             return reached
     return None
+
+
+def _greatest(a: str, b: str) -> str:
+    return f"GREATEST({a}, {b})" if connection.vendor == "postgresql" else f"MAX({a}, {b})"
+
+
+def usage_value_sql(*, customers: str, as_of: dt.date | None) -> tuple[str, list[Any]]:
+    """first_utilization_day for many customers in one statement: CTEs to follow `WITH <customers> AS (…)`,
+    a relation of (id, licenses, contract_start, k = ceil(licenses / 10)), ending in usage_value(customer_id,
+    day) — each customer's first day D >= contract_start (and <= as_of, if given) on which k users were
+    active (used the product in [D - 29, D]); customers that never got there have no row. Two steps:
+
+    - Quick answer. Before the day the k-th user first used the product (F_k, from each user's first day)
+      fewer than k users can be active, so D >= X = max(F_k, contract_start). When k users were active on X
+      itself (counted directly over [X - 29, X]), D = X. That is every customer whose first k users did not
+      lapse before X, and it needs no sort by user.
+    - The others take the exact walk: each user is active for the 30 days from each day it used the product;
+      merging those into intervals (LAG/LEAD) gives +1/-1 changes, and a running SUM per customer is its
+      active-user count on every change day (as first_utilization_day does for one customer).
+
+    Each customer's usage is read through the (customer, day, user) index, one customer at a time on
+    PostgreSQL (LATERAL): a handful of customers costs a handful of index reads, whatever the table holds."""
+    usage = q(UsageUserDay._meta.db_table)
+    bound, params = ("", []) if as_of is None else (" AND {} <= %s", [adapt_date(as_of)])
+    reached = _greatest("r.change_day", "w.contract_start")
+    x = _greatest("f.first_day", "w.contract_start")
+    lower = _day_plus("w.contract_start", -(WINDOW_DAYS - 1))
+    if connection.vendor == "postgresql":
+        # OFFSET 0 keeps the planner from flattening the lookup into a hash join over the whole table.
+        ud = f"""SELECT w.id AS customer_id, u.user_id, u.day FROM {customers} w CROSS JOIN LATERAL (
+                     SELECT user_id, day FROM {usage} u
+                     WHERE u.customer_id = w.id AND u.day >= {lower}{bound.format("u.day")} OFFSET 0) u
+                 WHERE w.licenses > 0"""  # noqa: S608
+    else:
+        ud = f"""SELECT u.customer_id, u.user_id, u.day
+                 FROM {customers} w JOIN {usage} u ON u.customer_id = w.id
+                 WHERE w.licenses > 0 AND u.day >= {lower}{bound.format("u.day")}"""  # noqa: S608
+    sql = f"""
+        ud AS ({ud}),
+        firsts AS (
+            SELECT customer_id, MIN(day) AS first_day FROM ud GROUP BY customer_id, user_id
+        ),
+        kth AS (
+            SELECT f.customer_id, {x} AS x, w.k
+            FROM (SELECT customer_id, first_day,
+                         ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY first_day) AS rn
+                  FROM firsts) f
+            JOIN {customers} w ON w.id = f.customer_id
+            WHERE f.rn = w.k{bound.format(x)}
+        ),
+        checked AS (
+            SELECT kth.customer_id, kth.x, kth.k, COUNT(DISTINCT ud.user_id) AS n
+            FROM kth LEFT JOIN ud ON ud.customer_id = kth.customer_id
+                                 AND ud.day >= {_day_plus("kth.x", -(WINDOW_DAYS - 1))} AND ud.day <= kth.x
+            GROUP BY kth.customer_id, kth.x, kth.k
+        ),
+        g AS (
+            SELECT ud.customer_id, ud.day,
+                   LAG(ud.day) OVER (PARTITION BY ud.customer_id, ud.user_id ORDER BY ud.day) AS prev_day,
+                   LEAD(ud.day) OVER (PARTITION BY ud.customer_id, ud.user_id ORDER BY ud.day) AS next_day
+            FROM ud JOIN checked ON checked.customer_id = ud.customer_id AND checked.n < checked.k
+        ),
+        changes AS (
+            SELECT customer_id, day AS change_day, 1 AS delta FROM g
+            WHERE prev_day IS NULL OR {_days_between("day", "prev_day")} >= {WINDOW_DAYS}
+            UNION ALL
+            SELECT customer_id, {_day_plus("day", WINDOW_DAYS)} AS change_day, -1 AS delta FROM g
+            WHERE next_day IS NULL OR {_days_between("next_day", "day")} >= {WINDOW_DAYS}
+        ),
+        daily AS (
+            SELECT customer_id, change_day, SUM(delta) AS delta FROM changes GROUP BY customer_id, change_day
+        ),
+        r AS (
+            SELECT customer_id, change_day,
+                   SUM(delta) OVER (PARTITION BY customer_id ORDER BY change_day) AS active,
+                   LEAD(change_day) OVER (PARTITION BY customer_id ORDER BY change_day) AS until_day
+            FROM daily
+        ),
+        usage_value AS (
+            SELECT customer_id, x AS day FROM checked WHERE n >= k
+            UNION ALL
+            SELECT r.customer_id, MIN({reached}) AS day
+            FROM r JOIN {customers} w ON w.id = r.customer_id
+            WHERE r.active * 10 >= w.licenses{bound.format(reached)}
+              AND (r.until_day IS NULL OR {reached} < r.until_day)
+            GROUP BY r.customer_id
+        )"""  # noqa: S608 - table names are ours; values are parameters
+    return sql, params * 3
 
 
 def engagement_metrics(*, customer: Customer, as_of: dt.date) -> EngagementMetrics:

@@ -109,6 +109,30 @@ class UsageUserDay(models.Model):
         return f"{self.customer} {self.user_id} {self.day}: {self.events}"
 
 
+class FirstUtilizationDay(models.Model):
+    """Per customer: the first day its license utilization reached 10 % (the usage side of time to value,
+    DESIGN.md §5) as the usage stored so far says: metrics.engagement.first_utilization_day with no as_of
+    bound. For any as_of the answer is `day` if day <= as_of, else none: activity on a day depends only on
+    the 30 days up to it, so later usage cannot move a day on or before as_of.
+
+    A row is current when computed_version = version and `licenses` / `contract_start` are the customer's:
+    only then may a reader use `day` (metrics.engagement.usage_value_sql's walk answers for the others).
+    Usage ingestion bumps `version` in the statement that stores the usage when the new days could move the
+    answer (a day before `day`, or no answer yet), and locks the row either way; the refresher
+    (metrics.services.first_utilization_refresh) locks the rows it recomputes before it reads usage, so a
+    refresh never stores an answer that misses committed usage."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    day = models.DateField(null=True)  # none: not reached; meaningless while the row is not current
+    licenses = models.PositiveIntegerField(default=0)
+    contract_start = models.DateField(null=True)
+    version = models.BigIntegerField(default=0)
+    computed_version = models.BigIntegerField(default=-1)
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} first 10 % utilization {self.day}"
+
+
 class Priority(models.TextChoices):
     LOW = "low", "Low"
     NORMAL = "normal", "Normal"

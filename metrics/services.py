@@ -20,7 +20,18 @@ from accounts.models import Customer, User
 from accounts.permissions import can_edit_customer
 from cshub.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 
-from .models import MrrEntry, Renewal, Ticket, UsageDaily, UsageEvent, UsageUserDay, ValueMilestone
+from .engagement import usage_value_sql
+from .models import (
+    FirstUtilizationDay,
+    MrrEntry,
+    Renewal,
+    Ticket,
+    UsageDaily,
+    UsageEvent,
+    UsageUserDay,
+    ValueMilestone,
+)
+from .scope import q
 
 _LOOKUP_CHUNK = 2000
 
@@ -208,6 +219,18 @@ _DAILY_UPSERT = (
 _USER_DAY_UPSERT = (
     " ON CONFLICT (customer_id, day, user_id) DO UPDATE SET events = {t}.events + excluded.events"
 )
+# Per customer with new usage and the earliest day of it (rows of `days`: customer_id, that day, 0, NULL,
+# 0, -1): make its FirstUtilizationDay row stale unless the row is current and already reached on or before
+# that day (usage on or after the answer cannot move it). Every touched row is written, so locked, either
+# way: a refresh running meanwhile waits for this transaction and then sees its usage
+# (first_utilization_refresh). A new row starts stale (computed_version -1; its day means nothing).
+_TOUCHED_DAYS = "SELECT customer_id, MIN(day), 0, NULL::date, 0, -1 FROM users GROUP BY 1 ORDER BY 1"
+_FIRST_UTILIZATION_MARK = """
+    INSERT INTO {t} (customer_id, day, licenses, contract_start, version, computed_version) {days}
+    ON CONFLICT (customer_id) DO UPDATE SET version = {t}.version + CASE
+        WHEN {t}.computed_version = {t}.version AND {t}.day IS NOT NULL AND {t}.day <= excluded.day THEN 0
+        ELSE 1 END
+"""
 
 
 def _ingest_events_postgresql(events: Sequence[dict[str, Any]], ids: dict[str, int]) -> int:
@@ -216,6 +239,7 @@ def _ingest_events_postgresql(events: Sequence[dict[str, Any]], ids: dict[str, i
     event_table = connection.ops.quote_name(UsageEvent._meta.db_table)
     daily_table = connection.ops.quote_name(UsageDaily._meta.db_table)
     user_day_table = connection.ops.quote_name(UsageUserDay._meta.db_table)
+    first_table = connection.ops.quote_name(FirstUtilizationDay._meta.db_table)
     sql = f"""
         WITH ins AS (
             INSERT INTO {event_table} ({",".join(_EVENT_COLUMNS)})
@@ -236,6 +260,10 @@ def _ingest_events_postgresql(events: Sequence[dict[str, Any]], ids: dict[str, i
             SELECT customer_id, (occurred_at AT TIME ZONE %s)::date AS day, user_id, COUNT(*)
             FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
             {_USER_DAY_UPSERT.format(t=user_day_table)}
+            RETURNING customer_id, day
+        ),
+        touched AS (
+            {_FIRST_UTILIZATION_MARK.format(t=first_table, days=_TOUCHED_DAYS)}
         )
         SELECT COUNT(*) FROM ins
     """  # noqa: S608 - table names are ours
@@ -307,7 +335,71 @@ def _ingest_events_generic(events: Sequence[dict[str, Any]], ids: dict[str, int]
                 params += (k[0], ops.adapt_datefield_value(k[1]), k[2], user_days[k])
             sql = _insert_values_sql(user_day_table, ("customer_id", "day", "user_id", "events"), len(chunk))
             cursor.execute(sql + _USER_DAY_UPSERT.format(t=user_day_table), params)
+        first_days: dict[int, dt.date] = {}
+        for customer_id, day, _user in user_keys:
+            first_days[customer_id] = min(day, first_days.get(customer_id, day))
+        first_table = ops.quote_name(FirstUtilizationDay._meta.db_table)
+        for chunk in _chunked(sorted(first_days), _rows_per_statement(2)):
+            values = "VALUES " + ",".join(["(%s, %s, 0, NULL, 0, -1)"] * len(chunk))
+            params = [v for c in chunk for v in (c, ops.adapt_datefield_value(first_days[c]))]
+            cursor.execute(_FIRST_UTILIZATION_MARK.format(t=first_table, days=values), params)
     return len(inserted)
+
+
+# --- The stored first 10 % utilization day (time to value) ----------------------------------------------
+
+FIRST_UTILIZATION_CHUNK = 5000
+
+
+def first_utilization_refresh(*, chunk_size: int = FIRST_UTILIZATION_CHUNK) -> int:
+    """Bring every customer's FirstUtilizationDay up to date: create the missing rows, then recompute each row
+    that is not current (usage arrived that could move it, or the customer's licenses or contract start
+    changed since) with the engine's walk (metrics.engagement.usage_value_sql, no as_of bound). Returns how
+    many rows were recomputed. Safe to run at any time, twice, or beside ingestion.
+
+    Per chunk, one transaction: lock the rows first (FOR UPDATE), then read usage in a later statement, so
+    every ingest that touched them has committed and is seen; an ingest after the lock waits for this
+    commit and then checks its days against the new answer (_FIRST_UTILIZATION_MARK)."""
+    table = q(FirstUtilizationDay._meta.db_table)
+    customers = q(Customer._meta.db_table)
+    same_start = (
+        "(f.contract_start = c.contract_start OR (f.contract_start IS NULL AND c.contract_start IS NULL))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} (customer_id, day, licenses, contract_start, version, computed_version)
+                SELECT c.id, NULL, 0, NULL, 0, -1 FROM {customers} c
+                WHERE NOT EXISTS (SELECT 1 FROM {table} f WHERE f.customer_id = c.id)
+                ON CONFLICT (customer_id) DO NOTHING"""  # noqa: S608
+        )
+        cursor.execute(
+            f"""SELECT f.customer_id FROM {table} f JOIN {customers} c ON c.id = f.customer_id
+                WHERE f.computed_version <> f.version OR f.licenses <> c.licenses OR NOT {same_start}
+                ORDER BY f.customer_id"""  # noqa: S608
+        )
+        stale = [row[0] for row in cursor.fetchall()]
+    walk_sql, walk_params = usage_value_sql(customers="w", as_of=None)
+    for chunk in _chunked(stale, min(chunk_size, _rows_per_statement(1))):
+        marks = ", ".join(["%s"] * len(chunk))
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"SELECT customer_id FROM {table} WHERE customer_id IN ({marks}) ORDER BY 1 FOR UPDATE",  # noqa: S608
+                    list(chunk),
+                )
+            cursor.execute(
+                f"""WITH w AS (
+                        SELECT id, licenses, contract_start, (licenses + 9) / 10 AS k
+                        FROM {customers} WHERE id IN ({marks})
+                    ),
+                    {walk_sql}
+                    UPDATE {table} SET day = uv.day, licenses = w.licenses, contract_start = w.contract_start,
+                                       computed_version = {table}.version
+                    FROM w LEFT JOIN usage_value uv ON uv.customer_id = w.id
+                    WHERE {table}.customer_id = w.id""",  # noqa: S608
+                [*chunk, *walk_params],
+            )
+    return len(stale)
 
 
 # --- Milestones -----------------------------------------------------------------------------------

@@ -76,3 +76,13 @@ def health_model_preview_run(key: str, current: dict[str, Any], proposal: dict[s
     from .health.preview_jobs import preview_run
 
     return preview_run(key=key, current=current, proposal=proposal)
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def first_utilization_refresh() -> int:
+    """Beat, every 15 minutes: recompute the stored first 10 % utilization days that usage or a customer's
+    licenses made stale (metrics.services.first_utilization_refresh). Readers never depend on it for
+    correctness (stale rows are walked); it keeps the team page's time to value fast."""
+    from .services import first_utilization_refresh as refresh
+
+    return refresh()

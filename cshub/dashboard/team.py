@@ -30,8 +30,8 @@ from django.utils import timezone
 
 from accounts.models import Customer, Pulse, Role, Touchpoint, TouchpointKind, User
 from metrics import revenue
-from metrics.engagement import WINDOW_DAYS
-from metrics.models import MrrEntry, Outcome, Renewal, UsageUserDay, ValueMilestone
+from metrics.engagement import usage_value_sql
+from metrics.models import FirstUtilizationDay, MrrEntry, Outcome, Renewal, ValueMilestone
 from metrics.revenue import MOVEMENT_SQL, RevenueTotals
 from metrics.scope import adapt_date, q
 from playbooks.models import RunStatus, Task, TaskStatus
@@ -239,20 +239,10 @@ def renewals_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> 
 # --- Time to value and days to onboard of the customers started in the period, grouped by CSM -----
 
 
-def _day_plus(expr: str, days: int) -> str:
-    if connection.vendor == "postgresql":
-        return f"({expr} + {int(days)})"
-    return f"date({expr}, '{int(days):+d} days')"
-
-
 def _days_between(later: str, earlier: str) -> str:
     if connection.vendor == "postgresql":
         return f"({later} - {earlier})"
     return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-
-def _greatest(a: str, b: str) -> str:
-    return f"GREATEST({a}, {b})" if connection.vendor == "postgresql" else f"MAX({a}, {b})"
 
 
 def onboarding_by_csm(
@@ -263,83 +253,34 @@ def onboarding_by_csm(
 
     DESIGN.md §5: time_to_value_days = first day license utilization reached 10 % (or a CSM-logged first-value
     milestone, whichever is earlier) - contract_start; days_to_onboard = go_live_date - contract_start.
-    The first-10 % day is metrics.engagement.first_utilization_day for every customer at once: the first day
-    D >= contract_start (D <= as_of) on which k = ceil(licenses / 10) users were active (used the product in
-    [D - 29, D]), computed in two steps:
-
-    - Quick answer. Before the day the k-th user first used the product (F_k, from each user's first day)
-      fewer than k users can be active, so D >= X = max(F_k, contract_start). When k users were active on X
-      itself (counted directly over [X - 29, X]), D = X. That is every customer whose first k users did not
-      lapse before X, and it needs no sort by user.
-    - The others take the exact walk: each user is active for the 30 days from each day it used the product;
-      merging those into intervals (LAG/LEAD) gives +1/-1 changes, and a running SUM per customer is its
-      active-user count on every change day (as first_utilization_day does for one customer)."""
+    The first-10 % day is metrics.engagement.first_utilization_day for every customer at once: the stored
+    answer (metrics.models.FirstUtilizationDay) where it is current — `day` if day <= as_of, else none — and
+    the engine's own walk (metrics.engagement.usage_value_sql) for the others."""
     customers = q(Customer._meta.db_table)
-    usage = q(UsageUserDay._meta.db_table)
+    stored = q(FirstUtilizationDay._meta.db_table)
     milestones = q(ValueMilestone._meta.db_table)
     csm_sql, csm_params = _in_list("csm_id", csm_ids)
     s, e, a = adapt_date(start), adapt_date(end), adapt_date(as_of)
-    reached = _greatest("r.change_day", "cs.contract_start")
-    x = _greatest("f.first_day", "cs.contract_start")
+    walk_sql, walk_params = usage_value_sql(customers="walk_cs", as_of=as_of)
     sql = f"""
         WITH cs AS (
             SELECT id, csm_id, licenses, contract_start, go_live_date, (licenses + 9) / 10 AS k
             FROM {customers}
             WHERE contract_start >= %s AND contract_start <= %s{csm_sql}
         ),
-        ud AS (
-            SELECT u.customer_id, u.user_id, u.day
-            FROM cs JOIN {usage} u ON u.customer_id = cs.id
-            WHERE cs.licenses > 0 AND u.day <= %s
-              AND u.day >= {_day_plus("cs.contract_start", -(WINDOW_DAYS - 1))}
+        stored_day AS (
+            SELECT cs.id AS customer_id, f.day
+            FROM cs JOIN {stored} f ON f.customer_id = cs.id AND f.computed_version = f.version
+                                   AND f.licenses = cs.licenses AND f.contract_start = cs.contract_start
         ),
-        firsts AS (
-            SELECT customer_id, MIN(day) AS first_day FROM ud GROUP BY customer_id, user_id
+        walk_cs AS (
+            SELECT * FROM cs WHERE NOT EXISTS (SELECT 1 FROM stored_day sd WHERE sd.customer_id = cs.id)
         ),
-        kth AS (
-            SELECT f.customer_id, {x} AS x, cs.k
-            FROM (SELECT customer_id, first_day,
-                         ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY first_day) AS rn
-                  FROM firsts) f
-            JOIN cs ON cs.id = f.customer_id
-            WHERE f.rn = cs.k AND {x} <= %s
-        ),
-        checked AS (
-            SELECT kth.customer_id, kth.x, kth.k, COUNT(DISTINCT ud.user_id) AS n
-            FROM kth LEFT JOIN ud ON ud.customer_id = kth.customer_id
-                                 AND ud.day >= {_day_plus("kth.x", -(WINDOW_DAYS - 1))} AND ud.day <= kth.x
-            GROUP BY kth.customer_id, kth.x, kth.k
-        ),
-        g AS (
-            SELECT ud.customer_id, ud.day,
-                   LAG(ud.day) OVER (PARTITION BY ud.customer_id, ud.user_id ORDER BY ud.day) AS prev_day,
-                   LEAD(ud.day) OVER (PARTITION BY ud.customer_id, ud.user_id ORDER BY ud.day) AS next_day
-            FROM ud JOIN checked ON checked.customer_id = ud.customer_id AND checked.n < checked.k
-        ),
-        changes AS (
-            SELECT customer_id, day AS change_day, 1 AS delta FROM g
-            WHERE prev_day IS NULL OR {_days_between("day", "prev_day")} >= {WINDOW_DAYS}
+        {walk_sql},
+        first_usage AS (
+            SELECT customer_id, day FROM stored_day WHERE day <= %s
             UNION ALL
-            SELECT customer_id, {_day_plus("day", WINDOW_DAYS)} AS change_day, -1 AS delta FROM g
-            WHERE next_day IS NULL OR {_days_between("next_day", "day")} >= {WINDOW_DAYS}
-        ),
-        daily AS (
-            SELECT customer_id, change_day, SUM(delta) AS delta FROM changes GROUP BY customer_id, change_day
-        ),
-        r AS (
-            SELECT customer_id, change_day,
-                   SUM(delta) OVER (PARTITION BY customer_id ORDER BY change_day) AS active,
-                   LEAD(change_day) OVER (PARTITION BY customer_id ORDER BY change_day) AS until_day
-            FROM daily
-        ),
-        usage_value AS (
-            SELECT customer_id, x AS day FROM checked WHERE n >= k
-            UNION ALL
-            SELECT r.customer_id, MIN({reached}) AS day
-            FROM r JOIN cs ON cs.id = r.customer_id
-            WHERE r.active * 10 >= cs.licenses AND {reached} <= %s
-              AND (r.until_day IS NULL OR {reached} < r.until_day)
-            GROUP BY r.customer_id
+            SELECT customer_id, day FROM usage_value
         ),
         milestone AS (
             SELECT m.customer_id, MIN(m.achieved_on) AS day
@@ -350,7 +291,7 @@ def onboarding_by_csm(
             SELECT cs.csm_id, cs.contract_start, cs.go_live_date,
                    CASE WHEN uv.day IS NULL THEN ms.day WHEN ms.day IS NULL THEN uv.day
                         WHEN uv.day < ms.day THEN uv.day ELSE ms.day END AS first_value
-            FROM cs LEFT JOIN usage_value uv ON uv.customer_id = cs.id
+            FROM cs LEFT JOIN first_usage uv ON uv.customer_id = cs.id
                     LEFT JOIN milestone ms ON ms.customer_id = cs.id
         )
         SELECT csm_id, COUNT(*),
@@ -360,7 +301,7 @@ def onboarding_by_csm(
                COUNT(go_live_date)
         FROM per_customer GROUP BY csm_id
     """  # noqa: S608
-    params = [s, e, *csm_params, a, a, a, a]
+    params = [s, e, *csm_params, *walk_params, a, a]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

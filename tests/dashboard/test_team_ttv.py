@@ -1,6 +1,7 @@
 """Time to value on the team page (onboarding_by_csm): its quick answer (the day the k-th user first came,
-when k users were still active that day) and its exact walk (everyone else) both equal the engine's
-metrics.engagement.first_utilization_day, customer by customer, for random usage with lapses."""
+when k users were still active that day), its exact walk (everyone else) and the stored days of the refresh
+all equal the engine's metrics.engagement.first_utilization_day, customer by customer, for random usage
+with lapses."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from accounts.models import Customer, Role
 from cshub.dashboard.team import onboarding_by_csm
 from metrics.engagement import engagement_metrics
 from metrics.models import UsageUserDay, ValueMilestone
+from metrics.services import first_utilization_refresh
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,13 +49,18 @@ def _customers(specs: list[tuple[int, int, dict[str, list[int]]]]) -> list[tuple
 
 
 def _check(customers: list[tuple[Customer, int]], as_of: dt.date) -> None:
-    found = onboarding_by_csm(csm_ids=[pk for _c, pk in customers], start=START, end=END, as_of=as_of)
-    for customer, pk in customers:
-        expected = engagement_metrics(customer=customer, as_of=as_of).time_to_value_days
-        row = found[pk]
-        assert row["started"] == 1
-        assert row["ttv_customers"] == (expected is not None), customer.external_id
-        assert row["ttv_days_sum"] == (expected or 0), customer.external_id
+    """Walked (the usage went in without ingestion, so no stored day is current), then from the stored days
+    the refresh computes (metrics.models.FirstUtilizationDay)."""
+    for stored in (False, True):
+        if stored:
+            first_utilization_refresh()
+        found = onboarding_by_csm(csm_ids=[pk for _c, pk in customers], start=START, end=END, as_of=as_of)
+        for customer, pk in customers:
+            expected = engagement_metrics(customer=customer, as_of=as_of).time_to_value_days
+            row = found[pk]
+            assert row["started"] == 1
+            assert row["ttv_customers"] == (expected is not None), (customer.external_id, stored)
+            assert row["ttv_days_sum"] == (expected or 0), (customer.external_id, stored)
 
 
 def test_quick_answer_and_exact_walk_match_the_engine():

@@ -58,3 +58,75 @@ def test_overlapping_concurrent_batches_count_each_event_once():
     assert UsageEvent.objects.count() == 3000
     assert UsageDaily.objects.aggregate(n=Sum("events"))["n"] == 3000
     assert UsageUserDay.objects.aggregate(n=Sum("events"))["n"] == 3000
+
+
+def test_a_first_utilization_refresh_waits_for_an_ingest_in_flight_and_sees_its_usage():
+    """The ingest's day (40) is after the stored answer (30), so it does not bump the version; but the
+    customer's licenses changed (k 1 → 2), so the refresh recomputes. Without the row lock it would read
+    usage without the uncommitted day 40 and store "never" as current."""
+    require_postgres()
+    from django.db import transaction
+
+    from metrics.engagement import first_utilization_day
+    from metrics.models import FirstUtilizationDay
+    from metrics.services import first_utilization_refresh
+
+    start = dt.date(2025, 4, 1)
+    customer = CustomerFactory(licenses=10, contract_start=start)
+
+    def event(user: str, day: int) -> dict:
+        at = dt.datetime.combine(start + dt.timedelta(days=day), dt.time(12), tzinfo=dt.UTC)
+        return {
+            "event_id": f"fu-{user}-{day}",
+            "customer": customer.external_id,
+            "user_id": user,
+            "feature": "reports",
+            "occurred_at": at,
+            "quantity": 1,
+        }
+
+    usage_events_ingest(rows=[event("a", 30)])
+    first_utilization_refresh()
+    assert FirstUtilizationDay.objects.get(customer=customer).day == start + dt.timedelta(days=30)
+    type(customer).objects.filter(pk=customer.pk).update(licenses=20)
+
+    ingested, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            with transaction.atomic():
+                usage_events_ingest(rows=[event("b", 40)])
+                ingested.set()
+                release.wait(10)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            ingested.set()
+            connection.close()
+
+    def refresh() -> None:
+        try:
+            first_utilization_refresh()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    assert ingested.wait(10)
+    refresher = threading.Thread(target=refresh)
+    refresher.start()
+    refresher.join(1.0)
+    assert refresher.is_alive(), "the refresh must wait for the ingest holding the row"
+    release.set()
+    writer.join(10)
+    refresher.join(10)
+    assert not errors
+    customer.refresh_from_db()
+    stored = FirstUtilizationDay.objects.get(customer=customer)
+    # a is active on days 30..59, b from day 40: two of 20 licenses on day 40.
+    assert stored.day == start + dt.timedelta(days=40)
+    assert stored.day == first_utilization_day(customer=customer, as_of=dt.date(2100, 1, 1))
+    assert (stored.computed_version, stored.licenses) == (stored.version, 20)
