@@ -23,6 +23,7 @@ class MrrEntry(models.Model):
     )
     positive_before = models.BooleanField(db_default=False, editable=False, help_text="Any earlier row > 0.")
     next_date = models.DateField(null=True, blank=True, editable=False, help_text="Date of the next row.")
+    prev_date = models.DateField(null=True, blank=True, editable=False, help_text="Date of the previous row.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -114,22 +114,26 @@ def _changed_cohort_sql(
     where: Callable[[str], tuple[str, list[Any]]],
     join: Callable[[str], str],
     group: str | None,
+    several_only: bool = False,
 ) -> tuple[str, list[Any]]:
     """The end of a SELECT: |S∩E|, Σ_S closing and Σ_S min(closing, opening) over the customers of S with
     rows in the period — each customer's opening row (whose next row is in the period) joined to its closing
-    row (dated in the period, still in force on end) — [grouped by `group`]."""
+    row (dated in the period, still in force on end) — [grouped by `group`]. `several_only`: only customers
+    with two or more rows in the period (the closing row's previous row is in it too); sums_sql takes the
+    others from their one row."""
     table = q(MrrEntry._meta.db_table)
     s, e = adapt_date(start), adapt_date(end)
     where_o, params_o = where("o")
     c, o = _cents("c.mrr"), _cents("o.mrr")
+    several, several_params = (" AND c.prev_date >= %s", [s]) if several_only else ("", [])
     sql = f"""COUNT(*) FILTER (WHERE {c} > 0), SUM({c}), SUM(CASE WHEN {c} < {o} THEN {c} ELSE {o} END)
             FROM {table} o
             JOIN {table} c ON c.customer_id = o.customer_id
                           AND c.effective_date >= %s AND c.effective_date <= %s
-                          AND (c.next_date IS NULL OR c.next_date > %s){join("o")}
+                          AND (c.next_date IS NULL OR c.next_date > %s){several}{join("o")}
             WHERE o.effective_date < %s AND o.next_date >= %s AND o.next_date <= %s AND o.mrr > 0{where_o}
             {"GROUP BY " + group if group else ""}"""
-    return sql, [s, e, e, s, s, e, *params_o]
+    return sql, [s, e, e, *several_params, s, s, e, *params_o]
 
 
 def sums_sql(
@@ -149,8 +153,9 @@ def sums_sql(
     — the row in force on start - 1 is its customer's opening, the one in force on end its closing, those
     dated in the period are the movements (each against prev_mrr, materialised by mrr_ledger_relink). For the
     cohort S, a customer whose opening row is still in force on end (no row in the period) has closing =
-    opening on that one row; only the customers with rows in the period join their opening row (the one whose
-    next row is in the period) to their closing row."""
+    opening on that one row; a customer with one row in the period has its opening on that row too (prev_mrr,
+    the MRR before it); only the customers with several rows in the period (the closing row's prev_date is in
+    it) join their opening row (the one whose next row is in the period) to their closing row."""
     table = q(MrrEntry._meta.db_table)
     s, e = adapt_date(start), adapt_date(end)
     key = f"{group} AS grp, " if group else ""
@@ -160,9 +165,16 @@ def sums_sql(
         for i, (cond, amount) in enumerate(MOVEMENT_RULES.values())
     )
     unchanged = "effective_date < %s AND (next_date IS NULL OR next_date > %s) AND cents > 0"
+    # The closing row of a customer with exactly one row in the period (its previous row is before it): the
+    # customer is in S when prev > 0 (its opening), and its cohort terms are on this row alone.
+    single = (
+        "effective_date >= %s AND (next_date IS NULL OR next_date > %s)"
+        " AND (prev_date IS NULL OR prev_date < %s) AND prev > 0"
+    )
+    cohort = f"({unchanged}) OR ({single})"
     where_l, params_l = where("l")
     changed_sql, changed_params = _changed_cohort_sql(
-        start=start, end=end, where=where, join=join, group=group
+        start=start, end=end, where=where, join=join, group=group, several_only=True
     )
     zeros = ", ".join(["0"] * (2 + len(MOVEMENT_RULES) + 2))
     movement_sums = ", ".join(f"SUM(m{i})" for i in range(len(MOVEMENT_RULES)))
@@ -175,11 +187,12 @@ def sums_sql(
                    {movements},
                    COUNT(*) FILTER (WHERE effective_date < %s AND cents > 0) AS n_s,
                    COUNT(*) FILTER (WHERE (next_date IS NULL OR next_date > %s) AND cents > 0) AS n_e,
-                   COUNT(*) FILTER (WHERE {unchanged}) AS n_se,
-                   SUM(cents) FILTER (WHERE {unchanged}) AS s_closing,
-                   SUM(cents) FILTER (WHERE {unchanged}) AS s_floor
+                   COUNT(*) FILTER (WHERE ({unchanged}) OR ({single} AND cents > 0)) AS n_se,
+                   SUM(cents) FILTER (WHERE {cohort}) AS s_closing,
+                   SUM(CASE WHEN effective_date >= %s AND prev < cents THEN prev ELSE cents END)
+                       FILTER (WHERE {cohort}) AS s_floor
             FROM (
-                SELECT {key}l.effective_date, l.next_date, {_cents("l.mrr")} AS cents,
+                SELECT {key}l.effective_date, l.next_date, l.prev_date, {_cents("l.mrr")} AS cents,
                        {_cents("l.prev_mrr")} AS prev, l.positive_before
                 FROM {table} l{join("l")}
                 WHERE l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s){where_l}
@@ -188,8 +201,9 @@ def sums_sql(
             SELECT {key}{zeros}, {changed_sql}
         ) x{grp_by}
     """  # noqa: S608 - table names, aliases and conditions are ours; values are parameters
-    params = [s, e, *[s] * len(MOVEMENT_RULES), s, e, *[s, e] * 3, e, s, *params_l, *changed_params]
-    return sql, params
+    both = [s, e, s, e, s]  # the parameters of `unchanged` then `single`
+    params = [s, e, *[s] * len(MOVEMENT_RULES), s, e, *both, *both, s, *both, e, s]
+    return sql, [*params, *params_l, *changed_params]
 
 
 @dataclass(frozen=True)

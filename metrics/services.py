@@ -90,7 +90,8 @@ def mrr_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[st
 
 
 def mrr_ledger_relink(*, customer_ids: Sequence[int] | None = None) -> None:
-    """Recompute prev_mrr, positive_before and next_date of the customers' ledger rows (all when None).
+    """Recompute prev_mrr, positive_before, next_date and prev_date of the customers' ledger rows (all when
+    None).
 
     DESIGN.md §5 classifies each ledger row against the MRR just before it and whether any positive value
     existed before; this is that LAG window, run once per write instead of at every read. Every writer of
@@ -110,13 +111,15 @@ def mrr_ledger_relink(*, customer_ids: Sequence[int] | None = None) -> None:
             cursor.execute(
                 f"""
                 UPDATE {table}
-                SET prev_mrr = w.prev, positive_before = w.positive_before, next_date = w.next_date
+                SET prev_mrr = w.prev, positive_before = w.positive_before, next_date = w.next_date,
+                    prev_date = w.prev_date
                 FROM (
                     SELECT id,
                            LAG(mrr, 1, 0) {window}) AS prev,
                            CASE WHEN MAX(mrr) {window} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > 0
                                 THEN TRUE ELSE FALSE END AS positive_before,
-                           LEAD(effective_date) {window}) AS next_date
+                           LEAD(effective_date) {window}) AS next_date,
+                           LAG(effective_date) {window}) AS prev_date
                     FROM {table}{where}
                 ) w
                 WHERE {table}.id = w.id

@@ -259,26 +259,25 @@ def onboarding_by_csm(
     customers = q(Customer._meta.db_table)
     stored = q(FirstUtilizationDay._meta.db_table)
     milestones = q(ValueMilestone._meta.db_table)
-    csm_sql, csm_params = _in_list("csm_id", csm_ids)
+    csm_sql, csm_params = _in_list("c.csm_id", csm_ids)
     s, e, a = adapt_date(start), adapt_date(end), adapt_date(as_of)
     walk_sql, walk_params = usage_value_sql(customers="walk_cs", as_of=as_of)
     sql = f"""
         WITH cs AS (
-            SELECT id, csm_id, licenses, contract_start, go_live_date, (licenses + 9) / 10 AS k
-            FROM {customers}
-            WHERE contract_start >= %s AND contract_start <= %s{csm_sql}
+            SELECT c.id, c.csm_id, c.licenses, c.contract_start, c.go_live_date, (c.licenses + 9) / 10 AS k,
+                   f.day AS stored_day,
+                   CASE WHEN f.computed_version = f.version AND f.licenses = c.licenses
+                        THEN 1 ELSE 0 END AS is_current
+            FROM {customers} c
+            LEFT JOIN {stored} f ON f.customer_id = c.id
+                                AND f.contract_start >= %s AND f.contract_start <= %s
+                                AND f.contract_start = c.contract_start
+            WHERE c.contract_start >= %s AND c.contract_start <= %s{csm_sql}
         ),
-        stored_day AS (
-            SELECT cs.id AS customer_id, f.day
-            FROM cs JOIN {stored} f ON f.customer_id = cs.id AND f.computed_version = f.version
-                                   AND f.licenses = cs.licenses AND f.contract_start = cs.contract_start
-        ),
-        walk_cs AS (
-            SELECT * FROM cs WHERE NOT EXISTS (SELECT 1 FROM stored_day sd WHERE sd.customer_id = cs.id)
-        ),
+        walk_cs AS (SELECT * FROM cs WHERE is_current = 0),
         {walk_sql},
         first_usage AS (
-            SELECT customer_id, day FROM stored_day WHERE day <= %s
+            SELECT id AS customer_id, stored_day AS day FROM cs WHERE is_current = 1 AND stored_day <= %s
             UNION ALL
             SELECT customer_id, day FROM usage_value
         ),
@@ -301,7 +300,7 @@ def onboarding_by_csm(
                COUNT(go_live_date)
         FROM per_customer GROUP BY csm_id
     """  # noqa: S608
-    params = [s, e, *csm_params, *walk_params, a, a]
+    params = [s, e, s, e, *csm_params, *walk_params, a, a]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
