@@ -170,3 +170,16 @@ def test_the_refresh_is_a_scheduled_task():
     assert task.delay().get() == 1
     assert row(customer).day == START + dt.timedelta(days=4)
     assert current(customer)
+
+
+def test_the_refresh_command():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    customer = CustomerFactory(licenses=10, contract_start=START)
+    use(customer, "a", 2)
+    out = StringIO()
+    call_command("refresh_first_utilization", stdout=out)
+    assert "Recomputed 1 customer(s)" in out.getvalue()
+    assert row(customer).day == START + dt.timedelta(days=2)
