@@ -155,6 +155,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cshub <cshub@localho
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CSHUB_COMPANY_NAME = env.str("CSHUB_COMPANY_NAME", default="Acme Analytics")
 
+# Parallel workers PostgreSQL may start per query of a dashboard page (home, trends, team): its default (2)
+# runs each aggregate on 3 processes, which on a 2-core server costs more than it saves (measured in
+# bench/bench_pages.py: the admin's team page 306 -> 250 ms of SQL) and under many concurrent users takes
+# CPU from the other requests. Raise it on a server with cores to spare; -1 keeps the server's setting.
+CSHUB_PAGE_PARALLEL_WORKERS = env.int("CSHUB_PAGE_PARALLEL_WORKERS", default=1)
+
 # --- Metric settings (DESIGN.md §5) ---
 CSHUB_GROSS_MARGIN = env.float("CSHUB_GROSS_MARGIN", default=1.0)
 CSHUB_CAC = env.float("CSHUB_CAC", default=0.0)

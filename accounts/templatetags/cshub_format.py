@@ -5,11 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
 
 register = template.Library()
 
 DASH = "—"
+
+
+def _grouped(value: Decimal, places: int) -> str:
+    """`value` with `places` decimals and thousands separators, as humanize's intcomma writes them in en-us
+    (LANGUAGE_CODE): "12,345.6". Python's own format, because intcomma's locale machinery costs ~15 µs a
+    call and the team page formats about 2,000 numbers."""
+    text = f"{value:,.{int(places)}f}"
+    return "0" if text == "-0" else text  # intcomma read "-0" as the integer 0 (but kept "-0.0")
 
 
 @register.filter
@@ -26,7 +33,7 @@ def money(value: Decimal | float | None, places: int = 0) -> str:
     if value is None or value == "":
         return DASH
     amount = Decimal(str(value))
-    text = intcomma(f"{abs(amount):.{int(places)}f}")
+    text = _grouped(abs(amount), places)
     return f"\u2212${text}" if amount < 0 else f"${text}"
 
 
@@ -42,7 +49,7 @@ def money_short(value: Decimal | float | None) -> str:
         return f"{sign}${size / 1_000_000:.1f}M"
     if size >= 10_000:
         return f"{sign}${size / 1_000:.0f}K"
-    return f"{sign}${intcomma(f'{size:.0f}')}"
+    return f"{sign}${_grouped(size, 0)}"
 
 
 @register.filter
@@ -50,4 +57,4 @@ def num(value: Decimal | float | None, places: int = 1) -> str:
     """A number with `places` decimals; null → "—"."""
     if value is None or value == "":
         return DASH
-    return intcomma(f"{Decimal(str(value)):.{int(places)}f}")
+    return _grouped(Decimal(str(value)), places)

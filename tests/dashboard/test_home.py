@@ -259,7 +259,23 @@ def test_home_queries_run_in_one_transaction_without_jit(book, admin_user):
     statements = [q["sql"] for q in ctx.captured_queries]
     if connection.vendor == "postgresql":
         assert statements[0] == "SET LOCAL jit = off"
+        assert statements[1] == "SET LOCAL max_parallel_workers_per_gather = 1"  # the default setting
     assert not any("SAVEPOINT" in sql for sql in statements)
+
+
+def test_the_parallel_workers_cap_is_a_setting(book, admin_user, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.CSHUB_PAGE_PARALLEL_WORKERS = -1  # keep the server's own setting
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.home(user=admin_user, today=TODAY)
+    assert not any("max_parallel_workers" in q["sql"] for q in ctx.captured_queries)
+    settings.CSHUB_PAGE_PARALLEL_WORKERS = 4
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.home(user=admin_user, today=TODAY)
+    expected = ["SET LOCAL max_parallel_workers_per_gather = 4"] if connection.vendor == "postgresql" else []
+    assert [q["sql"] for q in ctx.captured_queries if "max_parallel" in q["sql"]] == expected
 
 
 # --- Trends ---------------------------------------------------------------------------------------
