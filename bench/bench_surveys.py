@@ -141,26 +141,56 @@ def _db_backends() -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _postmaster() -> int:
+    """The PostgreSQL server's main process: the parent of this connection's backend."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _reaped_cpu(pid: int) -> float:
+    """CPU seconds of the children `pid` has waited for (cutime + cstime): exited backends, for the
+    postmaster."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
 class CpuMeter:
-    """CPU seconds used by a server's process tree and by the PostgreSQL backends serving it."""
+    """CPU seconds used by a server's process tree and by the PostgreSQL backends serving it — including
+    backends that came and went in between (Celery's workers close their connection after every task):
+    those are counted through the postmaster's reaped-children time."""
 
     def __init__(self, root: int) -> None:
         self.root = root
         self.start: dict[int, float] = {}
+        self.start_db: set[int] = set()
+        self.postmaster = _postmaster()
+        self.start_reaped = 0.0
 
-    def _sample(self) -> dict[int, float]:
-        pids = {self.root, *_children(self.root), *_db_backends()}
-        return {pid: _cpu_of(pid) for pid in pids}
+    def _sample(self) -> tuple[dict[int, float], set[int]]:
+        db = set(_db_backends())
+        pids = {self.root, *_children(self.root), *db}
+        return {pid: _cpu_of(pid) for pid in pids}, db
 
     def begin(self) -> None:
-        self.start = self._sample()
+        self.start, self.start_db = self._sample()
+        self.start_reaped = _reaped_cpu(self.postmaster)
 
     def used(self) -> tuple[float, float]:
         """(app processes, PostgreSQL) CPU seconds since begin()."""
-        now = self._sample()
-        db = set(_db_backends())
+        now, db = self._sample()
         app = sum(v - self.start.get(pid, 0.0) for pid, v in now.items() if pid not in db)
         pg = sum(v - self.start.get(pid, 0.0) for pid, v in now.items() if pid in db)
+        # Backends that exited since begin(): their whole time is in the postmaster's reaped time, less what
+        # those alive at begin() had used by then.
+        gone = self.start_db - db
+        pg += _reaped_cpu(self.postmaster) - self.start_reaped - sum(self.start.get(pid, 0.0) for pid in gone)
         return app, pg
 
 
