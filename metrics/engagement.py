@@ -148,6 +148,17 @@ def _greatest(a: str, b: str) -> str:
     return f"GREATEST({a}, {b})" if connection.vendor == "postgresql" else f"MAX({a}, {b})"
 
 
+def first_utilization_current_sql(row: str, customer: str) -> str:
+    """SQL: the FirstUtilizationDay row (alias `row`) is current for the customer (alias `customer`) and its
+    day may be read — computed for the latest usage, with the customer's licenses and contract start. Never
+    null for an existing row (a missing one, from a LEFT JOIN, is not current)."""
+    return (
+        f"{row}.computed_version = {row}.version AND {row}.licenses = {customer}.licenses"
+        f" AND ({row}.contract_start = {customer}.contract_start"
+        f" OR ({row}.contract_start IS NULL AND {customer}.contract_start IS NULL))"
+    )
+
+
 def usage_value_sql(*, customers: str, as_of: dt.date | None) -> tuple[str, list[Any]]:
     """first_utilization_day for many customers in one statement: CTEs to follow `WITH <customers> AS (…)`,
     a relation of (id, licenses, contract_start, k = ceil(licenses / 10)), ending in usage_value(customer_id,

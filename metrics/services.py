@@ -20,7 +20,7 @@ from accounts.models import Customer, User
 from accounts.permissions import can_edit_customer
 from cshub.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 
-from .engagement import usage_value_sql
+from .engagement import first_utilization_current_sql, usage_value_sql
 from .models import (
     FirstUtilizationDay,
     MrrEntry,
@@ -365,9 +365,6 @@ def first_utilization_refresh(*, chunk_size: int = FIRST_UTILIZATION_CHUNK) -> i
     commit and then checks its days against the new answer (_FIRST_UTILIZATION_MARK)."""
     table = q(FirstUtilizationDay._meta.db_table)
     customers = q(Customer._meta.db_table)
-    same_start = (
-        "(f.contract_start = c.contract_start OR (f.contract_start IS NULL AND c.contract_start IS NULL))"
-    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {table} (customer_id, day, licenses, contract_start, version, computed_version)
@@ -377,7 +374,7 @@ def first_utilization_refresh(*, chunk_size: int = FIRST_UTILIZATION_CHUNK) -> i
         )
         cursor.execute(
             f"""SELECT f.customer_id FROM {table} f JOIN {customers} c ON c.id = f.customer_id
-                WHERE f.computed_version <> f.version OR f.licenses <> c.licenses OR NOT {same_start}
+                WHERE NOT ({first_utilization_current_sql("f", "c")})
                 ORDER BY f.customer_id"""  # noqa: S608
         )
         stale = [row[0] for row in cursor.fetchall()]

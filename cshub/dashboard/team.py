@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from accounts.models import Customer, Pulse, Role, Touchpoint, TouchpointKind, User
 from metrics import revenue
-from metrics.engagement import usage_value_sql
+from metrics.engagement import first_utilization_current_sql, usage_value_sql
 from metrics.models import FirstUtilizationDay, MrrEntry, Outcome, Renewal, ValueMilestone
 from metrics.revenue import MOVEMENT_SQL, RevenueTotals
 from metrics.scope import adapt_date, q
@@ -271,12 +271,12 @@ def onboarding_by_csm(
         WITH cs AS (
             SELECT c.id, c.csm_id, c.licenses, c.contract_start, c.go_live_date, (c.licenses + 9) / 10 AS k,
                    f.day AS stored_day,
-                   CASE WHEN f.computed_version = f.version AND f.licenses = c.licenses
-                        THEN 1 ELSE 0 END AS is_current
+                   CASE WHEN {first_utilization_current_sql("f", "c")} THEN 1 ELSE 0 END AS is_current
             FROM {customers} c
-            LEFT JOIN {stored} f ON f.customer_id = c.id
+            -- Only a row with the customer's contract start (in the period) can be current; saying so in the
+            -- join lets PostgreSQL join on both columns and skip the other rows' start dates.
+            LEFT JOIN {stored} f ON f.customer_id = c.id AND f.contract_start = c.contract_start
                                 AND f.contract_start >= %s AND f.contract_start <= %s
-                                AND f.contract_start = c.contract_start
             WHERE c.contract_start >= %s AND c.contract_start <= %s{csm_sql}
         ),
         walk_cs AS (SELECT * FROM cs WHERE is_current = 0),
