@@ -212,6 +212,29 @@ class TouchpointKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+def book_csm_field() -> models.ForeignKey:
+    """A fact row's copy of its customer's *current* CSM (`customer.csm`), for grouping facts by book without
+    joining every row to its customer (the team page: cshub.dashboard.team).
+
+    The database keeps it, whatever writes the rows (ORM, bulk inserts, raw SQL, COPY): triggers installed by
+    metrics migration 0008 fill it on insert (and overwrite any value written to it) and rewrite a customer's
+    facts when its CSM changes. On PostgreSQL a CSM change locks the customer FOR UPDATE before it happens and
+    a fact's insert reads the CSM FOR KEY SHARE, so an insert in flight during a change is either waited for
+    and rewritten or waits and reads the new CSM. On SQLite, a migration that rebuilds one of these tables
+    drops its triggers: re-create them (tests/accounts/test_book_csm.py fails otherwise)."""
+    return models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,  # customer.csm is SET_NULL: the trigger clears the copies
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        help_text="The customer's current CSM, kept by the database.",
+    )
+
+
 class Sentiment(models.TextChoices):
     POSITIVE = "positive", "Positive"
     NEUTRAL = "neutral", "Neutral"
@@ -227,10 +250,14 @@ class Touchpoint(models.Model):
     summary = models.TextField()
     contacts = models.ManyToManyField(Contact, blank=True, related_name="touchpoints")
     created_at = models.DateTimeField(auto_now_add=True)
+    book_csm = book_csm_field()
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-occurred_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"]),
+            models.Index(fields=["book_csm", "occurred_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} with {self.customer} on {self.occurred_at:%Y-%m-%d}"
@@ -251,10 +278,14 @@ class Pulse(models.Model):
     score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    book_csm = book_csm_field()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-created_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"]),
+            models.Index(fields=["book_csm", "created_at"]),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="pulse_score_1_to_5"),
         ]

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounts.models import Customer
+from accounts.models import Customer, book_csm_field
 
 
 class MrrEntry(models.Model):
@@ -24,6 +24,7 @@ class MrrEntry(models.Model):
     positive_before = models.BooleanField(db_default=False, editable=False, help_text="Any earlier row > 0.")
     next_date = models.DateField(null=True, blank=True, editable=False, help_text="Date of the next row.")
     prev_date = models.DateField(null=True, blank=True, editable=False, help_text="Date of the previous row.")
+    book_csm = book_csm_field()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -189,6 +190,7 @@ class Renewal(models.Model):
     arr_due = models.DecimalField(max_digits=14, decimal_places=2)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     renewed_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    book_csm = book_csm_field()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -201,7 +203,7 @@ class Renewal(models.Model):
                 name="renewal_renewed_arr_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["due_date"])]
+        indexes = [models.Index(fields=["due_date"]), models.Index(fields=["book_csm", "due_date"])]
 
     def __str__(self) -> str:
         return f"{self.customer} renewal {self.due_date}"

@@ -113,7 +113,7 @@ def _changed_cohort_sql(
     end: dt.date,
     where: Callable[[str], tuple[str, list[Any]]],
     join: Callable[[str], str],
-    group: str | None,
+    group: Callable[[str], str] | None,
     several_only: bool = False,
 ) -> tuple[str, list[Any]]:
     """The end of a SELECT: |S∩E|, Σ_S closing and Σ_S min(closing, opening) over the customers of S with
@@ -132,7 +132,7 @@ def _changed_cohort_sql(
                           AND c.effective_date >= %s AND c.effective_date <= %s
                           AND (c.next_date IS NULL OR c.next_date > %s){several}{join("o")}
             WHERE o.effective_date < %s AND o.next_date >= %s AND o.next_date <= %s AND o.mrr > 0{where_o}
-            {"GROUP BY " + group if group else ""}"""
+            {"GROUP BY " + group("o") if group else ""}"""
     return sql, [s, e, e, *several_params, s, s, e, *params_o]
 
 
@@ -142,12 +142,13 @@ def sums_sql(
     end: dt.date,
     where: Callable[[str], tuple[str, list[Any]]] = lambda alias: ("", []),
     join: Callable[[str], str] = lambda alias: "",
-    group: str | None = None,
+    group: Callable[[str], str] | None = None,
 ) -> tuple[str, list[Any]]:
     """The sums every revenue metric is a ratio of, for the ledger rows `where(alias)` admits (the alias of
-    the ledger table; `join(alias)` may join the customer to it), summed over everything or per `group`
-    (an expression over the join). Columns: [group,] Σopening, Σclosing, the five MOVEMENT_RULES, |S|, |E|,
-    |S∩E|, Σ_S closing, Σ_S min(closing, opening) — money in cents (numeric dollars on PostgreSQL).
+    the ledger table; `join(alias)` may join the customer to it), summed over everything or per
+    `group(alias)` (an expression over the ledger row or the join; the alias is "l" or "o"). Columns:
+    [group,] Σopening, Σclosing, the five MOVEMENT_RULES, |S|, |E|, |S∩E|, Σ_S closing,
+    Σ_S min(closing, opening) — money in cents (numeric dollars on PostgreSQL).
 
     No window and no grouping per customer: every row in force on some day of [start - 1, end] is read once
     — the row in force on start - 1 is its customer's opening, the one in force on end its closing, those
@@ -158,7 +159,10 @@ def sums_sql(
     it) join their opening row (the one whose next row is in the period) to their closing row."""
     table = q(MrrEntry._meta.db_table)
     s, e = adapt_date(start), adapt_date(end)
-    key = f"{group} AS grp, " if group else ""
+
+    def key(alias: str) -> str:
+        return f"{group(alias)} AS grp, " if group else ""
+
     grp_out, grp_by = ("grp, ", " GROUP BY grp") if group else ("", "")
     movements = ",\n".join(
         f"SUM({amount}) FILTER (WHERE effective_date >= %s AND {cond}) AS m{i}"
@@ -192,13 +196,13 @@ def sums_sql(
                    SUM(CASE WHEN effective_date >= %s AND prev < cents THEN prev ELSE cents END)
                        FILTER (WHERE {cohort}) AS s_floor
             FROM (
-                SELECT {key}l.effective_date, l.next_date, l.prev_date, {_cents("l.mrr")} AS cents,
+                SELECT {key("l")}l.effective_date, l.next_date, l.prev_date, {_cents("l.mrr")} AS cents,
                        {_cents("l.prev_mrr")} AS prev, l.positive_before
                 FROM {table} l{join("l")}
                 WHERE l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s){where_l}
             ) r{grp_by}
             UNION ALL
-            SELECT {key}{zeros}, {changed_sql}
+            SELECT {key("o")}{zeros}, {changed_sql}
         ) x{grp_by}
     """  # noqa: S608 - table names, aliases and conditions are ours; values are parameters
     both = [s, e, s, e, s]  # the parameters of `unchanged` then `single`

@@ -146,16 +146,14 @@ def _walk_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str
 
 
 def _scan_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
-    """The engine's own sums (metrics.revenue.sums_sql: one read of the rows in force in the period), with
-    each row's customer joined for its CSM and the sums grouped by it."""
-    customers = q(Customer._meta.db_table)
-    csm_sql, csm_params = _in_list("cu.csm_id", csm_ids)
+    """The engine's own sums (metrics.revenue.sums_sql: one read of the rows in force in the period),
+    grouped by each row's copy of its customer's CSM (`book_csm`, kept by the database): no row joins its
+    customer."""
     return revenue.sums_sql(
         start=start,
         end=end,
-        where=lambda alias: (csm_sql, csm_params),
-        join=lambda alias: f" JOIN {customers} cu ON cu.id = {alias}.customer_id",
-        group="cu.csm_id",
+        where=lambda alias: _in_list(f"{alias}.book_csm_id", csm_ids),
+        group=lambda alias: f"{alias}.book_csm_id",
     )
 
 
@@ -216,8 +214,8 @@ def renewals_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> 
         output_field=_MONEY,
     )
     rows = (
-        Renewal.objects.filter(due_date__gte=start, due_date__lte=end, customer__csm_id__in=list(csm_ids))
-        .values("customer__csm_id")
+        Renewal.objects.filter(due_date__gte=start, due_date__lte=end, book_csm_id__in=list(csm_ids))
+        .values("book_csm_id")
         .annotate(
             due=Count("pk"),
             renewed=Count("pk", filter=Q(outcome=Outcome.RENEWED)),
@@ -229,7 +227,7 @@ def renewals_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> 
         .order_by()
     )
     return {
-        r["customer__csm_id"]: {
+        r["book_csm_id"]: {
             "renewals_due": r["due"],
             "renewed": r["renewed"],
             "churned": r["churned"],
@@ -330,38 +328,46 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 def books_by_csm(*, csm_ids: Sequence[int], as_of: dt.date) -> dict[int, dict[str, int]]:
     """Book size and how many customers have a pulse fresher than 30 days as of `as_of` (logged on one of the
-    30 days ending that day), one query. The customers with such a pulse are one hashed list (`pk IN (…)`),
-    not a lookup per customer."""
-    fresh = Pulse.objects.filter(
-        created_at__gte=_day_start(as_of - dt.timedelta(days=PULSE_FRESH_DAYS - 1)),
-        created_at__lt=_day_start(as_of + dt.timedelta(days=1)),
-    ).values("customer_id")
-    rows = (
-        Customer.objects.filter(csm_id__in=list(csm_ids))
-        .values("csm_id")
-        .annotate(book_size=Count("pk"), fresh_pulse_customers=Count("pk", filter=Q(pk__in=fresh)))
-        .order_by()
-    )
-    return {
-        r["csm_id"]: {"book_size": r["book_size"], "fresh_pulse_customers": r["fresh_pulse_customers"]}
-        for r in rows
-    }
+    30 days ending that day), one query: the customers counted per CSM (from the CSM index alone), and the
+    distinct customers of the fresh pulses per the pulse's copy of its customer's CSM (`book_csm`)."""
+    customers, pulses = q(Customer._meta.db_table), q(Pulse._meta.db_table)
+    in_books, params = _in_list("csm_id", csm_ids)
+    fresh_books, fresh_params = _in_list("book_csm_id", csm_ids)
+    sql = f"""
+        SELECT csm_id, COUNT(*), 0 FROM {customers} WHERE 1 = 1{in_books} GROUP BY csm_id
+        UNION ALL
+        SELECT book_csm_id, 0, COUNT(*) FROM (
+            SELECT DISTINCT book_csm_id, customer_id FROM {pulses}
+            WHERE created_at >= %s AND created_at < %s{fresh_books}
+        ) fresh GROUP BY book_csm_id
+    """  # noqa: S608 - table names and placeholders are ours; values are parameters
+    since = _day_start(as_of - dt.timedelta(days=PULSE_FRESH_DAYS - 1))
+    until = _day_start(as_of + dt.timedelta(days=1))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, since, until, *fresh_params])
+        rows = cursor.fetchall()
+    out: dict[int, dict[str, int]] = {}
+    for csm_id, book_size, fresh_customers in rows:
+        row = out.setdefault(csm_id, {"book_size": 0, "fresh_pulse_customers": 0})
+        row["book_size"] += int(book_size)
+        row["fresh_pulse_customers"] += int(fresh_customers)
+    return out
 
 
 def touchpoints_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[int, dict[str, int]]:
     """Touchpoints on each CSM's customers in the period (days in TIME_ZONE), and the advocacy ones."""
     rows = (
         Touchpoint.objects.filter(
-            customer__csm_id__in=list(csm_ids),
+            book_csm_id__in=list(csm_ids),
             occurred_at__gte=_day_start(start),
             occurred_at__lt=_day_start(end + dt.timedelta(days=1)),
         )
-        .values("customer__csm_id")
+        .values("book_csm_id")
         .annotate(touchpoints=Count("pk"), advocacy=Count("pk", filter=Q(kind=TouchpointKind.ADVOCACY)))
         .order_by()
     )
     return {
-        r["customer__csm_id"]: {"touchpoints": r["touchpoints"], "advocacy_touchpoints": r["advocacy"]}
+        r["book_csm_id"]: {"touchpoints": r["touchpoints"], "advocacy_touchpoints": r["advocacy"]}
         for r in rows
     }
 

@@ -33,9 +33,36 @@ def _close(a, b):
     return abs(Decimal(a) - Decimal(b)) < Decimal("1e-9")
 
 
-def test_each_row_equals_the_engine_for_that_csms_book(team, admin_user):
+def _move_customers(team):
+    """Move customers between books the ways the product does: a saved form (save()), an import or bulk
+    reassignment (QuerySet.update). Their facts' copies of the CSM (book_csm) must follow."""
+    csm, second, other = list(team)
+    moved_by_save = team[csm][:3]
+    for customer in moved_by_save:
+        customer.csm = other
+        customer.save()
+    moved_by_update = team[second][:2]
+    Customer.objects.filter(pk__in=[c.pk for c in moved_by_update]).update(csm=csm)
+    for customer in moved_by_update:
+        customer.refresh_from_db()
+    return {
+        csm: [*team[csm][3:], *moved_by_update],
+        second: team[second][2:],
+        other: [*team[other], *moved_by_save],
+    }
+
+
+@pytest.fixture
+def moved_team(team):
+    return _move_customers(team)
+
+
+@pytest.mark.parametrize("books", ["team", "moved_team"])
+def test_each_row_equals_the_engine_for_that_csms_book(books, admin_user, request):
+    team = request.getfixturevalue(books)
     perf = team_performance(viewer=admin_user, start=Q_START, end=Q_END)
     assert {r.csm for r in perf.rows} == set(team)
+    assert {r.csm: r.book_size for r in perf.rows} == {u: len(b) for u, b in team.items()}
     checked_ttv = 0
     for row in perf.rows:
         scope = Scope(csm=row.csm)
@@ -86,7 +113,9 @@ def test_team_total_equals_the_engine_over_the_union_of_the_books(team, admin_us
     assert total.nrr != sum(row_nrrs) / len(row_nrrs)
 
 
-def test_fresh_pulse_share_and_tasks(team, admin_user):
+@pytest.mark.parametrize("books", ["team", "moved_team"])
+def test_fresh_pulse_share_and_tasks(books, admin_user, request):
+    request.getfixturevalue(books)
     perf = team_performance(viewer=admin_user, start=Q_START, end=Q_END)
     for row in perf.rows:
         book = Customer.objects.filter(csm=row.csm)
@@ -159,11 +188,13 @@ def test_query_count_is_constant_in_csms_and_customers(admin_user, manager):
     assert large <= 10
 
 
+@pytest.mark.parametrize("books", ["team", "moved_team"])
 @pytest.mark.parametrize("strategy", ["walk", "scan"])
-def test_both_revenue_plans_equal_the_engine_per_book(team, strategy):
+def test_both_revenue_plans_equal_the_engine_per_book(books, strategy, request):
     from cshub.dashboard.team import revenue_by_csm
     from metrics.revenue import revenue_totals
 
+    team = request.getfixturevalue(books)
     for start, end in [(Q_START, Q_END), (Q_START.replace(month=1), Q_END.replace(month=12, day=31))]:
         grouped = revenue_by_csm(csm_ids=[u.pk for u in team], start=start, end=end, strategy=strategy)
         for user in team:
