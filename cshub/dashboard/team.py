@@ -341,8 +341,10 @@ def books_by_csm(*, csm_ids: Sequence[int], as_of: dt.date) -> dict[int, dict[st
             WHERE created_at >= %s AND created_at < %s{fresh_books}
         ) fresh GROUP BY book_csm_id
     """  # noqa: S608 - table names and placeholders are ours; values are parameters
-    since = _day_start(as_of - dt.timedelta(days=PULSE_FRESH_DAYS - 1))
-    until = _day_start(as_of + dt.timedelta(days=1))
+    since, until = (
+        connection.ops.adapt_datetimefield_value(_day_start(day))  # UTC on SQLite, as the ORM stores it
+        for day in (as_of - dt.timedelta(days=PULSE_FRESH_DAYS - 1), as_of + dt.timedelta(days=1))
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, since, until, *fresh_params])
         rows = cursor.fetchall()

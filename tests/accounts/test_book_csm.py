@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
@@ -163,6 +164,23 @@ class TestCopies:
         customer.csm = second
         customer.save()
         assert figures() == {first: none, second: one}
+
+    @pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Tokyo"])
+    def test_fresh_pulses_are_counted_on_days_in_time_zone(self, two_csms, admin_user, settings, zone):
+        """A pulse is fresh when logged on one of the 30 days (in TIME_ZONE) ending on the as-of day: the
+        raw statement compares with the day's start as the ORM would (in UTC on SQLite)."""
+        settings.TIME_ZONE = zone
+        first, _ = two_csms
+        end = dt.date(2025, 6, 30)
+        first_day = dt.datetime.combine(end - dt.timedelta(days=29), dt.time.min, tzinfo=ZoneInfo(zone))
+        inside, outside = CustomerFactory(csm=first), CustomerFactory(csm=first)
+        PulseFactory(customer=inside, created_at=first_day + dt.timedelta(minutes=30))
+        PulseFactory(customer=outside, created_at=first_day - dt.timedelta(minutes=30))
+        PulseFactory(customer=outside, created_at=first_day + dt.timedelta(days=30, minutes=30))  # after end
+        rows = {
+            r.csm: r for r in team_performance(viewer=admin_user, start=dt.date(2025, 4, 1), end=end).rows
+        }
+        assert rows[first].fresh_pulse_customers == 1
 
 
 @pytest.mark.services
