@@ -140,7 +140,10 @@ def customers_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> d
         values.append(row)
     if errors:
         raise IngestError(sorted(errors, key=lambda e: e.row))
-    return bulk_upsert(model=Customer, rows=values, key_fields=["external_id"]).as_dict()
+    # A customer changing CSM is locked FOR UPDATE in id order before the write (see bulk_upsert).
+    return bulk_upsert(
+        model=Customer, rows=values, key_fields=["external_id"], lock_on_change="csm_id"
+    ).as_dict()
 
 
 @transaction.atomic

@@ -110,12 +110,19 @@ def bulk_upsert(
     rows: Sequence[dict[str, Any]],
     key_fields: Sequence[str],
     lookup: Callable[[Sequence[dict[str, Any]]], models.QuerySet] | None = None,
+    lock_on_change: str | None = None,
 ) -> UpsertResult:
     """Insert or update `rows` (already validated, values as model attributes) on `key_fields`.
 
     Only the fields present in a row are written on update, so an integration can send partial objects.
     Must be called inside a transaction (the callers' services own it). `lookup` narrows the query that
     finds existing objects; by default it filters on the first key field.
+
+    `lock_on_change`: a field whose change the database's triggers act on under a row lock (a customer's
+    `csm_id`: the book_csm trigger locks the customer FOR UPDATE). The rows whose value changes are locked
+    FOR UPDATE in id order first, and new rows that belong to a customer are inserted in customer order
+    (a fact's insert locks its customer FOR KEY SHARE): so an import that moves customers and a batch of
+    facts for the same customers take their locks in the same order and cannot deadlock.
     """
     result = UpsertResult()
     if not rows:
@@ -148,6 +155,7 @@ def bulk_upsert(
     to_create: list[models.Model] = []
     to_update: list[models.Model] = []
     changed_fields: set[str] = set()
+    locked: list[Any] = []
     for row in rows:
         obj = existing.get(key_of(row))
         if obj is None:
@@ -160,6 +168,8 @@ def bulk_upsert(
             if name in key_fields:
                 continue
             if getattr(obj, attnames.get(name, name)) != plain(value):
+                if name == lock_on_change:
+                    locked.append(obj.pk)
                 setattr(obj, name, value)
                 changed_fields.add(name)
                 dirty = True
@@ -171,9 +181,13 @@ def bulk_upsert(
             result.unchanged += 1
         result.objects.append(obj)
 
+    for chunk in _chunks(sorted(locked)):  # see lock_on_change; SQLite ignores FOR UPDATE (one writer)
+        list(model._default_manager.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
     try:
         with transaction.atomic():
-            model._default_manager.bulk_create(to_create, batch_size=2000)
+            model._default_manager.bulk_create(
+                sorted(to_create, key=lambda obj: getattr(obj, "customer_id", None) or 0), batch_size=2000
+            )
     except IntegrityError as exc:
         # A concurrent request created one of these keys between our read and our insert.
         raise IngestError(
