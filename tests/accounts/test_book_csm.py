@@ -261,8 +261,8 @@ class TestConcurrency:
     def test_an_import_moving_customers_and_an_mrr_push_for_them_never_deadlock(self):
         """Both lock the customers in id order (the import locks those changing CSM before its UPDATE,
         bulk_upsert's lock_on_change; the push inserts its new facts sorted by customer), whatever order the
-        rows came in. Without it, 20 rounds of a 300-customer CSM import racing
-        an MRR push in reverse order gave PostgreSQL deadlocks in every run (5 to 8 a run)."""
+        rows came in. Without it, 20 rounds of a 300-customer CSM import racing an MRR push in reverse
+        order hit a PostgreSQL deadlock in each of five runs."""
         require_postgres()
         first, second = UserFactory(email="a.csm@example.com"), UserFactory(email="b.csm@example.com")
         customers = [CustomerFactory(csm=first) for _ in range(300)]
