@@ -10,7 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Customer, Pulse, Touchpoint
@@ -18,6 +18,7 @@ from accounts.services import customers_upsert
 from cshub.dashboard.team import team_performance
 from metrics.models import MrrEntry, Renewal
 from metrics.services import mrr_upsert, renewals_upsert
+from tests.concurrency import waits_while_held
 from tests.factories import (
     CustomerFactory,
     MrrEntryFactory,
@@ -188,48 +189,11 @@ class TestCopies:
 class TestConcurrency:
     """PostgreSQL: a fact inserted while its customer changes CSM ends with the new CSM, in either order."""
 
-    def _race(self, first_step, second_step) -> bool:
-        started, release = threading.Event(), threading.Event()
-        errors: list[BaseException] = []
-
-        def hold() -> None:
-            try:
-                with transaction.atomic():
-                    first_step()
-                    started.set()
-                    release.wait(10)
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                started.set()
-                connection.close()
-
-        def then() -> None:
-            try:
-                second_step()
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        holder = threading.Thread(target=hold)
-        holder.start()
-        assert started.wait(10)
-        follower = threading.Thread(target=then)
-        follower.start()
-        follower.join(1.0)
-        waited = follower.is_alive()
-        release.set()
-        holder.join(10)
-        follower.join(10)
-        assert not errors
-        return waited
-
     def test_a_csm_change_waits_for_an_insert_in_flight_and_rewrites_its_row(self, two_csms):
         require_postgres()
         first, second = two_csms
         customer = CustomerFactory(csm=first)
-        waited = self._race(
+        waited = waits_while_held(
             lambda: TouchpointFactory(customer=customer),
             lambda: Customer.objects.filter(pk=customer.pk).update(csm=second),
         )
@@ -240,7 +204,7 @@ class TestConcurrency:
         require_postgres()
         first, second = two_csms
         customer = CustomerFactory(csm=first)
-        waited = self._race(
+        waited = waits_while_held(
             lambda: Customer.objects.filter(pk=customer.pk).update(csm=second),
             lambda: TouchpointFactory(customer=customer),
         )
@@ -251,7 +215,7 @@ class TestConcurrency:
         require_postgres()
         first, _ = two_csms
         customer = CustomerFactory(csm=first)
-        waited = self._race(
+        waited = waits_while_held(
             lambda: Customer.objects.filter(pk=customer.pk).update(health_score=Decimal("55.0")),
             lambda: TouchpointFactory(customer=customer),
         )

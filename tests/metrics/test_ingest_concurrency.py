@@ -11,6 +11,7 @@ from django.db.models import Sum
 
 from metrics.models import UsageDaily, UsageEvent, UsageUserDay
 from metrics.services import usage_events_ingest
+from tests.concurrency import waits_while_held
 from tests.factories import CustomerFactory
 from tests.requirements import require_postgres
 
@@ -65,8 +66,6 @@ def test_a_first_utilization_refresh_waits_for_an_ingest_in_flight_and_sees_its_
     customer's licenses changed (k 1 → 2), so the refresh recomputes. Without the row lock it would read
     usage without the uncommitted day 40 and store "never" as current."""
     require_postgres()
-    from django.db import transaction
-
     from metrics.engagement import first_utilization_day
     from metrics.models import FirstUtilizationDay
     from metrics.services import first_utilization_refresh
@@ -90,40 +89,8 @@ def test_a_first_utilization_refresh_waits_for_an_ingest_in_flight_and_sees_its_
     assert FirstUtilizationDay.objects.get(customer=customer).day == start + dt.timedelta(days=30)
     type(customer).objects.filter(pk=customer.pk).update(licenses=20)
 
-    ingested, release = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def ingest() -> None:
-        try:
-            with transaction.atomic():
-                usage_events_ingest(rows=[event("b", 40)])
-                ingested.set()
-                release.wait(10)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            ingested.set()
-            connection.close()
-
-    def refresh() -> None:
-        try:
-            first_utilization_refresh()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    writer = threading.Thread(target=ingest)
-    writer.start()
-    assert ingested.wait(10)
-    refresher = threading.Thread(target=refresh)
-    refresher.start()
-    refresher.join(1.0)
-    assert refresher.is_alive(), "the refresh must wait for the ingest holding the row"
-    release.set()
-    writer.join(10)
-    refresher.join(10)
-    assert not errors
+    waited = waits_while_held(lambda: usage_events_ingest(rows=[event("b", 40)]), first_utilization_refresh)
+    assert waited, "the refresh must wait for the ingest holding the row"
     customer.refresh_from_db()
     stored = FirstUtilizationDay.objects.get(customer=customer)
     # a is active on days 30..59, b from day 40: two of 20 licenses on day 40.
