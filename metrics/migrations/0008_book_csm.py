@@ -7,6 +7,8 @@ from django.db import migrations, models
 # The fact tables that carry a copy of their customer's current CSM (accounts.models.book_csm_field).
 FACTS = ("accounts_touchpoint", "accounts_pulse", "metrics_mrrentry", "metrics_renewal")
 CUSTOMERS = "accounts_customer"
+# A customer's new CSM (NEW.csm_id) written onto its facts: the body of both databases' move trigger.
+_MOVE = " ".join(f"UPDATE {t} SET book_csm_id = NEW.csm_id WHERE customer_id = NEW.id;" for t in FACTS)
 
 POSTGRESQL = [
     # A fact's copy is read from its customer on every insert, and on every write to the copy or to the
@@ -28,7 +30,7 @@ POSTGRESQL = [
        END $$""",
     f"""CREATE FUNCTION cshub_book_csm_move() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN
-           {" ".join(f"UPDATE {t} SET book_csm_id = NEW.csm_id WHERE customer_id = NEW.id;" for t in FACTS)}
+           {_MOVE}
            RETURN NULL;
        END $$""",
     *(
@@ -66,7 +68,7 @@ SQLITE = [
     ),
     f"""CREATE TRIGGER cshub_book_csm_move AFTER UPDATE OF csm_id ON {CUSTOMERS}
         WHEN OLD.csm_id IS NOT NEW.csm_id BEGIN
-        {" ".join(f"UPDATE {t} SET book_csm_id = NEW.csm_id WHERE customer_id = NEW.id;" for t in FACTS)}
+        {_MOVE}
         END""",
 ]
 SQLITE_DROP = [
