@@ -112,7 +112,6 @@ def _changed_cohort_sql(
     start: dt.date,
     end: dt.date,
     where: Callable[[str], tuple[str, list[Any]]],
-    join: Callable[[str], str],
     group: Callable[[str], str] | None,
     several_only: bool = False,
 ) -> tuple[str, list[Any]]:
@@ -130,7 +129,7 @@ def _changed_cohort_sql(
             FROM {table} o
             JOIN {table} c ON c.customer_id = o.customer_id
                           AND c.effective_date >= %s AND c.effective_date <= %s
-                          AND (c.next_date IS NULL OR c.next_date > %s){several}{join("o")}
+                          AND (c.next_date IS NULL OR c.next_date > %s){several}
             WHERE o.effective_date < %s AND o.next_date >= %s AND o.next_date <= %s AND o.mrr > 0{where_o}
             {"GROUP BY " + group("o") if group else ""}"""
     return sql, [s, e, e, *several_params, s, s, e, *params_o]
@@ -141,14 +140,12 @@ def sums_sql(
     start: dt.date,
     end: dt.date,
     where: Callable[[str], tuple[str, list[Any]]] = lambda alias: ("", []),
-    join: Callable[[str], str] = lambda alias: "",
     group: Callable[[str], str] | None = None,
 ) -> tuple[str, list[Any]]:
     """The sums every revenue metric is a ratio of, for the ledger rows `where(alias)` admits (the alias of
-    the ledger table; `join(alias)` may join the customer to it), summed over everything or per
-    `group(alias)` (an expression over the ledger row or the join; the alias is "l" or "o"). Columns:
-    [group,] Σopening, Σclosing, the five MOVEMENT_RULES, |S|, |E|, |S∩E|, Σ_S closing,
-    Σ_S min(closing, opening) — money in cents (numeric dollars on PostgreSQL).
+    the ledger table), summed over everything or per `group(alias)` (an expression over the ledger row;
+    the alias is "l" or "o"). Columns: [group,] Σopening, Σclosing, the five MOVEMENT_RULES, |S|, |E|, |S∩E|,
+    Σ_S closing, Σ_S min(closing, opening) — money in cents (numeric dollars on PostgreSQL).
 
     No window and no grouping per customer: every row in force on some day of [start - 1, end] is read once
     — the row in force on start - 1 is its customer's opening, the one in force on end its closing, those
@@ -178,7 +175,7 @@ def sums_sql(
     cohort = f"({unchanged}) OR ({single})"
     where_l, params_l = where("l")
     changed_sql, changed_params = _changed_cohort_sql(
-        start=start, end=end, where=where, join=join, group=group, several_only=True
+        start=start, end=end, where=where, group=group, several_only=True
     )
     zeros = ", ".join(["0"] * (2 + len(MOVEMENT_RULES) + 2))
     movement_sums = ", ".join(f"SUM(m{i})" for i in range(len(MOVEMENT_RULES)))
@@ -198,7 +195,7 @@ def sums_sql(
             FROM (
                 SELECT {key("l")}l.effective_date, l.next_date, l.prev_date, {_cents("l.mrr")} AS cents,
                        {_cents("l.prev_mrr")} AS prev, l.positive_before
-                FROM {table} l{join("l")}
+                FROM {table} l
                 WHERE l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s){where_l}
             ) r{grp_by}
             UNION ALL
@@ -256,9 +253,7 @@ def cohort_sql(
     table = q(MrrEntry._meta.db_table)
     s, e = adapt_date(start), adapt_date(end)
     where_l, params_l = where("l")
-    changed_sql, changed_params = _changed_cohort_sql(
-        start=start, end=end, where=where, join=lambda alias: "", group=None
-    )
+    changed_sql, changed_params = _changed_cohort_sql(start=start, end=end, where=where, group=None)
     unchanged = "(next_date IS NULL OR next_date > %s) AND cents > 0"
     sql = f"""
         SELECT SUM(opening), SUM(n_s), SUM(n_se), SUM(s_closing), SUM(s_floor)
