@@ -1,4 +1,4 @@
-"""REST API for people and customers (DESIGN.md §4): customer/contact ingestion, customer reads, and logging
+"""REST API for people and customers (docs/api.md): customer/contact ingestion, customer reads, and logging
 touchpoints and pulses. Views are thin: permission, validation, one service or queryset, response."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cshub.api import (
+from core.api import (
     IngestAPIView,
     IngestCountsSerializer,
     IngestErrorSerializer,
@@ -64,7 +64,8 @@ class CustomerFilter(django_filters.FilterSet):
 class CustomerReadMixin:
     """Queryset and serializer of the customer read endpoints.
 
-    Every customer is readable by every signed-in user (DESIGN.md §3). A later app (metrics: current MRR,
+    Every customer is readable by every signed-in user (docs/architecture.md#roles-and-permissions). A later
+    app (metrics: current MRR,
     health) subclasses the views below, extends `get_queryset()` with its own annotations — subqueries, so
     that the query count stays constant — and swaps `serializer_class` for a subclass of CustomerSerializer.
     """
@@ -157,7 +158,9 @@ def _django_validation_to_drf(exc: DjangoValidationError) -> serializers.Validat
 
 _LOG_RESPONSES = {
     400: OpenApiResponse(description="Invalid fields (field → messages)."),
-    403: OpenApiResponse(description="The customer is not in your book (DESIGN.md §3)."),
+    403: OpenApiResponse(
+        description="The customer is not in your book (docs/architecture.md#roles-and-permissions)."
+    ),
 }
 
 

@@ -20,7 +20,8 @@ class Role(models.TextChoices):
 
 class UserQuerySet(models.QuerySet["User"]):
     def managed_by(self, manager: User) -> UserQuerySet:
-        """Members of the teams `manager` manages (DESIGN.md §3 "their teams")."""
+        """Members of the teams `manager` manages (docs/architecture.md#roles-and-permissions "their
+        teams")."""
         return self.filter(teams__manager=manager).distinct()
 
     def csms(self) -> UserQuerySet:
@@ -45,7 +46,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
         return self._create_user(email, password, **extra)
 
     def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
-        # DESIGN.md §4: Django's createsuperuser makes an admin-role user.
+        # docs/api.md: Django's createsuperuser makes an admin-role user.
         extra.update(role=Role.ADMIN, is_staff=True, is_superuser=True)
         return self._create_user(email, password, **extra)
 
@@ -121,7 +122,8 @@ class LifecycleStage(models.TextChoices):
 
 class CustomerQuerySet(models.QuerySet["Customer"]):
     def in_book_of(self, user: User) -> CustomerQuerySet:
-        """Customers `user` is responsible for (DESIGN.md §3): own (CSM), teams' (manager), all (admin)."""
+        """Customers `user` is responsible for (docs/architecture.md#roles-and-permissions): own (CSM),
+        teams' (manager), all (admin)."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.role == Role.ADMIN:
@@ -214,7 +216,7 @@ class TouchpointKind(models.TextChoices):
 
 def book_csm_field() -> models.ForeignKey:
     """A fact row's copy of its customer's *current* CSM (`customer.csm`), for grouping facts by book without
-    joining every row to its customer (the team page: cshub.dashboard.team).
+    joining every row to its customer (the team page: dashboard.team).
 
     The database keeps it, whatever writes the rows (ORM, bulk inserts, raw SQL, COPY): triggers installed by
     metrics migration 0008 fill it on insert (and overwrite any value written to it) and rewrite a customer's

@@ -1,4 +1,5 @@
-"""DESIGN.md §3 as functions. Services call these; templates use them only to hide what is denied anyway."""
+"""docs/architecture.md#roles-and-permissions as functions. Services call these; templates use them only to
+hide what is denied anyway."""
 
 from __future__ import annotations
 

@@ -183,7 +183,8 @@ def customer_timeline(
 
 
 def customer_for_viewer(*, user: User, external_id: str) -> Customer:
-    """Any signed-in user may read any customer (DESIGN.md §3); 404 if it does not exist."""
+    """Any signed-in user may read any customer (docs/architecture.md#roles-and-permissions); 404 if it does
+    not exist."""
     if not (user.is_authenticated and user.is_active):
         raise PermissionDenied
     customer = with_activity(Customer.objects.select_related("csm")).filter(external_id=external_id).first()
@@ -192,7 +193,7 @@ def customer_for_viewer(*, user: User, external_id: str) -> Customer:
     return customer
 
 
-# --- Readings for the health factors (DESIGN.md §6: factors read other apps through their selectors) ------
+# --- Readings for the health factors (docs/health.md: factors read other apps through their selectors) ------
 
 
 def for_customers(customer_ids: Iterable[int], field: str = "customer_id") -> tuple[Q, set[int]]:

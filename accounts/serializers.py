@@ -1,4 +1,4 @@
-"""API validation for people and customers (DESIGN.md §4). Serializers validate; services write."""
+"""API validation for people and customers (docs/api.md). Serializers validate; services write."""
 
 from __future__ import annotations
 
@@ -102,7 +102,8 @@ class _CustomerByExternalId(serializers.SlugRelatedField):
 
 
 class TouchpointSerializer(serializers.ModelSerializer):
-    """`POST /api/v1/touchpoints/`: log a call, meeting, QBR… on a customer you may edit (DESIGN.md §3)."""
+    """`POST /api/v1/touchpoints/`: log a call, meeting, QBR… on a customer you may edit
+    (docs/architecture.md#roles-and-permissions)."""
 
     customer = _CustomerByExternalId()
     kind = serializers.ChoiceField(choices=TouchpointKind.choices)

@@ -1,4 +1,4 @@
-"""Writes for people and customers. Keyword-only, typed, each owns its transaction (STYLE.md)."""
+"""Writes for people and customers. Keyword-only, typed, each owns its transaction (docs/style.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from cshub.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
+from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 
 from .models import Contact, Customer, Pulse, Role, Team, Touchpoint, User
 from .permissions import can_edit_customer
@@ -99,7 +99,7 @@ def user_create(
     return user
 
 
-# --- Ingestion (DESIGN.md §4): validated rows in, {"created", "updated", "unchanged"} out -----------------
+# --- Ingestion (docs/api.md): validated rows in, {"created", "updated", "unchanged"} out -----------------
 
 _LOOKUP_CHUNK = 2000  # keeps `IN (...)` lists under every database's parameter limit
 

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from cshub import exports, ui
-from cshub.panels import customer_panels
+from core import exports, ui
+from core.panels import customer_panels
 
 from . import selectors
 from .forms import BookFilterForm, PulseForm, TouchpointForm

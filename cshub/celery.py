@@ -16,7 +16,8 @@ app.autodiscover_tasks()
 # One line per job, with when and why. Later issues add the nightly health recompute (02:00 TIME_ZONE)
 # and the trigger evaluation.
 app.conf.beat_schedule = {
-    # Nightly at 02:00 TIME_ZONE: every customer's health for the day that just ended (DESIGN §6), fanned out.
+    # Nightly at 02:00 TIME_ZONE: every customer's health for the day that just ended (docs/health.md),
+    # fanned out.
     "health-recompute-nightly": {"task": "metrics.tasks.health_recompute_nightly", "schedule": crontab(0, 2)},
     # Every 5 minutes: fast playbook signals (new survey answers, new customers) + assignee reconciliation.
     "playbooks-evaluate-fast": {"task": "playbooks.tasks.evaluate_fast", "schedule": crontab(minute="*/5")},

@@ -46,10 +46,13 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "template_partials",
+    "core",
     "accounts",
     "surveys",
     "metrics",
     "playbooks",
+    "integrations",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -161,7 +164,7 @@ CSHUB_COMPANY_NAME = env.str("CSHUB_COMPANY_NAME", default="Acme Analytics")
 # CPU from the other requests. Raise it on a server with cores to spare; -1 keeps the server's setting.
 CSHUB_PAGE_PARALLEL_WORKERS = env.int("CSHUB_PAGE_PARALLEL_WORKERS", default=1)
 
-# --- Metric settings (DESIGN.md §5) ---
+# --- Metric settings (docs/metrics.md) ---
 CSHUB_GROSS_MARGIN = env.float("CSHUB_GROSS_MARGIN", default=1.0)
 CSHUB_CAC = env.float("CSHUB_CAC", default=0.0)
 
@@ -204,7 +207,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Group operations by resource (customers, contacts, metrics…) rather than under one "v1" tag.
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # DESIGN.md §3: anonymous visitors see only the login and survey pages, so the API docs need a login too.
+    # docs/architecture.md#roles-and-permissions: anonymous visitors see only the login and survey pages, so
+    # the API docs need a login too.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several models have a "kind" choice field; name their enums apart (spectacular warns otherwise).
     "ENUM_NAME_OVERRIDES": {
@@ -234,7 +238,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# --- Surveys (DESIGN.md §8; surveys/ reads these) ---
+# --- Surveys (docs/surveys.md; surveys/ reads these) ---
 CSHUB_SURVEY_TOKEN_DAYS = env.int("CSHUB_SURVEY_TOKEN_DAYS", default=30)  # a link works this long
 CSHUB_SURVEY_THROTTLE_DAYS = env.int(
     "CSHUB_SURVEY_THROTTLE_DAYS", default=90

@@ -9,7 +9,7 @@ api_v1 = [
     path("", include("surveys.api_urls")),
     path("", include("metrics.api_urls")),
     path("", include("playbooks.api_urls")),
-    path("", include("cshub.dashboard.api_urls")),
+    path("", include("dashboard.api_urls")),
 ]
 
 urlpatterns = [
@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("surveys.urls")),
     path("", include("metrics.urls")),
     path("", include("playbooks.urls")),
-    path("", include("cshub.dashboard.urls")),
+    path("", include("integrations.urls")),
+    path("", include("dashboard.urls")),
 ]

@@ -1,4 +1,5 @@
-"""Metrics API (DESIGN.md §4): ingestion (admins) and the metric read endpoints (any signed-in user, §3)."""
+"""Metrics API (docs/api.md): ingestion (admins) and the metric read endpoints (any signed-in user,
+docs/architecture.md#roles-and-permissions)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer, User
-from cshub.api import (
+from core.api import (
     IngestAPIView,
     IngestErrorSerializer,
     IsAdminRole,
     ingest_error_response,
     ingest_request_schema,
 )
-from cshub.ingest import IngestError
+from core.ingest import IngestError
 
 from . import services
 from .engagement import engagement_metrics
@@ -145,7 +146,7 @@ class EngagementParamsSerializer(serializers.Serializer):
 
 
 def _rate(value: Decimal | None) -> float | None:
-    """Rates are decimal fractions (DESIGN.md §4), rounded to 4 places; null stays null."""
+    """Rates are decimal fractions (docs/api.md), rounded to 4 places; null stays null."""
     return None if value is None else float(round(value, 4))
 
 

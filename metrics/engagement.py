@@ -1,4 +1,5 @@
-"""Engagement metrics of one customer as of a day, from the UsageDaily rollup (DESIGN.md §5 "Engagement")."""
+"""Engagement metrics of one customer as of a day, from the UsageDaily rollup (docs/metrics.md
+"Engagement")."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | No
 
 @dataclass(frozen=True)
 class EngagementMetrics:
-    """The `GET /api/v1/metrics/engagement/` answer (DESIGN.md §4)."""
+    """The `GET /api/v1/metrics/engagement/` answer (docs/api.md)."""
 
     customer: Customer
     as_of: dt.date
@@ -96,7 +97,8 @@ def _days_between(later: str, earlier: str) -> str:
 def first_utilization_day(
     *, customer: Customer, as_of: dt.date, share: Decimal = TTV_UTILIZATION
 ) -> dt.date | None:
-    """DESIGN.md §5 time to value: first day in [contract_start, as_of] with active users ÷ licenses ≥ 10 %.
+    """docs/metrics.md time to value: first day in [contract_start, as_of] with active users ÷ licenses ≥ 10
+    %.
 
     Each user is active on the 30 days from each day it used the product; SQL merges those into intervals per
     user (LAG/LEAD over its active days) and answers +1 at each interval's start and -1 the day after its end,
@@ -244,7 +246,8 @@ def usage_value_sql(*, customers: str, as_of: dt.date | None) -> tuple[str, list
 
 
 def engagement_metrics(*, customer: Customer, as_of: dt.date) -> EngagementMetrics:
-    """Every engagement metric of DESIGN.md §5 for one customer as of `as_of` (a fixed number of queries)."""
+    """Every engagement metric of docs/metrics.md for one customer as of `as_of` (a fixed number of
+    queries)."""
     users_total, active, user_days = _user_counts(customer.pk, as_of)
     feature_users = _feature_users(customer.pk, as_of)
     key_features = tuple(KeyFeature.objects.values_list("name", flat=True))
@@ -275,7 +278,7 @@ def engagement_metrics(*, customer: Customer, as_of: dt.date) -> EngagementMetri
         active_users_30d=active,
         license_utilization=_ratio(active, customer.licenses),
         product_adoption_rate=_ratio(active, users_total),
-        # DESIGN.md §5: mean over the 30 days of distinct daily users ÷ active users.
+        # docs/metrics.md: mean over the 30 days of distinct daily users ÷ active users.
         dau_mau=_ratio(user_days, WINDOW_DAYS * active),
         feature_adoption=feature_adoption,
         feature_users=feature_users,

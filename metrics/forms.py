@@ -1,4 +1,4 @@
-"""Forms of the metrics screens: the Revenue page's period and filters, CSV upload, first-value milestone."""
+"""Forms of the metrics screens: the Revenue page's period and filters, first-value milestone."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from accounts.models import Customer, Role, User
 
-from .imports import KINDS
 from .revenue import CUSTOMER_LISTS
 from .scope import Scope
 
@@ -95,11 +94,6 @@ class RevenueFilterForm(forms.Form):
 
 class RevenueCustomersForm(RevenueFilterForm):
     metric = forms.ChoiceField(choices=[(k, v[0]) for k, v in CUSTOMER_LISTS.items()])
-
-
-class CsvImportForm(forms.Form):
-    kind = forms.ChoiceField(choices=[(k.name, k.label) for k in KINDS.values()])
-    file = forms.FileField(help_text="UTF-8 CSV; the first line names the columns.")
 
 
 class ValueMilestoneForm(forms.Form):

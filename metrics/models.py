@@ -1,4 +1,5 @@
-"""Data in for the metric engine (DESIGN.md §4-5): MRR ledger, usage events and their daily rollup, support
+"""Data in for the metric engine (docs/api.md and docs/metrics.md): MRR ledger, usage events and their daily
+rollup, support
 tickets, renewals, key features and CSM-logged "first value" milestones."""
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class UsageUserDay(models.Model):
 
 class FirstUtilizationDay(models.Model):
     """Per customer: the first day its license utilization reached 10 % (the usage side of time to value,
-    DESIGN.md §5) as the usage stored so far says: metrics.engagement.first_utilization_day with no as_of
+    docs/metrics.md) as the usage stored so far says: metrics.engagement.first_utilization_day with no as_of
     bound. For any as_of the answer is `day` if day <= as_of, else none: activity on a day depends only on
     the 30 days up to it, so later usage cannot move a day on or before as_of.
 
@@ -223,7 +224,7 @@ class KeyFeature(models.Model):
 
 
 class ValueMilestone(models.Model):
-    """A CSM's record that the customer reached "first value" (DESIGN.md §5 time to value)."""
+    """A CSM's record that the customer reached "first value" (docs/metrics.md time to value)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="value_milestones")
     achieved_on = models.DateField()

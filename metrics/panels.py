@@ -10,7 +10,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from accounts.permissions import can_edit_customer
-from cshub.panels import Panel
+from core.panels import Panel
 
 from .engagement import engagement_metrics
 from .forms import ValueMilestoneForm

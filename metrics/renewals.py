@@ -1,4 +1,4 @@
-"""Renewal metrics over a period (DESIGN.md §5 "Renewals")."""
+"""Renewal metrics over a period (docs/metrics.md "Renewals")."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ZERO = Value(Decimal("0"), output_field=_MONEY)
 
 @dataclass(frozen=True)
 class RenewalMetrics:
-    """The `GET /api/v1/metrics/renewals/` answer (DESIGN.md §4). `arr_due` covers every renewal due in the
+    """The `GET /api/v1/metrics/renewals/` answer (docs/api.md). `arr_due` covers every renewal due in the
     period (pending too); the three rates cover only those with an outcome."""
 
     start: dt.date
@@ -39,7 +39,8 @@ def _money(value: Decimal | float | None) -> Decimal:
 
 
 def renewal_metrics(*, scope: Scope, start: dt.date, end: dt.date) -> RenewalMetrics:
-    """DESIGN.md §5 Renewals, over renewals due in [start, end] with an outcome: logo = renewed ÷ (renewed +
+    """docs/metrics.md Renewals, over renewals due in [start, end] with an outcome: logo = renewed ÷ (renewed
+    +
     churned); gross = Σ min(renewed_arr, arr_due) ÷ Σ arr_due; net = Σ renewed_arr ÷ Σ arr_due. A renewed
     renewal without renewed_arr renewed flat (renewed_arr = arr_due); a churned one renewed nothing."""
     renewals = Renewal.objects.filter(due_date__gte=start, due_date__lte=end)

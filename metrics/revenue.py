@@ -1,4 +1,4 @@
-"""Revenue metrics from the MRR ledger, exactly as DESIGN.md §5 defines them.
+"""Revenue metrics from the MRR ledger, exactly as docs/metrics.md defines them.
 
 Every ledger row carries its neighbours (prev_mrr, positive_before, next_date), materialised by
 services.mrr_ledger_relink with a LAG/LEAD window per customer whenever the ledger is written. So a period
@@ -38,13 +38,13 @@ def _dollars(value: Any) -> Decimal:
 
 
 def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
-    """DESIGN.md §4: an undefined value (division by zero) is null, never 0."""
+    """docs/api.md: an undefined value (division by zero) is null, never 0."""
     if not denominator:
         return None
     return Decimal(numerator) / Decimal(denominator)
 
 
-# DESIGN.md §5 "Movements", the one classification: each ledger row with effective_date in the period
+# docs/metrics.md "Movements", the one classification: each ledger row with effective_date in the period
 # against prev, the MRR just before it (prev_mrr: the LAG window materialised by services.mrr_ledger_relink).
 # Columns: cents = the row's MRR, prev = MRR before it, both in cents; positive_before = any earlier row > 0.
 # Each movement is (condition, amount); MOVEMENT_SQL is the same rule as one CASE expression.
@@ -232,7 +232,7 @@ class RevenueTotals:
 
 
 def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTotals:
-    """Σopening, Σclosing, the five movements and the cohort sums S, E, S∩E (DESIGN.md §5): one query."""
+    """Σopening, Σclosing, the five movements and the cohort sums S, E, S∩E (docs/metrics.md): one query."""
     sql, params = sums_sql(start=start, end=end, where=lambda alias: scope.sql(f"{alias}.customer_id"))
     # No savepoint when the caller already holds a transaction (the Revenue page asks for 13 periods).
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
@@ -276,7 +276,7 @@ def cohort_sql(
 
 @dataclass(frozen=True)
 class Cohort:
-    """The part of RevenueTotals about the cohort S (DESIGN.md §5): enough for nrr, grr, the customer
+    """The part of RevenueTotals about the cohort S (docs/metrics.md): enough for nrr, grr, the customer
     retention and churn rates and churned_customers, which are ratios of these sums only."""
 
     start: dt.date
@@ -358,13 +358,13 @@ def totals_from_cents(
     cohort: Sequence[Any],
     label: str = "",
 ) -> RevenueTotals:
-    """RevenueTotals from database sums, checking the DESIGN.md §5 identity exactly.
+    """RevenueTotals from database sums, checking the docs/metrics.md identity exactly.
 
     `money` = (opening, closing, new, reactivation, expansion, contraction, churn) in integer cents;
     `counts` = (|S|, |E|, |S ∩ E|); `cohort` = (Σ_S closing, Σ_S min(closing, opening)) in any numeric type.
     """
     opening, closing, new, react, exp, contr, churn = money
-    # DESIGN.md §5 identity, checked in integer cents: exact, whatever the database.
+    # docs/metrics.md identity, checked in integer cents: exact, whatever the database.
     if closing != opening + new + react + exp - contr - churn:
         raise LedgerIdentityError(
             f"{label}{start}..{end}: closing {closing} != opening {opening} + new {new}"
@@ -388,67 +388,67 @@ def totals_from_cents(
     )
 
 
-# --- One function per DESIGN.md §5 definition -----------------------------------------------------
+# --- One function per docs/metrics.md definition -----------------------------------------------------
 
 
 def arr(t: RevenueTotals) -> Decimal:
-    """DESIGN.md §5 arr_end: 12 x mrr_end."""
+    """docs/metrics.md arr_end: 12 x mrr_end."""
     return t.closing * 12
 
 
 def nrr(t: RevenueTotals | Cohort) -> Decimal | None:
-    """DESIGN.md §5 nrr: Σ_S closing ÷ Σ_S opening."""
+    """docs/metrics.md nrr: Σ_S closing ÷ Σ_S opening."""
     return _ratio(t.cohort_closing, t.opening)
 
 
 def grr(t: RevenueTotals | Cohort) -> Decimal | None:
-    """DESIGN.md §5 grr: Σ_S min(closing, opening) ÷ Σ_S opening (never above 1)."""
+    """docs/metrics.md grr: Σ_S min(closing, opening) ÷ Σ_S opening (never above 1)."""
     return _ratio(t.cohort_floor, t.opening)
 
 
 def new_customers(t: RevenueTotals) -> int:
-    """DESIGN.md §5 N = E \\ S: paying at the end, not at the start (new logos and reactivations)."""
+    """docs/metrics.md N = E \\ S: paying at the end, not at the start (new logos and reactivations)."""
     return t.customers_end - t.retained
 
 
 def churned_customers(t: RevenueTotals | Cohort) -> int:
-    """DESIGN.md §5 churned_customers = |S| - |S∩E|."""
+    """docs/metrics.md churned_customers = |S| - |S∩E|."""
     return t.customers_start - t.retained
 
 
 def customer_retention_rate(t: RevenueTotals | Cohort) -> Decimal | None:
-    """DESIGN.md §5 customer_retention_rate: (|E| - |N|) ÷ |S|, where |E| - |N| = |E ∩ S| (N = E \\ S)."""
+    """docs/metrics.md customer_retention_rate: (|E| - |N|) ÷ |S|, where |E| - |N| = |E ∩ S| (N = E \\ S)."""
     return _ratio(t.retained, t.customers_start)
 
 
 def customer_churn_rate(t: RevenueTotals | Cohort) -> Decimal | None:
-    """DESIGN.md §5 customer_churn_rate: 1 - customer_retention_rate."""
+    """docs/metrics.md customer_churn_rate: 1 - customer_retention_rate."""
     retention = customer_retention_rate(t)
     return None if retention is None else 1 - retention
 
 
 def gross_mrr_churn_rate(t: RevenueTotals) -> Decimal | None:
-    """DESIGN.md §5 gross_mrr_churn_rate: (churn + contraction) ÷ mrr_start."""
+    """docs/metrics.md gross_mrr_churn_rate: (churn + contraction) ÷ mrr_start."""
     return _ratio(t.churn + t.contraction, t.opening)
 
 
 def net_mrr_churn_rate(t: RevenueTotals) -> Decimal | None:
-    """DESIGN.md §5 net_mrr_churn_rate: (churn + contraction - expansion - reactivation) ÷ mrr_start."""
+    """docs/metrics.md net_mrr_churn_rate: (churn + contraction - expansion - reactivation) ÷ mrr_start."""
     return _ratio(t.churn + t.contraction - t.expansion - t.reactivation, t.opening)
 
 
 def quick_ratio(t: RevenueTotals) -> Decimal | None:
-    """DESIGN.md §5 quick_ratio: (new + reactivation + expansion) ÷ (churn + contraction)."""
+    """docs/metrics.md quick_ratio: (new + reactivation + expansion) ÷ (churn + contraction)."""
     return _ratio(t.new + t.reactivation + t.expansion, t.churn + t.contraction)
 
 
 def arpa(t: RevenueTotals) -> Decimal | None:
-    """DESIGN.md §5 arpa: mrr_end ÷ |E|."""
+    """docs/metrics.md arpa: mrr_end ÷ |E|."""
     return _ratio(t.closing, t.customers_end)
 
 
 def clv(t: RevenueTotals) -> Decimal | None:
-    """DESIGN.md §5 clv: arpa x 12 x gross_margin ÷ annual churn - CAC,
+    """docs/metrics.md clv: arpa x 12 x gross_margin ÷ annual churn - CAC,
     annual churn = customer_churn_rate x 365 ÷ days in period. Null when nobody churned (infinite life)."""
     churn_rate = customer_churn_rate(t)
     if churn_rate is None or not churn_rate or not t.customers_end:
@@ -462,7 +462,7 @@ def clv(t: RevenueTotals) -> Decimal | None:
 
 @dataclass(frozen=True)
 class RevenueMetrics:
-    """The `GET /api/v1/metrics/revenue/` answer (DESIGN.md §4)."""
+    """The `GET /api/v1/metrics/revenue/` answer (docs/api.md)."""
 
     start: dt.date
     end: dt.date
@@ -490,7 +490,7 @@ class RevenueMetrics:
 
 
 def revenue_metrics(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueMetrics:
-    """Every revenue metric of DESIGN.md §5 for the period [start, end] and the customers in `scope`."""
+    """Every revenue metric of docs/metrics.md for the period [start, end] and the customers in `scope`."""
     t = revenue_totals(scope=scope, start=start, end=end)
     return RevenueMetrics(
         start=start,

@@ -1,4 +1,4 @@
-"""Validation of ingested rows (DESIGN.md §4). Serializers check one row; services resolve customers, write.
+"""Validation of ingested rows (docs/api.md). Serializers check one row; services resolve customers, write.
 
 Usage events do not use DRF: at ≥ 20,000 events/s a per-row serializer costs more than the database insert, so
 `validate_usage_events` is a plain-Python validator that still names every bad row and field.
@@ -13,7 +13,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from cshub.ingest import MAX_ROWS, IngestError, RowError
+from core.ingest import MAX_ROWS, IngestError, RowError
 
 from .models import Outcome, Priority
 

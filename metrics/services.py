@@ -1,4 +1,4 @@
-"""Writes of the metrics app: ingestion of MRR, usage events, tickets, renewals (DESIGN.md §4); milestones.
+"""Writes of the metrics app: ingestion of MRR, usage events, tickets, renewals (docs/api.md); milestones.
 
 Every ingestion service takes rows already validated by its serializer (or `validate_usage_events`), resolves
 customer external_ids in one query per chunk, and writes everything in one transaction or nothing.
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Customer, User
 from accounts.permissions import can_edit_customer
-from cshub.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
+from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 
 from .engagement import first_utilization_current_sql, usage_value_sql
 from .models import (
@@ -93,7 +93,7 @@ def mrr_ledger_relink(*, customer_ids: Sequence[int] | None = None) -> None:
     """Recompute prev_mrr, positive_before, next_date and prev_date of the customers' ledger rows (all when
     None).
 
-    DESIGN.md §5 classifies each ledger row against the MRR just before it and whether any positive value
+    docs/metrics.md classifies each ledger row against the MRR just before it and whether any positive value
     existed before; this is that LAG window, run once per write instead of at every read. Every writer of
     MrrEntry calls it (ingestion, CSV import, demo); the engine's identity check catches any that don't.
     """
@@ -409,7 +409,7 @@ def first_utilization_refresh(*, chunk_size: int = FIRST_UTILIZATION_CHUNK) -> i
 def value_milestone_log(
     *, user: User, customer: Customer, achieved_on: dt.date, note: str = ""
 ) -> ValueMilestone:
-    """Record that a customer reached "first value" (time to value, DESIGN.md §5)."""
+    """Record that a customer reached "first value" (time to value, docs/metrics.md)."""
     if not can_edit_customer(user, customer):
         raise PermissionDenied("You can only log milestones on customers in your book.")
     if achieved_on > timezone.localdate():

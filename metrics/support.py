@@ -1,4 +1,4 @@
-"""Support metrics over a period (DESIGN.md §5 "Support")."""
+"""Support metrics over a period (docs/metrics.md "Support")."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 @dataclass(frozen=True)
 class SupportMetrics:
-    """The `GET /api/v1/metrics/support/` answer (DESIGN.md §4)."""
+    """The `GET /api/v1/metrics/support/` answer (docs/api.md)."""
 
     start: dt.date
     end: dt.date
@@ -35,7 +35,8 @@ class SupportMetrics:
 
 
 def support_metrics(*, scope: Scope, start: dt.date, end: dt.date) -> SupportMetrics:
-    """DESIGN.md §5 Support: avg_resolution_hours = mean(resolved_at - opened_at) of tickets resolved in the
+    """docs/metrics.md Support: avg_resolution_hours = mean(resolved_at - opened_at) of tickets resolved in
+    the
     period; first_contact_resolution_rate = share of those with first_contact_resolution true, among those
     where it is known; open_tickets = opened by the end and not resolved by then. One query."""
     lo, hi = day_bounds(start, end)

@@ -1,4 +1,4 @@
-"""Celery tasks for metrics: ids and dates in, a service call, safe to run twice (STYLE.md "Tasks")."""
+"""Celery tasks for metrics: ids and dates in, a service call, safe to run twice (docs/style.md "Tasks")."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from celery import chord, shared_task
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
-# --- Health (DESIGN.md §6) -------------------------------------------------------------------------------
+# --- Health (docs/health.md) -------------------------------------------------------------------------------
 from .health.services import (
     CHUNK_SIZE,
     customer_id_chunks,

@@ -7,7 +7,6 @@ from . import views
 urlpatterns = [
     path("revenue/", views.revenue, name="revenue"),
     path("revenue/customers/", views.revenue_customer_list, name="revenue_customers"),
-    path("imports/", views.import_csv, name="import_csv"),
     path("customers/<str:external_id>/milestones/", views.value_milestone_log, name="value_milestone_log"),
     path("", include("metrics.health.urls")),
 ]

@@ -1,4 +1,4 @@
-"""HTML screens of metrics: the Revenue page and the customers behind each number, CSV import, milestones."""
+"""HTML screens of metrics: the Revenue page and the customers behind each number, milestones."""
 
 from __future__ import annotations
 
@@ -7,21 +7,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from accounts.models import Customer
-from accounts.permissions import can_ingest
-from cshub import exports
+from core import exports
 
 from . import services
-from .forms import CsvImportForm, RevenueCustomersForm, RevenueFilterForm, ValueMilestoneForm
-from .imports import KINDS, csv_import
+from .forms import RevenueCustomersForm, RevenueFilterForm, ValueMilestoneForm
 from .revenue import CUSTOMER_LISTS, RevenueMetrics, monthly_revenue, revenue_customers, revenue_metrics
 
-# Shown on hover over each tile (DESIGN.md §5, in words).
+# Shown on hover over each tile (docs/metrics.md, in words).
 DEFINITIONS = {
     "mrr": "Sum of each customer's MRR on the last day of the period (its latest ledger row up to that day).",
     "arr": "12 x MRR at the end of the period.",
@@ -164,9 +162,9 @@ CUSTOMERS_CSV_COLUMNS: list[exports.Column] = [
 
 @login_required
 def revenue(request: HttpRequest) -> HttpResponse:
-    """The Revenue page: any signed-in user may read metrics (DESIGN.md §3)."""
+    """The Revenue page: any signed-in user may read metrics (docs/architecture.md#roles-and-permissions)."""
     query = request.GET.copy()
-    for key in ("format", "table"):  # the CSV export link's own parameters (cshub.exports)
+    for key in ("format", "table"):  # the CSV export link's own parameters (core.exports)
         query.pop(key, None)
     form = RevenueFilterForm(query or None)
     if query and not form.is_valid():
@@ -227,29 +225,6 @@ def revenue_customer_list(request: HttpRequest) -> HttpResponse:
         "total": sum((r.amount for r in rows), Decimal("0")),
     }
     return render(request, "metrics/revenue_customers.html", context)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def import_csv(request: HttpRequest) -> HttpResponse:
-    """CSV import for admins (DESIGN.md §3): a table of errors and nothing written, or the counts."""
-    if not can_ingest(request.user):
-        raise PermissionDenied("Only admins can import data.")
-    result = None
-    status = 200
-    if request.method == "POST":
-        form = CsvImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            result = csv_import(kind=form.cleaned_data["kind"], file=form.cleaned_data["file"])
-            if not result.ok:
-                status = 400
-        else:
-            status = 400
-    else:
-        form = CsvImportForm()
-    return render(
-        request, "metrics/import.html", {"form": form, "result": result, "kinds": KINDS}, status=status
-    )
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""Playbook runs API (DESIGN.md §4): `GET /api/v1/playbook-runs/?customer=&status=` lists runs with their
+"""Playbook runs API (docs/api.md): `GET /api/v1/playbook-runs/?customer=&status=` lists runs with their
 reason and tasks; `POST {playbook, customer}` (managers within their teams, admins) starts one."""
 
 from __future__ import annotations

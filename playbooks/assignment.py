@@ -1,4 +1,4 @@
-"""Who works a run (DESIGN.md §7 "assigned to the customer's CSM (no CSM: the team's manager)").
+"""Who works a run (docs/playbooks.md "assigned to the customer's CSM (no CSM: the team's manager)").
 
 1. The customer's CSM, if it has an active one.
 2. No (active) CSM: the manager of a team of the customer's previous CSM. cshub keeps no CSM history on

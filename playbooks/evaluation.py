@@ -1,4 +1,5 @@
-"""Trigger evaluation (DESIGN.md §7): find the customers each enabled trigger matches and start its playbook.
+"""Trigger evaluation (docs/playbooks.md): find the customers each enabled trigger matches and start its
+playbook.
 
 Entry points: `manage.py evaluate_triggers`, the Celery beat job every 5 minutes (fast signals: new survey
 answers, new customers) and the hook after the nightly health recompute (every condition, for that day).

@@ -1,4 +1,5 @@
-"""Playbooks (DESIGN.md §7): templates (Playbook, Step), the conditions that start them (Trigger), and their
+"""Playbooks (docs/playbooks.md): templates (Playbook, Step), the conditions that start them (Trigger), and
+their
 instances for one customer (Run with its Tasks and an event log). Notification preference per user."""
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ class Run(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
-            # DESIGN.md §7: at most one open run per (playbook, customer), whoever or whatever starts it.
+            # docs/playbooks.md: at most one open run per (playbook, customer), whoever or whatever starts it.
             models.UniqueConstraint(
                 fields=["playbook", "customer"], condition=Q(status="open"), name="playbook_run_one_open"
             ),

@@ -1,4 +1,5 @@
-"""Emails to assignees about new runs (DESIGN.md §7 "notifies the assignee"): one per assignee per evaluation
+"""Emails to assignees about new runs (docs/playbooks.md "notifies the assignee"): one per assignee per
+evaluation
 (immediate) or one a day (digest), HTML + text, each run with its reason, its tasks and a link to it."""
 
 from __future__ import annotations

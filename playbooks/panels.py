@@ -1,12 +1,12 @@
 """Customer page panel (cshub/panels.py): the customer's open playbook runs with their tasks, and — for
-managers and admins allowed to (DESIGN.md §3) — a form to start a playbook."""
+managers and admins allowed to (docs/architecture.md#roles-and-permissions) — a form to start a playbook."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from accounts.permissions import can_manage_customer
-from cshub.panels import Panel
+from core.panels import Panel
 
 from .models import Playbook
 from .selectors import runs_for_customer

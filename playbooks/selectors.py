@@ -81,7 +81,8 @@ def team_workload(*, user: User, today: dt.date | None = None) -> list[dict]:
 
 
 def run_for_viewer(*, user: User, pk: int) -> Run:
-    """Any signed-in user may read a run (like any customer, DESIGN.md §3); working it is checked apart."""
+    """Any signed-in user may read a run (like any customer, docs/architecture.md#roles-and-permissions);
+    working it is checked apart."""
     _signed_in(user)
     run = (
         Run.objects.select_related(

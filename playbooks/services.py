@@ -1,4 +1,5 @@
-"""Writes for playbooks (DESIGN.md §7): start runs (by triggers, in bulk, by hand), work tasks, close runs,
+"""Writes for playbooks (docs/playbooks.md): start runs (by triggers, in bulk, by hand), work tasks, close
+runs,
 keep assignees in line with the customers' CSMs, configure playbooks and triggers.
 
 At most one open run per (playbook, customer) is the database's job (partial unique index
@@ -200,7 +201,8 @@ def _schedule_notifications(runs: Iterable[tuple[int, int, int | None]]) -> None
 
 
 def check_can_assign(*, user: User, customers: Sequence[Customer]) -> None:
-    """DESIGN.md §3: managers start playbooks for their teams' customers, admins for all, CSMs never."""
+    """docs/architecture.md#roles-and-permissions: managers start playbooks for their teams' customers,
+    admins for all, CSMs never."""
     if not (user.is_authenticated and user.role in (Role.MANAGER, Role.ADMIN)):
         raise PermissionDenied("Only managers and admins can assign playbooks.")
     if user.role == Role.ADMIN:
@@ -249,7 +251,8 @@ def playbook_run_start(*, user: User, playbook: Playbook, customer: Customer, no
 
 
 def can_work_task(user: User, task: Task) -> bool:
-    """DESIGN.md §3 "work tasks": the assignee; a manager their teams' tasks; an admin all."""
+    """docs/architecture.md#roles-and-permissions "work tasks": the assignee; a manager their teams' tasks;
+    an admin all."""
     if not (user.is_authenticated and user.is_active):
         return False
     if user.role == Role.ADMIN or task.assignee_id == user.pk:
@@ -375,7 +378,8 @@ def run_close(*, user: User, run: Run, status: str, outcome_note: str) -> Run:
 def runs_reconcile(*, now: dt.datetime | None = None) -> int:
     """Open runs whose assignee is not who assignment would pick now move there, with their open tasks.
 
-    accounts may not import playbooks (DESIGN.md §2), so a CSM change made anywhere (Book, API, admin, CSV
+    accounts may not import playbooks (docs/architecture.md), so a CSM change made anywhere (Book, API,
+    admin, CSV
     import) is picked up here: every evaluation sweep (every 5 minutes) calls this. Returns runs moved.
     """
     now = now or timezone.now()

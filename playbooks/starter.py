@@ -1,4 +1,5 @@
-"""The starter library every install ships (DESIGN.md §7): five playbooks with their triggers, enabled and
+"""The starter library every install ships (docs/playbooks.md): five playbooks with their triggers, enabled
+and
 editable. `playbooks_install_starter()` is idempotent (playbooks are recognised by `starter_key`, so a renamed
 or edited starter playbook is left as the user made it); migration 0002 calls it and so does the demo seed."""
 

@@ -1,4 +1,4 @@
-"""Celery tasks for playbooks: ids and dates in, a service call, safe to run twice (STYLE.md "Tasks")."""
+"""Celery tasks for playbooks: ids and dates in, a service call, safe to run twice (docs/style.md "Tasks")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Survey API (DESIGN.md §4): send a campaign, import answer history, survey metrics. Views stay thin."""
+"""Survey API (docs/api.md): send a campaign, import answer history, survey metrics. Views stay thin."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer
-from cshub.api import IngestAPIView
+from core.api import IngestAPIView
 
 from .models import Kind
 from .scores import survey_score
@@ -135,7 +135,7 @@ class SurveyMetricsSerializer(serializers.Serializer):
 
 
 class SurveyMetricsView(APIView):
-    """`GET /api/v1/metrics/surveys/?kind=&start=&end=[&csm=&segment=]` (DESIGN.md §5 "Surveys")."""
+    """`GET /api/v1/metrics/surveys/?kind=&start=&end=[&csm=&segment=]` (docs/metrics.md "Surveys")."""
 
     @extend_schema(
         summary="NPS, CSAT or CES over a period",

@@ -1,4 +1,4 @@
-"""Surveys (DESIGN.md §8): kinds with editable questions, campaigns, single-use invitations, responses."""
+"""Surveys (docs/surveys.md): kinds with editable questions, campaigns, single-use invitations, responses."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class Kind(models.TextChoices):
     CES = "ces", "CES"
 
 
-# The answer scale of each kind (DESIGN.md §5): NPS 0-10, CSAT 1-5, CES 1-7 (7 = very easy).
+# The answer scale of each kind (docs/metrics.md): NPS 0-10, CSAT 1-5, CES 1-7 (7 = very easy).
 SCALES: dict[str, tuple[int, int]] = {Kind.NPS: (0, 10), Kind.CSAT: (1, 5), Kind.CES: (1, 7)}
 COMMENT_MAX_LENGTH = 2000
 
@@ -176,7 +176,7 @@ class Response(models.Model):
         ]
         constraints = [
             # One answer per invitation comes from the OneToOneField's unique index; imported history
-            # (no invitation) is idempotent on its natural key (DESIGN.md §4).
+            # (no invitation) is idempotent on its natural key (docs/api.md).
             models.UniqueConstraint(
                 fields=["customer", "contact_email", "kind", "answered_at"],
                 condition=Q(invitation__isnull=True),
@@ -200,7 +200,7 @@ class Response(models.Model):
         return score_band(self.kind, self.score)
 
 
-# Comment feed bands: NPS detractor/passive/promoter (DESIGN.md §5); CSAT and CES split the same way.
+# Comment feed bands: NPS detractor/passive/promoter (docs/metrics.md); CSAT and CES split the same way.
 BANDS = {
     Kind.NPS: {"negative": (0, 6), "neutral": (7, 8), "positive": (9, 10)},
     Kind.CSAT: {"negative": (1, 2), "neutral": (3, 3), "positive": (4, 5)},

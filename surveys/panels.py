@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cshub.panels import Panel
+from core.panels import Panel
 
 from .models import BAND_LABELS, Kind, Response
 from .selectors import latest_answers_for_customer

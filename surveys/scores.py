@@ -1,9 +1,10 @@
-"""Survey scores, computed in SQL (DESIGN.md §5 "Surveys").
+"""Survey scores, computed in SQL (docs/metrics.md "Surveys").
 
 Views, API, health model and benchmarks share these.
 
 Each `*_score` function takes a queryset of Responses (already filtered to a period, segment, CSM…) and
-runs one aggregate query. The `*_from_*` helpers hold the formula itself, so the worked examples of §5 can
+runs one aggregate query. The `*_from_*` helpers hold the formula itself, so the worked examples of
+docs/metrics.md can
 be checked against both the arithmetic and the SQL.
 """
 
@@ -24,7 +25,7 @@ SATISFIED = Q(score__gte=4)  # CSAT 4-5
 
 
 def nps_from_counts(promoters: int, passives: int, detractors: int) -> float | None:
-    """DESIGN.md §5: NPS = % promoters (9-10) - % detractors (0-6), passives counted in the denominator."""
+    """docs/metrics.md: NPS = % promoters (9-10) - % detractors (0-6), passives counted in the denominator."""
     total = promoters + passives + detractors
     if total == 0:
         return None
@@ -32,14 +33,14 @@ def nps_from_counts(promoters: int, passives: int, detractors: int) -> float | N
 
 
 def csat_from_counts(satisfied: int, responses: int) -> float | None:
-    """DESIGN.md §5: CSAT = % of answers 4-5 on the 1-5 scale."""
+    """docs/metrics.md: CSAT = % of answers 4-5 on the 1-5 scale."""
     if responses == 0:
         return None
     return round(100 * satisfied / responses, 2)
 
 
 def ces_from_mean(mean: float | None) -> float | None:
-    """DESIGN.md §5: CES = mean answer on the 1-7 scale (7 = very easy)."""
+    """docs/metrics.md: CES = mean answer on the 1-7 scale (7 = very easy)."""
     return None if mean is None else round(float(mean), 2)
 
 
@@ -97,23 +98,23 @@ def _score(kind: str, row: dict[str, Any]) -> SurveyScore:
 
 
 def survey_score(responses: QuerySet, *, kind: str) -> SurveyScore:
-    """NPS, CSAT or CES (DESIGN.md §5 "Surveys") of `responses` of that kind, in one query."""
+    """NPS, CSAT or CES (docs/metrics.md "Surveys") of `responses` of that kind, in one query."""
     row = responses.filter(kind=kind).aggregate(**_aggregates(kind))
     return _score(kind, row)
 
 
 def nps_score(responses: QuerySet) -> SurveyScore:
-    """NPS (DESIGN.md §5): % promoters - % detractors over `responses`."""
+    """NPS (docs/metrics.md): % promoters - % detractors over `responses`."""
     return survey_score(responses, kind=Kind.NPS)
 
 
 def csat_score(responses: QuerySet) -> SurveyScore:
-    """CSAT (DESIGN.md §5): % of answers 4-5 over `responses`."""
+    """CSAT (docs/metrics.md): % of answers 4-5 over `responses`."""
     return survey_score(responses, kind=Kind.CSAT)
 
 
 def ces_score(responses: QuerySet) -> SurveyScore:
-    """CES (DESIGN.md §5): mean answer over `responses`."""
+    """CES (docs/metrics.md): mean answer over `responses`."""
     return survey_score(responses, kind=Kind.CES)
 
 
@@ -124,7 +125,7 @@ class MonthlyScore:
 
 
 def monthly_scores(responses: QuerySet, *, kind: str) -> list[MonthlyScore]:
-    """The DESIGN.md §5 score of `kind` for each calendar month with answers, one grouped query."""
+    """The docs/metrics.md score of `kind` for each calendar month with answers, one grouped query."""
     rows = (
         responses.filter(kind=kind)
         .annotate(month=TruncMonth("answered_at"))

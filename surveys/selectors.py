@@ -54,7 +54,8 @@ def throttle_cutoff(now: dt.datetime | None = None) -> dt.datetime:
 
 
 def campaign_preview(*, customers: Iterable[Customer], now: dt.datetime | None = None) -> CampaignPreview:
-    """Who a campaign to `customers` would reach, and who it skips and why (DESIGN.md §8), in two queries."""
+    """Who a campaign to `customers` would reach, and who it skips and why (docs/surveys.md), in two
+    queries."""
     customers = list(customers)
     cutoff = throttle_cutoff(now)
     preview = CampaignPreview()
@@ -207,13 +208,14 @@ def latest_answers_for_customer(*, customer: Customer) -> QuerySet[Response]:
     )
 
 
-# --- Inputs of the health model (DESIGN.md §6): many customers at once, one query each ------------------
+# --- Inputs of the health model (docs/health.md): many customers at once, one query each ------------------
 
 
 def account_nps_by_customer(
     *, customer_ids: Iterable[int], as_of: dt.date | None = None, days: int = 180
 ) -> dict[int, float]:
-    """DESIGN.md §6 NPS factor: account NPS (§5 formula) over each contact's latest NPS answer in the last
+    """docs/health.md NPS factor: account NPS (docs/metrics.md formula) over each contact's latest NPS answer
+    in the last
     `days` days up to `as_of`. Customers without answers are absent (the factor is missing, not zero)."""
     end = _day_start((as_of or timezone.localdate()) + dt.timedelta(days=1))
     start = end - dt.timedelta(days=days)
@@ -255,7 +257,8 @@ def account_nps_by_customer(
 def csat_by_customer(
     *, customer_ids: Iterable[int], as_of: dt.date | None = None, days: int = 90
 ) -> dict[int, float]:
-    """DESIGN.md §6 CSAT factor: % satisfied (§5: answers 4-5) in the last `days` days up to `as_of`."""
+    """docs/health.md CSAT factor: % satisfied (docs/metrics.md: answers 4-5) in the last `days` days up to
+    `as_of`."""
     end = _day_start((as_of or timezone.localdate()) + dt.timedelta(days=1))
     customers, wanted = for_customers(customer_ids)
     rows = (

@@ -1,4 +1,4 @@
-"""Writes for surveys (DESIGN.md §8): send campaigns, deliver invitations, record answers, unsubscribe,
+"""Writes for surveys (docs/surveys.md): send campaigns, deliver invitations, record answers, unsubscribe,
 import history.
 
 Races handled here, not in views: a send task may run twice (claimed with a conditional UPDATE); two POSTs of
@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Contact, Customer, User
 from accounts.permissions import is_manager_or_admin
-from cshub.ingest import IngestError, RowError, UpsertResult, bulk_upsert, check_duplicate_keys
+from core.ingest import IngestError, RowError, UpsertResult, bulk_upsert, check_duplicate_keys
 
 from .models import (
     COMMENT_MAX_LENGTH,
@@ -65,7 +65,8 @@ def default_question(kind: str) -> str:
 
 
 def check_can_survey(*, user: User, customers: Sequence[Customer]) -> None:
-    """DESIGN.md §3: managers survey their teams' customers, admins everyone, CSMs nobody."""
+    """docs/architecture.md#roles-and-permissions: managers survey their teams' customers, admins everyone,
+    CSMs nobody."""
     if not is_manager_or_admin(user):
         raise PermissionDenied("Only managers and admins can send survey campaigns.")
     allowed = set(

@@ -1,4 +1,4 @@
-"""Celery tasks for surveys: ids in, a service call, safe to run twice (STYLE.md "Tasks")."""
+"""Celery tasks for surveys: ids in, a service call, safe to run twice (docs/style.md "Tasks")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Personas (DESIGN.md §3): csm and manager share a team; other_csm is in another manager's team."""
+"""Personas (docs/architecture.md#roles-and-permissions): csm and manager share a team; other_csm is in
+another manager's team."""
 
 from __future__ import annotations
 

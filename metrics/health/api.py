@@ -1,4 +1,4 @@
-"""Health API (DESIGN.md §4): a customer's latest health with its components, and its daily history."""
+"""Health API (docs/api.md): a customer's latest health with its components, and its daily history."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ _NOT_FOUND = OpenApiResponse(description="No customer with this external_id.")
 
 
 class CustomerHealthView(APIView):
-    """Any signed-in user reads any customer's health (DESIGN.md §3)."""
+    """Any signed-in user reads any customer's health (docs/architecture.md#roles-and-permissions)."""
 
     @extend_schema(summary="A customer's latest health", responses={200: HealthSerializer, 404: _NOT_FOUND})
     def get(self, request: Request, external_id: str) -> Response:

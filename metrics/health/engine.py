@@ -1,4 +1,4 @@
-"""Scoring (DESIGN.md §6): plain functions from factor readings to a score, a band and its components.
+"""Scoring (docs/health.md): plain functions from factor readings to a score, a band and its components.
 
 No database writes here: services.py stores what these compute, and the model editor's preview calls the same
 functions with a proposed configuration.
@@ -80,7 +80,7 @@ def strict_band(score: float, *, green: float, yellow: float) -> str:
 def band_with_hysteresis(
     score: float | None, *, previous: str | None, green: float, yellow: float, margin: float
 ) -> str:
-    """DESIGN.md §6: to leave yesterday's band the score must clear the threshold by `margin`.
+    """docs/health.md: to leave yesterday's band the score must clear the threshold by `margin`.
 
     Falling, the thresholds are lowered by the margin (green stays green down to green - margin); rising,
     they are raised by it (red becomes yellow only at yellow + margin). Without a previous band: plain bands.
@@ -114,7 +114,7 @@ def round_to_total(values: list[float], total: float, places: int = 1) -> list[f
 def score_customer(
     config: ModelConfig, readings: dict[str, Reading | None], *, previous_band: str | None = None
 ) -> tuple[Decimal | None, str, list[dict[str, Any]]]:
-    """Score, band and components of one customer from its factor readings (DESIGN.md §6).
+    """Score, band and components of one customer from its factor readings (docs/health.md).
 
     Missing factors are left out and the others' weights rescaled; with less than half of the total weight
     present the score is null ("not enough data"). One customer through `score_many`: one implementation."""

@@ -1,4 +1,4 @@
-"""The health model (DESIGN.md §6): versioned configuration and one snapshot per customer and day.
+"""The health model (docs/health.md): versioned configuration and one snapshot per customer and day.
 
 A HealthModel row is one version. It is never updated once created: editing the model creates the next
 version (services.health_model_create), so every snapshot keeps pointing at the exact weights, anchors and

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from cshub.panels import Panel
+from core.panels import Panel
 
 from .models import HealthSnapshot
 from .selectors import HealthSummary, _change, explain

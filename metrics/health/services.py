@@ -25,7 +25,8 @@ from .models import HealthFactor, HealthModel, HealthSnapshot
 
 logger = logging.getLogger(__name__)
 
-# The default model (DESIGN.md §6), as migration 0004_health_default_model creates it: key, weight, bad, good.
+# The default model (docs/health.md), as migration 0004_health_default_model creates it: key, weight, bad,
+# good.
 DEFAULT_FACTORS = [
     ("license_utilization", 20, 0.0, 0.8),
     ("usage_trend", 10, 0.5, 1.0),
@@ -240,7 +241,7 @@ def health_recompute_finished(*, day: dt.date) -> None:
 
 
 def health_model_current() -> HealthModel:
-    """The version in force, creating the default model of DESIGN.md §6 if there is none (the data migration
+    """The version in force, creating the default model of docs/health.md if there is none (the data migration
     creates it, but a flushed test database or a truncated table must not break the nightly run)."""
     model = HealthModel.objects.current()
     if model is not None:
@@ -255,7 +256,7 @@ def health_model_current() -> HealthModel:
                 green=Decimal(70),
                 yellow=Decimal(40),
                 margin=Decimal(3),
-                note="Default model (DESIGN.md §6)",
+                note="Default model (docs/health.md)",
             )
     except IntegrityError:  # created concurrently by another process: use theirs
         pass

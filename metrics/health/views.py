@@ -1,4 +1,5 @@
-"""The health model editor (DESIGN.md §3: managers and admins): edit, preview on today's data, save."""
+"""The health model editor (docs/architecture.md#roles-and-permissions: managers and admins): edit, preview
+on today's data, save."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import can_edit_configuration
-from cshub import ui
+from core import ui
 
 from .engine import ModelConfig
 from .forms import HealthModelForm

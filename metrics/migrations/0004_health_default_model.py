@@ -1,4 +1,4 @@
-"""The default health model of DESIGN.md §6 as version 1 (weights sum to 100)."""
+"""The default health model of docs/health.md as version 1 (weights sum to 100)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def create_default(apps, schema_editor):
         return
     model = HealthModel.objects.create(
         version=1,
-        note="Default model (DESIGN.md §6)",
+        note="Default model (docs/health.md)",
         green_threshold=70,
         yellow_threshold=40,
         hysteresis_margin=3,

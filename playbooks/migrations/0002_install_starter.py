@@ -1,4 +1,4 @@
-"""Every install ships the starter library (DESIGN.md §7), enabled and editable."""
+"""Every install ships the starter library (docs/playbooks.md), enabled and editable."""
 
 from django.db import migrations
 

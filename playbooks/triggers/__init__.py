@@ -1,4 +1,4 @@
-"""The trigger conditions of DESIGN.md §7, one module each (see base.py for what a module defines)."""
+"""The trigger conditions of docs/playbooks.md, one module each (see base.py for what a module defines)."""
 
 from __future__ import annotations
 

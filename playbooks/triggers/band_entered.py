@@ -1,4 +1,5 @@
-"""Health band entered (DESIGN.md §7, §6): the customer's health snapshot of the day is in the band (red or
+"""Health band entered (docs/playbooks.md and docs/health.md): the customer's health snapshot of the day is
+in the band (red or
 yellow), and no run of this playbook has started since the customer last was outside it.
 
 The snapshot bands already carry the health model's hysteresis (a score must clear a threshold by the margin

@@ -1,6 +1,6 @@
 """What every condition module shares: the evaluation context, a match, and parameter validation helpers.
 
-A condition module (one per DESIGN.md §7 condition) defines:
+A condition module (one per docs/playbooks.md condition) defines:
 - `CONDITION` (playbooks.models.Condition value), `SPEED` ("fast": every 5 minutes; "nightly": after the
   health recompute), `DEFAULTS` (its parameters with default values);
 - `clean(params) -> dict`: validated parameters (raises ValidationError with one message per parameter);

@@ -1,4 +1,4 @@
-"""Low CSAT answer (DESIGN.md §7): a contact answered CSAT ≤ 2 (by default) since the last evaluation."""
+"""Low CSAT answer (docs/playbooks.md): a contact answered CSAT ≤ 2 (by default) since the last evaluation."""
 
 from __future__ import annotations
 

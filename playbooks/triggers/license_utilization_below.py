@@ -1,4 +1,5 @@
-"""License utilization below X (DESIGN.md §7, §5): active users in the last 30 days ÷ licenses < X.
+"""License utilization below X (docs/playbooks.md and docs/metrics.md): active users in the last 30 days ÷
+licenses < X.
 
 Customers live for less than `grace_days` (go-live, else contract start) are left alone: they are still
 rolling out, which the onboarding playbook covers.

@@ -1,4 +1,4 @@
-"""New customer (DESIGN.md §7, onboarding): the contract started within the last N days (or, without a
+"""New customer (docs/playbooks.md, onboarding): the contract started within the last N days (or, without a
 contract start, the customer was created then). Onboarding happens once: never if this playbook ran before."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""No touchpoint for N days (DESIGN.md §7): nobody logged a call, meeting, email… with the customer lately.
+"""No touchpoint for N days (docs/playbooks.md): nobody logged a call, meeting, email… with the customer
+lately.
 
 A customer that never had a touchpoint counts once it is older than N days (contract start, else creation).
 """

@@ -1,4 +1,5 @@
-"""NPS detractor answer (DESIGN.md §7): a contact answered NPS 0-6 (by default) since the last evaluation."""
+"""NPS detractor answer (docs/playbooks.md): a contact answered NPS 0-6 (by default) since the last
+evaluation."""
 
 from __future__ import annotations
 

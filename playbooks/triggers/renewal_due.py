@@ -1,4 +1,5 @@
-"""Renewal due within N days (DESIGN.md §7). Fires once per renewal date (Run.key), whatever the cooldown."""
+"""Renewal due within N days (docs/playbooks.md). Fires once per renewal date (Run.key), whatever the
+cooldown."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Health score dropped (DESIGN.md §7): today's score is at least X points below the score N days ago."""
+"""Health score dropped (docs/playbooks.md): today's score is at least X points below the score N days ago."""
 
 from __future__ import annotations
 

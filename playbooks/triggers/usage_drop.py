@@ -1,4 +1,4 @@
-"""Usage dropped month over month (DESIGN.md §7): usage events of the last 30 days are down at least X %
+"""Usage dropped month over month (docs/playbooks.md): usage events of the last 30 days are down at least X %
 from the 30 days before (from the UsageDaily rollup; customers with too few events before are ignored)."""
 
 from __future__ import annotations

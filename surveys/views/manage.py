@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.permissions import is_manager_or_admin
-from cshub import exports
+from core import exports
 
 from ..forms import CampaignForm, ResultsFilterForm
 from ..models import BAND_LABELS, Campaign, Kind, SurveyKind
@@ -120,7 +120,7 @@ def _cell(kind_index: int, field: str):
     return lambda row: getattr(row["cells"][kind_index], field) if row["cells"][kind_index] else None
 
 
-# CSV exports of the results tables (cshub.exports): the same rows as the page, with the filters applied.
+# CSV exports of the results tables (core.exports): the same rows as the page, with the filters applied.
 _MONTH_COLUMNS: list[exports.Column] = [("month", lambda row: row["month"])] + [
     col
     for i, kind in enumerate(KINDS)

@@ -1,4 +1,4 @@
-"""Public survey pages (no login): answer, thank-you, unsubscribe. DESIGN.md §8.
+"""Public survey pages (no login): answer, thank-you, unsubscribe. docs/surveys.md.
 
 GET never records an answer (mail scanners prefetch links): it only marks the invitation opened. Every bad
 link ends on a friendly page with a 4xx status.

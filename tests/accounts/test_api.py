@@ -1,4 +1,5 @@
-"""REST API v1 for accounts (DESIGN.md §3 and §4): ingestion, customer reads, touchpoints and pulses."""
+"""REST API v1 for accounts (docs/architecture.md#roles-and-permissions and docs/api.md): ingestion, customer
+reads, touchpoints and pulses."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Contact, Customer, Pulse, Touchpoint
-from cshub.ingest import bulk_upsert
+from core.ingest import bulk_upsert
 from tests.factories import ContactFactory, CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -596,7 +597,7 @@ def test_docs_page_uses_local_static_files(csm_client):
 
 
 def test_bulk_upsert_compares_foreign_keys_without_a_query_per_row(customer, django_assert_max_num_queries):
-    # Rows may carry model instances for foreign keys, as other apps' services pass them (cshub.ingest).
+    # Rows may carry model instances for foreign keys, as other apps' services pass them (core.ingest).
     rows = [{"customer": customer, "email": f"p{i}@x.example", "name": "P"} for i in range(300)]
     Contact.objects.bulk_create(Contact(**r) for r in rows)
     rows[7] = {**rows[7], "name": "Changed"}

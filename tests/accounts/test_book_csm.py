@@ -1,6 +1,6 @@
 """A fact's copy of its customer's current CSM (`book_csm` on touchpoints, pulses, MRR ledger rows and
 renewals), kept by the database's triggers (metrics migration 0008), whatever writes the rows — on SQLite and
-on PostgreSQL. The team page groups facts by it (cshub.dashboard.team)."""
+on PostgreSQL. The team page groups facts by it (dashboard.team)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Customer, Pulse, Touchpoint
 from accounts.services import customers_upsert
-from cshub.dashboard.team import team_performance
+from dashboard.team import team_performance
 from metrics.models import MrrEntry, Renewal
 from metrics.services import mrr_upsert, renewals_upsert
 from tests.concurrency import waits_while_held

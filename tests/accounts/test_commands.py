@@ -1,4 +1,4 @@
-"""Management commands of DESIGN.md §4: create_user, api_token, createsuperuser."""
+"""Management commands of docs/api.md: create_user, api_token, createsuperuser."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""HTML screens of accounts: login, Book, customer page, touchpoint/pulse logging (DESIGN.md §3 for each)."""
+"""HTML screens of accounts: login, Book, customer page, touchpoint/pulse logging
+(docs/architecture.md#roles-and-permissions for each)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Customer
-from cshub.exports import cell, read_csv
+from core.exports import cell, read_csv
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Customer
-from cshub.dashboard import selectors
-from cshub.exports import read_csv
+from core.exports import read_csv
+from dashboard import selectors
 from metrics.health.models import HealthModel, HealthSnapshot
 from metrics.models import MrrEntry, Renewal
 from metrics.revenue import monthly_revenue, revenue_metrics

@@ -67,7 +67,7 @@ def test_cohort_totals_equal_the_engines_cohort(db, ledger, period):
 
 
 def test_the_home_retention_of_an_admin_is_the_engines(admin_user):
-    from cshub.dashboard import selectors
+    from dashboard import selectors
 
     c = Customer.objects.create(external_id="K-1", name="K 1")
     today = dt.date(2026, 3, 15)
@@ -88,7 +88,7 @@ def test_the_home_retention_of_an_admin_is_the_engines(admin_user):
 
 
 def test_the_home_retention_of_a_csm_is_the_engines(csm):
-    from cshub.dashboard import selectors
+    from dashboard import selectors
 
     c = Customer.objects.create(external_id="K-2", name="K 2", csm=csm)
     today = dt.date(2026, 3, 15)

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Customer, Pulse, Touchpoint
-from cshub.dashboard.team import TEAM_SORTS, sort_rows, team_performance
+from dashboard.team import TEAM_SORTS, sort_rows, team_performance
 from metrics.engagement import engagement_metrics
 from metrics.renewals import renewal_metrics
 from metrics.revenue import revenue_metrics
@@ -191,7 +191,7 @@ def test_query_count_is_constant_in_csms_and_customers(admin_user, manager):
 @pytest.mark.parametrize("books", ["team", "moved_team"])
 @pytest.mark.parametrize("strategy", ["walk", "scan"])
 def test_both_revenue_plans_equal_the_engine_per_book(books, strategy, request):
-    from cshub.dashboard.team import revenue_by_csm
+    from dashboard.team import revenue_by_csm
     from metrics.revenue import revenue_totals
 
     team = request.getfixturevalue(books)

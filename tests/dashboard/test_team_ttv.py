@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Customer, Role
-from cshub.dashboard.team import onboarding_by_csm
+from dashboard.team import onboarding_by_csm
 from metrics.engagement import engagement_metrics
 from metrics.models import UsageUserDay, ValueMilestone
 from metrics.services import first_utilization_refresh

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from cshub.dashboard.team import row_data, team_performance
-from cshub.exports import read_csv
+from core.exports import read_csv
+from dashboard.team import row_data, team_performance
 from tests.conftest import client_for
 from tests.dashboard.conftest import Q_END, Q_START, build_book, make_csm
 
@@ -70,7 +70,7 @@ def test_api_rows_equal_the_selector(team, admin_client, admin_user):
     assert data["rows"] == [row_data(r) for r in perf.rows]
     assert data["total"] == row_data(perf.total)
     assert data["total"]["csm_name"] == "TOTAL"
-    assert isinstance(data["total"]["arr"], str)  # money: decimal strings (DESIGN.md §4)
+    assert isinstance(data["total"]["arr"], str)  # money: decimal strings (docs/api.md)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_page_sorts_by_a_column(team, admin_client, admin_user):
 
 def test_sort_control_offers_every_column_both_ways_and_belongs_to_the_filter_form(team, admin_client):
     """On a phone the stacked table hides its header row: the "Sort by" select is the way to sort there."""
-    from cshub.dashboard.team import TEAM_SORT_LABELS, TEAM_SORTS
+    from dashboard.team import TEAM_SORT_LABELS, TEAM_SORTS
 
     assert set(TEAM_SORT_LABELS) == set(TEAM_SORTS)
     page = admin_client.get(reverse("team"), {"period": PERIOD, "sort": "-arr"}).content.decode()

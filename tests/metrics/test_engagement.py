@@ -1,4 +1,4 @@
-"""Engagement (DESIGN.md §5) through `GET /api/v1/metrics/engagement/` on hand-computed data."""
+"""Engagement (docs/metrics.md) through `GET /api/v1/metrics/engagement/` on hand-computed data."""
 
 from __future__ import annotations
 

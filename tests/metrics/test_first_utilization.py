@@ -10,7 +10,7 @@ import itertools
 import pytest
 
 from accounts.models import Customer, Role
-from cshub.dashboard.team import onboarding_by_csm
+from dashboard.team import onboarding_by_csm
 from metrics.engagement import first_utilization_day
 from metrics.models import FirstUtilizationDay
 from metrics.services import first_utilization_refresh, usage_events_ingest

@@ -1,4 +1,4 @@
-"""Ingestion endpoints (DESIGN.md §4): idempotent upserts, bad input writes nothing, admins only."""
+"""Ingestion endpoints (docs/api.md): idempotent upserts, bad input writes nothing, admins only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Revenue metrics (DESIGN.md §5) via `GET /api/v1/metrics/revenue/`: worked examples and edge cases."""
+"""Revenue metrics (docs/metrics.md) via `GET /api/v1/metrics/revenue/`: worked examples and edge cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Property test: for random ledgers the SQL engine matches a plain-Python reading of DESIGN.md §5,
+"""Property test: for random ledgers the SQL engine matches a plain-Python reading of docs/metrics.md,
 the identity holds exactly, NRR >= GRR and 0 <= GRR <= 1."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def mrr_on(rows: dict[int, Decimal], day: int) -> Decimal:
 
 
 def reference(ledger: list[dict[int, Decimal]], start: int, end: int) -> dict[str, Decimal]:
-    """DESIGN.md §5 read literally, one customer and one row at a time."""
+    """docs/metrics.md read literally, one customer and one row at a time."""
     out = {
         k: Decimal("0") for k in ("opening", "closing", "new", "react", "exp", "contr", "churn", "s_closing")
     }

@@ -1,4 +1,4 @@
-"""Support and renewal metrics (DESIGN.md §5) through the API on hand-computed data."""
+"""Support and renewal metrics (docs/metrics.md) through the API on hand-computed data."""
 
 from __future__ import annotations
 

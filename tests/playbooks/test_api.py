@@ -1,4 +1,5 @@
-"""GET/POST /api/v1/playbook-runs/ (DESIGN.md §4) with §3 permissions and bounded queries."""
+"""GET/POST /api/v1/playbook-runs/ (docs/api.md) with the permissions of
+docs/architecture.md#roles-and-permissions and bounded queries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Each condition of DESIGN.md §7 fires on the right data and not on the wrong data; re-evaluation, cooldown,
+"""Each condition of docs/playbooks.md fires on the right data and not on the wrong data; re-evaluation,
+cooldown,
 hysteresis."""
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def test_band_entered_yellow_from_green(csm, health_model):
 
 
 def test_hysteresis_wobble_starts_one_run(csm, health_model):
-    """DESIGN.md §6 with green ≥ 70 and margin 3: scores 72, 68, 71, 66 enter yellow once (on 66)."""
+    """docs/health.md with green ≥ 70 and margin 3: scores 72, 68, 71, 66 enter yellow once (on 66)."""
     assert (float(health_model.green_threshold), float(health_model.hysteresis_margin)) == (70.0, 3.0)
     playbook, trigger = make_playbook(condition="band_entered", params={"band": "yellow"}, cooldown=0)
     customer = CustomerFactory(csm=csm)

@@ -1,5 +1,5 @@
 """Screens: My tasks (htmx complete/skip, constant queries), run page, team tasks, library, triggers, assign,
-customer panel — with the DESIGN.md §3 denials."""
+customer panel — with the docs/architecture.md#roles-and-permissions denials."""
 
 from __future__ import annotations
 

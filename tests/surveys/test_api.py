@@ -1,4 +1,4 @@
-"""Survey API (DESIGN.md §4): campaigns, history import (admins), metrics; permissions and query counts."""
+"""Survey API (docs/api.md): campaigns, history import (admins), metrics; permissions and query counts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Public survey pages (DESIGN.md §8): GET records nothing, one answer per link, friendly 4xx pages."""
+"""Public survey pages (docs/surveys.md): GET records nothing, one answer per link, friendly 4xx pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DESIGN.md §5 survey formulas: the worked examples, through the arithmetic and through SQL."""
+"""docs/metrics.md survey formulas: the worked examples, through the arithmetic and through SQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Sending campaigns (DESIGN.md §8): preview reasons, throttle, consent, permissions, exactly-once sends."""
+"""Sending campaigns (docs/surveys.md): preview reasons, throttle, consent, permissions, exactly-once
+sends."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Signed-in survey pages: results for everyone signed in, campaigns for managers/admins (DESIGN.md §3)."""
+"""Signed-in survey pages: results for everyone signed in, campaigns for managers/admins
+(docs/architecture.md#roles-and-permissions)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The real thing (DESIGN.md §9): a Celery worker on Redis, an SMTP server (aiosmtpd), Chromium, PostgreSQL.
+"""The real thing (docs/architecture.md#quality-bars): a Celery worker on Redis, an SMTP server (aiosmtpd),
+Chromium, PostgreSQL.
 
 Marked `services`: CI's second pass runs them with PostgreSQL and Redis; locally they skip with a reason.
 """

@@ -1,4 +1,4 @@
-"""`manage.py api_token <email>`: print the user's API token (DESIGN.md §4), creating it if needed."""
+"""`manage.py api_token <email>`: print the user's API token (docs/api.md), creating it if needed."""
 
 from __future__ import annotations
 

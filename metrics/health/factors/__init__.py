@@ -1,4 +1,4 @@
-"""The factor registry (DESIGN.md §6). Each factor is one module of this package that defines a `Factor`
+"""The factor registry (docs/health.md). Each factor is one module of this package that defines a `Factor`
 subclass decorated with `@register`; adding a factor is adding one file (and listing it in FACTOR_MODULES).
 
 A factor computes its raw value for MANY customers at once, in SQL, as of a day, and answers
@@ -66,7 +66,7 @@ def _fmt_raw(factor: Factor, component: dict[str, Any] | None) -> str:
 
 REGISTRY: dict[str, Factor] = {}
 
-# The default model's order (DESIGN.md §6 table). A new factor module is added here.
+# The default model's order (docs/health.md table). A new factor module is added here.
 FACTOR_MODULES = [
     "license_utilization",
     "usage_trend",

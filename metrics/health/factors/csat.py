@@ -1,4 +1,4 @@
-"""CSAT (DESIGN.md §6): % satisfied answers (4-5) in the last 90 days (surveys' selector)."""
+"""CSAT (docs/health.md): % satisfied answers (4-5) in the last 90 days (surveys' selector)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Engagement (DESIGN.md §6): days since the last touchpoint; missing if there never was one."""
+"""Engagement (docs/health.md): days since the last touchpoint; missing if there never was one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Feature breadth (DESIGN.md §6): key features used in the last 30 days ÷ key features configured."""
+"""Feature breadth (docs/health.md): key features used in the last 30 days ÷ key features configured."""
 
 from __future__ import annotations
 

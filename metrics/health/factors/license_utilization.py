@@ -1,4 +1,5 @@
-"""License utilization (DESIGN.md §6): active users in the last 30 days ÷ licenses (§5 "Engagement")."""
+"""License utilization (docs/health.md): active users in the last 30 days ÷ licenses (docs/metrics.md
+"Engagement")."""
 
 from __future__ import annotations
 

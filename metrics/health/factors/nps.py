@@ -1,4 +1,4 @@
-"""NPS (DESIGN.md §6): account NPS over each contact's latest answer in the last 180 days.
+"""NPS (docs/health.md): account NPS over each contact's latest answer in the last 180 days.
 
 Read through the surveys selector."""
 

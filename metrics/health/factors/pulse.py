@@ -1,4 +1,4 @@
-"""CSM pulse (DESIGN.md §6): the latest pulse score 1-5; missing once it is older than 60 days."""
+"""CSM pulse (docs/health.md): the latest pulse score 1-5; missing once it is older than 60 days."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Support load (DESIGN.md §6): open tickets at the end of the day, urgent x3, high x2, others x1.
+"""Support load (docs/health.md): open tickets at the end of the day, urgent x3, high x2, others x1.
 
 No open tickets is a load of 0 (full marks), so this factor is never missing."""
 

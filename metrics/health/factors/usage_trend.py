@@ -1,4 +1,4 @@
-"""Usage trend (DESIGN.md §6): events in the last 30 days ÷ events in the 30 days before."""
+"""Usage trend (docs/health.md): events in the last 30 days ÷ events in the 30 days before."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from metrics.models import KeyFeature, UsageDaily
 from . import id_range
 
 WINDOW_DAYS = (
-    30  # DESIGN.md §5: active = an event in [D-29, D]; the trend compares it with the 30 days before
+    30  # docs/metrics.md: active = an event in [D-29, D]; the trend compares it with the 30 days before
 )
 
 _cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar("usage_window_cache", default=None)

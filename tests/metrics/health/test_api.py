@@ -1,4 +1,4 @@
-"""GET /api/v1/customers/<external_id>/health/ and /health/history/ (DESIGN.md §4): shape, reads for anyone
+"""GET /api/v1/customers/<external_id>/health/ and /health/history/ (docs/api.md): shape, reads for anyone
 signed in, 404, validation and constant query counts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Scoring rules of DESIGN.md §6 on hand-computed numbers: anchors, clamping, direction, missing factors,
+"""Scoring rules of docs/health.md on hand-computed numbers: anchors, clamping, direction, missing factors,
 "not enough data", contributions and hysteresis."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Factors read other apps only through those apps' selectors (issue 5, DESIGN.md §6), and those selectors
+"""Factors read other apps only through those apps' selectors (issue 5, docs/health.md), and those selectors
 answer for exactly the customers asked for, whether the ids are read as a range or as a list."""
 
 from __future__ import annotations

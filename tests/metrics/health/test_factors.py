@@ -1,4 +1,4 @@
-"""Each factor's raw value on hand-computed data (DESIGN.md §6 table), many customers in one call."""
+"""Each factor's raw value on hand-computed data (docs/health.md table), many customers in one call."""
 
 from __future__ import annotations
 

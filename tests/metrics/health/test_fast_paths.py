@@ -1,7 +1,7 @@
 """The recompute's fast paths give exactly what the plain definitions give (issue 5's speed work).
 
 - `score_many` (plans per combination of present factors) against the straightforward per-customer formula of
-  DESIGN.md §6, on random models and readings, and its scores-only form (the model editor's preview);
+  docs/health.md, on random models and readings, and its scores-only form (the model editor's preview);
 - the set-based denormalisation on PostgreSQL against the Python one;
 - the selectors' id-range reads (a chunk of customers) against the same customers asked for one by one;
 - dates of pulses and touchpoints taken in SQL in TIME_ZONE, as `as_date` takes them in Python;
@@ -57,7 +57,7 @@ def _reference_round_to_total(values: list[float], total: float) -> list[float]:
 
 
 def reference_score(config: ModelConfig, readings: dict, previous: str | None):
-    """DESIGN.md §6 one customer at a time, written the plain way (the engine before the speed work)."""
+    """docs/health.md one customer at a time, written the plain way (the engine before the speed work)."""
     factors = config.active
     total_weight = sum(f.weight for f in factors)
     present = [f for f in factors if (r := readings.get(f.key)) is not None and r.value is not None]

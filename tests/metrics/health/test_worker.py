@@ -1,4 +1,5 @@
-"""The nightly path on a real Celery worker consuming from Redis (DESIGN.md §9): the chord of chunk tasks and
+"""The nightly path on a real Celery worker consuming from Redis (docs/architecture.md#quality-bars): the
+chord of chunk tasks and
 the finish hook produce exactly the snapshots of `manage.py recompute_health`."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 
     {% include "components/export_link.html" with table="renewals" %}   {# in the template #}
 
-Values are written as data, not display text: numbers unformatted, rates as decimal fractions (DESIGN.md §4),
+Values are written as data, not display text: numbers unformatted, rates as decimal fractions (docs/api.md),
 dates ISO 8601, empty for null. Text that a spreadsheet would run as a formula is prefixed with a quote.
 """
 

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from cshub import exports, ui
+from core import exports, ui
 from metrics.health.panels import chart_js
 
 from . import selectors

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from metrics.imports import KINDS, csv_import
+from integrations.csv_import import KINDS, csv_import
 
 
 class Command(BaseCommand):
-    help = "Import a CSV file (header = the DESIGN.md §4 field names). Kinds: " + ", ".join(KINDS)
+    help = "Import a CSV file (header = the docs/api.md field names). Kinds: " + ", ".join(KINDS)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=sorted(KINDS))

@@ -1,4 +1,4 @@
-"""Shared helpers for htmx-enhanced list screens (STYLE.md "Templates and htmx").
+"""Shared helpers for htmx-enhanced list screens (docs/style.md "Templates and htmx").
 
     page = ui.paginate(request, queryset)                       # ?page=N, 50 per page, bad input → page 1
     sort = ui.sort_param(request, {"name", "renewal"}, "renewal")  # ?sort=name / ?sort=-name

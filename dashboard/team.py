@@ -1,4 +1,4 @@
-"""Team performance (issue 7, DESIGN.md §4 `metrics/team`): one row per CSM for a period, and the team total.
+"""Team performance (issue 7, docs/api.md `metrics/team`): one row per CSM for a period, and the team total.
 
 Every figure is computed in SQL grouped by the customer's CSM (or a task's assignee), so the page costs the
 same handful of queries for 3 CSMs or 300. The rows keep their raw sums (cents, counts, days), and the total
@@ -43,7 +43,7 @@ PULSE_FRESH_DAYS = 30  # issue 7: share of the book with a pulse fresher than 30
 
 
 def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
-    """DESIGN.md §4: an undefined value (division by zero) is null, never 0."""
+    """docs/api.md: an undefined value (division by zero) is null, never 0."""
     if not denominator:
         return None
     return Decimal(numerator) / Decimal(denominator)
@@ -70,7 +70,8 @@ def without_jit() -> Iterator[None]:
 
 def team_csms(*, viewer: User) -> list[User]:
     """The CSMs whose rows `viewer` may see: a manager their teams' CSMs, an admin every active CSM.
-    CSMs see no team page (DESIGN.md §3 "team performance per CSM" is a manager's view)."""
+    CSMs see no team page (docs/architecture.md#roles-and-permissions "team performance per CSM" is a
+    manager's view)."""
     if not (viewer.is_authenticated and viewer.is_active):
         raise PermissionDenied
     if viewer.role == Role.ADMIN:
@@ -160,7 +161,7 @@ def _scan_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str
 def revenue_by_csm(
     *, csm_ids: Sequence[int], start: dt.date, end: dt.date, strategy: str = "auto"
 ) -> dict[int, RevenueTotals]:
-    """metrics.revenue.revenue_totals for each CSM's book at once (DESIGN.md §5): one query, grouped by
+    """metrics.revenue.revenue_totals for each CSM's book at once (docs/metrics.md): one query, grouped by
     the customer's CSM. Books without ledger rows in force are absent (all zero).
 
     Two equivalent plans (tests check both against the engine): "walk" follows a few books' customers into
@@ -205,7 +206,7 @@ def _money(value: Any) -> Decimal:
 
 
 def renewals_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[int, dict[str, Any]]:
-    """The sums behind metrics.renewals.renewal_metrics (DESIGN.md §5 "Renewals") for each CSM's book, one
+    """The sums behind metrics.renewals.renewal_metrics (docs/metrics.md "Renewals") for each CSM's book, one
     query: renewed_arr counts as arr_due when a renewal renewed without an amount, 0 when it churned."""
     decided = Q(outcome__in=[Outcome.RENEWED, Outcome.CHURNED])
     renewed_arr = Case(
@@ -254,7 +255,8 @@ def onboarding_by_csm(
     """For customers whose contract started in [start, end]: how many, Σ and count of time to value (as of
     `as_of`) and of days to onboard, per CSM, in one statement.
 
-    DESIGN.md §5: time_to_value_days = first day license utilization reached 10 % (or a CSM-logged first-value
+    docs/metrics.md: time_to_value_days = first day license utilization reached 10 % (or a CSM-logged
+    first-value
     milestone, whichever is earlier) - contract_start; days_to_onboard = go_live_date - contract_start.
     The first-10 % day is metrics.engagement.first_utilization_day for every customer at once: the stored
     answer (metrics.models.FirstUtilizationDay) where it is current — `day` if day <= as_of, else none — and
@@ -618,7 +620,7 @@ def sort_rows(rows: list[TeamRow], sort: str) -> list[TeamRow]:
 
 
 def _rate(value: Decimal | None) -> float | None:
-    """Rates are decimal fractions rounded to 4 places (DESIGN.md §4); null stays null."""
+    """Rates are decimal fractions rounded to 4 places (docs/api.md); null stays null."""
     return None if value is None else float(round(value, 4))
 
 

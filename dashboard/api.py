@@ -1,4 +1,4 @@
-"""`GET /api/v1/metrics/team/` (DESIGN.md §4): the team page's rows and total as JSON."""
+"""`GET /api/v1/metrics/team/` (docs/api.md): the team page's rows and total as JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CSV import (DESIGN.md §4 field names as headers): the same validation and upsert functions as the API.
+"""CSV import (docs/api.md field names as headers): the same validation and upsert functions as the API.
 
 Every row is validated first; any error (a table of line, column, message; the header is line 1) means nothing
 is written. Otherwise all rows are written in one transaction. An empty cell is an absent field.
@@ -17,18 +17,17 @@ from rest_framework import serializers
 
 from accounts.serializers import ContactIngestSerializer, CustomerIngestSerializer
 from accounts.services import contacts_upsert, customers_upsert
-from cshub.api import validate_rows
-from cshub.ingest import MAX_ROWS, IngestError, RowError
-from surveys.serializers import ResponseImportSerializer
-from surveys.services import responses_import
-
-from . import services
-from .serializers import (
+from core.api import validate_rows
+from core.ingest import MAX_ROWS, IngestError, RowError
+from metrics import services
+from metrics.serializers import (
     MrrIngestSerializer,
     RenewalIngestSerializer,
     TicketIngestSerializer,
     validate_usage_events,
 )
+from surveys.serializers import ResponseImportSerializer
+from surveys.services import responses_import
 
 FIRST_DATA_LINE = 2  # the header is line 1
 

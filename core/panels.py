@@ -1,6 +1,7 @@
 """Customer page panels contributed by apps to the right of accounts (metrics, surveys, playbooks).
 
-accounts may not import those apps (DESIGN.md §2), so the customer page asks this module, which calls the
+accounts may not import those apps (docs/architecture.md), so the customer page asks this module, which calls
+the
 providers listed in settings.CSHUB_CUSTOMER_PANELS (dotted paths, like context processors). A provider is
 `def provider(*, customer, user) -> list[Panel]` and does a bounded number of queries.
 """

@@ -1,4 +1,5 @@
-"""API building blocks shared by the apps: the ingestion view and permission classes (DESIGN.md §3 and §4)."""
+"""API building blocks shared by the apps: the ingestion view and permission classes
+(docs/architecture.md#roles-and-permissions and docs/api.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .ingest import MAX_ROWS, IngestError, RowError
 
 
 class IsAdminRole(permissions.BasePermission):
-    """Ingestion, imports, users and tokens: admins only (DESIGN.md §3)."""
+    """Ingestion, imports, users and tokens: admins only (docs/architecture.md#roles-and-permissions)."""
 
     message = "Only admins may use the ingestion API."
 

@@ -1,4 +1,4 @@
-"""Shared machinery for the ingestion endpoints and CSV imports (DESIGN.md §4).
+"""Shared machinery for the ingestion endpoints and CSV imports (docs/api.md).
 
 Two steps, always in this order: validate every row (collecting `RowError`s, writing nothing), then upsert
 all rows on their natural key inside one transaction. `bulk_upsert` answers created/updated/unchanged.

@@ -38,7 +38,7 @@ def query_with(context: template.Context, **changes: object) -> str:
 
 @register.simple_tag(takes_context=True)
 def render_panel(context: template.Context, panel) -> SafeString:
-    """Render a cshub.panels.Panel with its own context plus `customer` and `request`."""
+    """Render a core.panels.Panel with its own context plus `customer` and `request`."""
     data = {**panel.context, "customer": context.get("customer"), "panel": panel}
     return SafeString(render_to_string(panel.template, data, request=context.get("request")))
 
@@ -77,7 +77,7 @@ def renewal_band(value: dt.date | None) -> str:
     return "red" if days <= 30 else "yellow" if days <= 90 else ""
 
 
-# DESIGN.md §6: the health model treats a pulse older than 60 days as missing; the UI says so.
+# docs/health.md: the health model treats a pulse older than 60 days as missing; the UI says so.
 PULSE_FRESH_DAYS = 60
 
 

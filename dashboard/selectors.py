@@ -71,7 +71,7 @@ class Portfolio:
 
 def portfolio_for(user: User) -> Portfolio:
     """A CSM's own book; a manager's teams (and customers they own themselves, as their Book shows);
-    an admin's everything (DESIGN.md §3, Customer.objects.in_book_of)."""
+    an admin's everything (docs/architecture.md#roles-and-permissions, Customer.objects.in_book_of)."""
     if not (user.is_authenticated and user.is_active):
         raise PermissionDenied
     if user.role == Role.ADMIN:
@@ -517,7 +517,7 @@ class FunnelStage:
 
 def renewals_funnel(*, portfolio: Portfolio, today: dt.date) -> tuple[list[FunnelStage], dt.date, dt.date]:
     """Renewals (metrics.Renewal) due in the trailing 12 months: due → decided → renewed → renewed without
-    losing ARR, with churned and pending beside them (DESIGN.md §5 "Renewals"), one query."""
+    losing ARR, with churned and pending beside them (docs/metrics.md "Renewals"), one query."""
     start, end = trailing_year(today)
     renewals = Renewal.objects.filter(due_date__gte=start, due_date__lte=end)
     if portfolio.csm_ids is not None:
