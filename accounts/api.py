@@ -20,7 +20,6 @@ from core.api import (
     IngestAPIView,
     IngestCountsSerializer,
     IngestErrorSerializer,
-    IsAdminRole,
     ingest_request_schema,
     ingest_response,
 )
@@ -34,6 +33,7 @@ from .serializers import (
     TouchpointSerializer,
 )
 from .services import contacts_upsert, customers_upsert, pulse_log, touchpoint_log
+from .visibility import IsAdminRole
 
 # --- Customers ---
 
@@ -135,6 +135,7 @@ class CustomerDetailView(CustomerReadMixin, generics.RetrieveAPIView):
 class ContactIngestView(IngestAPIView):
     """`POST /api/v1/contacts/` (admins): upsert contacts on (customer external_id, email)."""
 
+    permission_classes = [permissions.IsAuthenticated, IsAdminRole]
     serializer_class = ContactIngestSerializer
     upsert = staticmethod(contacts_upsert)
 

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
-from .models import PULSE_RUBRIC, Contact, Customer, LifecycleStage, Role, Sentiment, TouchpointKind
+from .models import PULSE_RUBRIC, Contact, Customer, LifecycleStage, Sentiment, TouchpointKind
 from .selectors import BOOK_SORTS, HEALTH_BANDS, RENEWAL_WINDOWS, BookScope
 from .services import validate_not_in_future
 
@@ -48,8 +48,9 @@ class BookFilterForm(forms.Form):
         people = list(scope.choices)
         if scope.owner is not None and scope.owner not in people:
             people.append(scope.owner)
-        everyone = "All customers" if scope.viewer.role == Role.ADMIN else "Whole team"
-        self.fields["csm"].choices = [("", everyone)] + [(str(u.pk), u.get_full_name()) for u in people]
+        self.fields["csm"].choices = [("", scope.everyone_label)] + [
+            (str(u.pk), u.get_full_name()) for u in people
+        ]
         self.fields["segment"].choices = [("", "All segments")] + [(s, s) for s in segments]
 
     def value(self, name: str):

@@ -19,11 +19,6 @@ class Role(models.TextChoices):
 
 
 class UserQuerySet(models.QuerySet["User"]):
-    def managed_by(self, manager: User) -> UserQuerySet:
-        """Members of the teams `manager` manages (docs/architecture.md#roles-and-permissions "their
-        teams")."""
-        return self.filter(teams__manager=manager).distinct()
-
     def csms(self) -> UserQuerySet:
         return self.filter(role=Role.CSM, is_active=True)
 
@@ -121,21 +116,7 @@ class LifecycleStage(models.TextChoices):
 
 
 class CustomerQuerySet(models.QuerySet["Customer"]):
-    def in_book_of(self, user: User) -> CustomerQuerySet:
-        """Customers `user` is responsible for (docs/architecture.md#roles-and-permissions): own (CSM),
-        teams' (manager), all (admin)."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.role == Role.ADMIN:
-            return self.all()
-        if user.role == Role.MANAGER:
-            # A subquery, not a join through teams: no duplicates, no DISTINCT, one query.
-            return self.filter(Q(csm__in=User.objects.managed_by(user).values("pk")) | Q(csm=user))
-        return self.filter(csm=user)
-
-    def editable_by(self, user: User) -> CustomerQuerySet:
-        """Customers on which `user` may log touchpoints/pulses and edit details (same rule as the book)."""
-        return self.in_book_of(user)
+    pass
 
 
 class Customer(models.Model):

@@ -14,8 +14,8 @@ from django.db.models.functions import RowNumber, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
-from .models import Customer, Pulse, Role, Touchpoint, User
-from .permissions import can_see_book_of
+from .models import Customer, Pulse, Touchpoint, User
+from .visibility import book_owners, can_see_book_of, editable_customers, is_admin, is_csm
 
 BOOK_PAGE_SIZE = 50
 RENEWAL_WINDOWS = (30, 90, 180)
@@ -44,29 +44,27 @@ class BookScope:
     choices: list[User]  # CSMs the viewer may pick (empty for a CSM: they only have their own book)
 
     @property
+    def everyone_label(self) -> str:
+        """The viewer's whole scope, as the picker names it."""
+        return "All customers" if is_admin(self.viewer) else "Whole team"
+
+    @property
     def label(self) -> str:
         if self.owner is not None:
             return "Your book" if self.owner.pk == self.viewer.pk else f"{self.owner.get_full_name()}'s book"
-        return "All customers" if self.viewer.role == Role.ADMIN else "Whole team"
+        return self.everyone_label
 
     def customers(self) -> QuerySet[Customer]:
         if self.owner is None:
-            return Customer.objects.in_book_of(self.viewer)
+            return editable_customers(self.viewer)
         return Customer.objects.filter(csm=self.owner)
 
 
 def book_scope_for(*, viewer: User, csm_id: int | None) -> BookScope:
     """Resolve the ?csm= picker. A CSM's book is their own; asking for anyone else's is a 403 (never data)."""
-    if viewer.role == Role.ADMIN:
-        choices = list(User.objects.csms().only("pk", "email", "full_name"))
-    elif viewer.role == Role.MANAGER:
-        choices = list(
-            User.objects.managed_by(viewer).filter(is_active=True).only("pk", "email", "full_name")
-        )
-    else:
-        choices = []
+    choices = list(book_owners(viewer).only("pk", "email", "full_name"))
     if csm_id is None:
-        owner = viewer if viewer.role == Role.CSM else None
+        owner = viewer if is_csm(viewer) else None
         return BookScope(viewer=viewer, owner=owner, choices=choices)
     owner = next((u for u in choices if u.pk == csm_id), None)
     if owner is None:

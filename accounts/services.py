@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 
 from .models import Contact, Customer, Pulse, Role, Team, Touchpoint, User
-from .permissions import can_edit_customer
+from .visibility import can_edit_customer
 
 # A touchpoint may be logged slightly ahead (time zones, a call about to start), never further.
 FUTURE_TOLERANCE = dt.timedelta(days=1)

@@ -16,8 +16,8 @@ from core.panels import customer_panels
 from . import selectors
 from .forms import BookFilterForm, PulseForm, TouchpointForm
 from .models import Customer
-from .permissions import can_edit_customer
 from .services import pulse_log, touchpoint_log
+from .visibility import can_edit_customer
 
 BOOK_CSV_COLUMNS: list[exports.Column] = [
     ("external_id", lambda c: c.external_id),

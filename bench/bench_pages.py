@@ -304,6 +304,7 @@ def main() -> int:
     from django.test import Client
 
     from accounts.models import Customer, User
+    from accounts.visibility import editable_customers
 
     if not reused:
         generate()
@@ -322,7 +323,7 @@ def main() -> int:
     customer = Customer.objects.filter(csm=big).order_by("pk").first()
     print(
         f"\nData: {Customer.objects.count():,} customers; {Customer.objects.filter(csm=big).count():,} in "
-        f"{big.email}'s book; manager0's teams: {Customer.objects.in_book_of(manager).count():,} customers."
+        f"{big.email}'s book; manager0's teams: {editable_customers(manager).count():,} customers."
     )
     print(f"PostgreSQL {connection.pg_version}; Django test Client in process ({REQUESTS} requests each).\n")
     cases = [

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
-from accounts.models import Customer, Role, User
+from accounts.models import Customer, User
+from accounts.visibility import scope_csm_ids, scope_label
 from metrics import revenue
 from metrics.health.models import HealthSnapshot
 from metrics.health.selectors import Movement, explain
@@ -71,15 +71,8 @@ class Portfolio:
 
 def portfolio_for(user: User) -> Portfolio:
     """A CSM's own book; a manager's teams (and customers they own themselves, as their Book shows);
-    an admin's everything (docs/architecture.md#roles-and-permissions, Customer.objects.in_book_of)."""
-    if not (user.is_authenticated and user.is_active):
-        raise PermissionDenied
-    if user.role == Role.ADMIN:
-        return Portfolio(user, None, "All customers")
-    if user.role == Role.MANAGER:
-        ids = list(User.objects.managed_by(user).values_list("pk", flat=True))
-        return Portfolio(user, tuple(sorted({*ids, user.pk})), "Your teams")
-    return Portfolio(user, (user.pk,), "Your book")
+    an admin's everything (accounts.visibility.scope_csm_ids)."""
+    return Portfolio(user, scope_csm_ids(user), scope_label(user))
 
 
 # --- Health by band, in customers and in ARR ------------------------------------------------------

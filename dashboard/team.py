@@ -29,7 +29,8 @@ from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
-from accounts.models import Customer, Pulse, Role, Touchpoint, TouchpointKind, User
+from accounts.models import Customer, Pulse, Touchpoint, TouchpointKind, User
+from accounts.visibility import is_signed_in, visible_csms
 from metrics import revenue
 from metrics.engagement import first_utilization_current_sql, usage_value_sql
 from metrics.models import FirstUtilizationDay, MrrEntry, Outcome, Renewal, ValueMilestone
@@ -72,15 +73,9 @@ def team_csms(*, viewer: User) -> list[User]:
     """The CSMs whose rows `viewer` may see: a manager their teams' CSMs, an admin every active CSM.
     CSMs see no team page (docs/architecture.md#roles-and-permissions "team performance per CSM" is a
     manager's view)."""
-    if not (viewer.is_authenticated and viewer.is_active):
+    if not is_signed_in(viewer):
         raise PermissionDenied
-    if viewer.role == Role.ADMIN:
-        qs = User.objects.csms()
-    elif viewer.role == Role.MANAGER:
-        qs = User.objects.managed_by(viewer).filter(role=Role.CSM, is_active=True)
-    else:
-        raise PermissionDenied("Team performance is for managers and admins.")
-    return list(qs.only("pk", "email", "full_name").order_by("full_name", "email"))
+    return list(visible_csms(viewer).only("pk", "email", "full_name").order_by("full_name", "email"))
 
 
 # --- Revenue, grouped by CSM ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from accounts.permissions import can_ingest
+from accounts.visibility import can_ingest
 
 from .csv_import import KINDS, csv_import
 from .forms import CsvImportForm

@@ -17,10 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer, User
+from accounts.visibility import IsAdminRole
 from core.api import (
     IngestAPIView,
     IngestErrorSerializer,
-    IsAdminRole,
     ingest_error_response,
     ingest_request_schema,
 )
@@ -47,6 +47,7 @@ MAX_PERIOD_DAYS = 366 * 10
 class MrrIngestView(IngestAPIView):
     """`POST /api/v1/mrr/`: MRR ledger rows, upserted on (customer, effective_date)."""
 
+    permission_classes = [permissions.IsAuthenticated, IsAdminRole]
     serializer_class = MrrIngestSerializer
     upsert = services.mrr_upsert
 
@@ -54,6 +55,7 @@ class MrrIngestView(IngestAPIView):
 class TicketIngestView(IngestAPIView):
     """`POST /api/v1/tickets/`: support tickets, upserted on external_id."""
 
+    permission_classes = [permissions.IsAuthenticated, IsAdminRole]
     serializer_class = TicketIngestSerializer
     upsert = services.tickets_upsert
 
@@ -61,6 +63,7 @@ class TicketIngestView(IngestAPIView):
 class RenewalIngestView(IngestAPIView):
     """`POST /api/v1/renewals/`: renewals, upserted on (customer, due_date)."""
 
+    permission_classes = [permissions.IsAuthenticated, IsAdminRole]
     serializer_class = RenewalIngestSerializer
     upsert = services.renewals_upsert
 

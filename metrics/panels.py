@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from accounts.permissions import can_edit_customer
+from accounts.visibility import can_edit_customer
 from core.panels import Panel
 
 from .engagement import engagement_metrics

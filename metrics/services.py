@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Customer, User
-from accounts.permissions import can_edit_customer
+from accounts.visibility import can_edit_customer
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 
 from .engagement import first_utilization_current_sql, usage_value_sql

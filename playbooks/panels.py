@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.permissions import can_manage_customer
+from accounts.visibility import can_manage_customer
 from core.panels import Panel
 
 from .models import Playbook

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Customer, Role, User
+from accounts.visibility import is_manager, is_manager_or_admin, team_member_ids
 
 from .models import Playbook, Run, RunEvent, RunStatus, Task, TaskStatus, Trigger
 
@@ -62,13 +63,13 @@ def task_for_worker(*, user: User, pk: int) -> Task:
 def team_workload(*, user: User, today: dt.date | None = None) -> list[dict]:
     """Managers: per member of their teams (admins: every CSM and anyone with tasks) open and overdue
     tasks (one query)."""
-    if user.role not in (Role.MANAGER, Role.ADMIN):
+    if not is_manager_or_admin(user):
         raise PermissionDenied("The team view is for managers and admins.")
     today = today or timezone.localdate()
     open_tasks = Q(playbook_tasks__status=TaskStatus.OPEN, playbook_tasks__run__status=RunStatus.OPEN)
     people = User.objects.filter(is_active=True)
-    if user.role == Role.MANAGER:
-        people = people.filter(Q(pk__in=User.objects.managed_by(user).values("pk")) | Q(pk=user.pk))
+    if is_manager(user):
+        people = people.filter(Q(pk__in=team_member_ids(user)) | Q(pk=user.pk))
     else:
         people = people.filter(Q(role=Role.CSM) | Q(playbook_tasks__status=TaskStatus.OPEN)).distinct()
     rows = people.annotate(

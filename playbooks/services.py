@@ -23,7 +23,13 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Customer, Role, Touchpoint, TouchpointKind, User
-from accounts.permissions import can_edit_configuration, can_edit_customer, can_manage_customer
+from accounts.visibility import (
+    can_edit_configuration,
+    can_manage_customer,
+    can_work_for,
+    check_can_manage,
+    is_signed_in,
+)
 
 from .assignment import assignees_for
 from .models import (
@@ -203,19 +209,7 @@ def _schedule_notifications(runs: Iterable[tuple[int, int, int | None]]) -> None
 def check_can_assign(*, user: User, customers: Sequence[Customer]) -> None:
     """docs/architecture.md#roles-and-permissions: managers start playbooks for their teams' customers,
     admins for all, CSMs never."""
-    if not (user.is_authenticated and user.role in (Role.MANAGER, Role.ADMIN)):
-        raise PermissionDenied("Only managers and admins can assign playbooks.")
-    if user.role == Role.ADMIN:
-        return
-    allowed = set(
-        Customer.objects.in_book_of(user)
-        .filter(pk__in=[c.pk for c in customers])
-        .values_list("pk", flat=True)
-    )
-    outside = [c for c in customers if c.pk not in allowed]
-    if outside:
-        names = ", ".join(c.name for c in outside[:5])
-        raise PermissionDenied(f"You can only assign playbooks to your teams' customers (not {names}).")
+    check_can_manage(user=user, customers=customers, action="assign playbooks", verb="assign playbooks to")
 
 
 @dataclass(frozen=True)
@@ -253,20 +247,12 @@ def playbook_run_start(*, user: User, playbook: Playbook, customer: Customer, no
 def can_work_task(user: User, task: Task) -> bool:
     """docs/architecture.md#roles-and-permissions "work tasks": the assignee; a manager their teams' tasks;
     an admin all."""
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if user.role == Role.ADMIN or task.assignee_id == user.pk:
-        return True
-    if user.role == Role.MANAGER:
-        if task.assignee_id and User.objects.managed_by(user).filter(pk=task.assignee_id).exists():
-            return True
-        return can_edit_customer(user, task.run.customer)
-    return False
+    return can_work_for(user, assignee_id=task.assignee_id, customer=task.run.customer)
 
 
 def can_manage_run(user: User, run: Run) -> bool:
     """Close/cancel a run: its assignee, or whoever may assign playbooks to the customer."""
-    if not (user.is_authenticated and user.is_active):
+    if not is_signed_in(user):
         return False
     return run.assignee_id == user.pk or can_manage_customer(user, run.customer)
 

@@ -14,8 +14,14 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Customer, Role, User
-from accounts.permissions import can_edit_configuration, can_manage_customer
+from accounts.models import Customer
+from accounts.visibility import (
+    book_owners,
+    can_edit_configuration,
+    can_manage_customer,
+    editable_customers,
+    is_manager_or_admin,
+)
 
 from . import selectors, services
 from .forms import (
@@ -287,14 +293,10 @@ def trigger_edit(request: HttpRequest, playbook_pk: int, pk: int | None = None) 
 def assign(request: HttpRequest) -> HttpResponse:
     """Managers/admins: filter customers of their teams, tick some (or all that match), start a playbook."""
     user = request.user
-    if user.role not in (Role.MANAGER, Role.ADMIN):
+    if not is_manager_or_admin(user):
         raise PermissionDenied("Only managers and admins can assign playbooks.")
-    scope = Customer.objects.in_book_of(user)
-    csms = (
-        list(User.objects.csms())
-        if user.role == Role.ADMIN
-        else list(User.objects.managed_by(user).filter(is_active=True))
-    )
+    scope = editable_customers(user)
+    csms = list(book_owners(user))
     segments = list(
         scope.exclude(segment="").order_by("segment").values_list("segment", flat=True).distinct()
     )

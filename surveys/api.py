@@ -9,13 +9,14 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer
+from accounts.visibility import IsAdminRole, editable_customers
 from core.api import IngestAPIView
 
 from .models import Kind
@@ -81,7 +82,7 @@ class CampaignCreateView(APIView):
             customers = [found[x] for x in wanted]
             selection = f"{len(customers)} customer(s) via API"
         else:
-            customers = list(Customer.objects.in_book_of(request.user).filter(segment=data["segment"]))
+            customers = list(editable_customers(request.user).filter(segment=data["segment"]))
             if not customers:
                 raise serializers.ValidationError({"segment": ["No customer of yours is in this segment."]})
             selection = f"segment {data['segment']} via API"
@@ -103,6 +104,7 @@ class CampaignCreateView(APIView):
 class ResponseImportView(IngestAPIView):
     """`POST /api/v1/survey-responses/` (admins): import answer history, idempotent on its natural key."""
 
+    permission_classes = [permissions.IsAuthenticated, IsAdminRole]
     serializer_class = ResponseImportSerializer
     upsert = staticmethod(responses_import)
 

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Customer, LifecycleStage, User
+from accounts.visibility import editable_customers
 
 from .models import COMMENT_MAX_LENGTH, Kind, scale_of
 
@@ -60,7 +61,7 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        book = Customer.objects.in_book_of(user)
+        book = editable_customers(user)
         segments = sorted(s for s in book.values_list("segment", flat=True).distinct() if s)
         self.fields["segment"].choices = [("", "Any segment"), *((s, s) for s in segments)]
         self.fields["csm"].queryset = User.objects.filter(pk__in=book.values("csm")).order_by("full_name")

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Contact, Customer, LifecycleStage, User
 from accounts.selectors import for_customers
+from accounts.visibility import editable_customers
 
 from .models import Campaign, Invitation, InvitationState, Kind, Response, band_q
 from .scores import DETRACTOR, PROMOTER, SATISFIED, csat_from_counts, nps_from_counts
@@ -106,7 +107,7 @@ def campaign_customers(
     lifecycle_stage: str = "",
 ) -> QuerySet[Customer]:
     """The customers a campaign form selects, always within what `user` may survey (their book)."""
-    qs = Customer.objects.in_book_of(user).select_related("csm")
+    qs = editable_customers(user).select_related("csm")
     ids = list(customer_ids)
     if ids:
         return qs.filter(pk__in=ids)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Contact, Customer, User
-from accounts.permissions import is_manager_or_admin
+from accounts.visibility import check_can_manage
 from core.ingest import IngestError, RowError, UpsertResult, bulk_upsert, check_duplicate_keys
 
 from .models import (
@@ -67,17 +67,7 @@ def default_question(kind: str) -> str:
 def check_can_survey(*, user: User, customers: Sequence[Customer]) -> None:
     """docs/architecture.md#roles-and-permissions: managers survey their teams' customers, admins everyone,
     CSMs nobody."""
-    if not is_manager_or_admin(user):
-        raise PermissionDenied("Only managers and admins can send survey campaigns.")
-    allowed = set(
-        Customer.objects.in_book_of(user)
-        .filter(pk__in=[c.pk for c in customers])
-        .values_list("pk", flat=True)
-    )
-    outside = [c for c in customers if c.pk not in allowed]
-    if outside:
-        names = ", ".join(c.name for c in outside[:5])
-        raise PermissionDenied(f"You can only survey your teams' customers (not {names}).")
+    check_can_manage(user=user, customers=customers, action="send survey campaigns", verb="survey")
 
 
 def campaign_send(

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.permissions import can_edit_configuration
+from accounts.visibility import can_edit_configuration
 from core import ui
 
 from .engine import ModelConfig

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.permissions import is_manager_or_admin
+from accounts.visibility import is_manager_or_admin
 from core import exports
 
 from ..forms import CampaignForm, ResultsFilterForm

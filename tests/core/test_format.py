@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.templatetags.cshub_format import money, money_short, num, pct
 from django.contrib.humanize.templatetags.humanize import intcomma
 from hypothesis import given
 from hypothesis import strategies as st
+
+from core.templatetags.cshub_format import money, money_short, num, pct
 
 amounts = st.decimals(min_value=-(10**10), max_value=10**10, places=4, allow_nan=False, allow_infinity=False)
 

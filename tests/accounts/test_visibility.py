@@ -2,23 +2,22 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Customer
-from accounts.permissions import can_edit_customer, can_ingest, can_manage_customer
+from accounts.visibility import can_edit_customer, can_ingest, can_manage_customer, editable_customers
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_book_of_csm_is_own_customers(csm, customer, other_customer):
-    assert list(Customer.objects.in_book_of(csm)) == [customer]
+    assert list(editable_customers(csm)) == [customer]
 
 
 def test_book_of_manager_is_team_customers(manager, customer, other_customer):
-    assert list(Customer.objects.in_book_of(manager)) == [customer]
+    assert list(editable_customers(manager)) == [customer]
 
 
 def test_book_of_admin_is_everything(admin_user, customer, other_customer):
-    assert set(Customer.objects.in_book_of(admin_user)) == {customer, other_customer}
+    assert set(editable_customers(admin_user)) == {customer, other_customer}
 
 
 def test_customer_without_csm_only_editable_by_admin(csm, manager, admin_user):

@@ -1,0 +1,201 @@
+"""Who may see or change what (docs/architecture.md#roles-and-permissions), in one module.
+
+Every view, selector, service and API asks these functions; nothing else compares `user.role`. Templates use
+them only to hide what a service would refuse anyway.
+
+The scopes, from narrow to wide:
+- a CSM's book is their own customers;
+- a manager's scope is the book of every member of the teams they manage, plus customers they own themselves;
+- an admin's scope is everything.
+Anonymous and deactivated users have no scope at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from rest_framework import permissions
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from .models import Customer, CustomerQuerySet, Role, User, UserQuerySet
+
+
+def is_signed_in(user: User) -> bool:
+    """An authenticated, active user (a deactivated account keeps its session but has no rights)."""
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def is_admin(user: User) -> bool:
+    return is_signed_in(user) and user.role == Role.ADMIN
+
+
+def is_manager(user: User) -> bool:
+    return is_signed_in(user) and user.role == Role.MANAGER
+
+
+def is_csm(user: User) -> bool:
+    return is_signed_in(user) and user.role == Role.CSM
+
+
+def is_manager_or_admin(user: User) -> bool:
+    return is_signed_in(user) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
+# --- Whose people ------------------------------------------------------------------------------------------
+
+
+def team_members(manager: User) -> UserQuerySet:
+    """Members of the teams `manager` manages ("their teams"), whatever their role or state."""
+    return User.objects.filter(teams__manager=manager).distinct()
+
+
+def team_member_ids(manager: User) -> UserQuerySet:
+    """The same as a subquery of primary keys (no join through teams in the outer query, no DISTINCT)."""
+    return User.objects.filter(teams__manager=manager).values("pk")
+
+
+def visible_csms(user: User) -> UserQuerySet:
+    """The CSMs whose rows a team view shows: a manager their teams' active CSMs, an admin every active
+    CSM. CSMs have no team view: PermissionDenied."""
+    if is_admin(user):
+        return User.objects.csms()
+    if is_manager(user):
+        return team_members(user).filter(role=Role.CSM, is_active=True)
+    raise PermissionDenied("Team performance is for managers and admins.")
+
+
+def book_owners(user: User) -> UserQuerySet:
+    """The people whose Book `user` may pick from the Book's CSM picker: a manager their active team members,
+    an admin every active CSM, a CSM nobody else (their own book needs no picking)."""
+    if is_admin(user):
+        return User.objects.csms()
+    if is_manager(user):
+        return team_members(user).filter(is_active=True)
+    return User.objects.none()
+
+
+def scope_csm_ids(user: User) -> tuple[int, ...] | None:
+    """The CSM ids whose customers make up `user`'s scope, for raw SQL: None means everyone (admins);
+    a manager's are their team members and themselves; a CSM's only their own."""
+    if not is_signed_in(user):
+        raise PermissionDenied
+    if user.role == Role.ADMIN:
+        return None
+    if user.role == Role.MANAGER:
+        ids = User.objects.filter(teams__manager=user).values_list("pk", flat=True)
+        return tuple(sorted({*ids, user.pk}))
+    return (user.pk,)
+
+
+def scope_label(user: User) -> str:
+    """How a page names `user`'s whole scope."""
+    if is_admin(user):
+        return "All customers"
+    if is_manager(user):
+        return "Your teams"
+    return "Your book"
+
+
+def can_see_book_of(viewer: User, owner: User) -> bool:
+    """Whose Book a user may open: their own; a manager their team members'; an admin anyone's."""
+    if not is_signed_in(viewer):
+        return False
+    if viewer.pk == owner.pk or viewer.role == Role.ADMIN:
+        return True
+    if viewer.role == Role.MANAGER:
+        return team_members(viewer).filter(pk=owner.pk).exists()
+    return False
+
+
+# --- Whose customers ---------------------------------------------------------------------------------------
+
+
+def editable_customers(user: User, queryset: CustomerQuerySet | None = None) -> CustomerQuerySet:
+    """The customers `user` is responsible for: own (CSM), teams' and own (manager), all (admin).
+
+    They may log touchpoints and pulses on them; managers and admins also assign playbooks and send surveys
+    to them (can_manage_customer). `queryset` narrows a queryset the caller already has."""
+    qs = Customer.objects.all() if queryset is None else queryset
+    if not is_signed_in(user):
+        return qs.none()
+    if user.role == Role.ADMIN:
+        return qs
+    if user.role == Role.MANAGER:
+        # A subquery, not a join through teams: no duplicates, no DISTINCT, one query.
+        return qs.filter(Q(csm__in=team_member_ids(user)) | Q(csm=user))
+    return qs.filter(csm=user)
+
+
+def can_edit_customer(user: User, customer: Customer) -> bool:
+    """Log touchpoints/pulses, edit details: own customers (CSM), teams' customers (manager), all (admin)."""
+    if not is_signed_in(user):
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if customer.csm_id is None:
+        return False
+    if customer.csm_id == user.pk:
+        return True
+    if user.role == Role.MANAGER:
+        return team_members(user).filter(pk=customer.csm_id).exists()
+    return False
+
+
+def can_manage_customer(user: User, customer: Customer) -> bool:
+    """Assign/reassign playbooks, send survey campaigns: managers for their teams' customers, admins all."""
+    return is_manager_or_admin(user) and can_edit_customer(user, customer)
+
+
+def check_can_manage(*, user: User, customers: Sequence[Customer], action: str, verb: str) -> None:
+    """Raise PermissionDenied unless `user` may manage every one of `customers` (can_manage_customer, one
+    query): "Only managers and admins can {action}." / "You can only {verb} your teams' customers (not …)"."""
+    if not is_manager_or_admin(user):
+        raise PermissionDenied(f"Only managers and admins can {action}.")
+    if user.role == Role.ADMIN:
+        return
+    allowed = set(
+        editable_customers(user).filter(pk__in=[c.pk for c in customers]).values_list("pk", flat=True)
+    )
+    outside = [c for c in customers if c.pk not in allowed]
+    if outside:
+        names = ", ".join(c.name for c in outside[:5])
+        raise PermissionDenied(f"You can only {verb} your teams' customers (not {names}).")
+
+
+def can_work_for(user: User, *, assignee_id: int | None, customer: Customer) -> bool:
+    """Work (complete, skip) what is assigned to `assignee_id` on `customer`: the assignee; a manager
+    their teams' work, or work on their teams' customers; an admin all."""
+    if not is_signed_in(user):
+        return False
+    if user.role == Role.ADMIN or assignee_id == user.pk:
+        return True
+    if user.role == Role.MANAGER:
+        if assignee_id and team_members(user).filter(pk=assignee_id).exists():
+            return True
+        return can_edit_customer(user, customer)
+    return False
+
+
+# --- Configuration and data in -----------------------------------------------------------------------------
+
+
+def can_edit_configuration(user: User) -> bool:
+    """Edit the health model, playbooks and triggers; start playbooks; send campaigns."""
+    return is_manager_or_admin(user)
+
+
+def can_ingest(user: User) -> bool:
+    """Ingestion API, imports, users and tokens."""
+    return is_admin(user)
+
+
+class IsAdminRole(permissions.BasePermission):
+    """The API's form of can_ingest: ingestion, imports, users and tokens are for admins only."""
+
+    message = "Only admins may use the ingestion API."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return can_ingest(request.user)
