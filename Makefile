@@ -10,7 +10,7 @@ DEMO_ENV := DEBUG=1 SITE_URL=http://127.0.0.1:8000
 help:
 	@echo "make demo   - install, migrate SQLite, seed the demo company and start http://127.0.0.1:8000"
 	@echo "make test   - install and run the whole test suite"
-	@echo "make lint   - ruff format --check and ruff check"
+	@echo "make lint   - ruff format --check, ruff check and lint-imports (the layers and no-cycles contracts)"
 	@echo "make bench  - benchmarks at scale (needs DATABASE_URL to PostgreSQL)"
 
 $(STAMP): pyproject.toml
@@ -38,6 +38,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -17,7 +17,8 @@ from .forms import CsvImportForm
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_csv(request: HttpRequest) -> HttpResponse:
-    """CSV import for admins (DESIGN.md §3): a table of errors and nothing written, or the counts."""
+    """CSV import for admins (docs/architecture.md#roles-and-permissions): a table of errors and nothing
+    written, or the counts."""
     if not can_ingest(request.user):
         raise PermissionDenied("Only admins can import data.")
     result = None
