@@ -13,8 +13,8 @@ app = Celery("cshub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# One line per job, with when and why. Later issues add the nightly health recompute (02:00 TIME_ZONE)
-# and the trigger evaluation.
+# One line per job, with when and why (docs/operations.md lists them with how to run each by hand). The
+# nightly recompute's finish hook runs the nightly trigger evaluation.
 app.conf.beat_schedule = {
     # Nightly at 02:00 TIME_ZONE: every customer's health for the day that just ended (docs/health.md),
     # fanned out.
