@@ -27,6 +27,7 @@ from accounts.models import Contact, Customer, User
 from accounts.visibility import check_can_manage
 from core.ingest import IngestError, RowError, UpsertResult, bulk_upsert, check_duplicate_keys
 
+from .enqueue import invitations_send_on_commit
 from .models import (
     COMMENT_MAX_LENGTH,
     Campaign,
@@ -74,8 +75,6 @@ def campaign_send(
     *, user: User, kind: str, customers: Iterable[Customer], question: str = "", selection: str = ""
 ) -> CampaignResult:
     """Create a campaign and its invitations, then queue the emails once the transaction has committed."""
-    from .tasks import invitations_send
-
     customers = list(customers)
     if kind not in Kind.values:
         raise ValidationError({"kind": f"Kind must be one of {', '.join(Kind.values)}."})
@@ -117,7 +116,7 @@ def campaign_send(
         ids = [inv.pk for inv in invitations]
         size = max(1, settings.CSHUB_SURVEY_BATCH_SIZE)
         for start in range(0, len(ids), size):
-            invitations_send.delay_on_commit(ids[start : start + size])
+            invitations_send_on_commit(invitation_ids=ids[start : start + size])
     return CampaignResult(campaign=campaign, queued=len(ids), skipped=skipped)
 
 
