@@ -32,6 +32,7 @@ from accounts.visibility import (
 )
 
 from .assignment import assignees_for
+from .enqueue import runs_notify_on_commit
 from .models import (
     Condition,
     EventKind,
@@ -188,8 +189,6 @@ def runs_create(
 
 def _schedule_notifications(runs: Iterable[tuple[int, int, int | None]]) -> None:
     """One email per assignee that wants them immediately; digest users hear at the daily digest."""
-    from .tasks import runs_notify
-
     by_assignee: dict[int, list[int]] = defaultdict(list)
     for run_id, _, assignee_id in runs:
         if assignee_id:
@@ -203,7 +202,7 @@ def _schedule_notifications(runs: Iterable[tuple[int, int, int | None]]) -> None
     )
     for assignee_id, run_ids in by_assignee.items():
         if assignee_id not in digest:
-            runs_notify.delay_on_commit(assignee_id, run_ids)
+            runs_notify_on_commit(assignee_id=assignee_id, run_ids=run_ids)
 
 
 def check_can_assign(*, user: User, customers: Sequence[Customer]) -> None:
