@@ -10,6 +10,7 @@ from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 # --- Health (docs/health.md) -------------------------------------------------------------------------------
+from .health.preview_jobs import preview_run
 from .health.services import (
     CHUNK_SIZE,
     customer_id_chunks,
@@ -73,8 +74,6 @@ def health_recompute_finish(counts: list[int], day: str) -> int:
 @shared_task(soft_time_limit=900, time_limit=960)
 def health_model_preview_run(key: str, current: dict[str, Any], proposal: dict[str, Any]) -> str:
     """The model editor's preview (metrics.health.preview_jobs): both models scored on today's data."""
-    from .health.preview_jobs import preview_run
-
     return preview_run(key=key, current=current, proposal=proposal)
 
 

@@ -17,6 +17,8 @@ from django.db.models import OuterRef, Subquery
 
 from accounts.models import Customer, Role, Team, User
 
+from .models import Run
+
 
 def default_assignee_id() -> int | None:
     email = getattr(settings, "CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE", "")
@@ -33,8 +35,6 @@ def default_assignee_id() -> int | None:
 
 def assignees_for(customer_ids: Iterable[int]) -> dict[int, int | None]:
     """{customer id: assignee id} for many customers in a bounded number of queries."""
-    from .models import Run
-
     ids = list(customer_ids)
     result: dict[int, int | None] = {}
     orphans: list[int] = []

@@ -4,6 +4,9 @@ instances for one customer (Run with its Tasks and an event log). Notification p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -91,10 +94,13 @@ class Trigger(models.Model):
     def __str__(self) -> str:
         return f"{self.playbook}: {self.describe()}"
 
-    def describe(self) -> str:
-        from .triggers import describe
+    # Words for a condition and its parameters: playbooks.triggers.describe, plugged in by
+    # PlaybooksConfig.ready(). The condition registry sits above this module (its conditions query Run), so
+    # the models do not import it.
+    describe_condition: ClassVar[Callable[[str, dict[str, Any]], str]]
 
-        return describe(self.condition, self.params)
+    def describe(self) -> str:
+        return self.describe_condition(self.condition, self.params)
 
 
 class RunStatus(models.TextChoices):

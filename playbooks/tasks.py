@@ -8,8 +8,8 @@ import smtplib
 from celery import shared_task
 
 from .evaluation import triggers_evaluate
-from .notifications import digest_recipients
-from .notifications import runs_notify as runs_notify_service
+from .services import digest_recipients
+from .services import runs_notify as runs_notify_service
 
 TRANSIENT = (smtplib.SMTPException, ConnectionError, TimeoutError)
 

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.http import Http404
 
 from accounts.models import User
+from metrics.enqueue import health_model_preview_send
 
 from .engine import FactorConfig, ModelConfig
 from .selectors import Preview, health_model_preview
@@ -58,11 +59,9 @@ def config_from_dict(data: dict[str, Any]) -> ModelConfig:
 
 def preview_start(*, user: User, current: ModelConfig, proposal: ModelConfig) -> str:
     """Start scoring `proposal` against `current` on today's data; returns the job's key."""
-    from metrics.tasks import health_model_preview_run
-
     key = secrets.token_urlsafe(18)
     cache.set(_cache_key(key), PreviewJob(key, user.pk, "running", time.time()), TTL_SECONDS)
-    health_model_preview_run.delay(key, config_to_dict(current), config_to_dict(proposal))
+    health_model_preview_send(key=key, current=config_to_dict(current), proposal=config_to_dict(proposal))
     return key
 
 

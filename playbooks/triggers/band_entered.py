@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from django.db.models import Exists, OuterRef, Q, Subquery
 
 from metrics.health.models import HealthSnapshot
+from playbooks.models import Run
 
 from .base import Context, Match, as_choice, finish, jsonable
 
@@ -39,8 +40,6 @@ def reason(params: dict, values: dict) -> str:
 
 
 def matches(ctx: Context) -> Iterator[Match]:
-    from playbooks.models import Run
-
     band = ctx.params["band"]
     before = HealthSnapshot.objects.filter(customer_id=OuterRef("customer_id"), date__lt=ctx.today).order_by(
         "-date"

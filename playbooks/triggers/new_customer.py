@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import Customer
+from playbooks.models import Run
 
 from .base import Context, Match, as_int, finish
 
@@ -33,8 +34,6 @@ def reason(params: dict, values: dict) -> str:
 
 
 def matches(ctx: Context) -> Iterator[Match]:
-    from playbooks.models import Run
-
     earliest = ctx.today - dt.timedelta(days=ctx.params["within_days"])
     before = Run.objects.filter(playbook_id=ctx.trigger.playbook_id, customer=OuterRef("pk"))
     rows = (

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from accounts.models import Customer
+from playbooks.models import Run
 
 from .base import Context, Match, as_int, finish
 
@@ -34,8 +35,6 @@ def key_for(renewal_date: dt.date) -> str:
 
 
 def matches(ctx: Context) -> Iterator[Match]:
-    from playbooks.models import Run
-
     horizon = ctx.today + dt.timedelta(days=ctx.params["days"])
     candidates = Customer.objects.filter(
         pk__in=ctx.eligible, renewal_date__gte=ctx.today, renewal_date__lte=horizon

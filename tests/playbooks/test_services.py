@@ -15,12 +15,12 @@ from django.utils import timezone
 from accounts.models import Role
 from playbooks.evaluation import triggers_evaluate
 from playbooks.models import EventKind, NotificationPreference, Run, RunEvent, RunStatus, Task, TaskStatus
-from playbooks.notifications import runs_notify
 from playbooks.services import (
     RunAlreadyOpen,
     playbook_run_start,
     playbook_runs_start,
     run_close,
+    runs_notify,
     runs_reconcile,
     task_complete,
     task_skip,

@@ -227,7 +227,7 @@ def test_answer_post_is_one_statement_on_postgresql(django_assert_num_queries):
 def test_one_statement_and_checked_paths_store_the_same_answer(monkeypatch, kind, score):
     """The one-statement path writes exactly what the checked (locked, step by step) path writes."""
     require_postgres()
-    from surveys import services
+    from surveys.services import links as services
 
     fast_invitation, fast_token = invitation_with_token(campaign__kind=kind)
     slow_invitation, slow_token = invitation_with_token(campaign__kind=kind)
@@ -257,7 +257,7 @@ def test_one_statement_path_writes_nothing_for_a_score_outside_the_campaigns_sca
     require_postgres()
     from django.core.exceptions import ValidationError
 
-    from surveys import services
+    from surveys.services import links as services
 
     invitation, token = invitation_with_token(campaign__kind="csat")
     assert services._answer_in_one_statement(token=token, score="9", comment="") is None

@@ -1,7 +1,7 @@
 """`manage.py seed_demo [--customers N] [--seed S]`: build (or repair) the demo company.
 
 Calls `<app>.demo.seed(ctx)` for every project app in INSTALLED_APPS order, each in its own transaction. See
-accounts/demo.py for the rules (deterministic, idempotent) every part follows.
+accounts/demo/__init__.py for the rules (deterministic, idempotent) every part follows.
 """
 
 from __future__ import annotations

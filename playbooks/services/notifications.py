@@ -1,13 +1,15 @@
-"""Emails to assignees about new runs (docs/playbooks.md "notifies the assignee"): one per assignee per
-evaluation
-(immediate) or one a day (digest), HTML + text, each run with its reason, its tasks and a link to it."""
+"""Telling assignees about new runs (docs/playbooks.md "notifies the assignee"): one email per assignee per
+evaluation (immediate) or one a day (digest), HTML + text, each run with its reason, its tasks and a link to
+it; and each user's choice between the two."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Prefetch
@@ -16,7 +18,8 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .models import EventKind, NotificationPreference, NotifyMode, Run, RunEvent, RunStatus, Task
+from ..enqueue import runs_notify_on_commit
+from ..models import EventKind, NotificationPreference, NotifyMode, Run, RunEvent, RunStatus, Task
 
 
 def run_url(run: Run) -> str:
@@ -89,3 +92,30 @@ def digest_recipients(*, now: dt.datetime | None = None) -> list[int]:
         .values_list("assignee_id", flat=True)
         .distinct()
     )
+
+
+def notifications_schedule(*, runs: Iterable[tuple[int, int, int | None]]) -> None:
+    """One email per assignee that wants them immediately, queued after commit; digest users hear at the daily
+    digest. `runs`: (run id, customer id, assignee id) of the new or reassigned runs."""
+    by_assignee: dict[int, list[int]] = defaultdict(list)
+    for run_id, _, assignee_id in runs:
+        if assignee_id:
+            by_assignee[assignee_id].append(run_id)
+    if not by_assignee:
+        return
+    digest = set(
+        NotificationPreference.objects.filter(
+            user_id__in=list(by_assignee), mode=NotifyMode.DIGEST
+        ).values_list("user_id", flat=True)
+    )
+    for assignee_id, run_ids in by_assignee.items():
+        if assignee_id not in digest:
+            runs_notify_on_commit(assignee_id=assignee_id, run_ids=run_ids)
+
+
+def notification_preference_set(*, user: User, mode: str) -> NotificationPreference:
+    """Immediate emails or a daily digest for new runs assigned to `user`."""
+    if mode not in NotifyMode.values:
+        raise ValidationError({"mode": "Choose immediate or digest."})
+    pref, _ = NotificationPreference.objects.update_or_create(user=user, defaults={"mode": mode})
+    return pref
