@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers, status
@@ -24,7 +23,8 @@ from core.api import (
     ingest_response,
 )
 
-from .models import Contact, Customer, LifecycleStage
+from .filters import CustomerFilter
+from .models import Contact, Customer
 from .serializers import (
     ContactIngestSerializer,
     CustomerIngestSerializer,
@@ -42,23 +42,6 @@ class CustomerPagination(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
-
-
-class CustomerFilter(django_filters.FilterSet):
-    csm = django_filters.CharFilter(field_name="csm__email", lookup_expr="iexact", label="CSM email")
-    segment = django_filters.CharFilter(field_name="segment", lookup_expr="iexact")
-    lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices)
-    search = django_filters.CharFilter(method="filter_search", label="Name or external id contains")
-
-    class Meta:
-        model = Customer
-        fields = ["csm", "segment", "lifecycle_stage", "search"]
-
-    def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(external_id__icontains=value))
 
 
 class CustomerReadMixin:
