@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -104,9 +104,9 @@ class ResponseImportView(IngestAPIView):
 
 class SurveyMetricsQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
-    csm = serializers.EmailField(required=False)
+    start = serializers.DateField(required=False, help_text="Default: end - 364 days")
+    end = serializers.DateField(required=False, help_text="Default: today")
+    csm = serializers.EmailField(required=False, help_text="CSM email")
     segment = serializers.CharField(required=False, max_length=50)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -134,13 +134,7 @@ class SurveyMetricsView(APIView):
 
     @extend_schema(
         summary="NPS, CSAT or CES over a period",
-        parameters=[
-            OpenApiParameter("kind", str, enum=Kind.values, required=True),
-            OpenApiParameter("start", dt.date, description="Default: end - 364 days"),
-            OpenApiParameter("end", dt.date, description="Default: today"),
-            OpenApiParameter("csm", str, description="CSM email"),
-            OpenApiParameter("segment", str),
-        ],
+        parameters=[SurveyMetricsQuerySerializer],
         responses={200: SurveyMetricsSerializer},
     )
     def get(self, request: Request) -> Response:
