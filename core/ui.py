@@ -4,8 +4,9 @@
     sort = ui.sort_param(request, {"name", "renewal"}, "renewal")  # ?sort=name / ?sort=-name
     return ui.render_page(request, "app/page.html", context, partial="rows")
 
-Templates: `{% load cshub_ui %}` gives `{% query_with page=2 as q %}` and `{% active_if "/prefix/" %}`;
-components/: sort_header.html, pagination.html, empty_state.html, field.html, messages.html.
+Templates: Django's `{% querystring page=2 as q %}` (None removes a key), and `{% load cshub_ui %}` gives
+`{% active_if "/prefix/" %}`; components/: sort_header.html, pagination.html, empty_state.html, field.html,
+messages.html.
 """
 
 from __future__ import annotations
