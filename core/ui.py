@@ -18,8 +18,16 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
 
 PAGE_SIZE = 50
+
+
+class HtmxHttpRequest(HttpRequest):
+    """The request of a view that reads `request.htmx` (django-htmx's middleware sets it on every request):
+    `def view(request: HtmxHttpRequest)` tells type checkers the attribute is there."""
+
+    htmx: HtmxDetails
 
 
 def is_partial(request: HttpRequest) -> bool:
