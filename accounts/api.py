@@ -1,13 +1,12 @@
 """REST API for people and customers (docs/api.md): customer/contact ingestion, customer reads, and logging
-touchpoints and pulses. Views are thin: permission, validation, one service or queryset, response."""
+touchpoints and pulses. Views are thin: permission, validation, one service or queryset, response; what a
+service raises is answered by core.exception_handlers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers, status
@@ -24,7 +23,8 @@ from core.api import (
     ingest_response,
 )
 
-from .models import Contact, Customer, LifecycleStage
+from .filters import CustomerFilter
+from .models import Contact, Customer
 from .serializers import (
     ContactIngestSerializer,
     CustomerIngestSerializer,
@@ -42,23 +42,6 @@ class CustomerPagination(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
-
-
-class CustomerFilter(django_filters.FilterSet):
-    csm = django_filters.CharFilter(field_name="csm__email", lookup_expr="iexact", label="CSM email")
-    segment = django_filters.CharFilter(field_name="segment", lookup_expr="iexact")
-    lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices)
-    search = django_filters.CharFilter(method="filter_search", label="Name or external id contains")
-
-    class Meta:
-        model = Customer
-        fields = ["csm", "segment", "lifecycle_stage", "search"]
-
-    def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(external_id__icontains=value))
 
 
 class CustomerReadMixin:
@@ -153,10 +136,6 @@ class ContactIngestView(IngestAPIView):
 # --- Touchpoints and pulses ---
 
 
-def _django_validation_to_drf(exc: DjangoValidationError) -> serializers.ValidationError:
-    return serializers.ValidationError(serializers.as_serializer_error(exc))
-
-
 _LOG_RESPONSES = {
     400: OpenApiResponse(description="Invalid fields (field → messages)."),
     403: OpenApiResponse(
@@ -175,17 +154,14 @@ class TouchpointCreateView(generics.GenericAPIView):
         ser = self.get_serializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
-        try:
-            touchpoint = touchpoint_log(
-                user=request.user,
-                customer=data["customer"],
-                kind=data["kind"],
-                occurred_at=data["occurred_at"],
-                summary=data["summary"],
-                sentiment=data.get("sentiment", ""),
-            )
-        except DjangoValidationError as exc:
-            raise _django_validation_to_drf(exc) from exc
+        touchpoint = touchpoint_log(
+            user=request.user,
+            customer=data["customer"],
+            kind=data["kind"],
+            occurred_at=data["occurred_at"],
+            summary=data["summary"],
+            sentiment=data.get("sentiment", ""),
+        )
         return Response(self.get_serializer(touchpoint).data, status=status.HTTP_201_CREATED)
 
 
@@ -199,10 +175,7 @@ class PulseCreateView(generics.GenericAPIView):
         ser = self.get_serializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
-        try:
-            pulse = pulse_log(
-                user=request.user, customer=data["customer"], score=data["score"], note=data.get("note", "")
-            )
-        except DjangoValidationError as exc:
-            raise _django_validation_to_drf(exc) from exc
+        pulse = pulse_log(
+            user=request.user, customer=data["customer"], score=data["score"], note=data.get("note", "")
+        )
         return Response(self.get_serializer(pulse).data, status=status.HTTP_201_CREATED)

@@ -4,8 +4,9 @@
     sort = ui.sort_param(request, {"name", "renewal"}, "renewal")  # ?sort=name / ?sort=-name
     return ui.render_page(request, "app/page.html", context, partial="rows")
 
-Templates: `{% load cshub_ui %}` gives `{% query_with page=2 as q %}` and `{% active_if "/prefix/" %}`;
-components/: sort_header.html, pagination.html, empty_state.html, field.html, messages.html.
+Templates: Django's `{% querystring page=2 as q %}` (None removes a key), and `{% load cshub_ui %}` gives
+`{% active_if "/prefix/" %}`; components/: sort_header.html, pagination.html, empty_state.html, field.html,
+messages.html.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
 
 PAGE_SIZE = 50
+
+
+class HtmxHttpRequest(HttpRequest):
+    """The request of a view that reads `request.htmx` (django-htmx's middleware sets it on every request):
+    `def view(request: HtmxHttpRequest)` tells type checkers the attribute is there."""
+
+    htmx: HtmxDetails
 
 
 def is_partial(request: HttpRequest) -> bool:

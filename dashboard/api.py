@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,8 +15,8 @@ MAX_PERIOD_DAYS = 366 * 10
 
 
 class TeamParamsSerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = serializers.DateField(help_text="First day, YYYY-MM-DD.")
+    end = serializers.DateField(help_text="Last day, YYYY-MM-DD (inclusive).")
 
     def validate(self, attrs: dict) -> dict:
         if attrs["end"] < attrs["start"]:
@@ -30,10 +30,7 @@ class TeamMetricsView(APIView):
     """One row per CSM the caller manages (admins: every CSM) and the total over their books. CSMs: 403."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("start", str, description="First day, YYYY-MM-DD.", required=True),
-            OpenApiParameter("end", str, description="Last day, YYYY-MM-DD (inclusive).", required=True),
-        ],
+        parameters=[TeamParamsSerializer],
         responses=inline_serializer(
             "TeamMetrics",
             {

@@ -1,4 +1,7 @@
-"""Small template helpers shared by every screen: nav state, query-string links, customer page panels."""
+"""Small template helpers shared by every screen: nav state, customer page panels, score bands.
+
+Query-string links (sort, page, export) use Django's `{% querystring %}`: `{% querystring page=2 as q %}`;
+None removes a key ("" keeps it, empty)."""
 
 from __future__ import annotations
 
@@ -20,20 +23,6 @@ def active_if(context: template.Context, *prefixes: str) -> SafeString:
     if any(path.startswith(p) for p in prefixes):
         return SafeString('aria-current="page"')
     return SafeString("")
-
-
-@register.simple_tag(takes_context=True)
-def query_with(context: template.Context, **changes: object) -> str:
-    """The current query string with `changes` applied (None or "" removes a key): sort and page links."""
-    request = context["request"]
-    params = request.GET.copy()
-    for key, value in changes.items():
-        if value is None or value == "":
-            params.pop(key, None)
-        else:
-            params[key] = str(value)
-    encoded = params.urlencode()
-    return f"?{encoded}" if encoded else "?"
 
 
 @register.simple_tag(takes_context=True)

@@ -20,6 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.visibility import is_manager_or_admin
 from core import exports
+from core.ui import HtmxHttpRequest
 
 from ..forms import CampaignForm, ResultsFilterForm
 from ..models import BAND_LABELS, Campaign, Kind, SurveyKind
@@ -143,7 +144,7 @@ _CAMPAIGN_COLUMNS: list[exports.Column] = [
 
 @login_required
 @vary_on_headers("HX-Request")
-def comments(request: HttpRequest) -> HttpResponse:
+def comments(request: HtmxHttpRequest) -> HttpResponse:
     """The comments feed alone (htmx swaps it in; without JavaScript it is a full page)."""
     form = _filters(request)
     context = {"form": form, **_comments_context(request, form)}

@@ -587,6 +587,35 @@ def test_schema_documents_the_endpoints(csm_client):
     assert "/api/v1/pulses/" in paths
 
 
+def test_schema_lists_the_query_parameters_of_the_read_endpoints(csm_client):
+    paths = csm_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+
+    def query(path: str, method: str = "get") -> dict[str, bool]:
+        params = paths[path][method].get("parameters", [])
+        return {p["name"]: p.get("required", False) for p in params if p["in"] == "query"}
+
+    period = {"start": True, "end": True, "csm": False, "segment": False, "customer": False}
+    assert query("/api/v1/customers/") == dict.fromkeys(
+        ["csm", "lifecycle_stage", "page", "page_size", "search", "segment"], False
+    )
+    assert query("/api/v1/playbook-runs/") == {"customer": False, "page": False, "status": False}
+    assert query("/api/v1/playbook-runs/", "post") == {}
+    for metric in ("revenue", "support", "renewals"):
+        assert query(f"/api/v1/metrics/{metric}/") == period
+    assert query("/api/v1/metrics/engagement/") == {"customer": True, "as_of": False}
+    assert query("/api/v1/metrics/surveys/") == {
+        "kind": True,
+        "start": False,
+        "end": False,
+        "csm": False,
+        "segment": False,
+    }
+    assert query("/api/v1/metrics/team/") == {"start": True, "end": True}
+    assert query("/api/v1/customers/{external_id}/health/history/") == {"days": False}
+    status = next(p for p in paths["/api/v1/playbook-runs/"]["get"]["parameters"] if p["name"] == "status")
+    assert sorted(status["schema"]["enum"]) == ["cancelled", "done", "open"]
+
+
 def test_docs_page_uses_local_static_files(csm_client):
     response = csm_client.get("/api/docs/")
     assert response.status_code == 200

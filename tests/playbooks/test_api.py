@@ -35,6 +35,20 @@ def test_list_filters_status(csm_client, manager, customer):
     playbook_run_start(user=manager, playbook=playbook, customer=customer)
     assert csm_client.get(URL, {"status": "done"}).json()["results"] == []
     assert csm_client.get(URL, {"status": "bogus"}).status_code == 400
+    assert csm_client.get(URL, {"status": "bogus"}).json() == {
+        "status": "Must be one of open, done, cancelled."
+    }
+    assert csm_client.get(URL, {"status": " open"}).status_code == 400  # values are not stripped
+    assert csm_client.get(URL, {"status": ""}).json()["count"] == 1
+
+
+def test_list_filters_customer(csm_client, manager, customer, other_customer):
+    playbook, _ = make_playbook()
+    playbook_run_start(user=manager, playbook=playbook, customer=customer)
+    assert csm_client.get(URL, {"customer": customer.external_id}).json()["count"] == 1
+    assert csm_client.get(URL, {"customer": other_customer.external_id}).json()["count"] == 0
+    assert csm_client.get(URL, {"customer": f" {customer.external_id}"}).json()["count"] == 0
+    assert csm_client.get(URL, {"customer": "NOPE"}).json()["results"] == []
 
 
 @pytest.mark.parametrize("n", [2, 25])
