@@ -8,16 +8,14 @@ them into the API's error answers:
 - PermissionDenied → 403 `{"detail": message}`; Http404 → 404 `{"detail": message}`;
 - ObjectDoesNotExist → 404 `{"detail": "Not found."}`;
 - core.ingest.IngestError → 400 `{"detail", "errors"}` naming every bad row (core.api.ingest_error_response);
-- an exception an app registered with `api_error` → the status and body it registered;
+- a core.errors.ServiceError (an app's own service exception) → its `status_code` and `api_body()`;
 - anything else: DRF's own handler (APIExceptions), or a 500.
 
-An app maps its service exceptions without core importing it: `api_error(RunAlreadyOpen, 409, body)` next to
-the API views that call the service.
+An app maps its service exceptions without core importing it: they subclass core.errors.ServiceError.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -29,38 +27,17 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from .api import ingest_error_response
+from .errors import ServiceError
 from .ingest import IngestError
-
-ErrorBody = Callable[[Any], dict[str, Any]]
-
-_registered: dict[type[Exception], tuple[int, ErrorBody]] = {}
-
-
-def detail_body(exc: Exception) -> dict[str, Any]:
-    return {"detail": str(exc)}
-
-
-def api_error(exc_type: type[Exception], status_code: int, body: ErrorBody = detail_body) -> None:
-    """Answer `exc_type` and its subclasses with `status_code` and `body(exc)` (default: `{"detail": …}`)."""
-    _registered[exc_type] = (status_code, body)
-
-
-def _registered_for(exc: Exception) -> tuple[int, ErrorBody] | None:
-    for cls in type(exc).__mro__:
-        if cls in _registered:
-            return _registered[cls]
-    return None
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, IngestError):
         set_rollback()
         return ingest_error_response(exc)
-    registered = _registered_for(exc)
-    if registered is not None:
-        status_code, body = registered
+    if isinstance(exc, ServiceError):
         set_rollback()
-        return Response(body(exc), status=status_code)
+        return Response(exc.api_body(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, ObjectDoesNotExist):

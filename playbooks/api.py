@@ -1,7 +1,6 @@
 """Playbook runs API (docs/api.md): `GET /api/v1/playbook-runs/?customer=&status=` lists runs with their
 reason and tasks; `POST {playbook, customer}` (managers within their teams, admins) starts one. What the
-service raises is answered by core.exception_handlers (403, 400, and 409 for RunAlreadyOpen, registered
-below)."""
+service raises is answered by core.exception_handlers (403, 400, and 409 for RunAlreadyOpen)."""
 
 from __future__ import annotations
 
@@ -12,20 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Customer
-from core.exception_handlers import api_error
 
 from .filters import RunFilter
 from .models import Playbook, Run, Task
 from .selectors import runs_api
-from .services import RunAlreadyOpen, playbook_run_start
-
-
-def _run_already_open_body(exc: RunAlreadyOpen) -> dict:
-    return {"detail": str(exc), "run": exc.run.pk if exc.run else None}
-
-
-# Starting a playbook that is already running for the customer: 409 naming the open run.
-api_error(RunAlreadyOpen, status.HTTP_409_CONFLICT, _run_already_open_body)
+from .services import playbook_run_start
 
 
 class TaskSerializer(serializers.ModelSerializer):

@@ -22,6 +22,7 @@ from accounts.models import Customer, User
 from accounts.visibility import (
     check_can_manage,
 )
+from core.errors import Conflict
 
 from ..assignment import assignees_for
 from ..models import (
@@ -38,12 +39,15 @@ from .notifications import notifications_schedule
 INSERT_BATCH = 500
 
 
-class RunAlreadyOpen(Exception):
-    """The playbook already has an open run for this customer (the API answers 409)."""
+class RunAlreadyOpen(Conflict):
+    """The playbook already has an open run for this customer (the API answers 409 naming it)."""
 
     def __init__(self, run: Run | None) -> None:
         self.run = run
         super().__init__("This playbook is already running for this customer.")
+
+    def api_body(self) -> dict[str, Any]:
+        return {"detail": str(self), "run": self.run.pk if self.run else None}
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,25 @@ from rest_framework import exceptions, permissions
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from core import exception_handlers
-from core.exception_handlers import api_error
+from core.errors import Conflict, ServiceError
 from core.ingest import IngestError, RowError
 
 
-class Refused(Exception):
+class Refused(Conflict):
     def __init__(self, run: int):
         super().__init__("Already running.")
         self.run = run
 
+    def api_body(self):
+        return {"detail": str(self), "run": self.run}
+
 
 class RefusedAgain(Refused):
     pass
+
+
+class Gone(ServiceError):
+    status_code = 410
 
 
 def answer(exc: Exception) -> tuple[int, object]:
@@ -39,12 +45,6 @@ def answer(exc: Exception) -> tuple[int, object]:
     response = View.as_view()(request)
     response.render()
     return response.status_code, json.loads(response.content)
-
-
-@pytest.fixture
-def registered(monkeypatch):
-    monkeypatch.setattr(exception_handlers, "_registered", {})
-    api_error(Refused, 409, lambda exc: {"detail": str(exc), "run": exc.run})
 
 
 @pytest.mark.parametrize(
@@ -83,15 +83,14 @@ def test_ingest_error_names_every_row():
     )
 
 
-def test_registered_service_exception_and_its_subclasses(registered):
+def test_service_error_answers_its_status_and_body_and_so_do_subclasses():
     assert answer(Refused(7)) == (409, {"detail": "Already running.", "run": 7})
     assert answer(RefusedAgain(8)) == (409, {"detail": "Already running.", "run": 8})
 
 
-def test_default_body_is_the_message(monkeypatch):
-    monkeypatch.setattr(exception_handlers, "_registered", {})
-    api_error(Refused, 409)
-    assert answer(Refused(7)) == (409, {"detail": "Already running."})
+def test_default_body_is_the_message():
+    assert answer(Gone("Expired.")) == (410, {"detail": "Expired."})
+    assert answer(ServiceError("No.")) == (400, {"detail": "No."})
 
 
 def test_other_exceptions_are_not_answered():
