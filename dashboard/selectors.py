@@ -20,17 +20,29 @@ from django.utils import timezone
 
 from accounts.models import Customer, User
 from accounts.visibility import scope_csm_ids, scope_label
+from core.numbers import quantize_money, ratio
+from core.sql import (
+    MONEY_FIELD,
+    ZERO_MONEY,
+    analytic_transaction,
+    cents_sql,
+    day_start,
+    dollars,
+    in_list,
+    to_cents,
+)
 from metrics import revenue
 from metrics.health.models import HealthSnapshot
 from metrics.health.selectors import Movement, explain
 from metrics.models import MrrEntry, Outcome, Renewal
 from metrics.revenue import Cohort, RevenueTotals
+from metrics.revenue.ledger import in_force_on
 from metrics.scope import Scope, adapt_date, q
 from playbooks.models import Run, RunStatus, Task, TaskStatus
 from surveys.models import Response
 from surveys.scores import SurveyScore, nps_score
 
-from .team import _MONEY, _ZERO, _cents, _dollars, _money, _to_cents, add_totals, revenue_by_csm, without_jit
+from .team import add_totals, revenue_by_csm
 
 BANDS = ("red", "yellow", "green", "")  # "" = no score yet
 BAND_LABELS = {"red": "Red", "yellow": "Yellow", "green": "Green", "": "No score"}
@@ -64,9 +76,7 @@ class Portfolio:
         """` AND <column> IN (...)` over the CSM ids, or nothing for everything."""
         if self.csm_ids is None:
             return "", []
-        if not self.csm_ids:
-            return " AND 1 = 0", []
-        return f" AND {column} IN ({', '.join(['%s'] * len(self.csm_ids))})", list(self.csm_ids)
+        return in_list(column, self.csm_ids)
 
 
 def portfolio_for(user: User) -> Portfolio:
@@ -104,9 +114,7 @@ class BandRow:
         return f"{(self.arr_share or 0) * 100:.2f}"
 
 
-_IN_FORCE = (
-    "l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date > %s)"  # the row in force on a day
-)
+_IN_FORCE = in_force_on("l")  # the ledger row in force on a day (the day, twice)
 
 
 def _mrr_join(portfolio: Portfolio, customer: str = "cu.id") -> str:
@@ -133,11 +141,11 @@ def _portfolio_pass(
     for days in RENEWAL_WINDOWS:
         renewing = "cu.renewal_date >= %s AND cu.renewal_date <= %s"
         windows.append(
-            f"COUNT(*) FILTER (WHERE {renewing}), SUM({_cents('l.mrr')}) FILTER (WHERE {renewing})"
+            f"COUNT(*) FILTER (WHERE {renewing}), SUM({cents_sql('l.mrr')}) FILTER (WHERE {renewing})"
         )
         params += [d, adapt_date(day + dt.timedelta(days=days))] * 2
     sql = f"""
-        SELECT cu.health_band, COUNT(*), COALESCE(SUM({_cents("l.mrr")}), 0), {", ".join(windows)}
+        SELECT cu.health_band, COUNT(*), COALESCE(SUM({cents_sql("l.mrr")}), 0), {", ".join(windows)}
         FROM {customers} cu {_mrr_join(portfolio)}
         WHERE 1 = 1{scope_sql}
         GROUP BY cu.health_band
@@ -149,9 +157,9 @@ def _portfolio_pass(
     for band, n, cents, *rest in rows:
         per_window = []
         for i, _days in enumerate(RENEWAL_WINDOWS):
-            renewing, renewing_cents = int(rest[2 * i] or 0), _to_cents(rest[2 * i + 1])
+            renewing, renewing_cents = int(rest[2 * i] or 0), to_cents(rest[2 * i + 1])
             per_window.append((renewing, renewing_cents, renewing if (band or "") in AT_RISK else 0))
-        out[band or ""] = (int(n), _to_cents(cents), per_window)
+        out[band or ""] = (int(n), to_cents(cents), per_window)
     return out
 
 
@@ -165,9 +173,9 @@ def _band_rows(found: dict[str, tuple[int, int, list]]) -> list[BandRow]:
             BandRow(
                 band=band,
                 customers=n,
-                arr=_dollars(cents) * 12,
-                customer_share=Decimal(n) / total_n if total_n else None,
-                arr_share=Decimal(cents) / total_cents if total_cents else None,
+                arr=dollars(cents) * 12,
+                customer_share=ratio(n, total_n),
+                arr_share=ratio(cents, total_cents),
             )
         )
     return rows
@@ -181,7 +189,7 @@ def _window_rows(found: dict[str, tuple[int, int, list]]) -> list[RenewalWindow]
             RenewalWindow(
                 days=days,
                 customers=sum(p[0] for p in parts),
-                arr=_dollars(sum(p[1] for p in parts)) * 12,
+                arr=dollars(sum(p[1] for p in parts)) * 12,
                 at_risk=sum(p[2] for p in parts),
             )
         )
@@ -235,7 +243,7 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
     sql = f"""
         SELECT COUNT(*),
                COUNT(*) FILTER (WHERE s.band IN ('red', 'yellow')),
-               SUM({_cents("l.mrr")}) FILTER (WHERE s.band IN ('red', 'yellow'))
+               SUM({cents_sql("l.mrr")}) FILTER (WHERE s.band IN ('red', 'yellow'))
         FROM {source}
     """  # noqa: S608
     with connection.cursor() as cursor:
@@ -245,7 +253,7 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
     return AtRisk(
         arr=sum((r.arr for r in now), Decimal("0.00")),
         customers=sum(r.customers for r in now),
-        arr_before=_dollars(_to_cents(cents)) * 12 if seen else None,
+        arr_before=dollars(cents) * 12 if seen else None,
         customers_before=int(risky or 0) if seen else None,
         day_before=before,
     )
@@ -281,7 +289,7 @@ def renewals_due(
         portfolio.customers()
         .filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=days))
         .select_related("csm")
-        .annotate(mrr_now=Coalesce(_mrr_on(today), _ZERO), open_playbooks=Coalesce(_open_runs(), 0))
+        .annotate(mrr_now=Coalesce(_mrr_on(today), ZERO_MONEY), open_playbooks=Coalesce(_open_runs(), 0))
         .order_by("renewal_date", "name", "pk")
     )
 
@@ -399,15 +407,11 @@ def retention(*, portfolio: Portfolio, today: dt.date) -> Retention:
     return Retention(start, end, cohort)
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 def nps_last_90_days(*, portfolio: Portfolio, today: dt.date) -> SurveyScore:
     """surveys.scores.nps_score over answers of the last 90 days (today included) from the portfolio."""
     responses = Response.objects.filter(
-        answered_at__gte=_day_start(today - dt.timedelta(days=89)),
-        answered_at__lt=_day_start(today + dt.timedelta(days=1)),
+        answered_at__gte=day_start(today - dt.timedelta(days=89)),
+        answered_at__lt=day_start(today + dt.timedelta(days=1)),
     )
     if portfolio.csm_ids is not None:
         responses = responses.filter(customer__csm_id__in=portfolio.csm_ids)
@@ -524,9 +528,11 @@ def renewals_funnel(*, portfolio: Portfolio, today: dt.date) -> tuple[list[Funne
         decided=Count("pk", filter=decided),
         decided_arr=Sum("arr_due", filter=decided),
         renewed=Count("pk", filter=renewed),
-        renewed_total=Sum(Coalesce("renewed_arr", "arr_due", output_field=_MONEY), filter=renewed),
+        renewed_total=Sum(Coalesce("renewed_arr", "arr_due", output_field=MONEY_FIELD), filter=renewed),
         kept=Count("pk", filter=kept),
-        kept_arr=Sum(Least(Coalesce("renewed_arr", "arr_due", output_field=_MONEY), "arr_due"), filter=kept),
+        kept_arr=Sum(
+            Least(Coalesce("renewed_arr", "arr_due", output_field=MONEY_FIELD), "arr_due"), filter=kept
+        ),
         churned=Count("pk", filter=Q(outcome=Outcome.CHURNED)),
         churned_arr=Sum("arr_due", filter=Q(outcome=Outcome.CHURNED)),
         pending=Count("pk", filter=Q(outcome=Outcome.PENDING)),
@@ -534,24 +540,38 @@ def renewals_funnel(*, portfolio: Portfolio, today: dt.date) -> tuple[list[Funne
     )
     stages = [
         FunnelStage(
-            "due", "Due", row["due"], _money(row["due_arr"]), "Renewals due in the period (ARR due)."
+            "due", "Due", row["due"], quantize_money(row["due_arr"]), "Renewals due in the period (ARR due)."
         ),
         FunnelStage(
-            "decided", "Decided", row["decided"], _money(row["decided_arr"]), "Renewed or churned (ARR due)."
+            "decided",
+            "Decided",
+            row["decided"],
+            quantize_money(row["decided_arr"]),
+            "Renewed or churned (ARR due).",
         ),
         FunnelStage(
-            "renewed", "Renewed", row["renewed"], _money(row["renewed_total"]), "Renewed (renewed ARR)."
+            "renewed",
+            "Renewed",
+            row["renewed"],
+            quantize_money(row["renewed_total"]),
+            "Renewed (renewed ARR).",
         ),
         FunnelStage(
             "kept",
             "Renewed, no downgrade",
             row["kept"],
-            _money(row["kept_arr"]),
+            quantize_money(row["kept_arr"]),
             "Renewed at or above the ARR due (ARR due).",
         ),
-        FunnelStage("churned", "Churned", row["churned"], _money(row["churned_arr"]), "Churned (ARR lost)."),
         FunnelStage(
-            "pending", "Pending", row["pending"], _money(row["pending_arr"]), "No outcome yet (ARR due)."
+            "churned", "Churned", row["churned"], quantize_money(row["churned_arr"]), "Churned (ARR lost)."
+        ),
+        FunnelStage(
+            "pending",
+            "Pending",
+            row["pending"],
+            quantize_money(row["pending_arr"]),
+            "No outcome yet (ARR due).",
         ),
     ]
     return stages, start, end
@@ -587,7 +607,7 @@ def home(*, user: User, today: dt.date | None = None) -> Home:
     """Everything the home dashboard shows for `user`'s portfolio, in a fixed number of queries."""
     portfolio = portfolio_for(user)
     today = today or timezone.localdate()
-    with without_jit():
+    with analytic_transaction(cap_parallel_workers=True):
         return _home(portfolio=portfolio, today=today)
 
 

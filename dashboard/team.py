@@ -15,55 +15,41 @@ figure for that CSM's book.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
-from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.db import connection
+from django.db.models import Case, Count, F, Q, Sum, When
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from accounts.models import Customer, Pulse, Touchpoint, TouchpointKind, User
 from accounts.visibility import is_signed_in, visible_csms
+from core.numbers import quantize_money, ratio
+from core.sql import (
+    MONEY_FIELD,
+    ZERO_MONEY,
+    analytic_transaction,
+    cents_sql,
+    day_start,
+    days_between,
+    in_list,
+)
 from metrics import revenue
 from metrics.engagement import first_utilization_current_sql, usage_value_sql
 from metrics.models import FirstUtilizationDay, MrrEntry, Outcome, Renewal, ValueMilestone
 from metrics.revenue import MOVEMENT_SQL, RevenueTotals
+from metrics.revenue.ledger import customer_period_sums, in_force_during
 from metrics.scope import adapt_date, q
 from playbooks.models import RunStatus, Task, TaskStatus
 
 FEW_CSMS = 20  # up to this many books, revenue_by_csm drives from the customers (see there)
 DAYS_PER_MONTH = Decimal("30.4375")  # 365.25 / 12: "per month" over periods of any length
 PULSE_FRESH_DAYS = 30  # issue 7: share of the book with a pulse fresher than 30 days
-
-
-def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
-    """docs/api.md: an undefined value (division by zero) is null, never 0."""
-    if not denominator:
-        return None
-    return Decimal(numerator) / Decimal(denominator)
-
-
-@contextmanager
-def without_jit() -> Iterator[None]:
-    """One transaction (one snapshot) for a page's queries, with PostgreSQL's JIT off. Their cost estimates
-    (hundreds of thousands of rows) switch JIT on, and compiling them takes longer than running them: up to
-    0.14 s for the team page's time to value over a year of 100,000 customers. Parallel workers per query
-    are capped at settings.CSHUB_PAGE_PARALLEL_WORKERS."""
-    with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-                workers = int(settings.CSHUB_PAGE_PARALLEL_WORKERS)
-                if workers >= 0:
-                    cursor.execute(f"SET LOCAL max_parallel_workers_per_gather = {workers}")
-        yield
 
 
 # --- Who is on the team ---------------------------------------------------------------------------
@@ -79,21 +65,8 @@ def team_csms(*, viewer: User) -> list[User]:
 
 
 # --- Revenue, grouped by CSM ----------------------------------------------------------------------
-
-# The engine's private helpers define "money in exact cents" on each database; reusing them keeps the
-# grouped figures identical to revenue_totals() to the cent.
-_cents = revenue._cents
-_to_cents = revenue._to_cents
-_dollars = revenue._dollars
-_OPENING_ROW = revenue._OPENING_ROW
-_CLOSING_ROW = revenue._CLOSING_ROW
-
-
-def _in_list(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    if not ids:
-        return " AND 1 = 0", []
-    return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
-
+# The engine's own definitions (metrics.revenue: the ledger's in-force rows and MOVEMENT_SQL, money in exact
+# cents from core.sql) keep the grouped figures identical to revenue_totals() to the cent.
 
 _COHORT_SUMS = """
                SUM(CASE WHEN opening > 0 THEN 1 ELSE 0 END) AS n_s,
@@ -107,14 +80,11 @@ _COHORT_SUMS = """
 def _walk_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
     """Per customer of the books: opening, closing and movements of its rows in force in [start - 1, end]."""
     ledger, customers = q(MrrEntry._meta.db_table), q(Customer._meta.db_table)
-    csm_sql, csm_params = _in_list("cu.csm_id", csm_ids)
+    csm_sql, csm_params = in_list("cu.csm_id", csm_ids)
     s, e = adapt_date(start), adapt_date(end)
-    movements = ",\n".join(
-        f"SUM(CASE WHEN effective_date >= %s THEN {expr} ELSE 0 END) AS {name}"
-        for name, expr in MOVEMENT_SQL.items()
-    )
+    sums, sums_params = customer_period_sums(s, e)
     movement_sums = ", ".join(f"SUM({name})" for name in MOVEMENT_SQL)
-    in_window = "l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date >= %s)"
+    in_window = in_force_during("l")
     if connection.vendor == "postgresql":
         source = f"""FROM {customers} cu CROSS JOIN LATERAL (
                          SELECT * FROM {ledger} l WHERE l.customer_id = cu.id AND {in_window}
@@ -125,12 +95,10 @@ def _walk_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str
         SELECT csm_id, SUM(opening), SUM(closing), {movement_sums}, {_COHORT_SUMS}
         FROM (
             SELECT customer_id, csm_id,
-                   SUM(CASE WHEN {_OPENING_ROW} THEN cents ELSE 0 END) AS opening,
-                   SUM(CASE WHEN {_CLOSING_ROW} THEN cents ELSE 0 END) AS closing,
-                   {movements}
+                   {sums}
             FROM (
                 SELECT l.customer_id, cu.csm_id, l.effective_date, l.next_date,
-                       {_cents("l.mrr")} AS cents, {_cents("l.prev_mrr")} AS prev, l.positive_before
+                       {cents_sql("l.mrr")} AS cents, {cents_sql("l.prev_mrr")} AS prev, l.positive_before
                 {source}
                 WHERE 1 = 1{csm_sql}
             ) l
@@ -138,7 +106,7 @@ def _walk_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str
         ) pc
         GROUP BY csm_id
     """  # noqa: S608 - table names and placeholders are ours; values are parameters
-    return sql, [s, s, e, e, *[s] * len(MOVEMENT_SQL), e, s, *csm_params]
+    return sql, [*sums_params, e, s, *csm_params]
 
 
 def _scan_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
@@ -148,7 +116,7 @@ def _scan_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str
     return revenue.sums_sql(
         start=start,
         end=end,
-        where=lambda alias: _in_list(f"{alias}.book_csm_id", csm_ids),
+        where=lambda alias: in_list(f"{alias}.book_csm_id", csm_ids),
         group=lambda alias: f"{alias}.book_csm_id",
     )
 
@@ -167,9 +135,8 @@ def revenue_by_csm(
     if strategy == "auto":
         strategy = "walk" if connection.vendor == "postgresql" and len(csm_ids) <= FEW_CSMS else "scan"
     sql, params = (_walk_sql if strategy == "walk" else _scan_sql)(csm_ids, start, end)
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL jit = off")  # as revenue_totals: compiling costs more than it saves
+    # JIT off, as revenue_totals: compiling costs more than it saves.
+    with analytic_transaction(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return {
@@ -192,13 +159,6 @@ _COUNTS = {"customers_start", "customers_end", "retained"}
 
 # --- Renewals, grouped by CSM ---------------------------------------------------------------------
 
-_MONEY = DecimalField(max_digits=16, decimal_places=2)
-_ZERO = Value(Decimal("0"), output_field=_MONEY)
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-
 
 def renewals_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[int, dict[str, Any]]:
     """The sums behind metrics.renewals.renewal_metrics (docs/metrics.md "Renewals") for each CSM's book, one
@@ -206,8 +166,8 @@ def renewals_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> 
     decided = Q(outcome__in=[Outcome.RENEWED, Outcome.CHURNED])
     renewed_arr = Case(
         When(outcome=Outcome.RENEWED, then=Coalesce(F("renewed_arr"), F("arr_due"))),
-        default=_ZERO,
-        output_field=_MONEY,
+        default=ZERO_MONEY,
+        output_field=MONEY_FIELD,
     )
     rows = (
         Renewal.objects.filter(due_date__gte=start, due_date__lte=end, book_csm_id__in=list(csm_ids))
@@ -217,7 +177,7 @@ def renewals_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> 
             renewed=Count("pk", filter=Q(outcome=Outcome.RENEWED)),
             churned=Count("pk", filter=Q(outcome=Outcome.CHURNED)),
             decided_due=Sum("arr_due", filter=decided),
-            gross=Sum(Least(renewed_arr, F("arr_due"), output_field=_MONEY), filter=decided),
+            gross=Sum(Least(renewed_arr, F("arr_due"), output_field=MONEY_FIELD), filter=decided),
             net=Sum(renewed_arr, filter=decided),
         )
         .order_by()
@@ -227,21 +187,15 @@ def renewals_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) -> 
             "renewals_due": r["due"],
             "renewed": r["renewed"],
             "churned": r["churned"],
-            "renewal_arr_decided": _money(r["decided_due"]),
-            "renewal_arr_gross": _money(r["gross"]),
-            "renewal_arr_net": _money(r["net"]),
+            "renewal_arr_decided": quantize_money(r["decided_due"]),
+            "renewal_arr_gross": quantize_money(r["gross"]),
+            "renewal_arr_net": quantize_money(r["net"]),
         }
         for r in rows
     }
 
 
 # --- Time to value and days to onboard of the customers started in the period, grouped by CSM -----
-
-
-def _days_between(later: str, earlier: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"({later} - {earlier})"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
 
 def onboarding_by_csm(
@@ -259,7 +213,7 @@ def onboarding_by_csm(
     customers = q(Customer._meta.db_table)
     stored = q(FirstUtilizationDay._meta.db_table)
     milestones = q(ValueMilestone._meta.db_table)
-    csm_sql, csm_params = _in_list("c.csm_id", csm_ids)
+    csm_sql, csm_params = in_list("c.csm_id", csm_ids)
     s, e, a = adapt_date(start), adapt_date(end), adapt_date(as_of)
     walk_sql, walk_params = usage_value_sql(customers="walk_cs", as_of=as_of)
     sql = f"""
@@ -294,9 +248,9 @@ def onboarding_by_csm(
                     LEFT JOIN milestone ms ON ms.customer_id = cs.id
         )
         SELECT csm_id, COUNT(*),
-               SUM({_days_between("first_value", "contract_start")}),
+               SUM({days_between("first_value", "contract_start")}),
                COUNT(first_value),
-               SUM({_days_between("go_live_date", "contract_start")}),
+               SUM({days_between("go_live_date", "contract_start")}),
                COUNT(go_live_date)
         FROM per_customer GROUP BY csm_id
     """  # noqa: S608
@@ -319,17 +273,13 @@ def onboarding_by_csm(
 # --- Book, activity and tasks, grouped by CSM -----------------------------------------------------
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 def books_by_csm(*, csm_ids: Sequence[int], as_of: dt.date) -> dict[int, dict[str, int]]:
     """Book size and how many customers have a pulse fresher than 30 days as of `as_of` (logged on one of the
     30 days ending that day), one query: the customers counted per CSM (from the CSM index alone), and the
     distinct customers of the fresh pulses per the pulse's copy of its customer's CSM (`book_csm`)."""
     customers, pulses = q(Customer._meta.db_table), q(Pulse._meta.db_table)
-    in_books, params = _in_list("csm_id", csm_ids)
-    fresh_books, fresh_params = _in_list("book_csm_id", csm_ids)
+    in_books, params = in_list("csm_id", csm_ids)
+    fresh_books, fresh_params = in_list("book_csm_id", csm_ids)
     sql = f"""
         SELECT csm_id, COUNT(*), 0 FROM {customers} WHERE 1 = 1{in_books} GROUP BY csm_id
         UNION ALL
@@ -339,7 +289,7 @@ def books_by_csm(*, csm_ids: Sequence[int], as_of: dt.date) -> dict[int, dict[st
         ) fresh GROUP BY book_csm_id
     """  # noqa: S608 - table names and placeholders are ours; values are parameters
     since, until = (
-        connection.ops.adapt_datetimefield_value(_day_start(day))  # UTC on SQLite, as the ORM stores it
+        connection.ops.adapt_datetimefield_value(day_start(day))  # UTC on SQLite, as the ORM stores it
         for day in (as_of - dt.timedelta(days=PULSE_FRESH_DAYS - 1), as_of + dt.timedelta(days=1))
     )
     with connection.cursor() as cursor:
@@ -358,8 +308,8 @@ def touchpoints_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) 
     rows = (
         Touchpoint.objects.filter(
             book_csm_id__in=list(csm_ids),
-            occurred_at__gte=_day_start(start),
-            occurred_at__lt=_day_start(end + dt.timedelta(days=1)),
+            occurred_at__gte=day_start(start),
+            occurred_at__lt=day_start(end + dt.timedelta(days=1)),
         )
         .values("book_csm_id")
         .annotate(touchpoints=Count("pk"), advocacy=Count("pk", filter=Q(kind=TouchpointKind.ADVOCACY)))
@@ -460,37 +410,37 @@ class TeamRow:
 
     @property
     def logo_renewal_rate(self) -> Decimal | None:
-        return _ratio(self.renewed, self.renewed + self.churned)
+        return ratio(self.renewed, self.renewed + self.churned)
 
     @property
     def gross_renewal_rate(self) -> Decimal | None:
-        return _ratio(self.renewal_arr_gross, self.renewal_arr_decided)
+        return ratio(self.renewal_arr_gross, self.renewal_arr_decided)
 
     @property
     def net_renewal_rate(self) -> Decimal | None:
-        return _ratio(self.renewal_arr_net, self.renewal_arr_decided)
+        return ratio(self.renewal_arr_net, self.renewal_arr_decided)
 
     @property
     def avg_time_to_value_days(self) -> Decimal | None:
-        return _ratio(self.ttv_days_sum, self.ttv_customers)
+        return ratio(self.ttv_days_sum, self.ttv_customers)
 
     @property
     def avg_days_to_onboard(self) -> Decimal | None:
-        return _ratio(self.onboard_days_sum, self.onboarded_customers)
+        return ratio(self.onboard_days_sum, self.onboarded_customers)
 
     @property
     def touchpoints_per_customer_month(self) -> Decimal | None:
         months = Decimal(self.days) / DAYS_PER_MONTH
-        return _ratio(self.touchpoints, self.book_size * months) if self.book_size else None
+        return ratio(self.touchpoints, self.book_size * months) if self.book_size else None
 
     @property
     def fresh_pulse_share(self) -> Decimal | None:
-        return _ratio(self.fresh_pulse_customers, self.book_size)
+        return ratio(self.fresh_pulse_customers, self.book_size)
 
     @property
     def tasks_on_time_rate(self) -> Decimal | None:
         """Of the tasks due in the period that are done or past due: the share done on time."""
-        return _ratio(self.tasks_on_time, self.tasks_on_time + self.tasks_late + self.tasks_overdue)
+        return ratio(self.tasks_on_time, self.tasks_on_time + self.tasks_late + self.tasks_overdue)
 
 
 @dataclass(frozen=True)
@@ -512,7 +462,7 @@ def team_performance(
     today = today or timezone.localdate()
     as_of = min(end, today)
     ids = [u.pk for u in csms]
-    with without_jit():
+    with analytic_transaction(cap_parallel_workers=True):
         money = revenue_by_csm(csm_ids=ids, start=start, end=as_of)
         grouped = [
             books_by_csm(csm_ids=ids, as_of=as_of),
@@ -619,10 +569,6 @@ def _rate(value: Decimal | None) -> float | None:
     return None if value is None else float(round(value, 4))
 
 
-def _money_str(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01'))}"
-
-
 def _days(value: Decimal | None) -> float | None:
     return None if value is None else float(round(value, 1))
 
@@ -634,14 +580,14 @@ def row_data(row: TeamRow) -> dict[str, Any]:
         "csm_email": row.csm.email if row.csm else None,
         "csm_name": row.csm.get_full_name() if row.csm else "TOTAL",
         "book_size": row.book_size,
-        "arr": _money_str(row.arr),
+        "arr": str(quantize_money(row.arr)),
         "nrr": _rate(row.nrr),
         "grr": _rate(row.grr),
         "renewals_due": row.renewals_due,
         "logo_renewal_rate": _rate(row.logo_renewal_rate),
         "gross_renewal_rate": _rate(row.gross_renewal_rate),
         "net_renewal_rate": _rate(row.net_renewal_rate),
-        "expansion_mrr": _money_str(row.expansion_mrr),
+        "expansion_mrr": str(quantize_money(row.expansion_mrr)),
         "customers_started": row.started,
         "avg_time_to_value_days": _days(row.avg_time_to_value_days),
         "avg_days_to_onboard": _days(row.avg_days_to_onboard),
