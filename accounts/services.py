@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
+from core.sql import chunked
 
 from .models import Contact, Customer, Pulse, Role, Team, Touchpoint, User
 from .visibility import can_edit_customer
@@ -101,13 +102,6 @@ def user_create(
 
 # --- Ingestion (docs/api.md): validated rows in, {"created", "updated", "unchanged"} out -----------------
 
-_LOOKUP_CHUNK = 2000  # keeps `IN (...)` lists under every database's parameter limit
-
-
-def _chunked(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _LOOKUP_CHUNK):
-        yield values[start : start + _LOOKUP_CHUNK]
-
 
 @transaction.atomic
 def customers_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
@@ -121,7 +115,7 @@ def customers_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> d
     )
     emails = sorted({r["csm_email"].lower() for r in rows if r.get("csm_email")})
     user_ids: dict[str, int] = {}
-    for chunk in _chunked(emails):
+    for chunk in chunked(emails):
         users = User.objects.annotate(email_lower=Lower("email")).filter(
             email_lower__in=chunk, is_active=True
         )
@@ -154,7 +148,7 @@ def contacts_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> di
     )
     external_ids = sorted({r["customer"] for r in rows})
     customer_ids: dict[str, int] = {}
-    for chunk in _chunked(external_ids):
+    for chunk in chunked(external_ids):
         customer_ids.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
 
     values: list[dict[str, Any]] = []

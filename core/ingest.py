@@ -6,12 +6,14 @@ all rows on their natural key inside one transaction. `bulk_upsert` answers crea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
+
+from .sql import chunked, placeholders
 
 MAX_ROWS = 10_000
 
@@ -64,11 +66,6 @@ def check_duplicate_keys(
     return errors
 
 
-def _chunks(items: Sequence[Any], size: int = 2000) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _bulk_update(model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]) -> None:
     """The SQL of QuerySet.bulk_update (`SET f = CASE pk WHEN … THEN … END WHERE pk IN (…)`), built as text.
 
@@ -85,7 +82,7 @@ def _bulk_update(model: type[models.Model], objs: Sequence[models.Model], fields
     size = max(1, min(500, max_params // (2 * len(columns) + 1)))
     cast = connection.features.requires_casted_case_in_updates  # PostgreSQL: CASE branches need a type
     with connection.cursor() as cursor:
-        for batch in _chunks(objs, size):
+        for batch in chunked(objs, size):
             pks = [pk.get_db_prep_save(obj.pk, connection) for obj in batch]
             assignments: list[str] = []
             params: list[Any] = []
@@ -96,10 +93,9 @@ def _bulk_update(model: type[models.Model], objs: Sequence[models.Model], fields
                 assignments.append(f"{column} = CASE {qn(pk.column)} {whens} ELSE {column} END")
                 for obj, key in zip(batch, pks, strict=True):
                     params += [key, field.get_db_prep_save(getattr(obj, field.attname), connection)]
-            placeholders = ", ".join(["%s"] * len(batch))
             cursor.execute(
                 f"UPDATE {qn(meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608 -- names quoted, values bound
-                f"WHERE {qn(pk.column)} IN ({placeholders})",
+                f"WHERE {qn(pk.column)} IN ({placeholders(len(batch))})",
                 [*params, *pks],
             )
 
@@ -141,7 +137,7 @@ def bulk_upsert(
         return tuple(getattr(values, attnames.get(f, f)) for f in key_fields)
 
     existing: dict[tuple, models.Model] = {}
-    for chunk in _chunks(rows):
+    for chunk in chunked(rows):
         if lookup is not None:
             qs = lookup(chunk)
         else:
@@ -181,7 +177,7 @@ def bulk_upsert(
             result.unchanged += 1
         result.objects.append(obj)
 
-    for chunk in _chunks(sorted(locked)):  # see lock_on_change; SQLite ignores FOR UPDATE (one writer)
+    for chunk in chunked(sorted(locked)):  # see lock_on_change; SQLite ignores FOR UPDATE (one writer)
         list(model._default_manager.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
     try:
         with transaction.atomic():

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core import exports, ui
+from core.sql import analytic_transaction
 from metrics.health.panels import chart_js
 
 from . import selectors
@@ -171,7 +172,7 @@ def trends(request: HttpRequest) -> HttpResponse:
             rows = selectors.renewals_funnel(portfolio=portfolio, today=today)[0]
         name, columns = TRENDS_CSV[table]
         return exports.csv_response(name, columns, rows)
-    with team_selectors.without_jit():
+    with analytic_transaction(cap_parallel_workers=True):
         band_mix = selectors.band_mix_by_month(portfolio=portfolio, today=today)
         months = selectors.retention_by_month(portfolio=portfolio, today=today)
         funnel, funnel_start, funnel_end = selectors.renewals_funnel(portfolio=portfolio, today=today)

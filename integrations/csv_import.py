@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -19,6 +19,7 @@ from accounts.serializers import ContactIngestSerializer, CustomerIngestSerializ
 from accounts.services import contacts_upsert, customers_upsert
 from core.api import validate_rows
 from core.ingest import MAX_ROWS, IngestError, RowError
+from core.sql import chunked
 from metrics import services
 from metrics.serializers import (
     MrrIngestSerializer,
@@ -185,11 +186,6 @@ def _read(kind: Kind, text: IO[str]) -> tuple[list[dict[str, Any]], list[RowErro
     return rows, errors
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[tuple[int, Sequence[Any]]]:
-    for start in range(0, len(items), MAX_ROWS):
-        yield start, items[start : start + MAX_ROWS]
-
-
 def csv_import(*, kind: str, file: IO[bytes] | IO[str]) -> ImportResult:
     """Validate every row of a CSV file of `kind`, then upsert all of them in one transaction, or nothing."""
     spec = KINDS[kind]
@@ -202,7 +198,8 @@ def csv_import(*, kind: str, file: IO[bytes] | IO[str]) -> ImportResult:
     rows, errors = _read(spec, io.StringIO(raw, newline=""))
     result = ImportResult(kind, rows=len(rows))
     valid: list[dict[str, Any]] = []
-    for start, chunk in _chunks(rows):
+    for index, chunk in enumerate(chunked(rows, MAX_ROWS)):
+        start = index * MAX_ROWS
         try:
             valid.extend(spec.validate(list(chunk)))
         except IngestError as exc:

@@ -24,6 +24,7 @@ from core.api import (
     IngestErrorSerializer,
     ingest_request_schema,
 )
+from core.numbers import quantize_money
 
 from . import services
 from .engagement import engagement_metrics
@@ -149,7 +150,8 @@ def _rate(value: Decimal | None) -> float | None:
 
 
 def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.quantize(Decimal('0.01'))}"
+    """Money as the API answers it (docs/api.md): a decimal string with two places; null stays null."""
+    return None if value is None else str(quantize_money(value))
 
 
 MONEY_FIELDS = {

@@ -12,18 +12,14 @@ from django.db import connection
 from django.db.models import Min
 
 from accounts.models import Customer
+from core.numbers import ratio
+from core.sql import date_plus_days, days_between
 
 from .models import KeyFeature, UsageDaily, UsageUserDay, ValueMilestone
 from .scope import adapt_date, q
 
 WINDOW_DAYS = 30  # a user is active on D if it has an event in [D - 29, D]
 TTV_UTILIZATION = Decimal("0.10")  # time to value: first day license utilization reached 10 %
-
-
-def _ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
-    if not denominator:
-        return None
-    return Decimal(numerator) / Decimal(denominator)
 
 
 @dataclass(frozen=True)
@@ -82,18 +78,6 @@ def _feature_users(customer_id: int, as_of: dt.date) -> dict[str, int]:
         return {feature: int(n) for feature, n in cursor.fetchall()}
 
 
-def _day_plus(expr: str, days: int) -> str:
-    if connection.vendor == "postgresql":
-        return f"({expr} + {int(days)})"
-    return f"date({expr}, '{int(days):+d} days')"
-
-
-def _days_between(later: str, earlier: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"({later} - {earlier})"
-    return f"(julianday({later}) - julianday({earlier}))"
-
-
 def first_utilization_day(
     *, customer: Customer, as_of: dt.date, share: Decimal = TTV_UTILIZATION
 ) -> dt.date | None:
@@ -108,8 +92,8 @@ def first_utilization_day(
         return None
     threshold = share * customer.licenses
     table = q(UsageUserDay._meta.db_table)
-    gap_before = _days_between("day", "prev_day")
-    gap_after = _days_between("next_day", "day")
+    gap_before = days_between("day", "prev_day")
+    gap_after = days_between("next_day", "day")
     sql = f"""
         WITH ud AS (SELECT user_id, day FROM {table} WHERE customer_id = %s AND day >= %s AND day <= %s),
         g AS (
@@ -122,7 +106,7 @@ def first_utilization_day(
             SELECT day AS change_day, 1 AS delta
             FROM g WHERE prev_day IS NULL OR {gap_before} >= {WINDOW_DAYS}
             UNION ALL
-            SELECT {_day_plus("day", WINDOW_DAYS)} AS change_day, -1 AS delta
+            SELECT {date_plus_days("day", WINDOW_DAYS)} AS change_day, -1 AS delta
             FROM g WHERE next_day IS NULL OR {gap_after} >= {WINDOW_DAYS}
         )
         SELECT change_day, SUM(delta) FROM changes GROUP BY change_day ORDER BY change_day
@@ -181,7 +165,7 @@ def usage_value_sql(*, customers: str, as_of: dt.date | None) -> tuple[str, list
     bound, params = ("", []) if as_of is None else (" AND {} <= %s", [adapt_date(as_of)])
     reached = _greatest("r.change_day", "w.contract_start")
     x = _greatest("f.first_day", "w.contract_start")
-    lower = _day_plus("w.contract_start", -(WINDOW_DAYS - 1))
+    lower = date_plus_days("w.contract_start", -(WINDOW_DAYS - 1))
     if connection.vendor == "postgresql":
         # OFFSET 0 keeps the planner from flattening the lookup into a hash join over the whole table.
         ud = f"""SELECT w.id AS customer_id, u.user_id, u.day FROM {customers} w CROSS JOIN LATERAL (
@@ -208,7 +192,8 @@ def usage_value_sql(*, customers: str, as_of: dt.date | None) -> tuple[str, list
         checked AS (
             SELECT kth.customer_id, kth.x, kth.k, COUNT(DISTINCT ud.user_id) AS n
             FROM kth LEFT JOIN ud ON ud.customer_id = kth.customer_id
-                                 AND ud.day >= {_day_plus("kth.x", -(WINDOW_DAYS - 1))} AND ud.day <= kth.x
+                                 AND ud.day >= {date_plus_days("kth.x", -(WINDOW_DAYS - 1))}
+                                 AND ud.day <= kth.x
             GROUP BY kth.customer_id, kth.x, kth.k
         ),
         g AS (
@@ -219,10 +204,10 @@ def usage_value_sql(*, customers: str, as_of: dt.date | None) -> tuple[str, list
         ),
         changes AS (
             SELECT customer_id, day AS change_day, 1 AS delta FROM g
-            WHERE prev_day IS NULL OR {_days_between("day", "prev_day")} >= {WINDOW_DAYS}
+            WHERE prev_day IS NULL OR {days_between("day", "prev_day")} >= {WINDOW_DAYS}
             UNION ALL
-            SELECT customer_id, {_day_plus("day", WINDOW_DAYS)} AS change_day, -1 AS delta FROM g
-            WHERE next_day IS NULL OR {_days_between("next_day", "day")} >= {WINDOW_DAYS}
+            SELECT customer_id, {date_plus_days("day", WINDOW_DAYS)} AS change_day, -1 AS delta FROM g
+            WHERE next_day IS NULL OR {days_between("next_day", "day")} >= {WINDOW_DAYS}
         ),
         daily AS (
             SELECT customer_id, change_day, SUM(delta) AS delta FROM changes GROUP BY customer_id, change_day
@@ -254,7 +239,7 @@ def engagement_metrics(*, customer: Customer, as_of: dt.date) -> EngagementMetri
     for name in key_features:
         feature_users.setdefault(name, 0)
     feature_adoption = {
-        f: _ratio(n, users_total) for f, n in sorted(feature_users.items(), key=lambda kv: (-kv[1], kv[0]))
+        f: ratio(n, users_total) for f, n in sorted(feature_users.items(), key=lambda kv: (-kv[1], kv[0]))
     }
     milestone = (
         ValueMilestone.objects.filter(customer=customer, achieved_on__lte=as_of)
@@ -276,10 +261,10 @@ def engagement_metrics(*, customer: Customer, as_of: dt.date) -> EngagementMetri
         licenses=customer.licenses,
         users_total=users_total,
         active_users_30d=active,
-        license_utilization=_ratio(active, customer.licenses),
-        product_adoption_rate=_ratio(active, users_total),
+        license_utilization=ratio(active, customer.licenses),
+        product_adoption_rate=ratio(active, users_total),
         # docs/metrics.md: mean over the 30 days of distinct daily users ÷ active users.
-        dau_mau=_ratio(user_days, WINDOW_DAYS * active),
+        dau_mau=ratio(user_days, WINDOW_DAYS * active),
         feature_adoption=feature_adoption,
         feature_users=feature_users,
         key_features=key_features,

@@ -6,14 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, Count, F, Q, Sum, When
 from django.db.models.functions import Coalesce, Least
+
+from core.numbers import quantize_money, ratio
+from core.sql import MONEY_FIELD, ZERO_MONEY
 
 from .models import Outcome, Renewal
 from .scope import Scope
-
-_MONEY = DecimalField(max_digits=16, decimal_places=2)
-ZERO = Value(Decimal("0"), output_field=_MONEY)
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,6 @@ class RenewalMetrics:
     net_renewal_rate: Decimal | None
 
 
-def _money(value: Decimal | float | None) -> Decimal:
-    # SQLite answers SUM over decimals as float: round back to cents (each input has 2 places).
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-
-
 def renewal_metrics(*, scope: Scope, start: dt.date, end: dt.date) -> RenewalMetrics:
     """docs/metrics.md Renewals, over renewals due in [start, end] with an outcome: logo = renewed ÷ (renewed
     +
@@ -49,8 +44,8 @@ def renewal_metrics(*, scope: Scope, start: dt.date, end: dt.date) -> RenewalMet
     decided = Q(outcome__in=[Outcome.RENEWED, Outcome.CHURNED])
     renewed_arr = Case(
         When(outcome=Outcome.RENEWED, then=Coalesce(F("renewed_arr"), F("arr_due"))),
-        default=ZERO,
-        output_field=_MONEY,
+        default=ZERO_MONEY,
+        output_field=MONEY_FIELD,
     )
     row = renewals.aggregate(
         due=Count("pk"),
@@ -59,10 +54,11 @@ def renewal_metrics(*, scope: Scope, start: dt.date, end: dt.date) -> RenewalMet
         pending=Count("pk", filter=Q(outcome=Outcome.PENDING)),
         due_total=Sum("arr_due"),
         decided_due=Sum("arr_due", filter=decided),
-        gross=Sum(Least(renewed_arr, F("arr_due"), output_field=_MONEY), filter=decided),
+        gross=Sum(Least(renewed_arr, F("arr_due"), output_field=MONEY_FIELD), filter=decided),
         net=Sum(renewed_arr, filter=decided),
     )
-    decided_due = _money(row["decided_due"])
+    # SQLite answers SUM over decimals as float: quantize_money rounds back to cents (inputs have 2 places).
+    decided_due = quantize_money(row["decided_due"])
     decided_count = row["renewed"] + row["churned"]
     return RenewalMetrics(
         start=start,
@@ -71,8 +67,8 @@ def renewal_metrics(*, scope: Scope, start: dt.date, end: dt.date) -> RenewalMet
         renewed=row["renewed"],
         churned=row["churned"],
         pending=row["pending"],
-        arr_due=_money(row["due_total"]),
-        logo_renewal_rate=Decimal(row["renewed"]) / decided_count if decided_count else None,
-        gross_renewal_rate=_money(row["gross"]) / decided_due if decided_due else None,
-        net_renewal_rate=_money(row["net"]) / decided_due if decided_due else None,
+        arr_due=quantize_money(row["due_total"]),
+        logo_renewal_rate=ratio(row["renewed"], decided_count),
+        gross_renewal_rate=ratio(quantize_money(row["gross"]), decided_due),
+        net_renewal_rate=ratio(quantize_money(row["net"]), decided_due),
     )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from accounts.visibility import can_edit_customer
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
+from core.sql import chunked, placeholders
 
 from .engagement import first_utilization_current_sql, usage_value_sql
 from .models import (
@@ -33,13 +34,6 @@ from .models import (
 )
 from .scope import q
 
-_LOOKUP_CHUNK = 2000
-
-
-def _chunked(values: Sequence[Any], size: int = _LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
 
 def _customer_ids(
     rows: Sequence[dict[str, Any]], *, first_row: int, errors: list[RowError]
@@ -47,7 +41,7 @@ def _customer_ids(
     """Replace each row's `customer` external_id by `customer_id`; unknown ones become row errors."""
     external_ids = sorted({r["customer"] for r in rows})
     ids: dict[str, int] = {}
-    for chunk in _chunked(external_ids):
+    for chunk in chunked(external_ids):
         ids.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
     out = []
     for i, row in enumerate(rows):
@@ -99,14 +93,14 @@ def mrr_ledger_relink(*, customer_ids: Sequence[int] | None = None) -> None:
     """
     table = connection.ops.quote_name(MrrEntry._meta.db_table)
     window = "OVER (PARTITION BY customer_id ORDER BY effective_date"
-    chunks: Iterable[Sequence[int] | None] = [None] if customer_ids is None else _chunked(list(customer_ids))
+    chunks: Iterable[Sequence[int] | None] = [None] if customer_ids is None else chunked(list(customer_ids))
     with connection.cursor() as cursor:
         for chunk in chunks:
             where, params = "", []
             if chunk is not None:
                 if not chunk:
                     continue
-                where = f" WHERE customer_id IN ({','.join(['%s'] * len(chunk))})"
+                where = f" WHERE customer_id IN ({placeholders(len(chunk))})"
                 params = list(chunk)
             cursor.execute(
                 f"""
@@ -178,7 +172,7 @@ def _rows_per_statement(columns: int) -> int:
 
 
 def _insert_values_sql(table: str, columns: Sequence[str], rows: int) -> str:
-    row = "(" + ",".join(["%s"] * len(columns)) + ")"
+    row = f"({placeholders(len(columns))})"
     return f"INSERT INTO {table} ({','.join(columns)}) VALUES {','.join([row] * rows)}"  # noqa: S608 - fixed names
 
 
@@ -194,7 +188,7 @@ def usage_events_ingest(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -
     # Rows are used as they are (no per-row copies): at 10,000 events a request every allocation shows.
     external_ids = sorted({r["customer"] for r in rows})
     ids: dict[str, int] = {}
-    for chunk in _chunked(external_ids):
+    for chunk in chunked(external_ids):
         ids.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
     errors = [
         RowError(i + first_row, "customer", "No customer has this external_id.")
@@ -299,7 +293,7 @@ def _ingest_events_generic(events: Sequence[dict[str, Any]], ids: dict[str, int]
     by_id = {r["event_id"]: r for r in events}
     inserted: list[str] = []
     with connection.cursor() as cursor:
-        for chunk in _chunked(events, _rows_per_statement(len(_EVENT_COLUMNS))):
+        for chunk in chunked(events, _rows_per_statement(len(_EVENT_COLUMNS))):
             params: list[Any] = []
             for r in chunk:
                 params += (
@@ -325,14 +319,14 @@ def _ingest_events_generic(events: Sequence[dict[str, Any]], ids: dict[str, int]
             acc[1] += r["quantity"]
             user_days[key[:3]] = user_days.get(key[:3], 0) + 1
         keys = sorted(daily)
-        for chunk in _chunked(keys, _rows_per_statement(len(_DAILY_COLUMNS))):
+        for chunk in chunked(keys, _rows_per_statement(len(_DAILY_COLUMNS))):
             params = []
             for k in chunk:
                 params += (k[0], ops.adapt_datefield_value(k[1]), k[2], k[3], daily[k][0], daily[k][1])
             sql = _insert_values_sql(daily_table, _DAILY_COLUMNS, len(chunk))
             cursor.execute(sql + _DAILY_UPSERT.format(t=daily_table), params)
         user_keys = sorted(user_days)
-        for chunk in _chunked(user_keys, _rows_per_statement(4)):
+        for chunk in chunked(user_keys, _rows_per_statement(4)):
             params = []
             for k in chunk:
                 params += (k[0], ops.adapt_datefield_value(k[1]), k[2], user_days[k])
@@ -342,7 +336,7 @@ def _ingest_events_generic(events: Sequence[dict[str, Any]], ids: dict[str, int]
         for customer_id, day, _user in user_keys:
             first_days[customer_id] = min(day, first_days.get(customer_id, day))
         first_table = ops.quote_name(FirstUtilizationDay._meta.db_table)
-        for chunk in _chunked(sorted(first_days), _rows_per_statement(2)):
+        for chunk in chunked(sorted(first_days), _rows_per_statement(2)):
             values = "VALUES " + ",".join(["(%s, %s, 0, NULL, 0, -1)"] * len(chunk))
             params = [v for c in chunk for v in (c, ops.adapt_datefield_value(first_days[c]))]
             cursor.execute(_FIRST_UTILIZATION_MARK.format(t=first_table, days=values), params)
@@ -379,8 +373,8 @@ def first_utilization_refresh(*, chunk_size: int = FIRST_UTILIZATION_CHUNK) -> i
         )
         stale = [row[0] for row in cursor.fetchall()]
     walk_sql, walk_params = usage_value_sql(customers="w", as_of=None)
-    for chunk in _chunked(stale, min(chunk_size, _rows_per_statement(1))):
-        marks = ", ".join(["%s"] * len(chunk))
+    for chunk in chunked(stale, min(chunk_size, _rows_per_statement(1))):
+        marks = placeholders(len(chunk))
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(

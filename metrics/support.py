@@ -7,18 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
-from django.utils import timezone
+
+from core.numbers import ratio
+from core.sql import day_bounds
 
 from .models import Ticket
 from .scope import Scope
-
-
-def day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start 00:00, end + 1 00:00) in TIME_ZONE: the period's days as aware datetimes."""
-    return (
-        timezone.make_aware(dt.datetime.combine(start, dt.time())),
-        timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())),
-    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +52,7 @@ def support_metrics(*, scope: Scope, start: dt.date, end: dt.date) -> SupportMet
     avg_hours = None
     if row["avg"] is not None:
         avg_hours = Decimal(row["avg"].total_seconds()) / 3600
-    fcr = Decimal(row["fcr_yes"]) / row["fcr_known"] if row["fcr_known"] else None
+    fcr = ratio(row["fcr_yes"], row["fcr_known"])
     return SupportMetrics(
         start=start,
         end=end,

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Customer
 from core import exports
+from core.numbers import format_money_short
 
 from . import services
 from .forms import RevenueCustomersForm, RevenueFilterForm, ValueMilestoneForm
@@ -39,31 +40,19 @@ def _pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
-def _money(value: Decimal | None) -> str:
-    """Compact dollars for tiles: $940, $12.3k, $2.81M."""
-    if value is None:
-        return "—"
-    sign, amount = ("-" if value < 0 else ""), abs(value)
-    if amount >= 1_000_000:
-        return f"{sign}${amount / 1_000_000:,.2f}M"
-    if amount >= 10_000:
-        return f"{sign}${amount / 1_000:,.1f}k"
-    return f"{sign}${amount:,.0f}"
-
-
 def _tiles(m: RevenueMetrics) -> list[dict[str, Any]]:
     tiles = [
         {
             "key": "mrr",
             "label": "MRR",
-            "value": _money(m.mrr_end),
-            "sub": f"from {_money(m.mrr_start)}",
+            "value": format_money_short(m.mrr_end),
+            "sub": f"from {format_money_short(m.mrr_start)}",
             "list": "end",
         },
         {
             "key": "arr",
             "label": "ARR",
-            "value": _money(m.arr_end),
+            "value": format_money_short(m.arr_end),
             "sub": f"{m.customers_end} paying",
             "list": "end",
         },
@@ -86,22 +75,22 @@ def _tiles(m: RevenueMetrics) -> list[dict[str, Any]]:
             "key": "quick_ratio",
             "label": "Quick ratio",
             "value": "—" if m.quick_ratio is None else f"{m.quick_ratio:.2f}",
-            "sub": f"{_money(m.new_mrr + m.reactivation_mrr + m.expansion_mrr)} in, "
-            f"{_money(m.churned_mrr + m.contraction_mrr)} out",
+            "sub": f"{format_money_short(m.new_mrr + m.reactivation_mrr + m.expansion_mrr)} in, "
+            f"{format_money_short(m.churned_mrr + m.contraction_mrr)} out",
             "list": "contraction",
         },
         {
             "key": "clv",
             "label": "CLV",
-            "value": _money(m.clv),
-            "sub": f"ARPA {_money(m.arpa)}",
+            "value": format_money_short(m.clv),
+            "sub": f"ARPA {format_money_short(m.arpa)}",
             "list": "end",
         },
         {
             "key": "expansion",
             "label": "Expansion MRR",
-            "value": _money(m.expansion_mrr),
-            "sub": f"+ {_money(m.reactivation_mrr)} reactivated",
+            "value": format_money_short(m.expansion_mrr),
+            "sub": f"+ {format_money_short(m.reactivation_mrr)} reactivated",
             "list": "expansion",
         },
     ]

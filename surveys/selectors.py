@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Contact, Customer, LifecycleStage, User
 from accounts.selectors import for_customers
 from accounts.visibility import editable_customers
+from core.sql import day_start
 
 from .models import Campaign, Invitation, InvitationState, Kind, Response, band_q
 from .scores import DETRACTOR, PROMOTER, SATISFIED, csat_from_counts, nps_from_counts
@@ -135,9 +136,9 @@ def responses_filtered(
     """Responses answered in [start, end] (days inclusive, TIME_ZONE) for a segment / CSM / customer."""
     qs = Response.objects.all()
     if start is not None:
-        qs = qs.filter(answered_at__gte=_day_start(start))
+        qs = qs.filter(answered_at__gte=day_start(start))
     if end is not None:
-        qs = qs.filter(answered_at__lt=_day_start(end + dt.timedelta(days=1)))
+        qs = qs.filter(answered_at__lt=day_start(end + dt.timedelta(days=1)))
     if segment:
         qs = qs.filter(customer__segment=segment)
     if csm is not None:
@@ -147,10 +148,6 @@ def responses_filtered(
     if customer is not None:
         qs = qs.filter(customer=customer)
     return qs
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def comments_feed(*, responses: QuerySet[Response], band: str = "", kind: str = "") -> QuerySet[Response]:
@@ -218,7 +215,7 @@ def account_nps_by_customer(
     """docs/health.md NPS factor: account NPS (docs/metrics.md formula) over each contact's latest NPS answer
     in the last
     `days` days up to `as_of`. Customers without answers are absent (the factor is missing, not zero)."""
-    end = _day_start((as_of or timezone.localdate()) + dt.timedelta(days=1))
+    end = day_start((as_of or timezone.localdate()) + dt.timedelta(days=1))
     start = end - dt.timedelta(days=days)
     # Each contact's latest answer in the window: rank 1 per (customer, address), newest first (ties: the
     # higher id). The window is restricted to the customers asked for before ranking, so the cost follows
@@ -260,7 +257,7 @@ def csat_by_customer(
 ) -> dict[int, float]:
     """docs/health.md CSAT factor: % satisfied (docs/metrics.md: answers 4-5) in the last `days` days up to
     `as_of`."""
-    end = _day_start((as_of or timezone.localdate()) + dt.timedelta(days=1))
+    end = day_start((as_of or timezone.localdate()) + dt.timedelta(days=1))
     customers, wanted = for_customers(customer_ids)
     rows = (
         Response.objects.filter(

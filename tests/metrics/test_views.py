@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.templatetags.cshub_format import money_short
 from metrics.models import ValueMilestone
 from tests.factories import CustomerFactory, RenewalFactory, TicketFactory
 
@@ -36,6 +38,14 @@ def test_revenue_page_for_every_role(client_name, request, cohort):
     assert 'id="waterfall-table"' in body
     assert "Mar 2024" in body
     assert "metric=churned" in body
+
+
+def test_revenue_tiles_write_money_as_the_money_short_filter_does(manager_client, csm):
+    ledger([(CustomerFactory(name="Big", csm=csm), "2024-01-01", 12345)])
+    response = manager_client.get(reverse("revenue"), {"period": "month", "date": "2024-03-20"})
+    tiles = {t["key"]: t for t in response.context["tiles"]}
+    assert tiles["mrr"]["value"] == money_short(Decimal("12345")) == "$12K"
+    assert tiles["arr"]["value"] == money_short(Decimal("148140")) == "$148K"
 
 
 def test_revenue_page_custom_period_errors_are_400(manager_client):

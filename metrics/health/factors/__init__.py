@@ -103,13 +103,6 @@ def id_range(customer_ids: list[int], field: str = "customer_id") -> dict[str, i
     return {f"{field}__gte": min(customer_ids), f"{field}__lte": max(customer_ids)}
 
 
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start of `day`, start of the next day) in TIME_ZONE, as aware datetimes."""
-    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-    end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
-    return start, end
-
-
 def as_date(value: Any) -> dt.date | None:
     if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value

@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Any
 
 from accounts.selectors import last_touchpoint_day_by_customer
+from core.sql import day_bounds
 
-from . import Factor, Reading, _verb, as_date, day_bounds, register
+from . import Factor, Reading, _verb, as_date, register
 
 
 @register

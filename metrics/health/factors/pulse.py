@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Any
 
 from accounts.selectors import latest_pulse_by_customer
+from core.sql import day_bounds
 
-from . import Factor, Reading, as_date, day_bounds, register
+from . import Factor, Reading, as_date, register
 
 FRESH_DAYS = 60
 

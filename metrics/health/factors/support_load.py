@@ -9,9 +9,10 @@ from typing import Any
 
 from django.db.models import Case, Count, Q, Sum, Value, When
 
+from core.sql import day_bounds
 from metrics.models import Priority, Ticket
 
-from . import Factor, Reading, day_bounds, id_range, register
+from . import Factor, Reading, id_range, register
 
 WEIGHTS = {Priority.URGENT: 3, Priority.HIGH: 2}
 

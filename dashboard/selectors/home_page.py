@@ -1,9 +1,10 @@
-"""Reads for the home dashboard and the portfolio trends: the viewer's portfolio (a CSM's book, a manager's
-teams, everything for an admin) in a fixed number of queries, whatever its size.
+"""The home dashboard of a portfolio, in a fixed number of queries whatever its size: health by band (in
+customers and ARR), at-risk ARR now and 30 days ago, renewals due, the week's biggest health drops, revenue
+retention, NPS and overdue tasks.
 
-Health comes from the denormalised Customer.health_* fields (today) and from snapshots (30 days ago, monthly
-band mix); money from the MRR ledger (the row in force on a day); revenue retention from the metric engine
-(metrics.revenue) with the portfolio's scope; NPS from surveys.scores; overdue tasks from playbooks.
+Health comes from the denormalised Customer.health_* fields (today) and from snapshots (30 days ago); money
+from the MRR ledger (the row in force on a day); revenue retention from .revenue_retention; NPS from
+surveys.scores; overdue tasks from playbooks.
 """
 
 from __future__ import annotations
@@ -11,26 +12,26 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Customer, User
-from accounts.visibility import scope_csm_ids, scope_label
-from metrics import revenue
+from core.numbers import ratio
+from core.sql import ZERO_MONEY, analytic_transaction, cents_sql, day_start, dollars, to_cents
 from metrics.health.models import HealthSnapshot
 from metrics.health.selectors import Movement, explain
-from metrics.models import MrrEntry, Outcome, Renewal
-from metrics.revenue import Cohort, RevenueTotals
-from metrics.scope import Scope, adapt_date, q
+from metrics.models import MrrEntry
+from metrics.revenue.ledger import in_force_on
+from metrics.scope import adapt_date, q
 from playbooks.models import Run, RunStatus, Task, TaskStatus
 from surveys.models import Response
 from surveys.scores import SurveyScore, nps_score
 
-from .team import _MONEY, _ZERO, _cents, _dollars, _money, _to_cents, add_totals, revenue_by_csm, without_jit
+from .portfolio import Portfolio, portfolio_for
+from .revenue_retention import Retention, retention
 
 BANDS = ("red", "yellow", "green", "")  # "" = no score yet
 BAND_LABELS = {"red": "Red", "yellow": "Yellow", "green": "Green", "": "No score"}
@@ -38,41 +39,6 @@ AT_RISK = ("red", "yellow")
 RENEWAL_WINDOWS = (90, 180)
 LIST_LIMIT = 10  # rows shown in a home table; its CSV export has them all (up to EXPORT_LIMIT)
 EXPORT_LIMIT = 50_000
-
-
-# --- Whose portfolio ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Portfolio:
-    """The customers a dashboard covers: customers of `csm_ids`, or every customer when it is None."""
-
-    viewer: User
-    csm_ids: tuple[int, ...] | None
-    label: str
-
-    @property
-    def is_everything(self) -> bool:
-        return self.csm_ids is None
-
-    def customers(self) -> QuerySet[Customer]:
-        if self.csm_ids is None:
-            return Customer.objects.all()
-        return Customer.objects.filter(csm_id__in=self.csm_ids)
-
-    def sql(self, column: str) -> tuple[str, list[Any]]:
-        """` AND <column> IN (...)` over the CSM ids, or nothing for everything."""
-        if self.csm_ids is None:
-            return "", []
-        if not self.csm_ids:
-            return " AND 1 = 0", []
-        return f" AND {column} IN ({', '.join(['%s'] * len(self.csm_ids))})", list(self.csm_ids)
-
-
-def portfolio_for(user: User) -> Portfolio:
-    """A CSM's own book; a manager's teams (and customers they own themselves, as their Book shows);
-    an admin's everything (accounts.visibility.scope_csm_ids)."""
-    return Portfolio(user, scope_csm_ids(user), scope_label(user))
 
 
 # --- Health by band, in customers and in ARR ------------------------------------------------------
@@ -104,9 +70,7 @@ class BandRow:
         return f"{(self.arr_share or 0) * 100:.2f}"
 
 
-_IN_FORCE = (
-    "l.effective_date <= %s AND (l.next_date IS NULL OR l.next_date > %s)"  # the row in force on a day
-)
+_IN_FORCE = in_force_on("l")  # the ledger row in force on a day (the day, twice)
 
 
 def _mrr_join(portfolio: Portfolio, customer: str = "cu.id") -> str:
@@ -133,11 +97,11 @@ def _portfolio_pass(
     for days in RENEWAL_WINDOWS:
         renewing = "cu.renewal_date >= %s AND cu.renewal_date <= %s"
         windows.append(
-            f"COUNT(*) FILTER (WHERE {renewing}), SUM({_cents('l.mrr')}) FILTER (WHERE {renewing})"
+            f"COUNT(*) FILTER (WHERE {renewing}), SUM({cents_sql('l.mrr')}) FILTER (WHERE {renewing})"
         )
         params += [d, adapt_date(day + dt.timedelta(days=days))] * 2
     sql = f"""
-        SELECT cu.health_band, COUNT(*), COALESCE(SUM({_cents("l.mrr")}), 0), {", ".join(windows)}
+        SELECT cu.health_band, COUNT(*), COALESCE(SUM({cents_sql("l.mrr")}), 0), {", ".join(windows)}
         FROM {customers} cu {_mrr_join(portfolio)}
         WHERE 1 = 1{scope_sql}
         GROUP BY cu.health_band
@@ -149,9 +113,9 @@ def _portfolio_pass(
     for band, n, cents, *rest in rows:
         per_window = []
         for i, _days in enumerate(RENEWAL_WINDOWS):
-            renewing, renewing_cents = int(rest[2 * i] or 0), _to_cents(rest[2 * i + 1])
+            renewing, renewing_cents = int(rest[2 * i] or 0), to_cents(rest[2 * i + 1])
             per_window.append((renewing, renewing_cents, renewing if (band or "") in AT_RISK else 0))
-        out[band or ""] = (int(n), _to_cents(cents), per_window)
+        out[band or ""] = (int(n), to_cents(cents), per_window)
     return out
 
 
@@ -165,9 +129,9 @@ def _band_rows(found: dict[str, tuple[int, int, list]]) -> list[BandRow]:
             BandRow(
                 band=band,
                 customers=n,
-                arr=_dollars(cents) * 12,
-                customer_share=Decimal(n) / total_n if total_n else None,
-                arr_share=Decimal(cents) / total_cents if total_cents else None,
+                arr=dollars(cents) * 12,
+                customer_share=ratio(n, total_n),
+                arr_share=ratio(cents, total_cents),
             )
         )
     return rows
@@ -181,7 +145,7 @@ def _window_rows(found: dict[str, tuple[int, int, list]]) -> list[RenewalWindow]
             RenewalWindow(
                 days=days,
                 customers=sum(p[0] for p in parts),
-                arr=_dollars(sum(p[1] for p in parts)) * 12,
+                arr=dollars(sum(p[1] for p in parts)) * 12,
                 at_risk=sum(p[2] for p in parts),
             )
         )
@@ -235,7 +199,7 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
     sql = f"""
         SELECT COUNT(*),
                COUNT(*) FILTER (WHERE s.band IN ('red', 'yellow')),
-               SUM({_cents("l.mrr")}) FILTER (WHERE s.band IN ('red', 'yellow'))
+               SUM({cents_sql("l.mrr")}) FILTER (WHERE s.band IN ('red', 'yellow'))
         FROM {source}
     """  # noqa: S608
     with connection.cursor() as cursor:
@@ -245,7 +209,7 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
     return AtRisk(
         arr=sum((r.arr for r in now), Decimal("0.00")),
         customers=sum(r.customers for r in now),
-        arr_before=_dollars(_to_cents(cents)) * 12 if seen else None,
+        arr_before=dollars(cents) * 12 if seen else None,
         customers_before=int(risky or 0) if seen else None,
         day_before=before,
     )
@@ -281,7 +245,7 @@ def renewals_due(
         portfolio.customers()
         .filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=days))
         .select_related("csm")
-        .annotate(mrr_now=Coalesce(_mrr_on(today), _ZERO), open_playbooks=Coalesce(_open_runs(), 0))
+        .annotate(mrr_now=Coalesce(_mrr_on(today), ZERO_MONEY), open_playbooks=Coalesce(_open_runs(), 0))
         .order_by("renewal_date", "name", "pk")
     )
 
@@ -337,77 +301,14 @@ def biggest_drops(*, portfolio: Portfolio, limit: int = LIST_LIMIT) -> list[Drop
     return drops
 
 
-# --- Revenue retention, NPS, overdue tasks --------------------------------------------------------
-
-
-def portfolio_revenue(*, portfolio: Portfolio, start: dt.date, end: dt.date) -> RevenueTotals:
-    """metrics.revenue.revenue_totals over the portfolio: the engine's company scope, or the union of the
-    portfolio's books through the grouped variant (same classification, sums added before any ratio)."""
-    if portfolio.csm_ids is None:
-        return revenue.revenue_totals(scope=Scope(), start=start, end=end)
-    parts = revenue_by_csm(csm_ids=portfolio.csm_ids, start=start, end=end)
-    return add_totals(list(parts.values()), start=start, end=end)
-
-
-class _RetentionRates:
-    """NRR and GRR of `totals` (the engine's functions), for the dataclasses below."""
-
-    totals: RevenueTotals | Cohort
-
-    @property
-    def nrr(self) -> Decimal | None:
-        return revenue.nrr(self.totals)
-
-    @property
-    def grr(self) -> Decimal | None:
-        return revenue.grr(self.totals)
-
-
-@dataclass(frozen=True)
-class Retention(_RetentionRates):
-    start: dt.date
-    end: dt.date
-    totals: RevenueTotals | Cohort
-
-    @property
-    def churn(self) -> Decimal | None:
-        return revenue.customer_churn_rate(self.totals)
-
-    @property
-    def churned_customers(self) -> int:
-        return revenue.churned_customers(self.totals)
-
-
-def trailing_year(today: dt.date) -> tuple[dt.date, dt.date]:
-    """The trailing 12 months ending today: [today - 1 year + 1 day, today]."""
-    try:
-        start = today.replace(year=today.year - 1) + dt.timedelta(days=1)
-    except ValueError:  # 29 February
-        start = today.replace(year=today.year - 1, day=28) + dt.timedelta(days=1)
-    return start, today
-
-
-def retention(*, portfolio: Portfolio, today: dt.date) -> Retention:
-    """NRR, GRR and churn of the trailing 12 months. They are ratios of the cohort sums only (not the year's
-    movements): the whole company's from metrics.revenue.cohort_totals (the rows in force a year ago and the
-    changed customers' closing rows), a few books' from revenue.cohort_of_customers (two index lookups per
-    customer)."""
-    start, end = trailing_year(today)
-    if portfolio.is_everything:
-        return Retention(start, end, revenue.cohort_totals(scope=Scope(), start=start, end=end))
-    cohort = revenue.cohort_of_customers(where=portfolio.sql("cu.csm_id"), start=start, end=end)
-    return Retention(start, end, cohort)
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+# --- NPS, overdue tasks --------------------------------------------------------------------------
 
 
 def nps_last_90_days(*, portfolio: Portfolio, today: dt.date) -> SurveyScore:
     """surveys.scores.nps_score over answers of the last 90 days (today included) from the portfolio."""
     responses = Response.objects.filter(
-        answered_at__gte=_day_start(today - dt.timedelta(days=89)),
-        answered_at__lt=_day_start(today + dt.timedelta(days=1)),
+        answered_at__gte=day_start(today - dt.timedelta(days=89)),
+        answered_at__lt=day_start(today + dt.timedelta(days=1)),
     )
     if portfolio.csm_ids is not None:
         responses = responses.filter(customer__csm_id__in=portfolio.csm_ids)
@@ -428,133 +329,6 @@ def oldest_overdue(*, portfolio: Portfolio, today: dt.date, limit: int = LIST_LI
     first = overdue_tasks(portfolio=portfolio, today=today).values("pk")[:limit]
     tasks = Task.objects.filter(pk__in=Subquery(first))
     return list(tasks.select_related("run__customer", "run__playbook", "assignee").order_by("due_date", "pk"))
-
-
-# --- Trends: band mix by month, NRR/GRR by month, the renewals funnel -----------------------------
-
-
-def month_ends(today: dt.date, months: int = 12) -> list[dt.date]:
-    """The last day of each of the `months` - 1 previous months, then today."""
-    days = []
-    first = today.replace(day=1)
-    for _ in range(months - 1):
-        first_prev = revenue.add_months(first, -1)
-        days.append(first - dt.timedelta(days=1))
-        first = first_prev
-    return [*reversed(days), today]
-
-
-@dataclass(frozen=True)
-class BandMonth:
-    day: dt.date
-    counts: dict[str, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def red(self) -> int:
-        return self.counts.get("red", 0)
-
-    @property
-    def yellow(self) -> int:
-        return self.counts.get("yellow", 0)
-
-    @property
-    def green(self) -> int:
-        return self.counts.get("green", 0)
-
-    @property
-    def no_score(self) -> int:
-        return self.counts.get("", 0)
-
-
-def band_mix_by_month(*, portfolio: Portfolio, today: dt.date, months: int = 12) -> list[BandMonth]:
-    """Customers per band in the snapshots of each month's last day (and today), one grouped query.
-    A day without snapshots shows no counts."""
-    days = month_ends(today, months)
-    snapshots = HealthSnapshot.objects.filter(date__in=days)
-    if portfolio.csm_ids is not None:
-        snapshots = snapshots.filter(customer__csm_id__in=portfolio.csm_ids)
-    counts: dict[dt.date, dict[str, int]] = {d: {} for d in days}
-    for day, band, n in snapshots.values_list("date", "band").annotate(n=Count("pk")).order_by():
-        counts[day][band or ""] = n
-    return [BandMonth(day=d, counts=counts[d]) for d in days]
-
-
-@dataclass(frozen=True)
-class RetentionMonth(_RetentionRates):
-    month: dt.date
-    totals: RevenueTotals
-
-
-def retention_by_month(*, portfolio: Portfolio, today: dt.date, months: int = 12) -> list[RetentionMonth]:
-    """NRR and GRR of each calendar month up to today's (that one to date), as the Revenue page's trend."""
-    out = []
-    for i in range(months - 1, -1, -1):
-        first = revenue.add_months(revenue.month_start(today), -i)
-        last = min(revenue.add_months(first, 1) - dt.timedelta(days=1), today)
-        out.append(RetentionMonth(first, portfolio_revenue(portfolio=portfolio, start=first, end=last)))
-    return out
-
-
-@dataclass(frozen=True)
-class FunnelStage:
-    key: str
-    label: str
-    count: int
-    arr: Decimal
-    help: str
-
-
-def renewals_funnel(*, portfolio: Portfolio, today: dt.date) -> tuple[list[FunnelStage], dt.date, dt.date]:
-    """Renewals (metrics.Renewal) due in the trailing 12 months: due → decided → renewed → renewed without
-    losing ARR, with churned and pending beside them (docs/metrics.md "Renewals"), one query."""
-    start, end = trailing_year(today)
-    renewals = Renewal.objects.filter(due_date__gte=start, due_date__lte=end)
-    if portfolio.csm_ids is not None:
-        renewals = renewals.filter(customer__csm_id__in=portfolio.csm_ids)
-    renewed = Q(outcome=Outcome.RENEWED)
-    kept = renewed & (Q(renewed_arr__isnull=True) | Q(renewed_arr__gte=F("arr_due")))
-    decided = Q(outcome__in=[Outcome.RENEWED, Outcome.CHURNED])
-    row = renewals.aggregate(
-        due=Count("pk"),
-        due_arr=Sum("arr_due"),
-        decided=Count("pk", filter=decided),
-        decided_arr=Sum("arr_due", filter=decided),
-        renewed=Count("pk", filter=renewed),
-        renewed_total=Sum(Coalesce("renewed_arr", "arr_due", output_field=_MONEY), filter=renewed),
-        kept=Count("pk", filter=kept),
-        kept_arr=Sum(Least(Coalesce("renewed_arr", "arr_due", output_field=_MONEY), "arr_due"), filter=kept),
-        churned=Count("pk", filter=Q(outcome=Outcome.CHURNED)),
-        churned_arr=Sum("arr_due", filter=Q(outcome=Outcome.CHURNED)),
-        pending=Count("pk", filter=Q(outcome=Outcome.PENDING)),
-        pending_arr=Sum("arr_due", filter=Q(outcome=Outcome.PENDING)),
-    )
-    stages = [
-        FunnelStage(
-            "due", "Due", row["due"], _money(row["due_arr"]), "Renewals due in the period (ARR due)."
-        ),
-        FunnelStage(
-            "decided", "Decided", row["decided"], _money(row["decided_arr"]), "Renewed or churned (ARR due)."
-        ),
-        FunnelStage(
-            "renewed", "Renewed", row["renewed"], _money(row["renewed_total"]), "Renewed (renewed ARR)."
-        ),
-        FunnelStage(
-            "kept",
-            "Renewed, no downgrade",
-            row["kept"],
-            _money(row["kept_arr"]),
-            "Renewed at or above the ARR due (ARR due).",
-        ),
-        FunnelStage("churned", "Churned", row["churned"], _money(row["churned_arr"]), "Churned (ARR lost)."),
-        FunnelStage(
-            "pending", "Pending", row["pending"], _money(row["pending_arr"]), "No outcome yet (ARR due)."
-        ),
-    ]
-    return stages, start, end
 
 
 # --- The whole home page --------------------------------------------------------------------------
@@ -587,7 +361,7 @@ def home(*, user: User, today: dt.date | None = None) -> Home:
     """Everything the home dashboard shows for `user`'s portfolio, in a fixed number of queries."""
     portfolio = portfolio_for(user)
     today = today or timezone.localdate()
-    with without_jit():
+    with analytic_transaction(cap_parallel_workers=True):
         return _home(portfolio=portfolio, today=today)
 
 

@@ -1,0 +1,74 @@
+"""Revenue retention of a portfolio: its revenue sums for a period, and NRR, GRR and churn of the trailing
+12 months (the cohort of customers paying a year ago)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from metrics import revenue
+from metrics.revenue import Cohort, RevenueTotals
+from metrics.scope import Scope
+
+from ..team import add_totals, revenue_by_csm
+from .portfolio import Portfolio
+
+
+def portfolio_revenue(*, portfolio: Portfolio, start: dt.date, end: dt.date) -> RevenueTotals:
+    """metrics.revenue.revenue_totals over the portfolio: the engine's company scope, or the union of the
+    portfolio's books through the grouped variant (same classification, sums added before any ratio)."""
+    if portfolio.csm_ids is None:
+        return revenue.revenue_totals(scope=Scope(), start=start, end=end)
+    parts = revenue_by_csm(csm_ids=portfolio.csm_ids, start=start, end=end)
+    return add_totals(list(parts.values()), start=start, end=end)
+
+
+class RetentionRates:
+    """NRR and GRR of `totals` (the engine's functions), for Retention and trends.RetentionMonth."""
+
+    totals: RevenueTotals | Cohort
+
+    @property
+    def nrr(self) -> Decimal | None:
+        return revenue.nrr(self.totals)
+
+    @property
+    def grr(self) -> Decimal | None:
+        return revenue.grr(self.totals)
+
+
+@dataclass(frozen=True)
+class Retention(RetentionRates):
+    start: dt.date
+    end: dt.date
+    totals: RevenueTotals | Cohort
+
+    @property
+    def churn(self) -> Decimal | None:
+        return revenue.customer_churn_rate(self.totals)
+
+    @property
+    def churned_customers(self) -> int:
+        return revenue.churned_customers(self.totals)
+
+
+def trailing_year(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The trailing 12 months ending today: [today - 1 year + 1 day, today]."""
+    try:
+        start = today.replace(year=today.year - 1) + dt.timedelta(days=1)
+    except ValueError:  # 29 February
+        start = today.replace(year=today.year - 1, day=28) + dt.timedelta(days=1)
+    return start, today
+
+
+def retention(*, portfolio: Portfolio, today: dt.date) -> Retention:
+    """NRR, GRR and churn of the trailing 12 months. They are ratios of the cohort sums only (not the year's
+    movements): the whole company's from metrics.revenue.cohort_totals (the rows in force a year ago and the
+    changed customers' closing rows), a few books' from revenue.cohort_of_customers (two index lookups per
+    customer)."""
+    start, end = trailing_year(today)
+    if portfolio.is_everything:
+        return Retention(start, end, revenue.cohort_totals(scope=Scope(), start=start, end=end))
+    cohort = revenue.cohort_of_customers(where=portfolio.sql("cu.csm_id"), start=start, end=end)
+    return Retention(start, end, cohort)
