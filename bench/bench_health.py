@@ -401,7 +401,7 @@ def reset_day() -> None:
 
 def recompute_through_celery(db_url: str, customers: int) -> dict[str, float]:
     from cshub.celery import app
-    from metrics.health.models import HealthSnapshot
+    from metrics.models import HealthSnapshot
     from metrics.tasks import health_recompute_dispatch
 
     app.conf.task_always_eager = False

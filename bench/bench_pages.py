@@ -77,9 +77,8 @@ def generate() -> None:
     from django.utils import timezone
 
     from accounts.models import Customer, Pulse, Role, Team, Touchpoint, User
-    from metrics.health.models import HealthSnapshot
     from metrics.health.services import health_model_current
-    from metrics.models import MrrEntry, Renewal, UsageUserDay
+    from metrics.models import HealthSnapshot, MrrEntry, Renewal, UsageUserDay
     from metrics.services import mrr_ledger_relink
     from playbooks.models import Playbook, Run, Task
     from surveys.models import Response

@@ -45,7 +45,7 @@ def generate(today) -> float:
     import datetime as dt
 
     from accounts.models import Customer, Role, Team, User
-    from metrics.health.models import HealthModel
+    from metrics.models import HealthModel
 
     t0 = time.perf_counter()
     managers = [

@@ -55,8 +55,8 @@ def seed(ctx: DemoContext) -> None:
 def _recompute_today(ctx: DemoContext) -> None:
     """No health for today yet (the metrics demo did not compute it): today's snapshots, chunk by chunk as the
     nightly job does (without its hook: the replay below evaluates today itself, quietly)."""
-    from metrics.health.models import HealthModel
     from metrics.health.services import customer_id_chunks, health_chunk_recompute
+    from metrics.models import HealthModel
 
     model = HealthModel.objects.current()
     for lo, hi in customer_id_chunks():

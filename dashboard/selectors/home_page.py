@@ -21,9 +21,8 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from core.numbers import ratio
 from core.sql import ZERO_MONEY, analytic_transaction, cents_sql, day_start, dollars, to_cents
-from metrics.health.models import HealthSnapshot
 from metrics.health.selectors import Movement, explain
-from metrics.models import MrrEntry
+from metrics.models import HealthSnapshot, MrrEntry
 from metrics.revenue.ledger import in_force_on
 from metrics.scope import adapt_date, q
 from playbooks.models import Run, RunStatus, Task, TaskStatus

@@ -12,8 +12,7 @@ from django.db.models.functions import Coalesce, Least
 from core.numbers import quantize_money
 from core.sql import MONEY_FIELD
 from metrics import revenue
-from metrics.health.models import HealthSnapshot
-from metrics.models import Outcome, Renewal
+from metrics.models import HealthSnapshot, Outcome, Renewal
 from metrics.revenue import RevenueTotals
 
 from .portfolio import Portfolio

@@ -22,8 +22,8 @@ from accounts.models import Contact, Customer, LifecycleStage, Pulse
 from metrics.models import Priority, Ticket, UsageDaily
 from surveys.models import Kind, Response
 
+from ..models import HealthSnapshot
 from .factors.usage_window import WINDOW_DAYS, UsageStats, key_features, preload, shared_scan
-from .models import HealthSnapshot
 from .services import (
     customer_id_chunks,
     customers_denormalise,

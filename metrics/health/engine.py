@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..models import BAND_RANK, Band, HealthModel
 from .factors import Reading, load
 from .factors.usage_window import shared_scan
-from .models import BAND_RANK, Band, HealthModel
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Any
 
 from django import forms
 
+from ..models import HealthModel
 from .engine import FactorConfig, ModelConfig
 from .factors import load
-from .models import HealthModel
 
 
 class HealthModelForm(forms.Form):

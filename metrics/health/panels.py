@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.panels import Panel
 
-from .models import HealthSnapshot
+from ..models import HealthSnapshot
 from .selectors import HealthSummary, _change, explain
 
 CHART_DAYS = 90

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from accounts.models import Customer
 
+from ..models import HealthSnapshot
 from .engine import FactorConfig, ModelConfig, gather, score_many
 from .factors import get_factor
-from .models import HealthSnapshot
 from .services import customer_id_chunks, cyclic_gc_paused, previous_bands, scored_ids
 
 

@@ -20,8 +20,8 @@ from django.utils.module_loading import import_string
 from accounts.models import Customer, LifecycleStage, User
 from accounts.selectors import for_customers
 
+from ..models import HealthFactor, HealthModel, HealthSnapshot
 from .engine import ModelConfig, Result, gather, score_many
-from .models import HealthFactor, HealthModel, HealthSnapshot
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods
 from accounts.visibility import can_edit_configuration
 from core import ui
 
+from ..models import HealthModel
 from .engine import ModelConfig
 from .forms import HealthModelForm
-from .models import HealthModel
 from .preview_jobs import preview_job, preview_start
 from .services import health_model_create, health_model_current
 

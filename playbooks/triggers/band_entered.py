@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
-from metrics.health.models import HealthSnapshot
+from metrics.models import HealthSnapshot
 from playbooks.models import Run
 
 from .base import Context, Match, as_choice, finish, jsonable

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from django.db.models import DecimalField, F, OuterRef, Subquery
 
-from metrics.health.models import HealthSnapshot
+from metrics.models import HealthSnapshot
 
 from .base import Context, Match, as_int, finish, jsonable
 

@@ -13,8 +13,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from core.exports import read_csv
 from dashboard import selectors
-from metrics.health.models import HealthModel, HealthSnapshot
-from metrics.models import MrrEntry, Renewal
+from metrics.models import HealthModel, HealthSnapshot, MrrEntry, Renewal
 from metrics.revenue import monthly_revenue, revenue_metrics
 from metrics.scope import Scope
 from metrics.services import mrr_ledger_relink

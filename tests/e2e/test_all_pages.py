@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Customer
-from metrics.health.models import HealthSnapshot
 from metrics.health.services import health_model_current
+from metrics.models import HealthSnapshot
 from playbooks.starter import playbooks_install_starter
 from surveys.models import Response
 from tests.conftest import PASSWORD

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from metrics.health.models import HealthModel
+from metrics.models import HealthModel
 from tests.factories import CustomerFactory, PulseFactory
 from tests.metrics.health.conftest import at, usage
 

@@ -10,8 +10,8 @@ from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from metrics.health.engine import band_with_hysteresis
-from metrics.health.models import HealthModel, HealthSnapshot
 from metrics.health.services import health_model_create
+from metrics.models import HealthModel, HealthSnapshot
 from playbooks.evaluation import trigger_evaluate
 from playbooks.models import Playbook, Run, Step, Trigger
 from tests.surveys.conftest import Recorder, free_port

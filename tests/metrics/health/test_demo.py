@@ -11,8 +11,8 @@ import pytest
 
 from accounts.demo import DemoContext
 from metrics.health import demo
-from metrics.health.models import HealthSnapshot
 from metrics.health.services import health_recompute
+from metrics.models import HealthSnapshot
 from tests.factories import CustomerFactory, KeyFeatureFactory, PulseFactory, TouchpointFactory
 
 from .conftest import DAY, at, usage

@@ -25,8 +25,8 @@ from accounts.models import Customer
 from metrics.health import services
 from metrics.health.engine import FactorConfig, ModelConfig, band_with_hysteresis, score_many
 from metrics.health.factors import FACTOR_MODULES, Reading, get_factor
-from metrics.health.models import HealthSnapshot
 from metrics.health.services import health_model_current, previous_bands
+from metrics.models import HealthSnapshot
 from surveys.selectors import account_nps_by_customer, csat_by_customer
 from tests.factories import (
     ContactFactory,

@@ -9,13 +9,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Customer, LifecycleStage
-from metrics.health.models import HealthModel, HealthSnapshot
 from metrics.health.services import (
     health_chunk_recompute,
     health_model_create,
     health_model_current,
     health_recompute,
 )
+from metrics.models import HealthModel, HealthSnapshot
 from tests.factories import CustomerFactory, PulseFactory, TicketFactory, TouchpointFactory
 
 from .conftest import DAY, at, days_ago, usage

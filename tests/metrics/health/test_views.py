@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from metrics.health.models import HealthModel, HealthSnapshot
 from metrics.health.panels import customer_panels as health_panels
 from metrics.health.services import health_model_current, health_recompute
+from metrics.models import HealthModel, HealthSnapshot
 from tests.factories import CustomerFactory, PulseFactory, TouchpointFactory
 
 from .conftest import at, usage

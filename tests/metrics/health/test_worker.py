@@ -11,7 +11,7 @@ import time
 import pytest
 from django.core.management import call_command
 
-from metrics.health.models import HealthSnapshot
+from metrics.models import HealthSnapshot
 from tests.factories import CustomerFactory, PulseFactory, TicketFactory, TouchpointFactory
 from tests.requirements import require_postgres, require_redis
 

@@ -242,4 +242,5 @@ class ValueMilestone(models.Model):
         return f"{self.customer} first value {self.achieved_on}"
 
 
-from .health.models import Band, HealthFactor, HealthModel, HealthSnapshot  # noqa: E402,F401
+# The health model's tables, in a module of their own; importing them here registers them with Django.
+from .health import BAND_RANK, Band, HealthFactor, HealthModel, HealthSnapshot  # noqa: E402,F401
