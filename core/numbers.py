@@ -75,3 +75,8 @@ def format_number(value: Decimal | float | None, places: int = 1) -> str:
     if value is None or value == "":
         return DASH
     return _grouped(Decimal(str(value)), places)
+
+
+def api_rate(value: Decimal | None) -> float | None:
+    """A rate as the API answers it: a decimal fraction rounded to 4 places (docs/api.md); null stays null."""
+    return None if value is None else float(round(value, 4))

@@ -24,7 +24,7 @@ from core.api import (
     IngestErrorSerializer,
     ingest_request_schema,
 )
-from core.numbers import quantize_money
+from core.numbers import api_rate, quantize_money
 
 from . import services
 from .engagement import engagement_metrics
@@ -144,11 +144,6 @@ class EngagementParamsSerializer(serializers.Serializer):
         return PeriodSerializer().validate_customer(value)
 
 
-def _rate(value: Decimal | None) -> float | None:
-    """Rates are decimal fractions (docs/api.md), rounded to 4 places; null stays null."""
-    return None if value is None else float(round(value, 4))
-
-
 def _money(value: Decimal | None) -> str | None:
     """Money as the API answers it (docs/api.md): a decimal string with two places; null stays null."""
     return None if value is None else str(quantize_money(value))
@@ -179,7 +174,7 @@ def render_metrics(obj: Any, fields: list[str]) -> dict[str, Any]:
         elif isinstance(value, Decimal) or (
             value is None and name not in ("time_to_value_days", "days_to_onboard")
         ):
-            out[name] = _rate(value)
+            out[name] = api_rate(value)
         elif isinstance(value, dt.date):
             out[name] = value.isoformat()
         else:
@@ -291,7 +286,7 @@ class EngagementMetricsView(APIView):
                 "days_to_onboard",
             ],
         )
-        body["feature_adoption"] = {f: _rate(r) for f, r in m.feature_adoption.items()}
+        body["feature_adoption"] = {f: api_rate(r) for f, r in m.feature_adoption.items()}
         return Response({"customer": m.customer.external_id, "as_of": as_of.isoformat(), **body})
 
 

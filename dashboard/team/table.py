@@ -8,7 +8,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from core.numbers import quantize_money
+from core.numbers import api_rate, quantize_money
 from metrics import revenue
 
 from .performance import TeamRow
@@ -82,11 +82,6 @@ def sort_rows(rows: list[TeamRow], sort: str) -> list[TeamRow]:
     return present + missing
 
 
-def _rate(value: Decimal | None) -> float | None:
-    """Rates are decimal fractions rounded to 4 places (docs/api.md); null stays null."""
-    return None if value is None else float(round(value, 4))
-
-
 def _days(value: Decimal | None) -> float | None:
     return None if value is None else float(round(value, 1))
 
@@ -99,24 +94,24 @@ def row_data(row: TeamRow) -> dict[str, Any]:
         "csm_name": row.csm.get_full_name() if row.csm else "TOTAL",
         "book_size": row.book_size,
         "arr": str(quantize_money(row.arr)),
-        "nrr": _rate(row.nrr),
-        "grr": _rate(row.grr),
+        "nrr": api_rate(row.nrr),
+        "grr": api_rate(row.grr),
         "renewals_due": row.renewals_due,
-        "logo_renewal_rate": _rate(row.logo_renewal_rate),
-        "gross_renewal_rate": _rate(row.gross_renewal_rate),
-        "net_renewal_rate": _rate(row.net_renewal_rate),
+        "logo_renewal_rate": api_rate(row.logo_renewal_rate),
+        "gross_renewal_rate": api_rate(row.gross_renewal_rate),
+        "net_renewal_rate": api_rate(row.net_renewal_rate),
         "expansion_mrr": str(quantize_money(row.expansion_mrr)),
         "customers_started": row.started,
         "avg_time_to_value_days": _days(row.avg_time_to_value_days),
         "avg_days_to_onboard": _days(row.avg_days_to_onboard),
         "touchpoints": row.touchpoints,
-        "touchpoints_per_customer_month": _rate(row.touchpoints_per_customer_month),
+        "touchpoints_per_customer_month": api_rate(row.touchpoints_per_customer_month),
         "advocacy_touchpoints": row.advocacy_touchpoints,
-        "fresh_pulse_share": _rate(row.fresh_pulse_share),
+        "fresh_pulse_share": api_rate(row.fresh_pulse_share),
         "tasks_on_time": row.tasks_on_time,
         "tasks_late": row.tasks_late,
         "tasks_overdue": row.tasks_overdue,
-        "tasks_on_time_rate": _rate(row.tasks_on_time_rate),
+        "tasks_on_time_rate": api_rate(row.tasks_on_time_rate),
         "open_tasks": row.open_tasks,
         "overdue_tasks": row.overdue_tasks,
     }

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.panels import Panel
 
 from ..models import HealthSnapshot
-from .selectors import HealthSummary, _change, explain
+from .selectors import HealthSummary, explain, score_change
 
 CHART_DAYS = 90
 
@@ -43,7 +43,7 @@ def customer_panels(*, customer: Any, user: Any) -> list[Panel]:
     latest = snapshots[-1] if snapshots else None
     week_ago = by_date.get(latest.date - dt.timedelta(days=7)) if latest else None
     month_ago = by_date.get(latest.date - dt.timedelta(days=30)) if latest else None
-    summary = HealthSummary(latest, _change(latest, week_ago), _change(latest, month_ago), week_ago)
+    summary = HealthSummary(latest, score_change(latest, week_ago), score_change(latest, month_ago), week_ago)
     context: dict[str, Any] = {"summary": summary, "chart_js": chart_js()}
     if latest is not None:
         context["explanation"] = explain(latest, week_ago)

@@ -29,7 +29,7 @@ class HealthSummary:
         return self.snapshot.date if self.snapshot else None
 
 
-def _change(now: HealthSnapshot | None, before: HealthSnapshot | None) -> Decimal | None:
+def score_change(now: HealthSnapshot | None, before: HealthSnapshot | None) -> Decimal | None:
     if now is None or before is None or now.score is None or before.score is None:
         return None
     return now.score - before.score
@@ -51,7 +51,7 @@ def customer_health(*, customer: Customer) -> HealthSummary:
     }
     week_ago = earlier.get(latest.date - dt.timedelta(days=7))
     month_ago = earlier.get(latest.date - dt.timedelta(days=30))
-    return HealthSummary(latest, _change(latest, week_ago), _change(latest, month_ago), week_ago)
+    return HealthSummary(latest, score_change(latest, week_ago), score_change(latest, month_ago), week_ago)
 
 
 def health_history(*, customer: Customer, days: int, today: dt.date | None = None) -> list[dict[str, Any]]:

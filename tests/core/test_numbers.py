@@ -8,6 +8,7 @@ import pytest
 
 from core.numbers import (
     DASH,
+    api_rate,
     format_money,
     format_money_short,
     format_number,
@@ -87,3 +88,11 @@ def test_the_template_filters_are_these_formatters():
     assert cshub_format.pct is format_percent
     assert cshub_format.num is format_number
     assert set(cshub_format.register.filters) >= {"money", "money_short", "pct", "num"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, None), (Decimal("0.97512"), 0.9751), (Decimal("1"), 1.0), (Decimal("0.00016"), 0.0002)],
+)
+def test_api_rate_is_a_fraction_to_four_places_and_null_stays_null(value, expected):
+    assert api_rate(value) == expected

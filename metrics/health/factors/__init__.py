@@ -46,11 +46,11 @@ class Factor:
             return f"{self.label} is now {now}"
         if after.get("raw_value") is None:
             return f"{self.label} has no data any more (was {was})"
-        verb = _verb(before["raw_value"], after["raw_value"])
+        verb = change_verb(before["raw_value"], after["raw_value"])
         return f"{self.label} {verb} from {was} to {now}"
 
 
-def _verb(before: float, after: float) -> str:
+def change_verb(before: float, after: float) -> str:
     if after > before:
         return "rose"
     if after < before:

@@ -8,7 +8,7 @@ from typing import Any
 from accounts.selectors import last_touchpoint_day_by_customer
 from core.sql import day_bounds
 
-from . import Factor, Reading, _verb, as_date, register
+from . import Factor, Reading, as_date, change_verb, register
 
 
 @register
@@ -37,5 +37,5 @@ class Engagement(Factor):
     def explain(self, before: dict[str, Any] | None, after: dict[str, Any], delta: float) -> str:
         if before and before.get("raw_value") is not None and after.get("raw_value") is not None:
             was, now = before["raw_value"], after["raw_value"]
-            return f"Days since the last touchpoint {_verb(was, now)} from {was:.0f} to {now:.0f}"
+            return f"Days since the last touchpoint {change_verb(was, now)} from {was:.0f} to {now:.0f}"
         return super().explain(before, after, delta)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from . import Factor, Reading, _verb, register
+from . import Factor, Reading, change_verb, register
 from .usage_window import key_features, usage_window
 
 
@@ -43,5 +43,5 @@ class FeatureBreadth(Factor):
         if before and before.get("raw_value") is not None and after.get("raw_value") is not None:
             was, now = before["detail"]["used"], after["detail"]["used"]
             total = after["detail"]["configured"]
-            return f"Key features used {_verb(was, now)} from {was} to {now} of {total}"
+            return f"Key features used {change_verb(was, now)} from {was} to {now} of {total}"
         return super().explain(before, after, delta)

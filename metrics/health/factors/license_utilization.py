@@ -8,7 +8,7 @@ from typing import Any
 
 from accounts.selectors import licenses_by_customer
 
-from . import Factor, Reading, _verb, register
+from . import Factor, Reading, change_verb, register
 from .usage_window import usage_window
 
 
@@ -46,5 +46,5 @@ class LicenseUtilization(Factor):
             seats = after["detail"]["licenses"]
             if was == now:
                 return f"Active users stayed at {now} of {seats} licenses"
-            return f"Active users {_verb(was, now)} from {was} to {now} of {seats} licenses"
+            return f"Active users {change_verb(was, now)} from {was} to {now} of {seats} licenses"
         return super().explain(before, after, delta)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from . import Factor, Reading, _verb, register
+from . import Factor, Reading, change_verb, register
 from .usage_window import usage_window
 
 
@@ -38,7 +38,7 @@ class UsageTrend(Factor):
         if before and before.get("raw_value") is not None and after.get("raw_value") is not None:
             was, now = before["detail"]["recent"], after["detail"]["recent"]
             return (
-                f"Events in the last 30 days {_verb(was, now)} from {was:,} to {now:,} "
+                f"Events in the last 30 days {change_verb(was, now)} from {was:,} to {now:,} "
                 f"({after['raw_value']:.2f}x the 30 days before)"
             )
         return super().explain(before, after, delta)
