@@ -67,7 +67,7 @@ def generate_ledger() -> float:
     t0 = time.perf_counter()
     from accounts.models import Customer
 
-    # The ORM, not raw SQL, for customers: it fills whatever fields later issues add to Customer.
+    # The ORM, not raw SQL, for customers: it fills whatever fields Customer gains (defaults included).
     segments = ["Enterprise", "Mid-Market", "SMB"]
     Customer.objects.bulk_create(
         (

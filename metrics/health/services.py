@@ -235,7 +235,7 @@ def _denormalise_in_sql(*, lo: int, hi: int) -> int:
 
 def health_recompute_finished(*, day: dt.date) -> None:
     """The hook after a day's recompute: calls each dotted path of settings.CSHUB_AFTER_HEALTH_RECOMPUTE with
-    `day=` (the playbooks issue adds trigger evaluation there)."""
+    `day=` (settings lists the nightly trigger evaluation there, so metrics needs no import of playbooks)."""
     for path in getattr(settings, "CSHUB_AFTER_HEALTH_RECOMPUTE", []):
         import_string(path)(day=day)
 

@@ -1,3 +1,5 @@
+"""Template context every page gets: the company name and the site URL (settings)."""
+
 from __future__ import annotations
 
 from django.conf import settings
