@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .ingest import MAX_ROWS, IngestError, RowError
+from .ingest import MAX_ROWS, IngestError, RowError, ingest_items
 
 
 def validate_rows(
@@ -26,22 +26,7 @@ def validate_rows(
     in the upsert service and raise RowErrors there (see accounts.services.customers_upsert), rather than use
     a RelatedField, which runs one query per row.
     """
-    if isinstance(payload, dict):
-        items = [payload]
-    elif isinstance(payload, list):
-        items = payload
-    else:
-        raise IngestError([RowError(0, "non_field_errors", "Send a JSON object or a list of objects.")])
-    if not items:
-        raise IngestError([RowError(0, "non_field_errors", "The list is empty.")])
-    if len(items) > MAX_ROWS:
-        raise IngestError(
-            [
-                RowError(
-                    0, "non_field_errors", f"At most {MAX_ROWS:,} objects per request ({len(items):,} sent)."
-                )
-            ]
-        )
+    items = ingest_items(payload)
     errors: list[RowError] = []
     valid: list[dict[str, Any]] = []
     # One serializer instance validates every row, as ListSerializer does with its child: building a

@@ -197,3 +197,24 @@ def bulk_upsert(
     result.updated = len(to_update)
     result.objects.extend(to_create)
     return result
+
+
+def ingest_items(payload: Any) -> list[Any]:
+    """The objects of an ingestion body: one object, or a non-empty list of at most MAX_ROWS (IngestError)."""
+    if isinstance(payload, dict):
+        items = [payload]
+    elif isinstance(payload, list):
+        items = payload
+    else:
+        raise IngestError([RowError(0, "non_field_errors", "Send a JSON object or a list of objects.")])
+    if not items:
+        raise IngestError([RowError(0, "non_field_errors", "The list is empty.")])
+    if len(items) > MAX_ROWS:
+        raise IngestError(
+            [
+                RowError(
+                    0, "non_field_errors", f"At most {MAX_ROWS:,} objects per request ({len(items):,} sent)."
+                )
+            ]
+        )
+    return items

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from core.ingest import MAX_ROWS, IngestError, RowError
+from core.ingest import IngestError, RowError, ingest_items
 
 from .models import Outcome, Priority
 
@@ -134,22 +134,7 @@ def validate_usage_events(payload: Any) -> list[dict[str, Any]]:
     Returns dicts with event_id, customer (external_id), user_id, feature, occurred_at (aware), quantity and,
     on the fast path, occurred_at_text (the same instant as ISO 8601 text with an offset).
     """
-    if isinstance(payload, dict):
-        items = [payload]
-    elif isinstance(payload, list):
-        items = payload
-    else:
-        raise IngestError([RowError(0, "non_field_errors", "Send a JSON object or a list of objects.")])
-    if not items:
-        raise IngestError([RowError(0, "non_field_errors", "The list is empty.")])
-    if len(items) > MAX_ROWS:
-        raise IngestError(
-            [
-                RowError(
-                    0, "non_field_errors", f"At most {MAX_ROWS:,} objects per request ({len(items):,} sent)."
-                )
-            ]
-        )
+    items = ingest_items(payload)
     tz = timezone.get_current_timezone()
     latest = timezone.now() + dt.timedelta(days=1)
     errors: list[RowError] = []
