@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from accounts.models import Customer, Role, User
+from accounts.models import Customer, User
 
 from .revenue import CUSTOMER_LISTS
 from .scope import Scope
@@ -42,7 +42,7 @@ class RevenueFilterForm(forms.Form):
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     csm = forms.ModelChoiceField(
-        queryset=User.objects.filter(role=Role.CSM, is_active=True),
+        queryset=User.objects.csms(),
         required=False,
         empty_label="All CSMs",
         label="CSM",

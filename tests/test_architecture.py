@@ -129,3 +129,24 @@ def test_every_cited_document_and_section_exists():
             elif anchor and anchor not in anchors(doc.read_text()):
                 missing.add(f"docs/{name}#{anchor} (cited in {path.relative_to(ROOT)})")
     assert sorted(missing) == []
+
+
+# --- One visibility module -------------------------------------------------------------------------------
+
+ROLE_TEST = re.compile(r"\.role\s*(==|!=|\bin\b|\bnot in\b)|\brole\s*==\s*[\"']")
+
+
+def test_only_accounts_visibility_compares_roles():
+    # Who may see or change what is asked of accounts.visibility; a role compared anywhere else is a rule
+    # written twice (the models' is_csm/is_manager/is_admin properties are for templates).
+    allowed = {"accounts/visibility.py", "accounts/models.py"}
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in tracked_text_files()
+        if path.suffix in {".py", ".html"}
+        and path.parts[len(ROOT.parts)] not in {"tests", "bench"}
+        and str(path.relative_to(ROOT)) not in allowed
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if ROLE_TEST.search(line)
+    ]
+    assert offenders == []
