@@ -1,21 +1,33 @@
-"""Health API (docs/api.md): a customer's latest health with its components, and its daily history."""
+"""Health API (docs/api.md): a customer's latest health with its components, its daily history, and every
+customer's snapshot of a day."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer
 
-from .selectors import customer_health, health_history
+from .filters import SnapshotDayFilter
+from .selectors import customer_health, health_history, health_history_between, snapshots_of_day
 
 MAX_HISTORY_DAYS = 730
+MAX_HISTORY_RANGE_DAYS = 3660
+
+
+class BlankAsNullCharField(serializers.CharField):
+    """A band: stored as "" when there is none, answered as null."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return value or None
 
 
 class ComponentSerializer(serializers.Serializer):
@@ -45,7 +57,44 @@ class HistoryPointSerializer(serializers.Serializer):
 
 
 class HistoryQuerySerializer(serializers.Serializer):
+    """`days` alone (the default): the last `days` days up to today. `from` and/or `to` pick the range
+    instead: `from` alone runs to today, `to` alone goes back `days` days (default 90) from it."""
+
     days = serializers.IntegerField(min_value=1, max_value=MAX_HISTORY_DAYS, default=90)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `from` is a Python keyword, so it cannot be a class attribute.
+        return {
+            **super().get_fields(),
+            "from": serializers.DateField(required=False, help_text="First day (YYYY-MM-DD), included."),
+            "to": serializers.DateField(required=False, help_text="Last day (YYYY-MM-DD), included."),
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("from"), attrs.get("to")
+        if start is None and end is None:
+            return attrs
+        if start is not None and "days" in self.initial_data:
+            raise serializers.ValidationError({"days": "Give either `days` or `from`, not both."})
+        end = end or timezone.localdate()
+        start = start or end - dt.timedelta(days=attrs["days"] - 1)
+        if start > end:
+            raise serializers.ValidationError({"from": "Must not be after `to` (default: today)."})
+        if (end - start).days + 1 > MAX_HISTORY_RANGE_DAYS:
+            raise serializers.ValidationError(
+                {"from": f"The range may span at most {MAX_HISTORY_RANGE_DAYS} days."}
+            )
+        return {**attrs, "from": start, "to": end}
+
+
+class SnapshotSerializer(serializers.Serializer):
+    customer = serializers.CharField(source="customer__external_id", help_text="The customer's external_id.")
+    date = serializers.DateField()
+    score = serializers.DecimalField(
+        max_digits=4, decimal_places=1, allow_null=True, help_text="0-100; null: not enough data."
+    )
+    band = BlankAsNullCharField(allow_null=True, help_text="green, yellow, red or null.")
+    model_version = serializers.IntegerField(source="model__version")
 
 
 _NOT_FOUND = OpenApiResponse(description="No customer with this external_id.")
@@ -77,7 +126,9 @@ class CustomerHealthHistoryView(APIView):
         parameters=[HistoryQuerySerializer],
         responses={
             200: HistoryPointSerializer(many=True),
-            400: OpenApiResponse(description="Bad `days`."),
+            400: OpenApiResponse(
+                description="Bad `days`, `from` or `to`; `from` after `to`; a range too long."
+            ),
             404: _NOT_FOUND,
         },
     )
@@ -85,7 +136,29 @@ class CustomerHealthHistoryView(APIView):
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         customer = get_object_or_404(Customer.objects.only("pk"), external_id=external_id)
-        points = health_history(customer=customer, days=query.validated_data["days"])
+        params = query.validated_data
+        if "from" in params:
+            points = health_history_between(customer=customer, start=params["from"], end=params["to"])
+        else:
+            points = health_history(customer=customer, days=params["days"])
         for p in points:
             p["band"] = p["band"] or None
         return Response(HistoryPointSerializer(points, many=True).data)
+
+
+class HealthSnapshotListView(generics.ListAPIView):
+    """`GET /api/v1/health-snapshots/?date=`: every customer's snapshot of a day, for any signed-in user (any
+    user reads any customer's health, docs/architecture.md#roles-and-permissions)."""
+
+    serializer_class = SnapshotSerializer
+    filterset_class = SnapshotDayFilter  # ?date= (required), csm=, segment=
+
+    def get_queryset(self) -> Any:
+        return snapshots_of_day()
+
+    @extend_schema(
+        summary="Every customer's health snapshot of a day",
+        description="Paginated, in customer order; filter by CSM email and segment.",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)

@@ -5,6 +5,7 @@ from django.urls import path
 from . import api
 
 urlpatterns = [
+    path("health-snapshots/", api.HealthSnapshotListView.as_view(), name="api_health_snapshots"),
     path("customers/<str:external_id>/health/", api.CustomerHealthView.as_view(), name="api_customer_health"),
     path(
         "customers/<str:external_id>/health/history/",
