@@ -9,14 +9,16 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer
+from accounts.visibility import IsAdminRole
 
 from .filters import SnapshotDayFilter
+from .recompute_jobs import recompute_job, recompute_job_start
 from .selectors import customer_health, health_history, health_history_between, snapshots_of_day
 
 MAX_HISTORY_DAYS = 730
@@ -162,3 +164,83 @@ class HealthSnapshotListView(generics.ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+# --- Recompute a range of days (admins) --------------------------------------------------------------------
+
+
+class RecomputeRequestSerializer(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "from": serializers.DateField(help_text="First day (YYYY-MM-DD), included."),
+            "to": serializers.DateField(
+                help_text="Last day, included: today at the latest, ≤ 366 days in all."
+            ),
+        }
+
+
+class RecomputeJobSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    days_done = serializers.IntegerField(help_text="Days computed so far.")
+    days_total = serializers.IntegerField()
+    snapshots = serializers.IntegerField(help_text="Snapshots written so far.")
+    model_version = serializers.IntegerField(
+        source="model.version", allow_null=True, help_text="Set when the job starts."
+    )
+    requested_by = serializers.EmailField(source="requested_by.email", allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(help_text="Why a failed job failed; empty otherwise.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        return {
+            "id": fields.pop("id"),
+            "from": serializers.DateField(source="start"),
+            "to": serializers.DateField(source="end"),
+            **fields,
+        }
+
+
+class RecomputeStartView(APIView):
+    """`POST /api/v1/health/recompute/` (admins): queue the recompute of a range of days."""
+
+    permission_classes = [permissions.IsAuthenticated, IsAdminRole]
+
+    @extend_schema(
+        summary="Recompute health for a range of days (admins)",
+        description=(
+            "Runs in the background as `manage.py recompute_health --from --to` does; poll "
+            "`GET /api/v1/health/recompute/<id>/` for its progress."
+        ),
+        request=RecomputeRequestSerializer,
+        responses={
+            202: RecomputeJobSerializer,
+            400: OpenApiResponse(
+                description="Bad `from`/`to`, `to` before `from` or after today, > 366 days."
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = RecomputeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = recompute_job_start(
+            user=request.user, start=data.validated_data["from"], end=data.validated_data["to"]
+        )
+        job = recompute_job(job_id=job.pk)  # as it is after commit (an eager run has finished it)
+        return Response(RecomputeJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RecomputeJobView(APIView):
+    """`GET /api/v1/health/recompute/<id>/` (admins): a recompute job's state and progress."""
+
+    permission_classes = [permissions.IsAuthenticated, IsAdminRole]
+
+    @extend_schema(
+        summary="A health recompute job's state and progress (admins)",
+        responses={200: RecomputeJobSerializer, 404: OpenApiResponse(description="No such job.")},
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        return Response(RecomputeJobSerializer(recompute_job(job_id=job_id)).data)
