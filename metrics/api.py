@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,17 +21,22 @@ from accounts.models import Customer, User
 from accounts.visibility import IsAdminRole
 from core.api import (
     IngestAPIView,
+    IngestCountsSerializer,
     IngestErrorSerializer,
     ingest_request_schema,
+    ingest_response,
 )
 from core.numbers import api_rate, quantize_money
 
 from . import services
 from .engagement import engagement_metrics
+from .models import KeyFeature
 from .renewals import RenewalMetrics, renewal_metrics
 from .revenue import RevenueMetrics, revenue_metrics
 from .scope import Scope
 from .serializers import (
+    KeyFeatureIngestSerializer,
+    KeyFeatureSerializer,
     MrrIngestSerializer,
     RenewalIngestSerializer,
     TicketIngestSerializer,
@@ -66,6 +71,50 @@ class RenewalIngestView(IngestAPIView):
     permission_classes = [permissions.IsAuthenticated, IsAdminRole]
     serializer_class = RenewalIngestSerializer
     upsert = services.renewals_upsert
+
+
+class KeyFeatureListView(generics.ListAPIView):
+    """`GET /api/v1/key-features/` (any signed-in user) and `POST` (admins): the features counted for
+    adoption."""
+
+    serializer_class = KeyFeatureSerializer
+    queryset = KeyFeature.objects.order_by("name")
+    parser_classes = [JSONParser]
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        if self.request.method == "POST":
+            return [permissions.IsAuthenticated(), IsAdminRole()]
+        return [permissions.IsAuthenticated()]
+
+    @extend_schema(summary="List the key features")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create or update key features (admins)",
+        description=(
+            "One object or a list of up to 10,000, upserted on `name`; an omitted `description` is left as "
+            "it was. One invalid object → 400 naming its index and field, and nothing is written."
+        ),
+        request=ingest_request_schema(KeyFeatureIngestSerializer),
+        responses={200: IngestCountsSerializer, 400: IngestErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        return ingest_response(request.data, KeyFeatureIngestSerializer, services.key_features_upsert)
+
+
+class KeyFeatureDetailView(APIView):
+    """`DELETE /api/v1/key-features/<name>/` (admins)."""
+
+    permission_classes = [permissions.IsAuthenticated, IsAdminRole]
+
+    @extend_schema(
+        summary="Remove a key feature (admins)",
+        responses={204: None, 404: OpenApiResponse(description="No key feature has this name.")},
+    )
+    def delete(self, request: Request, name: str) -> Response:
+        services.key_feature_delete(user=request.user, name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UsageEventSchemaSerializer(serializers.Serializer):

@@ -62,6 +62,27 @@ class RenewalIngestSerializer(serializers.Serializer):
         return attrs
 
 
+class KeyFeatureIngestSerializer(serializers.Serializer):
+    """A key feature (docs/api.md#key-features), upserted on `name`; an omitted description is left as it
+    was."""
+
+    name = serializers.CharField(
+        max_length=100, trim_whitespace=False, help_text="As sent in usage events' `feature`; exact match."
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate_name(self, value: str) -> str:
+        # Matched exactly against usage events' `feature`, which refuses surrounding whitespace too.
+        if value != value.strip():
+            raise serializers.ValidationError("Must not start or end with whitespace.")
+        return value
+
+
+class KeyFeatureSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+
+
 # --- Usage events: plain Python -------------------------------------------------------------------
 
 _MAX_LEN = {"event_id": 200, "customer": 100, "user_id": 200, "feature": 100}

@@ -17,13 +17,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Customer, User
-from accounts.visibility import can_edit_customer
+from accounts.visibility import can_edit_customer, can_ingest
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 from core.sql import chunked, placeholders
 
 from .engagement import first_utilization_current_sql, usage_value_sql
 from .models import (
     FirstUtilizationDay,
+    KeyFeature,
     MrrEntry,
     Renewal,
     Ticket,
@@ -153,6 +154,25 @@ def renewals_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> di
     return bulk_upsert(
         model=Renewal, rows=values, key_fields=["customer_id", "due_date"], lookup=lookup
     ).as_dict()
+
+
+# --- Key features (docs/api.md#key-features) ----------------------------------------------------
+
+
+@transaction.atomic
+def key_features_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
+    """Create or update key features on `name`; all or nothing. Callers check who may (admins)."""
+    _raise_if(check_duplicate_keys(rows, lambda r: r["name"], field_name="name", first_row=first_row))
+    return bulk_upsert(model=KeyFeature, rows=rows, key_fields=["name"]).as_dict()
+
+
+def key_feature_delete(*, user: User, name: str) -> None:
+    """Remove a key feature (admins); KeyFeature.DoesNotExist (a 404 in the API) if there is none."""
+    if not can_ingest(user):
+        raise PermissionDenied("Only admins may change the key features.")
+    deleted, _ = KeyFeature.objects.filter(name=name).delete()
+    if not deleted:
+        raise KeyFeature.DoesNotExist(f"No key feature is named {name!r}.")
 
 
 # --- Usage events ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 # --- Health (docs/health.md) -------------------------------------------------------------------------------
 from .health.preview_jobs import preview_run
+from .health.recompute_jobs import recompute_job_run
 from .health.services import (
     CHUNK_SIZE,
     customer_id_chunks,
@@ -69,6 +70,13 @@ def health_recompute_finish(counts: list[int], day: str) -> int:
     """After every chunk: the hooks of settings.CSHUB_AFTER_HEALTH_RECOMPUTE (trigger evaluation)."""
     health_recompute_finished(day=dt.date.fromisoformat(day))
     return sum(counts or [])
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def health_recompute_job(job_id: int) -> str:
+    """An admin's recompute of a range of days (metrics.health.recompute_jobs): its next days for about five
+    minutes, then it queues itself for the rest. Resumes from the job's progress if redelivered."""
+    return recompute_job_run(job_id=job_id)
 
 
 @shared_task(soft_time_limit=900, time_limit=960)

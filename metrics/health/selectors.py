@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -57,14 +58,28 @@ def customer_health(*, customer: Customer) -> HealthSummary:
 def health_history(*, customer: Customer, days: int, today: dt.date | None = None) -> list[dict[str, Any]]:
     """Daily {date, score, band, model_version} of the last `days` days up to today (one query)."""
     today = today or timezone.localdate()
+    return health_history_between(customer=customer, start=today - dt.timedelta(days=days - 1), end=today)
+
+
+def health_history_between(*, customer: Customer, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """Daily {date, score, band, model_version} from `start` to `end`, both included (one query)."""
     return [
         {"date": d, "score": score, "band": band, "model_version": version}
         for d, score, band, version in HealthSnapshot.objects.filter(
-            customer=customer, date__gt=today - dt.timedelta(days=days), date__lte=today
+            customer=customer, date__gte=start, date__lte=end
         )
         .order_by("date")
         .values_list("date", "score", "band", "model__version")
     ]
+
+
+def snapshots_of_day() -> QuerySet[HealthSnapshot]:
+    """Every customer's snapshot rows as {customer__external_id, date, score, band, model__version}, in
+    customer id order, for the API's list of a day (filtered by date, CSM and segment by the caller): one
+    query per page, over the (date, customer) index."""
+    return HealthSnapshot.objects.order_by("customer_id").values(
+        "customer__external_id", "date", "score", "band", "model__version"
+    )
 
 
 @dataclass(frozen=True)

@@ -243,4 +243,12 @@ class ValueMilestone(models.Model):
 
 
 # The health model's tables, in a module of their own; importing them here registers them with Django.
-from .health import BAND_RANK, Band, HealthFactor, HealthModel, HealthSnapshot  # noqa: E402,F401
+from .health import (  # noqa: E402,F401
+    BAND_RANK,
+    Band,
+    HealthFactor,
+    HealthModel,
+    HealthRecomputeJob,
+    HealthSnapshot,
+    RecomputeState,
+)

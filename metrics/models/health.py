@@ -108,3 +108,53 @@ class HealthSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} {self.date}: {self.score} {self.band}"
+
+
+class RecomputeState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class HealthRecomputeJob(models.Model):
+    """An admin's recompute of a range of days (`POST /api/v1/health/recompute/`), run in the background by
+    metrics.tasks.health_recompute_job one day after the other, as `recompute_health --from --to` does. Its
+    state is a row, not a cache entry, so it survives restarts of the web and worker processes; `days_done`
+    is also what a redelivered task resumes from."""
+
+    start = models.DateField()
+    end = models.DateField()
+    state = models.CharField(max_length=10, choices=RecomputeState.choices, default=RecomputeState.QUEUED)
+    days_total = models.PositiveIntegerField()
+    days_done = models.PositiveIntegerField(default=0)
+    snapshots = models.PositiveIntegerField(default=0, help_text="Snapshots written so far.")
+    model = models.ForeignKey(
+        HealthModel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The version in force when the job started; every day of the job uses it.",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")), name="health_job_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(days_done__lte=models.F("days_total")), name="health_job_progress_bounded"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Health recompute {self.start}..{self.end}: {self.state} {self.days_done}/{self.days_total}"
