@@ -122,14 +122,6 @@ class CustomerHealthView(APIView):
         return Response(HealthSerializer(data).data)
 
 
-class HistoryDaysQuerySerializer(serializers.Serializer):
-    """The history's parameters as the OpenAPI schema lists them (`days`). HistoryQuerySerializer also takes
-    `from`/`to`; the operation's description documents them, because the schema's parameter list of this
-    endpoint is pinned by an existing test (tests/accounts/test_api.py) that this additive change keeps."""
-
-    days = serializers.IntegerField(min_value=1, max_value=MAX_HISTORY_DAYS, default=90)
-
-
 class CustomerHealthHistoryView(APIView):
     @extend_schema(
         summary="A customer's daily health history",
@@ -139,7 +131,7 @@ class CustomerHealthHistoryView(APIView):
             "goes back `days` days from it. `from` after `to`, a longer range, or `days` with `from`: 400 "
             "naming the field."
         ),
-        parameters=[HistoryDaysQuerySerializer],
+        parameters=[HistoryQuerySerializer],
         responses={
             200: HistoryPointSerializer(many=True),
             400: OpenApiResponse(

@@ -611,7 +611,11 @@ def test_schema_lists_the_query_parameters_of_the_read_endpoints(csm_client):
         "segment": False,
     }
     assert query("/api/v1/metrics/team/") == {"start": True, "end": True}
-    assert query("/api/v1/customers/{external_id}/health/history/") == {"days": False}
+    assert query("/api/v1/customers/{external_id}/health/history/") == {
+        "days": False,
+        "from": False,
+        "to": False,
+    }
     status = next(p for p in paths["/api/v1/playbook-runs/"]["get"]["parameters"] if p["name"] == "status")
     assert sorted(status["schema"]["enum"]) == ["cancelled", "done", "open"]
 
