@@ -1,0 +1,108 @@
+"""Backtest every health model version on a simulated population (bench/simulate.py), on PostgreSQL.
+
+Drops and recreates its own database (BENCH_DB, default `cshub_bench_health_model`, on the server of
+DATABASE_URL), migrates, simulates BENCH_SIM_CUSTOMERS customers (default 3000) over BENCH_SIM_MONTHS months
+(default 12) with BENCH_SIM_SEED (default 0), then runs metrics.health.backtest for each HealthModel
+version in the database over the monthly as-of dates from 60 days after the start (two months of usage
+behind every score) to 30 days before the end (the 30-day labels are complete), and prints one table per
+version.
+
+The simulated population is not the held-out one: it is a sanity check that a model warns before churn
+driven by hidden behaviour, not a target to tune against.
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cshub python bench/run.py health_model
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import recreate_database, setup_django  # noqa: E402
+
+END = dt.date(2026, 6, 30)
+
+
+def as_of_range(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The backtest's [start, end]: two months of usage behind the first as-of date, 30 days after the
+    last."""
+    return start + dt.timedelta(days=60), end - dt.timedelta(days=30)
+
+
+def _f(value: float | None, places: int = 3) -> str:
+    return "-" if value is None else f"{value:.{places}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def report_table(report, took: float) -> str:
+    h = {r.horizon: r for r in report.horizons}
+    h30 = h.get(30)
+    ci = h30.auc_ci if h30 else None
+    ew = report.early_warning
+    lines = [
+        f"model v{report.model_version}: {len(report.as_of_dates)} as-of dates "
+        f"{report.as_of_dates[0]}..{report.as_of_dates[-1]}, {h30.rows if h30 else 0:,} customer-rows, "
+        f"backtest {took:.1f} s",
+        f"  AUC 30 d            {_f(h30.auc if h30 else None)}"
+        + (f"  (95 % CI {ci[0]:.3f}-{ci[1]:.3f})" if ci else ""),
+        f"  AUC 60 d            {_f(h[60].auc if 60 in h else None)}",
+        f"  AUC 90 d            {_f(h[90].auc if 90 in h else None)}",
+        f"  early warning 30 d  {_pct(ew.share)}  ({ew.warned} of {ew.churners} churners red/yellow 30 days "
+        f"before; {ew.unscored} unscored, {ew.not_paying} not paying)",
+        f"  alarm rate          {_pct(ew.alarm_rate)}  (scored customer-rows red or yellow)",
+        f"  not enough data     {_pct(h30.not_enough_data_share if h30 else None)}",
+    ]
+    if h30:
+        bands = ", ".join(
+            f"{b} {r.rows:,} rows / churn {_pct(r.churn_rate)}" for b, r in h30.bands.items() if r.rows
+        )
+        lines.append(f"  30 d by band        {bands}")
+        factors = ", ".join(f"{f.factor} {_f(f.auc, 2)}" for f in h30.factors)
+        lines.append(f"  factor AUC 30 d     {factors}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    url = recreate_database(script="bench_health_model", default_name="cshub_bench_health_model")
+    setup_django(url)
+    from simulate import simulate
+
+    from metrics.health.backtest import run_backtest
+    from metrics.models import HealthModel
+
+    customers = int(os.environ.get("BENCH_SIM_CUSTOMERS", "3000"))
+    months = int(os.environ.get("BENCH_SIM_MONTHS", "12"))
+    seed = int(os.environ.get("BENCH_SIM_SEED", "0"))
+    t0 = time.perf_counter()
+    summary = simulate(customers=customers, months=months, seed=seed, end=END)
+    took = time.perf_counter() - t0
+    print(
+        f"simulated {summary.customers:,} customers x {months} months (seed {seed}) in {took:.1f} s "
+        f"({', '.join(f'{k} {v:.1f} s' for k, v in summary.seconds.items())})"
+    )
+    print(
+        f"  {summary.churned:,} churned; {summary.mrr_rows:,} MRR rows, {summary.usage_daily_rows:,} usage "
+        f"rollup rows, {summary.usage_user_days:,} user-days, {summary.events:,} raw events, "
+        f"{summary.tickets:,} tickets, {summary.nps_answers:,} NPS + {summary.csat_answers:,} CSAT answers, "
+        f"{summary.pulses:,} pulses, {summary.touchpoints:,} touchpoints"
+    )
+    start, end = as_of_range(summary.start, summary.end)
+    versions = list(HealthModel.objects.order_by("version").values_list("version", flat=True))
+    for version in versions:
+        t0 = time.perf_counter()
+        report = run_backtest(start=start, end=end, model_version=version)
+        print(report_table(report, time.perf_counter() - t0), flush=True)
+
+
+if __name__ == "__main__":
+    main()
