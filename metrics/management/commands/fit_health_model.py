@@ -88,7 +88,7 @@ def render(result: FitResult, current: HealthModel | None) -> str:
     ]
     for f in result.factors:
         c = now.get(f.key)
-        cur_w = f"{c.weight:g}" if c and c.enabled else "off"
+        cur_w = f"{float(c.weight):g}" if c and c.enabled else "off"
         cur_a = f"{c.bad:g} \u2192 {c.good:g}" if c else NONE
         fit_a = f"{f.bad:g} \u2192 {f.good:g}" if f.bad is not None else NONE
         lines.append(
