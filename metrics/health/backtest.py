@@ -264,6 +264,7 @@ class Scored:
     score: float | None  # None: not enough data
     band: str  # strict band; "" when the score is None
     factors: dict[str, float]  # each present factor's own 0-100 score
+    raw: dict[str, float] = field(default_factory=dict)  # each present factor's raw value (fitting)
 
 
 def score_as_of(config: ModelConfig, *, customer_ids: list[int], day: dt.date) -> dict[int, Scored]:
@@ -277,7 +278,9 @@ def score_as_of(config: ModelConfig, *, customer_ids: list[int], day: dt.date) -
         score = float(r.score) if r.score is not None else None
         band = strict_band(score, green=config.green, yellow=config.yellow) if score is not None else ""
         factors = {c["factor"]: float(c["score"]) for c in r.components if c["score"] is not None}
-        out[r.customer_id] = Scored(score, band, factors)
+        got = readings[r.customer_id]
+        raw = {k: float(v.value) for k, v in got.items() if v is not None and v.value is not None}
+        out[r.customer_id] = Scored(score, band, factors, raw)
     return out
 
 
@@ -294,6 +297,7 @@ class Row:
     band: str
     factors: dict[str, float]
     churn_date: dt.date | None
+    raw: dict[str, float] = field(default_factory=dict, compare=False)  # present factors' raw values
 
     def churned_within(self, horizon: int) -> bool:
         return self.churn_date is not None and self.churn_date <= self.as_of + dt.timedelta(days=horizon)
@@ -396,15 +400,18 @@ def run_backtest(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
     chunk_size: int = CHUNK_SIZE,
+    config: ModelConfig | None = None,
 ) -> BacktestReport:
     """The backtest of the model version `model_version` (default: the one in force) over the as-of dates
-    of [start, end] (see the module docstring). Raises LookupError for an unknown version, ValueError for
-    bad arguments."""
+    of [start, end] (see the module docstring). `config` backtests an unsaved configuration instead (a
+    proposal, e.g. a fitted model; `model_version` is then ignored and the report's is the config's, None
+    when unsaved). Raises LookupError for an unknown version, ValueError for bad arguments."""
     if end < start:
         raise ValueError("end must not be before start.")
     if not horizons or min(horizons) < 1 or lead < 1:
         raise ValueError("horizons and lead must be at least 1 day.")
-    config = ModelConfig.of(_model(model_version))
+    if config is None:
+        config = ModelConfig.of(_model(model_version))
     as_of_dates = month_starts(start, end)
     window_end = end + dt.timedelta(days=max(horizons))
     rows: list[Row] = []
@@ -416,7 +423,7 @@ def run_backtest(
                 paying = [cid for cid in ids if cid in ledgers and ledgers[cid].mrr_on(day) > 0]
                 for cid, s in score_as_of(config, customer_ids=paying, day=day).items():
                     churn = ledgers[cid].churn_after(day)
-                    rows.append(Row(cid, day, s.score, s.band, s.factors, churn))
+                    rows.append(Row(cid, day, s.score, s.band, s.factors, churn, s.raw))
             at_lead.extend(_bands_before_churn(config, ledgers, start=start, end=window_end, lead=lead))
     ledger_until = MrrEntry.objects.aggregate(last=Max("effective_date"))["last"]
     return BacktestReport(

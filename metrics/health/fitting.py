@@ -1,0 +1,275 @@
+"""Fitting (docs/health.md#fitting): a health model's weights and anchors fitted to this install's own
+history. Reads only; saving the proposal is the caller's (`manage.py fit_health_model --activate`).
+
+- **Rows**: the backtest's rows (customers paying on each month start in [start, end], scored as of that
+  day through the engine, `backtest.run_backtest`) with every factor of the current model switched on, so
+  each row carries each present factor's raw value. Label: churn within `horizon` days (default 60).
+- **Anchors**: per factor, the 10th and 90th percentiles of its raw values over the rows where present,
+  oriented as in the current model (where lower is better, e.g. support load, bad is the 90th percentile).
+  A factor present on under 5 % of the rows, or with no spread (10th = 90th percentile), is dropped.
+- **Features**: each kept factor's 0-100 score with those anchors; a missing value is replaced by the
+  factor's mean score over the training rows where present. Nothing else.
+- **Model**: L2 logistic regression of churn on the standardised features, C from a fixed grid chosen by
+  ROC AUC in 5-fold cross-validation grouped by customer (no customer in two folds); the folds depend only
+  on the data and the seed.
+- **Weights**: all features are 0-100 factor scores, so the health score reproduces the regression's
+  ranking when weight_i is proportional to minus the coefficient per factor point (the standardised
+  coefficient divided by the feature's standard deviation). Positive churn coefficients (a higher factor
+  score going with MORE churn) are clipped to weight 0; the rest are rescaled to integers summing to 100.
+  Band thresholds and margin: the current model's.
+- **Report**: the proposal, the grouped-CV AUC of the plain regression (the yardstick), and the backtest of
+  the current model and of the proposal over the same dates.
+
+scikit-learn is imported here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, cross_val_predict, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..models import HealthModel
+from .backtest import BacktestReport, auc, run_backtest
+from .engine import FactorConfig, ModelConfig, factor_score, round_to_total
+
+MIN_CHURNED_CUSTOMERS = 30
+MIN_COVERAGE = 0.05
+LOW_PERCENTILE, HIGH_PERCENTILE = 10, 90
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+FOLDS = 5
+DEFAULT_HORIZON = 60
+
+
+class FitError(ValueError):
+    """The history cannot support a fit (too few churners, no usable factor)."""
+
+
+@dataclass(frozen=True)
+class FactorFit:
+    key: str
+    coverage: float  # share of the training rows where the factor is present
+    bad: float | None  # the fitted anchors (None when dropped)
+    good: float | None
+    mean_score: float | None  # imputed for a missing value
+    coefficient: float | None  # churn log-odds per standard deviation of the factor score
+    weight: int  # the fitted health weight (0 when dropped or clipped)
+    dropped: str = ""  # why the factor gets no weight: "coverage", "no spread", "raises risk"
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """One model's backtest over the fit's dates at the fit's horizon."""
+
+    version: int | None
+    auc: float | None
+    early_warning_share: float | None
+    alarm_rate: float | None
+
+
+@dataclass(frozen=True)
+class FitResult:
+    start: dt.date
+    end: dt.date
+    horizon: int
+    seed: int
+    rows: int
+    customers: int
+    churned_rows: int
+    churned_customers: int
+    c: float  # the regularisation strength chosen (inverse)
+    cv_auc: float | None  # grouped-CV AUC of the plain regression (mean over the folds): the yardstick
+    cv_auc_pooled: float | None  # the same, over the pooled out-of-fold predictions
+    factors: list[FactorFit]
+    config: ModelConfig = field(repr=False)  # the proposal (unsaved)
+    current: ModelSummary
+    proposed: ModelSummary
+    notes: list[str]
+
+    def factors_for_create(self) -> list[dict[str, Any]]:
+        """The proposal as `health_model_create(factors=...)` wants it."""
+        return [
+            {"key": f.key, "weight": f.weight, "bad": f.bad, "good": f.good, "enabled": f.enabled}
+            for f in self.config.factors
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["config"]
+        data["start"], data["end"] = self.start.isoformat(), self.end.isoformat()
+        data["model"] = {
+            "factors": self.factors_for_create(),
+            "green": self.config.green,
+            "yellow": self.config.yellow,
+            "margin": self.config.margin,
+        }
+        return data
+
+
+def _summary(report: BacktestReport) -> ModelSummary:
+    (h,) = report.horizons
+    ew = report.early_warning
+    return ModelSummary(report.model_version, h.auc, ew.share, ew.alarm_rate)
+
+
+def _current() -> HealthModel:
+    model = HealthModel.objects.prefetch_related("factors").current()
+    if model is None:
+        raise FitError("No health model: there is nothing to fit against.")
+    return model
+
+
+def fit_health_model(
+    *, start: dt.date, end: dt.date, seed: int = 0, horizon: int = DEFAULT_HORIZON
+) -> FitResult:
+    """Fit weights and anchors on the as-of dates of [start, end] (see the module docstring). Writes
+    nothing. Raises FitError with fewer than MIN_CHURNED_CUSTOMERS churned customers in the range."""
+    if end < start:
+        raise ValueError("end must not be before start.")
+    current = ModelConfig.of(_current())
+    # Every factor of the current model on, so that each row carries every raw value.
+    everything = ModelConfig(
+        factors=tuple(FactorConfig(f.key, 1.0, f.bad, f.good, True) for f in current.factors),
+        green=current.green,
+        yellow=current.yellow,
+        margin=current.margin,
+    )
+    training = run_backtest(
+        start=start, end=end, horizons=(horizon,), resamples=0, seed=seed, config=everything
+    )
+    rows = training.rows
+    labels = np.array([r.churned_within(horizon) for r in rows], dtype=bool)
+    churned_customers = len({r.customer_id for r, y in zip(rows, labels, strict=True) if y})
+    if churned_customers < MIN_CHURNED_CUSTOMERS:
+        raise FitError(
+            f"{churned_customers} churned customers in the range; "
+            f"fitting needs at least {MIN_CHURNED_CUSTOMERS}."
+        )
+    notes = [
+        f"A missing factor value is replaced by the factor's mean score over the {len(rows)} training rows."
+    ]
+
+    # Anchors from the observed percentiles; features are the factor scores with them.
+    kept: list[tuple[FactorConfig, float, float, float, float]] = []  # (factor, coverage, bad, good, mean)
+    columns = []
+    dropped: list[FactorFit] = []
+    for f in current.factors:
+        values = [r.raw[f.key] for r in rows if f.key in r.raw]
+        coverage = len(values) / len(rows)
+        if coverage < MIN_COVERAGE:
+            dropped.append(FactorFit(f.key, coverage, None, None, None, None, 0, "coverage"))
+            continue
+        low, high = (float(v) for v in np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE]))
+        if low == high:
+            dropped.append(FactorFit(f.key, coverage, None, None, None, None, 0, "no spread"))
+            continue
+        bad, good = (round(high, 4), round(low, 4)) if f.good < f.bad else (round(low, 4), round(high, 4))
+        if bad == good:
+            dropped.append(FactorFit(f.key, coverage, None, None, None, None, 0, "no spread"))
+            continue
+        scores = [factor_score(r.raw[f.key], bad=bad, good=good) if f.key in r.raw else None for r in rows]
+        mean = sum(s for s in scores if s is not None) / len(values)
+        columns.append([mean if s is None else s for s in scores])
+        kept.append((f, coverage, bad, good, mean))
+    if not kept:
+        raise FitError("No factor has enough coverage and spread to fit.")
+    features = np.array(columns, dtype=float).T
+    groups = _seeded_groups([r.customer_id for r in rows], seed)
+
+    c, cv_auc, pooled = _choose_c(features, labels, groups, seed)
+    pipeline = _pipeline(c, seed).fit(features, labels)
+    coef_std = pipeline[-1].coef_[0]  # per standard deviation of each factor score
+    std = pipeline[0].scale_
+    per_point = [-(b / s) for b, s in zip(coef_std, std, strict=True)]  # risk down per factor point
+    positive = [max(0.0, p) for p in per_point]
+    if sum(positive) <= 0:
+        raise FitError("No factor lowers the churn risk in this history: nothing to weight.")
+    weights = [int(w) for w in round_to_total([100.0 * p / sum(positive) for p in positive], 100.0, places=0)]
+
+    fits = []
+    fitted_factors = []
+    by_key = {
+        f.key: (f, cov, bad, good, mean, b, w)
+        for (f, cov, bad, good, mean), b, w in zip(kept, coef_std, weights, strict=True)
+    }
+    dropped_by_key = {d.key: d for d in dropped}
+    for f in current.factors:
+        if f.key in dropped_by_key:
+            fits.append(dropped_by_key[f.key])
+            fitted_factors.append(FactorConfig(f.key, 0.0, f.bad, f.good, False))  # keeps the current anchors
+            continue
+        _, cov, bad, good, mean, b, w = by_key[f.key]
+        reason = "" if w > 0 else "raises risk" if b > 0 else "rounds to 0"
+        fits.append(FactorFit(f.key, cov, bad, good, round(mean, 2), round(float(b), 4), w, reason))
+        fitted_factors.append(FactorConfig(f.key, float(w), bad, good, w > 0))
+    for d in dropped:
+        notes.append(
+            f"{d.key} dropped: " + ("coverage under 5 %" if d.dropped == "coverage" else "no spread")
+        )
+
+    proposal = ModelConfig(
+        factors=tuple(fitted_factors), green=current.green, yellow=current.yellow, margin=current.margin
+    )
+    common = {"start": start, "end": end, "horizons": (horizon,), "resamples": 0, "seed": seed}
+    current_report = run_backtest(config=current, **common)
+    proposed_report = run_backtest(config=proposal, **common)
+    return FitResult(
+        start=start,
+        end=end,
+        horizon=horizon,
+        seed=seed,
+        rows=len(rows),
+        customers=len({r.customer_id for r in rows}),
+        churned_rows=int(labels.sum()),
+        churned_customers=churned_customers,
+        c=c,
+        cv_auc=cv_auc,
+        cv_auc_pooled=pooled,
+        factors=fits,
+        config=proposal,
+        current=_summary(current_report),
+        proposed=_summary(proposed_report),
+        notes=notes,
+    )
+
+
+def _pipeline(c: float, seed: int):
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000, random_state=seed))
+
+
+def _seeded_groups(customer_ids: list[int], seed: int) -> np.ndarray:
+    """Customer ids relabelled by a seeded permutation: GroupKFold's assignment of groups to folds then
+    depends on the seed (and on nothing else), with each customer's rows kept in one fold."""
+    distinct = sorted(set(customer_ids))
+    labels = np.random.default_rng(seed).permutation(len(distinct))
+    relabel = dict(zip(distinct, labels.tolist(), strict=True))
+    return np.array([relabel[c] for c in customer_ids])
+
+
+def _choose_c(
+    features: np.ndarray, labels: np.ndarray, groups: np.ndarray, seed: int
+) -> tuple[float, float, float | None]:
+    """The C of C_GRID with the best mean grouped-CV ROC AUC (ties: the smaller C, more regularised); that
+    mean, and the AUC of the pooled out-of-fold predictions at that C."""
+    folds = GroupKFold(n_splits=min(FOLDS, len(set(groups.tolist()))))
+    best = (C_GRID[0], -1.0)
+    for c in C_GRID:
+        mean = float(
+            cross_val_score(
+                _pipeline(c, seed), features, labels, groups=groups, cv=folds, scoring="roc_auc"
+            ).mean()
+        )
+        if mean > best[1] + 1e-12:
+            best = (c, mean)
+    c, mean = best
+    oof = cross_val_predict(
+        _pipeline(c, seed), features, labels, groups=groups, cv=folds, method="predict_proba"
+    )
+    pooled = auc(oof[:, 1].tolist(), labels.tolist())
+    return c, round(mean, 4), round(pooled, 4) if pooled is not None else None
