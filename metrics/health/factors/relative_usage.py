@@ -74,12 +74,12 @@ def distribution(day: dt.date) -> Distribution:
     rows = (
         scored_customers(day)
         .annotate(
-            window=FilteredRelation(
+            recent_usage=FilteredRelation(
                 "usage_daily", condition=Q(usage_daily__day__gte=start, usage_daily__day__lte=day)
             )
         )
         .values("pk", "segment", "licenses")
-        .annotate(events=Sum("window__events", default=0), last=Max("window__day"))
+        .annotate(events=Sum("recent_usage__events", default=0), last=Max("recent_usage__day"))
         .order_by()
     )
     peers = {
