@@ -8,8 +8,11 @@ process for the chunks that follow: per (day, database), only the latest day, fo
 chunk is then ranked in Python with bisect, without a query.
 
 Cost: one statement per day and process, which reads the 30-day window of the rollup for the whole base (the
-same rows the chunks' usage scan reads, once more in total, not once per chunk) and answers one row per
-scored customer (~100,000 rows, a few MB, at 100,000 customers); ranking a chunk is O(n log n) in Python.
+same rows the chunks' usage scans read, once more in total, not once per chunk) and answers one row per scored
+customer. Measured on the 100,000-customer bench database (10 M rollup rows, PostgreSQL, a shared 2-core
+machine): 7.5 s for the statement (a hash join and one aggregate), 0.05 s to rank a chunk of 5,000 against it;
+one chunk's usage scan takes 0.8 s there, so the day's 20 chunks read ~15 s of usage and this adds ~7.5 s per
+worker process. A caller that asks about many different days (the backtest's early warning) pays it per day.
 """
 
 from __future__ import annotations
