@@ -80,3 +80,14 @@ def manager_client(manager) -> Client:
 @pytest.fixture
 def admin_client(admin_user) -> Client:
     return client_for(admin_user)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_relative_usage_distribution():
+    """Relative usage memoizes a day's population in the process (metrics/health/factors/relative_usage.py);
+    each test has its own data for the same days."""
+    from metrics.health.factors import relative_usage
+
+    relative_usage.forget()
+    yield
+    relative_usage.forget()

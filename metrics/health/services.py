@@ -25,16 +25,18 @@ from .engine import ModelConfig, Result, gather, score_many
 
 logger = logging.getLogger(__name__)
 
-# The default model (docs/health.md), as migration 0004_health_default_model creates it: key, weight, bad,
-# good.
+# The default model (docs/health.md, default model v2), as migration 0010_health_default_model_v2 installs it:
+# key, weight, bad, good. Weights sum to 100.
 DEFAULT_FACTORS = [
-    ("license_utilization", 20, 0.0, 0.8),
-    ("usage_trend", 10, 0.5, 1.0),
+    ("license_utilization", 15, 0.0, 0.8),
+    ("relative_usage", 15, 10.0, 60.0),
+    ("usage_trend", 5, 0.5, 1.0),
     ("feature_breadth", 10, 0.0, 0.8),
-    ("support_load", 15, 5.0, 0.0),
-    ("nps", 15, -100.0, 100.0),
+    ("revenue_trend", 10, 0.8, 1.0),
+    ("support_load", 10, 5.0, 0.0),
+    ("nps", 10, -100.0, 100.0),
     ("csat", 5, 0.0, 100.0),
-    ("pulse", 15, 1.0, 5.0),
+    ("pulse", 10, 1.0, 5.0),
     ("engagement", 10, 60.0, 14.0),
 ]
 

@@ -69,8 +69,10 @@ REGISTRY: dict[str, Factor] = {}
 # The default model's order (docs/health.md table). A new factor module is added here.
 FACTOR_MODULES = [
     "license_utilization",
+    "relative_usage",
     "usage_trend",
     "feature_breadth",
+    "revenue_trend",
     "support_load",
     "nps",
     "csat",

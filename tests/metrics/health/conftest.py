@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.utils import timezone
 
-from metrics.models import UsageDaily
+from metrics.health.services import health_model_create
+from metrics.models import HealthModel, UsageDaily
 
 DAY = dt.date(2026, 6, 30)
 
@@ -26,4 +28,27 @@ def usage(customer, *, users: int, day: dt.date, features=("reports",), events: 
         )
         for i in range(users)
         for f in features
+    )
+
+
+V1_FACTORS = [  # the shipped default model v1 (migration 0004): key, weight, bad, good
+    ("license_utilization", 20, 0.0, 0.8),
+    ("usage_trend", 10, 0.5, 1.0),
+    ("feature_breadth", 10, 0.0, 0.8),
+    ("support_load", 15, 5.0, 0.0),
+    ("nps", 15, -100.0, 100.0),
+    ("csat", 5, 0.0, 100.0),
+    ("pulse", 15, 1.0, 5.0),
+    ("engagement", 10, 60.0, 14.0),
+]
+
+
+def v1_model() -> HealthModel:
+    """A new version in force with v1's factors and thresholds: for tests whose numbers assume them."""
+    return health_model_create(
+        factors=[{"key": k, "weight": w, "bad": b, "good": g, "enabled": True} for k, w, b, g in V1_FACTORS],
+        green=Decimal(70),
+        yellow=Decimal(40),
+        margin=Decimal(3),
+        note="v1 weights (test)",
     )

@@ -52,13 +52,26 @@ def history(customer, query: str):
 
 def test_snapshots_of_a_day_for_anyone_signed_in(customer, other_customer, other_csm):
     snapshots([customer, other_customer], [DAY - dt.timedelta(days=1), DAY])
+    version = health_model_current().version
     response = api(other_csm).get(f"{SNAPSHOTS}?date={DAY.isoformat()}")
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 2
     assert body["results"] == [
-        {"customer": "NW-1", "date": DAY.isoformat(), "score": "80.0", "band": "green", "model_version": 1},
-        {"customer": "SP-1", "date": DAY.isoformat(), "score": "80.0", "band": "green", "model_version": 1},
+        {
+            "customer": "NW-1",
+            "date": DAY.isoformat(),
+            "score": "80.0",
+            "band": "green",
+            "model_version": version,
+        },
+        {
+            "customer": "SP-1",
+            "date": DAY.isoformat(),
+            "score": "80.0",
+            "band": "green",
+            "model_version": version,
+        },
     ]
     assert api().get(f"{SNAPSHOTS}?date={DAY.isoformat()}").status_code in (401, 403)
 
@@ -67,7 +80,13 @@ def test_a_snapshot_without_score_answers_nulls(customer, csm):
     snapshots([customer], [dt.date(2026, 7, 1)])
     body = api(csm).get(f"{SNAPSHOTS}?date=2026-07-01").json()
     assert body["results"] == [
-        {"customer": "NW-1", "date": "2026-07-01", "score": None, "band": None, "model_version": 1}
+        {
+            "customer": "NW-1",
+            "date": "2026-07-01",
+            "score": None,
+            "band": None,
+            "model_version": health_model_current().version,
+        }
     ]
 
 

@@ -59,9 +59,9 @@ def test_command_computes_every_customer_for_the_day(book):
     assert set(snaps) == {healthy.pk, struggling.pk, unknown.pk}
     assert snaps[healthy.pk].band == "green"
     assert snaps[struggling.pk].band == "red"
-    assert snaps[unknown.pk].score is None  # support load alone: 15 of 100
+    assert snaps[unknown.pk].score is None  # support load and relative usage alone: 25 of 100
     assert snaps[unknown.pk].band == ""
-    assert snaps[healthy.pk].model.version == 1
+    assert snaps[healthy.pk].model == HealthModel.objects.current()
 
 
 def test_recompute_twice_is_noop(book):
@@ -125,13 +125,15 @@ def test_model_edit_creates_a_version_and_old_snapshots_keep_theirs(book, manage
     v2 = health_model_create(
         factors=factors, green=Decimal(75), yellow=Decimal(45), margin=Decimal(2), note="No NPS", user=manager
     )
-    assert (v2.version, v2.created_by, v2.note) == (2, manager, "No NPS")
+    assert (v2.version, v2.created_by, v2.note) == (v1.version + 1, manager, "No NPS")
     assert HealthModel.objects.current() == v2
     call_command("recompute_health", "--date", DAY.isoformat())
     assert set(HealthSnapshot.objects.filter(date=days_ago(1)).values_list("model__version", flat=True)) == {
-        1
+        v1.version
     }
-    assert set(HealthSnapshot.objects.filter(date=DAY).values_list("model__version", flat=True)) == {2}
+    assert set(HealthSnapshot.objects.filter(date=DAY).values_list("model__version", flat=True)) == {
+        v2.version
+    }
     assert v1.factors.get(key="nps").enabled is True  # the old version is untouched
     snap = HealthSnapshot.objects.filter(date=DAY).first()
     assert "nps" not in [c["factor"] for c in snap.components]

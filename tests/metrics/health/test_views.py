@@ -7,12 +7,13 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from metrics.health.factors import load
 from metrics.health.panels import customer_panels as health_panels
 from metrics.health.services import health_model_current, health_recompute
 from metrics.models import HealthModel, HealthSnapshot
 from tests.factories import CustomerFactory, PulseFactory, TouchpointFactory
 
-from .conftest import at, usage
+from .conftest import at, usage, v1_model
 
 pytestmark = pytest.mark.django_db
 
@@ -62,10 +63,11 @@ def test_health_card_queries_are_constant(csm_client, csm, size, django_assert_n
 
 
 def test_csm_cannot_open_or_post_the_model_editor(csm_client):
+    models = HealthModel.objects.count()
     assert csm_client.get(URL).status_code == 403
     response = csm_client.post(URL, {"action": "save", "note": "x"})
     assert response.status_code == 403
-    assert HealthModel.objects.count() == 1
+    assert HealthModel.objects.count() == models
 
 
 def test_anonymous_is_sent_to_login(anonymous):
@@ -87,6 +89,11 @@ def form_data(model: HealthModel, **changes) -> dict[str, str]:
         data[f"{f.key}-good"] = str(f.good)
         if f.enabled:
             data[f"{f.key}-enabled"] = "on"
+    for key, factor in load().items():  # registered factors the model lacks: the editor shows them off
+        if f"{key}-weight" not in data:
+            data[f"{key}-weight"] = str(factor.default_weight)
+            data[f"{key}-bad"] = str(factor.default_bad)
+            data[f"{key}-good"] = str(factor.default_good)
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -106,14 +113,14 @@ def test_managers_and_admins_preview_without_saving(request, who, csm):
     preview = response.context["job"].preview
     assert preview.customers == 1
     assert preview.before_bands.get(before.band) == 1
-    assert HealthModel.objects.count() == 1  # nothing saved
+    assert HealthModel.objects.current() == model  # nothing saved
 
 
 def test_preview_lists_customers_changing_band(manager_client, csm):
     green = CustomerFactory(csm=csm, name="Greenfield", licenses=10)
     usage(green, users=10, day=TODAY)
     PulseFactory(customer=green, score=5, created_at=at(TODAY))
-    model = health_model_current()
+    model = v1_model()  # the weights the numbers below assume
     # Today: utilization, support load and pulse at full marks -> 100, green. Proposed: pulse 5 is worth
     # 0 points and weighs 50 -> (20 * 100 + 15 * 100 + 50 * 0) / 85 = 41.2, yellow.
     response = manager_client.post(
@@ -132,14 +139,15 @@ def test_preview_lists_customers_changing_band(manager_client, csm):
 
 def test_save_creates_a_version_with_note_and_user(manager_client, manager):
     model = health_model_current()
+    nps_before = float(model.factors.get(key="nps").weight)
     response = manager_client.post(
         URL, form_data(model, **{"nps-weight": "30", "note": "NPS matters more", "action": "save"})
     )
     assert response.status_code == 302
-    v2 = health_model_current()
-    assert (v2.version, v2.note, v2.created_by) == (2, "NPS matters more", manager)
-    assert float(v2.factors.get(key="nps").weight) == 30
-    assert float(model.factors.get(key="nps").weight) == 15
+    new = health_model_current()
+    assert (new.version, new.note, new.created_by) == (model.version + 1, "NPS matters more", manager)
+    assert float(new.factors.get(key="nps").weight) == 30
+    assert float(model.factors.get(key="nps").weight) == nps_before  # the old version is untouched
 
 
 @pytest.mark.parametrize(
@@ -158,7 +166,7 @@ def test_bad_input_shows_errors_and_saves_nothing(manager_client, changes, field
     response = manager_client.post(URL, data)
     assert response.status_code == 200
     assert field in response.context["form"].errors
-    assert HealthModel.objects.count() == 1
+    assert HealthModel.objects.current() == model
 
 
 def test_all_factors_off_is_refused(manager_client):
@@ -166,7 +174,7 @@ def test_all_factors_off_is_refused(manager_client):
     data = {k: v for k, v in form_data(model, note="x", action="save").items() if not k.endswith("-enabled")}
     response = manager_client.post(URL, data)
     assert response.context["form"].non_field_errors()
-    assert HealthModel.objects.count() == 1
+    assert HealthModel.objects.current() == model
 
 
 def test_chart_marks_model_version_changes(csm, manager):
@@ -177,7 +185,7 @@ def test_chart_marks_model_version_changes(csm, manager):
     customer = CustomerFactory(csm=csm)
     declining(customer, days=3)
     v1 = health_model_current()
-    health_model_create(
+    stricter = health_model_create(
         factors=[
             {"key": f.key, "weight": f.weight, "bad": f.bad, "good": f.good, "enabled": True}
             for f in v1.factors.all()
@@ -190,6 +198,6 @@ def test_chart_marks_model_version_changes(csm, manager):
     )
     health_recompute(day=TODAY)
     chart = health_panels(customer=customer, user=csm)[0].context["chart"]
-    assert chart["markers"] == [{"index": 3, "label": "Model v2", "note": "Stricter green"}]
+    assert chart["markers"] == [{"index": 3, "label": f"Model v{stricter.version}", "note": "Stricter green"}]
     assert chart["green"] == 75.0
     assert len(chart["labels"]) == 4
