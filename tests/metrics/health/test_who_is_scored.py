@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Customer, LifecycleStage
@@ -180,3 +181,30 @@ def test_a_batch_of_1000_rows_updates_the_lifecycle_set_based():
         mrr_upsert(rows=back)
     assert len(queries.captured_queries) == total  # the same statements, whatever moves
     assert Customer.objects.filter(lifecycle_stage=LifecycleStage.ONBOARDING).count() == 600
+
+
+# --- Shown as churned, not red ---------------------------------------------------------------------
+
+
+def test_the_book_and_the_customer_page_show_churned_not_red(csm, csm_client):
+    gone = scorable(csm=csm, name="Goneco")
+    ledger(gone, (100, "500"))
+    recompute(11)
+    Customer.objects.filter(pk=gone.pk).update(health_band="red", health_score=Decimal("20.0"))
+    ledger(gone, (10, "0"))
+
+    book = csm_client.get(reverse("book")).content.decode()
+    assert 'data-testid="book-churned"' in book
+    assert "score--red" not in book
+
+    page = csm_client.get(gone.get_absolute_url()).content.decode()
+    assert 'data-testid="health-churned"' in page
+    assert f"on {ago(10):%-d %b %Y}" in page  # the ledger's churn date
+    assert 'data-testid="health-score"' not in page
+
+
+def test_a_customer_churned_by_hand_shows_churned_without_a_date(csm, csm_client):
+    gone = scorable(csm=csm, lifecycle_stage=LifecycleStage.CHURNED)
+    page = csm_client.get(gone.get_absolute_url()).content.decode()
+    assert 'data-testid="health-churned"' in page
+    assert "Churned: churned customers are not scored" in page
