@@ -244,3 +244,10 @@ def licenses_by_customer(*, customer_ids: Iterable[int]) -> dict[int, int]:
     customers, wanted = for_customers(customer_ids, "pk")
     rows = Customer.objects.filter(customers, licenses__gt=0).values_list("pk", "licenses").order_by()
     return {pk: seats for pk, seats in rows if pk in wanted}
+
+
+def contract_start_by_customer(*, customer_ids: Iterable[int]) -> dict[int, dt.date | None]:
+    """Each customer's contract_start (None when empty), for all of `customer_ids`."""
+    customers, wanted = for_customers(customer_ids, "pk")
+    rows = Customer.objects.filter(customers).values_list("pk", "contract_start").order_by()
+    return {pk: start for pk, start in rows if pk in wanted}

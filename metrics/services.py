@@ -14,13 +14,15 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Customer, User
+from accounts.models import Customer, LifecycleStage, User
 from accounts.visibility import can_edit_customer, can_ingest
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 from core.sql import chunked, placeholders
 
+from .churn import in_force_q, ledger_churned_on
 from .engagement import first_utilization_current_sql, usage_value_sql
 from .models import (
     FirstUtilizationDay,
@@ -121,6 +123,43 @@ def mrr_ledger_relink(*, customer_ids: Sequence[int] | None = None) -> None:
                 """,  # noqa: S608 - table name and placeholders are ours
                 params,
             )
+    customers_lifecycle_follow_ledger(customer_ids=customer_ids)
+
+
+# A returning customer starts over: a new contract to onboard, whatever stage it had left in.
+REACTIVATED_STAGE = LifecycleStage.ONBOARDING
+
+
+def customers_lifecycle_follow_ledger(
+    *, customer_ids: Sequence[int] | None = None, today: dt.date | None = None
+) -> tuple[int, int]:
+    """Make the customers' lifecycle stage follow their MRR as of today (docs/health.md#who-is-scored);
+    returns (churned, reactivated). Called by mrr_ledger_relink, so in the transaction of every ledger write.
+
+    - MRR 0 today after a positive MRR before (the ledger's churn, churn.ledger_churned_on) → `churned`;
+    - `churned` with a positive MRR today after a ledger churn (a reactivation) → `onboarding`
+      (REACTIVATED_STAGE). A customer marked `churned` by hand whose ledger never went to 0 stays `churned`.
+
+    Two set-based UPDATEs per chunk of ids (all customers when None), whatever the number of rows."""
+    today = today or timezone.localdate()
+    ledger = MrrEntry.objects.filter(customer_id=OuterRef("pk"))
+    paying = Exists(ledger.filter(in_force_q(today), mrr__gt=0))
+    churned_before = Exists(ledger.filter(effective_date__lte=today, mrr=0, positive_before=True))
+    chunks: Iterable[Sequence[int] | None] = [None] if customer_ids is None else chunked(list(customer_ids))
+    churned = reactivated = 0
+    for chunk in chunks:
+        if chunk is not None and not chunk:
+            continue
+        customers = Customer.objects.all() if chunk is None else Customer.objects.filter(pk__in=chunk)
+        churned += (
+            customers.exclude(lifecycle_stage=LifecycleStage.CHURNED)
+            .filter(ledger_churned_on(today))
+            .update(lifecycle_stage=LifecycleStage.CHURNED, updated_at=timezone.now())
+        )
+        reactivated += customers.filter(
+            paying, churned_before, lifecycle_stage=LifecycleStage.CHURNED
+        ).update(lifecycle_stage=REACTIVATED_STAGE, updated_at=timezone.now())
+    return churned, reactivated
 
 
 @transaction.atomic

@@ -5,10 +5,11 @@ Entry points: `manage.py evaluate_triggers`, the Celery beat job every 5 minutes
 answers, new customers) and the hook after the nightly health recompute (every condition, for that day).
 
 Each condition module computes its matches for all customers in SQL, restricted to the customers the trigger
-may start a run for (`_eligible`: not churned, no open run of the playbook, not within the cooldown after a
-run of it closed). Runs are inserted with ON CONFLICT DO NOTHING against the one-open-run index, so running
-the evaluation twice, or twice at once, starts each run once. Every sweep then reconciles assignees with the
-customers' current CSMs and completes tasks whose required touchpoint has been logged.
+may start a run for (`_eligible`: not churned on the evaluated day — docs/health.md#who-is-scored, by the
+ledger or the lifecycle stage, for every condition — no open run of the playbook, not within the cooldown
+after a run of it closed). Runs are inserted with ON CONFLICT DO NOTHING against the one-open-run index, so
+running the evaluation twice, or twice at once, starts each run once. Every sweep then reconciles assignees
+with the customers' current CSMs and completes tasks whose required touchpoint has been logged.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Customer, LifecycleStage
+from accounts.models import Customer
+from metrics.churn import churned_on
 
 from . import triggers
 from .models import Run, RunStatus, Trigger
@@ -45,8 +47,11 @@ class EvaluationResult:
         return sum(self.started.values())
 
 
-def _eligible(trigger: Trigger, now: dt.datetime) -> QuerySet:
-    """Customer ids this trigger may start its playbook for (a subquery, evaluated inside the match query)."""
+def _eligible(trigger: Trigger, now: dt.datetime, today: dt.date) -> QuerySet:
+    """Customer ids this trigger may start its playbook for (a subquery, evaluated inside the match query):
+    not churned on `today`, the evaluated day (docs/health.md#who-is-scored: a customer gone by the ledger or
+    the lifecycle stage gets no run of any trigger, the red-health rescue included), and not blocked by an
+    open run or the cooldown."""
     runs = Run.objects.filter(playbook_id=trigger.playbook_id, customer_id=OuterRef("pk"))
     blocked = runs.filter(
         Q(status=RunStatus.OPEN)
@@ -55,9 +60,7 @@ def _eligible(trigger: Trigger, now: dt.datetime) -> QuerySet:
             status__in=[RunStatus.DONE, RunStatus.CANCELLED],
         )
     )
-    return (
-        Customer.objects.exclude(lifecycle_stage=LifecycleStage.CHURNED).filter(~Exists(blocked)).values("pk")
-    )
+    return Customer.objects.exclude(churned_on(today)).filter(~Exists(blocked)).values("pk")
 
 
 def trigger_evaluate(
@@ -68,7 +71,12 @@ def trigger_evaluate(
     params = module.clean(trigger.params or {})
     upto = module.cursor_upto() if hasattr(module, "cursor_upto") else None
     ctx = triggers.Context(
-        trigger=trigger, params=params, today=today, now=now, eligible=_eligible(trigger, now), upto=upto
+        trigger=trigger,
+        params=params,
+        today=today,
+        now=now,
+        eligible=_eligible(trigger, now, today),
+        upto=upto,
     )
     rows = [
         NewRun(m.customer_id, module.reason(params, m.values), _values(trigger, params, m), m.key)

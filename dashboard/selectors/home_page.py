@@ -18,7 +18,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Customer, User
+from accounts.models import Customer, LifecycleStage, User
 from core.numbers import ratio
 from core.sql import ZERO_MONEY, analytic_transaction, cents_sql, day_start, dollars, to_cents
 from metrics.health.selectors import Movement, explain
@@ -88,7 +88,10 @@ def _portfolio_pass(
     *, portfolio: Portfolio, day: dt.date
 ) -> dict[str, tuple[int, int, list[tuple[int, int, int]]]]:
     """One pass over the portfolio's customers joined to the ledger row in force on `day`: per current
-    health band, (customers, MRR cents, [(renewing, their MRR cents, at-risk renewing) per window])."""
+    health band, (customers, MRR cents, [(renewing, their MRR cents, at-risk renewing) per window]).
+
+    Churned customers are left out (docs/health.md#who-is-scored): they get no new snapshot, so their
+    denormalised band is the last one before they left, often red, and would count as a customer at risk."""
     customers = q(Customer._meta.db_table)
     scope_sql, scope_params = portfolio.sql("cu.csm_id")
     d = adapt_date(day)
@@ -102,11 +105,11 @@ def _portfolio_pass(
     sql = f"""
         SELECT cu.health_band, COUNT(*), COALESCE(SUM({cents_sql("l.mrr")}), 0), {", ".join(windows)}
         FROM {customers} cu {_mrr_join(portfolio)}
-        WHERE 1 = 1{scope_sql}
+        WHERE cu.lifecycle_stage <> %s{scope_sql}
         GROUP BY cu.health_band
     """  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, d, d, *scope_params])
+        cursor.execute(sql, [*params, d, d, LifecycleStage.CHURNED.value, *scope_params])
         rows = cursor.fetchall()
     out = {}
     for band, n, cents, *rest in rows:
@@ -282,6 +285,7 @@ def biggest_drops(*, portfolio: Portfolio, limit: int = LIST_LIMIT) -> list[Drop
     customers = list(
         portfolio.customers()
         .filter(health_change_7d__lt=0, health_as_of__isnull=False)
+        .exclude(lifecycle_stage=LifecycleStage.CHURNED)  # their last drop is history, not this week's news
         .select_related("csm")
         .order_by("health_change_7d", "name", "pk")[:limit]
     )

@@ -154,7 +154,7 @@ def seed(ctx: Any) -> None:
     if todo and len(chunks) == 1:
         names = key_features()
         series = usage_series(first=todo[0], last=todo[-1], names=names)
-        ids = scored_ids(*chunks[0])
+        ids = scored_ids(*chunks[0], day=ctx.today)
         for day in todo:
             with shared_scan():
                 preload(customer_ids=ids, day=day, stats=series[day], names=names)

@@ -1,5 +1,6 @@
 """Customer page panel (cshub/panels.py): the health card — score, band, changes, 90-day chart with model
-version marks, components and what moved. Two queries."""
+version marks, components and what moved. Two queries; a churned customer shows "Churned" and its churn date
+instead of a band (one more query)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import LifecycleStage
 from core.panels import Panel
 
+from ..churn import churn_dates
 from ..models import HealthSnapshot
 from .selectors import HealthSummary, explain, score_change
 
@@ -45,6 +48,11 @@ def customer_panels(*, customer: Any, user: Any) -> list[Panel]:
     month_ago = by_date.get(latest.date - dt.timedelta(days=30)) if latest else None
     summary = HealthSummary(latest, score_change(latest, week_ago), score_change(latest, month_ago), week_ago)
     context: dict[str, Any] = {"summary": summary, "chart_js": chart_js()}
+    if customer.lifecycle_stage == LifecycleStage.CHURNED:
+        # docs/health.md#who-is-scored: shown as churned, not by its last band; one more query, for churned
+        # customers only (the lifecycle follows the ledger on every write, metrics.services).
+        context["churned"] = True
+        context["churned_on"] = churn_dates(customer_ids=[customer.pk], day=today).get(customer.pk)
     if latest is not None:
         context["explanation"] = explain(latest, week_ago)
         context["chart"] = _chart(snapshots)

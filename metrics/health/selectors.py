@@ -204,7 +204,7 @@ def health_model_preview(
     after_scores: list[Decimal | None] = []
     changed: list[tuple[int, Any, Any]] = []
     for lo, hi in customer_id_chunks(chunk_size=chunk_size):
-        ids = scored_ids(lo, hi)
+        ids = scored_ids(lo, hi, day=day)
         with cyclic_gc_paused():
             readings = gather(union, customer_ids=ids, day=day)
             bands = previous_bands(customer_ids=ids, day=day)

@@ -17,9 +17,10 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.models import Customer, LifecycleStage, User
+from accounts.models import Customer, User
 from accounts.selectors import for_customers
 
+from ..churn import churned_on
 from ..models import HealthFactor, HealthModel, HealthSnapshot
 from .engine import ModelConfig, Result, gather, score_many
 
@@ -52,12 +53,15 @@ def customer_id_chunks(*, chunk_size: int = CHUNK_SIZE) -> list[tuple[int, int]]
     return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
 
 
-def scored_ids(lo: int, hi: int) -> list[int]:
-    # Churned customers get no new snapshots: they are gone, and a red score would only start a rescue
-    # playbook for nobody. Their history stays.
+def scored_ids(lo: int, hi: int, *, day: dt.date) -> list[int]:
+    """The customers with lo <= id <= hi scored on `day`: all but those churned on `day`
+    (docs/health.md#who-is-scored, metrics.churn.churned_on: the ledger's churn or the lifecycle stage). One
+    statement per chunk. Churned customers get no new snapshots: they are gone, and a red score would only
+    start a rescue playbook for nobody. Their history stays, and a reactivated customer is scored again from
+    the day it pays."""
     return list(
         Customer.objects.filter(pk__gte=lo, pk__lte=hi)
-        .exclude(lifecycle_stage=LifecycleStage.CHURNED)
+        .exclude(churned_on(day))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -99,7 +103,7 @@ def health_chunk_recompute(*, day: dt.date, model_id: int, lo: int, hi: int, den
     refreshed in the same transaction, so they always equal the latest snapshot."""
     model = HealthModel.objects.prefetch_related("factors").get(pk=model_id)
     config = ModelConfig.of(model)
-    ids = scored_ids(lo, hi)
+    ids = scored_ids(lo, hi, day=day)
     with cyclic_gc_paused():
         readings = gather(config, customer_ids=ids, day=day)  # reads before the transaction: no locks held
         results = score_many(config, readings, previous_bands=previous_bands(customer_ids=ids, day=day))

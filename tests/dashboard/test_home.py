@@ -147,6 +147,21 @@ def test_renewals_show_open_playbooks(book, csm):
     assert home.renewals[1].open_playbooks == 0
 
 
+def test_churned_customers_are_not_counted_red(book, csm):
+    """docs/health.md#who-is-scored: a churned customer keeps its last (red) band as history; the home page
+    counts it in no band and lists it in no drop. Its MRR went to 0 through the ledger, which churns it."""
+    red = book[0][0]
+    Customer.objects.filter(pk=red.pk).update(health_change_7d=Decimal("-22.0"))
+    _ledger(red, (TODAY - dt.timedelta(days=5), 0))
+    assert Customer.objects.get(pk=red.pk).lifecycle_stage == "churned"
+    home = selectors.home(user=csm, today=TODAY)
+    by_band = {r.band: r for r in home.bands}
+    assert by_band["red"].customers == 0
+    assert home.customers == 3
+    assert home.at_risk.customers == 1  # the yellow one
+    assert home.drops == []
+
+
 def test_biggest_drops_carry_what_moved(book, csm):
     red = book[0][0]
     Customer.objects.filter(pk=red.pk).update(health_change_7d=Decimal("-22.0"))

@@ -1,6 +1,8 @@
 """Support load (docs/health.md): open tickets at the end of the day, urgent x3, high x2, others x1.
 
-No open tickets is a load of 0 (full marks), so this factor is never missing."""
+Missing is not perfect (docs/health.md#missing-is-not-perfect): without a ticket feed — no ticket for any
+customer opened in the FEED_DAYS days up to the day — the factor is missing for every customer, not 0 = full
+marks. With a feed, no open tickets is still a load of 0."""
 
 from __future__ import annotations
 
@@ -15,19 +17,29 @@ from metrics.models import Priority, Ticket
 from . import Factor, Reading, id_range, register
 
 WEIGHTS = {Priority.URGENT: 3, Priority.HIGH: 2}
+FEED_DAYS = 180  # a ticket opened for any customer in [D - 179, D] means the install has a ticket feed
 
 
 @register
 class SupportLoad(Factor):
     key = "support_load"
     label = "Support load"
-    description = "Open tickets, urgent counted 3 times and high twice (0 without open tickets)"
+    description = (
+        "Open tickets, urgent counted 3 times and high twice (0 without open tickets; missing when no "
+        "ticket was received for any customer in the last 180 days)"
+    )
     default_weight = 15
     default_bad = 5.0
     default_good = 0.0
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         _start, end = day_bounds(day)
+        feed_start, _end = day_bounds(day - dt.timedelta(days=FEED_DAYS - 1))
+        if (
+            not customer_ids
+            or not Ticket.objects.filter(opened_at__gte=feed_start, opened_at__lt=end).exists()
+        ):
+            return {}  # no ticket feed: missing, not "no tickets"
         load = Case(
             *(When(priority=p, then=Value(w)) for p, w in WEIGHTS.items()),
             default=Value(1),

@@ -32,6 +32,12 @@ def seed_history(customer, days: int) -> None:
     PulseFactory(customer=customer, score=4, created_at=at(TODAY - dt.timedelta(days=days + 1)))
     TouchpointFactory(customer=customer, occurred_at=at(TODAY - dt.timedelta(days=days + 1)))
     TicketFactory(customer=customer, priority="high", opened_at=at(TODAY - dt.timedelta(days=3)))
+    # A ticket feed over the whole history (docs/health.md#missing-is-not-perfect): support load is read.
+    TicketFactory(
+        customer=customer,
+        opened_at=at(TODAY - dt.timedelta(days=days + 2)),
+        resolved_at=at(TODAY - dt.timedelta(days=days + 1)),
+    )
     for back in range(days, -1, -1):
         health_recompute(day=TODAY - dt.timedelta(days=back))
 

@@ -11,7 +11,7 @@ from metrics.health.factors import load
 from metrics.health.panels import customer_panels as health_panels
 from metrics.health.services import health_model_current, health_recompute
 from metrics.models import HealthModel, HealthSnapshot
-from tests.factories import CustomerFactory, PulseFactory, TouchpointFactory
+from tests.factories import CustomerFactory, PulseFactory, TicketFactory, TouchpointFactory
 
 from .conftest import at, usage, v1_model
 
@@ -120,6 +120,8 @@ def test_preview_lists_customers_changing_band(manager_client, csm):
     green = CustomerFactory(csm=csm, name="Greenfield", licenses=10)
     usage(green, users=10, day=TODAY)
     PulseFactory(customer=green, score=5, created_at=at(TODAY))
+    # A ticket feed, none open (docs/health.md#missing-is-not-perfect): support load 0, full marks.
+    TicketFactory(customer=green, opened_at=at(TODAY - dt.timedelta(days=5)), resolved_at=at(TODAY))
     model = v1_model()  # the weights the numbers below assume
     # Today: utilization, support load and pulse at full marks -> 100, green. Proposed: pulse 5 is worth
     # 0 points and weighs 50 -> (20 * 100 + 15 * 100 + 50 * 0) / 85 = 41.2, yellow.
