@@ -12,7 +12,7 @@ from metrics.health.services import health_recompute
 from metrics.models import HealthSnapshot
 from tests.factories import CustomerFactory, PulseFactory, TicketFactory, TouchpointFactory
 
-from .conftest import DAY, at, days_ago, usage
+from .conftest import DAY, at, days_ago, usage, v1_model
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +47,7 @@ def test_without_a_ticket_feed_support_load_is_left_out_and_the_weights_rescaled
     usage(customer, users=8, day=days_ago(35))  # usage trend 1.0: 100 points
     PulseFactory(customer=customer, score=1, created_at=at(DAY))  # pulse 1: 0 points
     TouchpointFactory(customer=customer, occurred_at=at(DAY))  # engagement: 100 points
+    v1_model()  # the weights the arithmetic below uses
     health_recompute(day=DAY, run_hooks=False)
     snap = HealthSnapshot.objects.get(customer=customer, date=DAY)
     by = {c["factor"]: c for c in snap.components}
