@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import factory
 from django.utils import timezone
@@ -130,6 +131,7 @@ class ResponseFactory(factory.django.DjangoModelFactory):
 
 # --- metrics (issue 3) ---------------------------------------------------------------------
 from metrics.models import KeyFeature, MrrEntry, Renewal, Ticket  # noqa: E402
+from metrics.services import mrr_upsert  # noqa: E402
 
 
 class MrrEntryFactory(factory.django.DjangoModelFactory):
@@ -226,3 +228,19 @@ class TaskFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Task {n}")
     assignee = factory.LazyAttribute(lambda o: o.run.assignee)
     due_date = factory.LazyFunction(timezone.localdate)
+
+
+def ledger(customer: Customer, *rows: tuple[int, str]) -> None:
+    """MRR ledger rows (days before today, mrr) written through the service, as the API and the CSV import
+    write them (links and the lifecycle follow, as in production)."""
+    today = timezone.localdate()
+    mrr_upsert(
+        rows=[
+            {
+                "customer": customer.external_id,
+                "effective_date": today - dt.timedelta(days=n),
+                "mrr": Decimal(m),
+            }
+            for n, m in rows
+        ]
+    )

@@ -5,15 +5,13 @@ reactivated customer is eligible again, and a past day is evaluated without look
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import Customer, LifecycleStage
 from metrics.models import UsageDaily
-from metrics.services import mrr_upsert
-from tests.factories import CustomerFactory, TouchpointFactory
+from tests.factories import CustomerFactory, TouchpointFactory, ledger
 
 from .conftest import evaluate, make_playbook, runs_for, snapshot
 
@@ -23,14 +21,6 @@ NOW = timezone.now()
 
 def ago(n: int) -> dt.date:
     return TODAY - dt.timedelta(days=n)
-
-
-def ledger(customer, *rows: tuple[int, str]) -> None:
-    mrr_upsert(
-        rows=[
-            {"customer": customer.external_id, "effective_date": ago(n), "mrr": Decimal(m)} for n, m in rows
-        ]
-    )
 
 
 def usage(customer, day: dt.date, *, users: int) -> None:

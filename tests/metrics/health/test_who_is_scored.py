@@ -18,7 +18,7 @@ from metrics.churn import churn_dates
 from metrics.health.services import health_recompute, scored_ids
 from metrics.models import HealthSnapshot
 from metrics.services import mrr_upsert
-from tests.factories import CustomerFactory, PulseFactory, TouchpointFactory
+from tests.factories import CustomerFactory, PulseFactory, TouchpointFactory, ledger
 
 from .conftest import at
 
@@ -29,15 +29,6 @@ TODAY = timezone.localdate()
 
 def ago(n: int) -> dt.date:
     return TODAY - dt.timedelta(days=n)
-
-
-def ledger(customer, *rows: tuple[int, str]) -> None:
-    """Ledger rows (days ago, mrr) written through the service, as the API and the CSV import write them."""
-    mrr_upsert(
-        rows=[
-            {"customer": customer.external_id, "effective_date": ago(n), "mrr": Decimal(m)} for n, m in rows
-        ]
-    )
 
 
 def scorable(**kwargs) -> Customer:
