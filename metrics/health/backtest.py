@@ -23,7 +23,7 @@ import datetime as dt
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -401,11 +401,14 @@ def run_backtest(
     seed: int = DEFAULT_SEED,
     chunk_size: int = CHUNK_SIZE,
     config: ModelConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BacktestReport:
     """The backtest of the model version `model_version` (default: the one in force) over the as-of dates
     of [start, end] (see the module docstring). `config` backtests an unsaved configuration instead (a
     proposal, e.g. a fitted model; `model_version` is then ignored and the report's is the config's, None
-    when unsaved). Raises LookupError for an unknown version, ValueError for bad arguments."""
+    when unsaved). `progress(done, total)` is called as the work advances (a background job's progress
+    bar; `total` is fixed for the run). Raises LookupError for an unknown version, ValueError for bad
+    arguments."""
     if end < start:
         raise ValueError("end must not be before start.")
     if not horizons or min(horizons) < 1 or lead < 1:
@@ -416,7 +419,12 @@ def run_backtest(
     window_end = end + dt.timedelta(days=max(horizons))
     rows: list[Row] = []
     at_lead: list[str | None] = []  # early warning: each churner's band `lead` days before
-    for ids in _ledger_chunks(chunk_size):
+    chunks = list(_ledger_chunks(chunk_size))
+    total = len(chunks) * (len(as_of_dates) + 1)
+    done = 0
+    if progress:
+        progress(done, total)
+    for ids in chunks:
         ledgers = _ledgers(ids)
         with cyclic_gc_paused():
             for day in as_of_dates:
@@ -424,7 +432,13 @@ def run_backtest(
                 for cid, s in score_as_of(config, customer_ids=paying, day=day).items():
                     churn = ledgers[cid].churn_after(day)
                     rows.append(Row(cid, day, s.score, s.band, s.factors, churn, s.raw))
+                done += 1
+                if progress:
+                    progress(done, total)
             at_lead.extend(_bands_before_churn(config, ledgers, start=start, end=window_end, lead=lead))
+            done += 1
+            if progress:
+                progress(done, total)
     ledger_until = MrrEntry.objects.aggregate(last=Max("effective_date"))["last"]
     return BacktestReport(
         model_version=config.version,
