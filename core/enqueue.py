@@ -9,8 +9,11 @@ Celery's registry:
   `send_task(name)`: that always publishes, even in eager mode, where no worker would ever run it.
 - A worker imports every app's tasks module when it starts (autodiscovery); a web process imports none. The
   first lookup of a name not registered yet runs that same autodiscovery, once per process.
-- `delay_on_commit` is `Task.delay_on_commit`: queued only if the transaction commits, and only once it has,
-  so the worker finds the rows.
+- `delay_on_commit` records the task in the outbox (core.models.OutboxMessage) in the current transaction and
+  publishes it once the transaction has committed, so the worker finds the rows, and a broker that is down or
+  hung delays the task instead of losing it or failing the request (docs/operations.md#outbox). Under
+  CELERY_TASK_ALWAYS_EAGER there is no broker: the task runs inline after commit, as Celery's
+  `delay_on_commit` would.
 
 Each app keeps a small `enqueue.py` of typed, named functions over these two, so a call site reads as what it
 queues.
@@ -21,15 +24,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from celery import Task, current_app
 from django.db import transaction
 
+from .models import OutboxMessage
+from .outbox import outbox_publish_one, task_named
 
-def task_named(name: str) -> Task:
-    """The registered Celery task called `name` (dotted path of its function)."""
-    if name not in current_app.tasks:
-        current_app.autodiscover_tasks(force=True)
-    return current_app.tasks[name]
+__all__ = ["delay", "delay_on_commit", "task_named"]
 
 
 def delay(name: str, *args: Any) -> None:
@@ -38,5 +38,11 @@ def delay(name: str, *args: Any) -> None:
 
 
 def delay_on_commit(name: str, *args: Any) -> None:
-    """Queue task `name` once the current transaction has committed (never if it rolls back)."""
-    transaction.on_commit(functools.partial(task_named(name).delay, *args))
+    """Queue task `name` once the current transaction has committed (never if it rolls back); the outbox
+    keeps it until the broker has it."""
+    task = task_named(name)
+    if task.app.conf.task_always_eager:
+        transaction.on_commit(functools.partial(task.delay, *args))
+        return
+    row = OutboxMessage.objects.create(task=name, args=list(args))
+    transaction.on_commit(functools.partial(outbox_publish_one, row.pk, name, list(args)))

@@ -24,3 +24,11 @@ class Conflict(ServiceError):
     """The request clashes with the current state (409)."""
 
     status_code = 409
+
+
+class Busy(ServiceError):
+    """A concurrent write got in the way and retrying will work (503 with Retry-After, never a 400: clients
+    retry 5xx, 409 and 429 but drop a 400)."""
+
+    status_code = 503
+    retry_after = 2

@@ -13,9 +13,12 @@ from typing import Any
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
+from .errors import Busy
 from .sql import chunked, placeholders
 
 MAX_ROWS = 10_000
+# Reads-then-inserts tried this many times against concurrent inserts of the same keys before a 503.
+UPSERT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,41 @@ def bulk_upsert(
     (a fact's insert locks its customer FOR KEY SHARE): so an import that moves customers and a batch of
     facts for the same customers take their locks in the same order and cannot deadlock.
     """
-    result = UpsertResult()
     if not rows:
-        return result
+        return UpsertResult()
+    for attempt in range(1, UPSERT_ATTEMPTS + 1):
+        try:
+            return _upsert_once(
+                model=model, rows=rows, key_fields=key_fields, lookup=lookup, lock_on_change=lock_on_change
+            )
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise IngestError(
+                    [RowError(0, "non_field_errors", f"Refused by the database: {exc}")]
+                ) from exc
+            # A concurrent request created one of these keys between our read and our insert; it has
+            # committed by now (our insert waited for it), so reading again finds its rows: an identical
+            # batch becomes "unchanged" (docs/operations.md#failure-rules).
+            if attempt == UPSERT_ATTEMPTS:
+                raise Busy("Conflicting concurrent writes of the same rows; retry shortly.") from exc
+    raise AssertionError("unreachable")
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """A duplicate key (PostgreSQL SQLSTATE 23505; SQLite's "UNIQUE constraint failed")."""
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc)
+
+
+def _upsert_once(
+    *,
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    key_fields: Sequence[str],
+    lookup: Callable[[Sequence[dict[str, Any]]], models.QuerySet] | None,
+    lock_on_change: str | None,
+) -> UpsertResult:
+    result = UpsertResult()
 
     # Compare foreign keys by id (`customer_id`), never through the descriptor (`obj.customer`), which would
     # fetch the related object once per row. Rows may hold either a model instance or its id.
@@ -179,16 +214,10 @@ def bulk_upsert(
 
     for chunk in chunked(sorted(locked)):  # see lock_on_change; SQLite ignores FOR UPDATE (one writer)
         list(model._default_manager.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
-    try:
-        with transaction.atomic():
-            model._default_manager.bulk_create(
-                sorted(to_create, key=lambda obj: getattr(obj, "customer_id", None) or 0), batch_size=2000
-            )
-    except IntegrityError as exc:
-        # A concurrent request created one of these keys between our read and our insert.
-        raise IngestError(
-            [RowError(0, "non_field_errors", f"Conflicting concurrent write, retry: {exc}")]
-        ) from exc
+    with transaction.atomic():  # a savepoint: an IntegrityError leaves the caller's transaction usable
+        model._default_manager.bulk_create(
+            sorted(to_create, key=lambda obj: getattr(obj, "customer_id", None) or 0), batch_size=2000
+        )
     if to_update:
         if has_updated_at:
             changed_fields.add("updated_at")

@@ -11,7 +11,7 @@ Nothing here names an app's table: core imports no app (the layering: core ← a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -121,6 +121,27 @@ def analytic_transaction(*, cap_parallel_workers: bool = False) -> Iterator[None
 
 
 # --- Days in TIME_ZONE ----------------------------------------------------------------------------
+
+
+@contextmanager
+def advisory_lock(name: str, *, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the PostgreSQL session advisory lock `name` for the block; if another session holds it, call
+    `on_wait` (to say so) and wait for it. Serialises whole jobs that span many transactions (two recomputes
+    of one day, docs/operations.md#failure-rules). SQLite: nothing to do, it has one writer at a time."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [name])
+        if not cursor.fetchone()[0]:
+            if on_wait is not None:
+                on_wait()
+            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [name])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [name])
 
 
 def day_start(day: dt.date) -> dt.datetime:

@@ -28,6 +28,10 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.first_utilization_refresh",
         "schedule": crontab(minute="*/15"),
     },
+    # Every minute: tasks whose publish after commit failed (broker down or hung) leave the outbox.
+    "outbox-flush": {"task": "core.tasks.outbox_flush", "schedule": crontab(minute="*")},
+    # Every 15 minutes: finish last night's recompute or trigger evaluation if it stopped part way.
+    "health-catch-up": {"task": "metrics.tasks.health_catch_up", "schedule": crontab(minute="*/15")},
     # Every 15 minutes: survey invitations whose send task was lost (broker down, retries spent) go out.
     "surveys-requeue": {
         "task": "surveys.tasks.invitations_requeue_stale",

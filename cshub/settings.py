@@ -130,8 +130,17 @@ STORAGES = {
 
 # --- Cache (rate limiting, sessions stay in the database) ---
 REDIS_URL = env.str("REDIS_URL", default="")
+# The web never waits on Redis for more than ~1 s (docs/operations.md#failure-rules): connect and socket
+# timeouts on the cache, the broker and the result backend.
+REDIS_TIMEOUT = 1.0
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -143,10 +152,23 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 30 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="cshub")
+# A dead worker's unacknowledged tasks return to the queue after visibility_timeout (docs/operations.md#
+# failure-rules): 10 minutes, so every task's hard time limit stays below it (or a long task would be handed
+# to a second worker while the first still runs it). Timeouts: see REDIS_TIMEOUT.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 600,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 3,
+    "socket_timeout": REDIS_TIMEOUT,
+    "socket_connect_timeout": REDIS_TIMEOUT,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT
+CELERY_TASK_TIME_LIMIT = 9 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 8 * 60
 
 # --- Email: SMTP from EMAIL_URL, console otherwise (the demo prints survey links) ---
 EMAIL_URL = env.str("EMAIL_URL", default="")

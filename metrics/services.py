@@ -46,6 +46,7 @@ def _customer_ids(
     ids: dict[str, int] = {}
     for chunk in chunked(external_ids):
         ids.update(Customer.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
+    customers_lock(customer_ids=ids.values())
     out = []
     for i, row in enumerate(rows):
         values = dict(row)
@@ -56,6 +57,23 @@ def _customer_ids(
         values["customer_id"] = customer_id
         out.append(values)
     return out
+
+
+def customers_lock(*, customer_ids: Iterable[int]) -> None:
+    """Serialise writes to these customers' facts (docs/operations.md#failure-rules): lock their rows in id
+    order until the transaction ends. A second batch for the same customers waits here, then reads (READ
+    COMMITTED) what the first one wrote: its ledger links are computed over every committed row, and an
+    identical batch finds its rows "unchanged". FOR NO KEY UPDATE conflicts with itself and with the
+    book_csm trigger's FOR UPDATE, not with the FOR KEY SHARE of a usage event's foreign key, so usage
+    ingestion never waits on it. Id order everywhere, so two batches cannot deadlock. SQLite has one
+    writer at a time and ignores the lock."""
+    for chunk in chunked(sorted(set(customer_ids))):
+        list(
+            Customer.objects.select_for_update(no_key=True)
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk")
+        )
 
 
 def _raise_if(errors: list[RowError]) -> None:

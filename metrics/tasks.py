@@ -10,6 +10,7 @@ from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 # --- Health (docs/health.md) -------------------------------------------------------------------------------
+from .health.nightly import catch_up_action, health_day_dispatched
 from .health.preview_jobs import preview_run
 from .health.recompute_jobs import recompute_job_run
 from .health.services import (
@@ -43,6 +44,7 @@ def health_recompute_dispatch(day: str, *, model_id: int | None = None, chunk_si
     """Send the chord (chunk tasks, then health_recompute_finish); returns the finish task's AsyncResult."""
     if model_id is None:
         model_id = health_model_current().pk
+    health_day_dispatched(day=dt.date.fromisoformat(day))
     header = [
         health_recompute_chunk.si(day, model_id, lo, hi)
         for lo, hi in customer_id_chunks(chunk_size=chunk_size)
@@ -57,35 +59,48 @@ def health_recompute_dispatch(day: str, *, model_id: int | None = None, chunk_si
     autoretry_for=HEALTH_TRANSIENT,
     retry_backoff=True,
     max_retries=5,
-    soft_time_limit=600,
-    time_limit=660,
+    soft_time_limit=480,
+    time_limit=540,
 )
 def health_recompute_chunk(day: str, model_id: int, lo: int, hi: int) -> int:
     """Replace `day`'s snapshots of customers lo..hi (one transaction) and refresh their Customer fields."""
     return health_chunk_recompute(day=dt.date.fromisoformat(day), model_id=model_id, lo=lo, hi=hi)
 
 
-@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+@shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
 def health_recompute_finish(counts: list[int], day: str) -> int:
     """After every chunk: the hooks of settings.CSHUB_AFTER_HEALTH_RECOMPUTE (trigger evaluation)."""
     health_recompute_finished(day=dt.date.fromisoformat(day))
     return sum(counts or [])
 
 
-@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def health_catch_up() -> str:
+    """Beat, every 15 minutes: finish the last night's recompute or its hooks if they stopped part way
+    (beat could not send the job, a worker died with chunks in flight, the evaluation failed for good);
+    metrics.health.nightly says when. Returns what it did and for which day."""
+    action, day = catch_up_action()
+    if action == "recompute":
+        health_recompute_day.delay(day.isoformat())
+    elif action == "hooks":
+        health_recompute_finished(day=day)
+    return f"{action} {day.isoformat()}"
+
+
+@shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
 def health_recompute_job(job_id: int) -> str:
     """An admin's recompute of a range of days (metrics.health.recompute_jobs): its next days for about five
     minutes, then it queues itself for the rest. Resumes from the job's progress if redelivered."""
     return recompute_job_run(job_id=job_id)
 
 
-@shared_task(soft_time_limit=900, time_limit=960)
+@shared_task(soft_time_limit=480, time_limit=540)
 def health_model_preview_run(key: str, current: dict[str, Any], proposal: dict[str, Any]) -> str:
     """The model editor's preview (metrics.health.preview_jobs): both models scored on today's data."""
     return preview_run(key=key, current=current, proposal=proposal)
 
 
-@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+@shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
 def first_utilization_refresh() -> int:
     """Beat, every 15 minutes: recompute the stored first 10 % utilization days that usage or a customer's
     licenses made stale (metrics.services.first_utilization_refresh). Readers never depend on it for

@@ -6,24 +6,40 @@ import datetime as dt
 import smtplib
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from metrics.health.nightly import health_day_hooks_done
 
 from .evaluation import triggers_evaluate
 from .services import digest_recipients
 from .services import runs_notify as runs_notify_service
 
 TRANSIENT = (smtplib.SMTPException, ConnectionError, TimeoutError)
+DATABASE_TRANSIENT = (OperationalError, InterfaceError)  # dropped connection, restart, deadlock
 
 
-@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+@shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
 def evaluate_fast() -> int:
     """Every 5 minutes: new survey answers and new customers; then assignee reconciliation."""
     return triggers_evaluate(speed="fast").total_started
 
 
-@shared_task(acks_late=True, soft_time_limit=1500, time_limit=1800)
+@shared_task(
+    acks_late=True,
+    autoretry_for=DATABASE_TRANSIENT,  # a database restart or failover must not lose the night's evaluation
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=6,
+    soft_time_limit=480,
+    time_limit=540,
+)
 def evaluate_day(day: str | None = None) -> int:
-    """Every condition for `day` (ISO date; default today): the nightly evaluation."""
-    return triggers_evaluate(speed="all", today=dt.date.fromisoformat(day) if day else None).total_started
+    """Every condition for `day` (ISO date; default today): the nightly evaluation. Marks the day's nightly
+    run done (docs/operations.md#catch-up); re-running it is exact."""
+    started = triggers_evaluate(speed="all", today=dt.date.fromisoformat(day) if day else None).total_started
+    if day:
+        health_day_hooks_done(day=dt.date.fromisoformat(day))
+    return started
 
 
 def after_health_recompute(*, day: dt.date) -> None:
@@ -35,7 +51,7 @@ def after_health_recompute(*, day: dt.date) -> None:
     acks_late=True,
     autoretry_for=TRANSIENT,
     retry_backoff=True,
-    retry_backoff_max=600,
+    retry_backoff_max=300,  # below the broker visibility_timeout (settings)
     max_retries=8,
     soft_time_limit=120,
     time_limit=180,
@@ -45,7 +61,7 @@ def runs_notify(assignee_id: int, run_ids: list[int]) -> int:
     return runs_notify_service(assignee_id=assignee_id, run_ids=run_ids)
 
 
-@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+@shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
 def digests_send() -> int:
     """Daily: one digest email per user who chose the digest and has runs they were not told about."""
     for assignee_id in digest_recipients():

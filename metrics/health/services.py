@@ -6,7 +6,7 @@ import datetime as dt
 import gc
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -19,10 +19,12 @@ from django.utils.module_loading import import_string
 
 from accounts.models import Customer, User
 from accounts.selectors import for_customers
+from core.sql import advisory_lock
 
 from ..churn import churned_on
 from ..models import HealthFactor, HealthModel, HealthSnapshot
 from .engine import ModelConfig, Result, gather, score_many
+from .nightly import health_day_hooks_sent, health_day_recomputed
 
 logger = logging.getLogger(__name__)
 
@@ -242,8 +244,13 @@ def _denormalise_in_sql(*, lo: int, hi: int) -> int:
 def health_recompute_finished(*, day: dt.date) -> None:
     """The hook after a day's recompute: calls each dotted path of settings.CSHUB_AFTER_HEALTH_RECOMPUTE with
     `day=` (settings lists the nightly trigger evaluation there, so metrics needs no import of playbooks)."""
-    for path in getattr(settings, "CSHUB_AFTER_HEALTH_RECOMPUTE", []):
+    health_day_recomputed(day=day)
+    hooks = getattr(settings, "CSHUB_AFTER_HEALTH_RECOMPUTE", [])
+    for path in hooks:
         import_string(path)(day=day)
+    # A hook that queues work marks the day done when that work ends (health_day_hooks_done); with none,
+    # the day is done now (docs/operations.md#catch-up).
+    health_day_hooks_sent(day=day, done=not hooks)
 
 
 def health_model_current() -> HealthModel:
@@ -276,16 +283,20 @@ def health_recompute(
     model: HealthModel | None = None,
     run_hooks: bool = True,
     denormalise: bool = True,
+    on_wait: Callable[[], None] | None = None,
 ) -> int:
     """Recompute every customer's snapshot for `day` in this process, chunk by chunk (no Celery), then call
     the after-recompute hooks (unless `run_hooks` is off: the demo's history must not start playbooks).
-    A backfill may pass denormalise=False for all but its last day and call customers_denormalise after."""
+    A backfill may pass denormalise=False for all but its last day and call customers_denormalise after.
+    Another recompute of the same day running meanwhile is waited for (`on_wait` is called first)."""
     model = model or health_model_current()
     total = 0
-    for lo, hi in customer_id_chunks(chunk_size=chunk_size):
-        total += health_chunk_recompute(day=day, model_id=model.pk, lo=lo, hi=hi, denormalise=denormalise)
-    if run_hooks:
-        health_recompute_finished(day=day)
+    # Two recomputes of one day at once would insert the same snapshots: the second waits for the first.
+    with advisory_lock(f"health-recompute:{day.isoformat()}", on_wait=on_wait):
+        for lo, hi in customer_id_chunks(chunk_size=chunk_size):
+            total += health_chunk_recompute(day=day, model_id=model.pk, lo=lo, hi=hi, denormalise=denormalise)
+        if run_hooks:
+            health_recompute_finished(day=day)
     return total
 
 

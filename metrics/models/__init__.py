@@ -246,6 +246,7 @@ class ValueMilestone(models.Model):
 from .health import (  # noqa: E402,F401
     BAND_RANK,
     Band,
+    HealthDayRun,
     HealthFactor,
     HealthModel,
     HealthRecomputeJob,

@@ -158,3 +158,18 @@ class HealthRecomputeJob(models.Model):
 
     def __str__(self) -> str:
         return f"Health recompute {self.start}..{self.end}: {self.state} {self.days_done}/{self.days_total}"
+
+
+class HealthDayRun(models.Model):
+    """How far a day's nightly work got (docs/operations.md#catch-up): recompute dispatched, every chunk
+    written, the after-recompute hooks (trigger evaluation) done. The catch-up check every 15 minutes
+    finishes a day that stopped part way (beat could not send it, a worker died with chunks in flight)."""
+
+    day = models.DateField(unique=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    recomputed_at = models.DateTimeField(null=True, blank=True)
+    hooks_sent_at = models.DateTimeField(null=True, blank=True)
+    hooks_done_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"health day {self.day}"

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+
+from ..models import MrrEntry
+
 
 def _prefix(alias: str) -> str:
     return f"{alias}." if alias else ""
@@ -74,3 +78,30 @@ def customer_period_sums(start: Any, end: Any) -> tuple[str, list[Any]]:
                SUM(CASE WHEN {in_force_on()} THEN cents ELSE 0 END) AS closing,
                {movements}"""
     return sql, [start, start, end, end, *[start] * len(MOVEMENT_SQL)]
+
+
+def ledger_link_mismatches() -> int:
+    """How many ledger rows carry links (prev_mrr, positive_before, next_date, prev_date) other than a fresh
+    LAG/LEAD window over the ledger computes: 0 unless a writer skipped services.mrr_ledger_relink or two
+    writers raced (docs/operations.md#failure-rules). The fault-injection tests run it after every
+    concurrency test."""
+    table = connection.ops.quote_name(MrrEntry._meta.db_table)
+    window = "OVER (PARTITION BY customer_id ORDER BY effective_date"
+    sql = f"""
+        SELECT COUNT(*) FROM {table} t JOIN (
+            SELECT id,
+                   LAG(mrr, 1, 0) {window}) AS prev,
+                   CASE WHEN MAX(mrr) {window} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > 0
+                        THEN 1 ELSE 0 END AS positive_before,
+                   LEAD(effective_date) {window}) AS next_date,
+                   LAG(effective_date) {window}) AS prev_date
+            FROM {table}
+        ) w ON w.id = t.id
+        WHERE t.prev_mrr <> w.prev OR (CASE WHEN t.positive_before THEN 1 ELSE 0 END) <> w.positive_before
+           OR t.next_date IS DISTINCT FROM w.next_date OR t.prev_date IS DISTINCT FROM w.prev_date
+    """  # noqa: S608 - the table name is ours
+    if connection.vendor == "sqlite":
+        sql = sql.replace("IS DISTINCT FROM", "IS NOT")
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return int(cursor.fetchone()[0])

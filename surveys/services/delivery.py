@@ -8,7 +8,7 @@ under a lease first, so a second run finds nothing to send.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from ..models import (
     Invitation,
@@ -73,8 +74,17 @@ def invitation_email(
     return message
 
 
+def invitation_token(invitation_id: int) -> str:
+    """The token of an invitation's link: an HMAC of its id under SECRET_KEY (256 bits, unguessable without
+    the key). The same on every send, so an email sent again after a crash between the SMTP send and
+    marking it sent carries the same link as the first, and both work (docs/surveys.md#delivery). Only its
+    hash is stored; a link is found by that hash, so links already sent stay valid if SECRET_KEY changes."""
+    digest = salted_hmac("cshub.surveys.invitation-token", str(invitation_id), algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def _claim(invitation_ids: Sequence[int], now: dt.datetime) -> dict[int, str]:
-    """Take the claimable invitations for sending, each with a fresh token (only its hash is stored).
+    """Take the claimable invitations for sending, each with its token (only the hash is stored).
 
     Claimable: queued, or "sending" under a lease that ran out (its task died). A second task, or a
     redelivery of this one, finds nothing left to claim: no email goes out twice.
@@ -89,7 +99,7 @@ def _claim(invitation_ids: Sequence[int], now: dt.datetime) -> dict[int, str]:
             )
             .values_list("pk", flat=True)
         )
-        tokens = {pk: secrets.token_urlsafe(32) for pk in ids}  # 256 bits each
+        tokens = {pk: invitation_token(pk) for pk in ids}
         Invitation.objects.bulk_update(
             [
                 Invitation(pk=pk, state=InvitationState.SENDING, claimed_at=now, token_hash=token_hash(token))

@@ -35,7 +35,14 @@ class Command(BaseCommand):
         model = health_model_current()
         for day in days:
             started = time.monotonic()
-            count = health_recompute(day=day, chunk_size=chunk_size, model=model)
+            count = health_recompute(
+                day=day,
+                chunk_size=chunk_size,
+                model=model,
+                on_wait=lambda day=day: self.stdout.write(
+                    f"{day}: another recompute of this day is running; waiting for it to finish",
+                ),
+            )
             self.stdout.write(
                 f"{day}: {count} snapshots (model v{model.version}) in {time.monotonic() - started:.1f}s"
             )
