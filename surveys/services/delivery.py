@@ -7,8 +7,8 @@ under a lease first, so a second run finds nothing to send.
 
 from __future__ import annotations
 
-import datetime as dt
 import base64
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
