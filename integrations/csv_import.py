@@ -1,14 +1,16 @@
 """CSV import (docs/api.md field names as headers): the same validation and upsert functions as the API.
 
-Every row is validated first; any error (a table of line, column, message; the header is line 1) means nothing
-is written. Otherwise all rows are written in one transaction. An empty cell is an absent field.
+One transaction: any error (a table of line, column, message; the header is line 1) means nothing is written.
+An empty cell is an absent field; blank lines are skipped; the delimiter (comma, semicolon, tab or pipe) is
+read from the header line. `manage.py import_csv` runs it in the foreground, the /imports/ page as a
+background job (integrations.services.import_job_run).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -18,8 +20,7 @@ from rest_framework import serializers
 from accounts.serializers import ContactIngestSerializer, CustomerIngestSerializer
 from accounts.services import contacts_upsert, customers_upsert
 from core.api import validate_rows
-from core.ingest import MAX_ROWS, IngestError, RowError
-from core.sql import chunked
+from core.ingest import IngestError, RowError
 from metrics import services
 from metrics.serializers import (
     MrrIngestSerializer,
@@ -30,7 +31,11 @@ from metrics.serializers import (
 from surveys.serializers import ResponseImportSerializer
 from surveys.services import responses_import
 
-FIRST_DATA_LINE = 2  # the header is line 1
+# Rows validated and written at a time: the file is streamed, so memory depends on this, not on its size.
+CHUNK_ROWS = 5000
+MAX_ERRORS = 1000  # kept and shown; the rest are counted
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,10 @@ class Kind:
     required: tuple[str, ...]
     validate: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
     upsert: Callable[..., dict[str, int]]
+    # The natural key of a validated row (its upsert refuses a key given twice in one call; a file is
+    # written in chunks, so the import checks it across the whole file). None: repeats are fine.
+    key: Callable[[dict[str, Any]], Any] | None = None
+    key_field: str = ""
 
 
 def _with(
@@ -71,6 +80,8 @@ KINDS: dict[str, Kind] = {
             ("external_id", "name"),
             _with(CustomerIngestSerializer),
             customers_upsert,
+            lambda r: r["external_id"],
+            "external_id",
         ),
         Kind(
             "contacts",
@@ -79,6 +90,8 @@ KINDS: dict[str, Kind] = {
             ("customer", "email"),
             _with(ContactIngestSerializer),
             contacts_upsert,
+            lambda r: (r["customer"], r["email"].lower()),
+            "email",
         ),
         Kind(
             "mrr",
@@ -87,6 +100,8 @@ KINDS: dict[str, Kind] = {
             ("customer", "effective_date", "mrr"),
             _with(MrrIngestSerializer),
             services.mrr_upsert,
+            lambda r: (r["customer"], r["effective_date"]),
+            "effective_date",
         ),
         Kind(
             "usage_events",
@@ -111,6 +126,8 @@ KINDS: dict[str, Kind] = {
             ("external_id", "customer", "opened_at", "priority"),
             _with(TicketIngestSerializer),
             services.tickets_upsert,
+            lambda r: r["external_id"],
+            "external_id",
         ),
         Kind(
             "renewals",
@@ -119,6 +136,8 @@ KINDS: dict[str, Kind] = {
             ("customer", "due_date", "arr_due", "outcome"),
             _with(RenewalIngestSerializer),
             services.renewals_upsert,
+            lambda r: (r["customer"], r["due_date"]),
+            "due_date",
         ),
         Kind(
             "survey_responses",
@@ -127,6 +146,8 @@ KINDS: dict[str, Kind] = {
             ("customer", "contact_email", "kind", "score", "answered_at"),
             _with(ResponseImportSerializer),
             responses_import,
+            lambda r: (r["customer"], r["contact_email"].lower(), r["kind"], r["answered_at"]),
+            "answered_at",
         ),
     ]
 }
@@ -137,79 +158,165 @@ class ImportResult:
     kind: str
     rows: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-    errors: list[RowError] = field(default_factory=list)  # row = line number in the file
+    errors: list[RowError] = field(
+        default_factory=list
+    )  # row = line number in the file; the first MAX_ERRORS
+    error_count: int = 0  # every error found, also those past MAX_ERRORS
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    def add_errors(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.error_count += 1
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(error)
 
-def _read(kind: Kind, text: IO[str]) -> tuple[list[dict[str, Any]], list[RowError]]:
-    reader = csv.reader(text)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return [], [RowError(1, "non_field_errors", "The file is empty: expected a header line.")]
-    except csv.Error as exc:
-        return [], [RowError(1, "non_field_errors", f"Not a CSV file: {exc}")]
+
+class _Rollback(Exception):
+    """Raised inside the import's transaction once an error is known: nothing stays written."""
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    """The delimiter of the header line: the most frequent of , ; tab | (comma when none appears)."""
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _header_errors(kind: Kind, header: list[str], delimiter: str) -> list[RowError]:
+    named = DELIMITER_NAMES[delimiter]
     errors = [
-        RowError(1, name, f"Unknown column; the columns of {kind.name} are {', '.join(kind.columns)}.")
+        RowError(
+            1,
+            name,
+            f"Unknown column (the header was read as {named}-separated); the columns of {kind.name} are"
+            f" {', '.join(kind.columns)}.",
+        )
         for name in header
         if name not in kind.columns
     ]
     errors += [
-        RowError(1, name, "This required column is missing.") for name in kind.required if name not in header
+        RowError(1, name, f"This required column is missing (the header was read as {named}-separated).")
+        for name in kind.required
+        if name not in header
     ]
     seen: set[str] = set()
     for name in header:
         if name in seen:
             errors.append(RowError(1, name, "This column appears twice."))
         seen.add(name)
-    if errors:
-        return [], errors
+    return errors
+
+
+def _text(file: IO[bytes] | IO[str]) -> IO[str]:
+    if isinstance(file, io.TextIOBase):
+        return file
+    return io.TextIOWrapper(file, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+
+
+def _records(
+    kind: Kind, text: IO[str], result: ImportResult
+) -> Iterator[tuple[list[dict[str, Any]], list[int]]]:
+    """The data rows in chunks of CHUNK_ROWS, each with the line number of every row; blank lines are
+    skipped. Header and CSV syntax errors go to `result`."""
+    first = text.readline()
+    if not first.strip():
+        result.add_errors([RowError(1, "non_field_errors", "The file is empty: expected a header line.")])
+        return
+    delimiter = _sniff_delimiter(first)
+    try:
+        header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
+    except csv.Error as exc:
+        result.add_errors([RowError(1, "non_field_errors", f"Not a CSV file: {exc}")])
+        return
+    header_errors = _header_errors(kind, header, delimiter)
+    if header_errors:
+        result.add_errors(header_errors)
+        return
+    reader = csv.reader(text, delimiter=delimiter)
     rows: list[dict[str, Any]] = []
+    lines: list[int] = []
     try:
         for line in reader:
             if not any(cell.strip() for cell in line):
-                line = []  # a blank line still counts as a line; it becomes a row error below
+                continue  # a blank line (often the file's last ones): nothing to import
+            number = reader.line_num + 1  # + the header line read before the reader started
             if len(line) > len(header):
-                errors.append(
-                    RowError(FIRST_DATA_LINE + len(rows), "non_field_errors", "More cells than columns.")
-                )
+                result.add_errors([RowError(number, "non_field_errors", "More cells than columns.")])
             rows.append(
-                {name: cell.strip() for name, cell in zip(header, line, strict=False) if cell.strip() != ""}
+                {name: cell.strip() for name, cell in zip(header, line, strict=False) if cell.strip()}
             )
+            lines.append(number)
+            if len(rows) == CHUNK_ROWS:
+                yield rows, lines
+                rows, lines = [], []
     except csv.Error as exc:
-        errors.append(RowError(FIRST_DATA_LINE + len(rows), "non_field_errors", f"Unreadable CSV: {exc}"))
-    if not rows and not errors:
-        errors.append(RowError(1, "non_field_errors", "The file has a header but no rows."))
-    return rows, errors
+        result.add_errors([RowError(reader.line_num + 1, "non_field_errors", f"Unreadable CSV: {exc}")])
+    except UnicodeDecodeError:
+        result.add_errors(
+            [
+                RowError(
+                    reader.line_num + 2, "non_field_errors", "The file is not UTF-8 text from this line on."
+                )
+            ]
+        )
+    if rows:
+        yield rows, lines
 
 
-def csv_import(*, kind: str, file: IO[bytes] | IO[str]) -> ImportResult:
-    """Validate every row of a CSV file of `kind`, then upsert all of them in one transaction, or nothing."""
+def csv_import(
+    *,
+    kind: str,
+    file: IO[bytes] | IO[str],
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Import a CSV file of `kind`: every row is validated and, as long as no row was bad, written; one
+    transaction, so one bad row anywhere means nothing is written (docs/api.md#csv-import).
+
+    Streams the file in chunks of CHUNK_ROWS rows: memory stays flat whatever its size (docs/operations.md
+    #csv-import). `progress(rows validated, rows written)` is called after every chunk."""
     spec = KINDS[kind]
-    raw = file.read()
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return ImportResult(kind, errors=[RowError(1, "non_field_errors", "The file is not UTF-8 text.")])
-    rows, errors = _read(spec, io.StringIO(raw, newline=""))
-    result = ImportResult(kind, rows=len(rows))
-    valid: list[dict[str, Any]] = []
-    for index, chunk in enumerate(chunked(rows, MAX_ROWS)):
-        start = index * MAX_ROWS
-        try:
-            valid.extend(spec.validate(list(chunk)))
-        except IngestError as exc:
-            errors.extend(RowError(e.row + start + FIRST_DATA_LINE, e.field, e.message) for e in exc.errors)
-    if errors:
-        result.errors = sorted(errors, key=lambda e: e.row)
-        return result
+    result = ImportResult(kind)
+    keys: dict[Any, int] = {}
+    written = 0
     try:
+        text = _text(file)
         with transaction.atomic():
-            result.counts = spec.upsert(rows=valid, first_row=FIRST_DATA_LINE)
-    except IngestError as exc:
-        result.errors = exc.errors
+            for rows, lines in _records(spec, text, result):
+                result.rows += len(rows)
+                valid: list[dict[str, Any]] = []
+                try:
+                    valid = spec.validate(rows)
+                except IngestError as exc:
+                    result.add_errors(RowError(lines[e.row], e.field, e.message) for e in exc.errors)
+                if valid and spec.key is not None:
+                    for row, line in zip(valid, lines, strict=True):
+                        k = spec.key(row)
+                        if k in keys:
+                            message = f"Duplicate of line {keys[k]} in this file."
+                            result.add_errors([RowError(line, spec.key_field, message)])
+                        else:
+                            keys[k] = line
+                if valid and not result.errors:
+                    try:
+                        counts = spec.upsert(rows=valid, first_row=0)
+                    except IngestError as exc:
+                        result.add_errors(RowError(lines[e.row], e.field, e.message) for e in exc.errors)
+                    else:
+                        for name, n in counts.items():
+                            result.counts[name] = result.counts.get(name, 0) + n
+                        written += len(valid)
+                if progress is not None:
+                    progress(result.rows, written if not result.errors else 0)
+            if not result.rows and not result.errors:
+                result.add_errors([RowError(1, "non_field_errors", "The file has a header but no rows.")])
+            if result.errors:
+                raise _Rollback
+    except _Rollback:
+        result.counts = {}
+    except UnicodeDecodeError:
+        result.add_errors([RowError(1, "non_field_errors", "The file is not UTF-8 text.")])
+    result.errors.sort(key=lambda e: e.row)
     return result

@@ -6,4 +6,5 @@ from . import views
 
 urlpatterns = [
     path("imports/", views.import_csv, name="import_csv"),
+    path("imports/<int:job_id>/", views.import_job, name="import_job"),
 ]

@@ -6,6 +6,11 @@ customers on two cores): too long to hold a web worker, and a page that just han
 
 The job lives in the cache (Redis in production, shared by web and workers) under an unguessable key, with
 the id of the user who asked: nobody else can read it. It expires after an hour.
+
+Without Redis (down or hung: the cache and the broker fail within ~1 s) there is no job to store or queue.
+`preview_begin` then scores the preview in the request when the install is small enough for that to take a
+few seconds, and otherwise answers a job in the state "unavailable", which the page explains
+(docs/operations.md#failure-rules).
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import Http404
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 
-from accounts.models import User
+from accounts.models import Customer, User
 from metrics.enqueue import health_model_preview_send
 
 from .engine import FactorConfig, ModelConfig
@@ -28,6 +35,9 @@ from .selectors import Preview, health_model_preview
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 3600
+# Without Redis, up to this many customers are scored in the request (a few seconds; 100,000 take ~20 s).
+INLINE_LIMIT = 20_000
+QUEUE_ERRORS = (RedisError, BrokerError, OSError)
 # A job still running after this long is reported as failed (its worker died, or the queue is stuck).
 GIVE_UP_SECONDS = 15 * 60
 
@@ -36,7 +46,7 @@ GIVE_UP_SECONDS = 15 * 60
 class PreviewJob:
     key: str
     user_id: int
-    state: str  # "running", "done" or "failed"
+    state: str  # "running", "done", "failed", or "unavailable" (no Redis, too many customers to do inline)
     started: float
     preview: Preview | None = None
 
@@ -65,6 +75,20 @@ def preview_start(*, user: User, current: ModelConfig, proposal: ModelConfig) ->
     return key
 
 
+def preview_begin(*, user: User, current: ModelConfig, proposal: ModelConfig) -> PreviewJob:
+    """The job the editor shows after "Preview": queued (running), or, with Redis unreachable, computed in
+    this request (done) or refused with a reason (unavailable)."""
+    try:
+        return preview_job(key=preview_start(user=user, current=current, proposal=proposal), user=user)
+    except QUEUE_ERRORS as exc:
+        log.warning("health model preview without the task queue: %s", exc)
+    job = PreviewJob("", user.pk, "unavailable", time.time())
+    if Customer.objects.count() <= INLINE_LIMIT:
+        job.preview = health_model_preview(current=current, proposal=proposal)
+        job.state = "done"
+    return job
+
+
 def preview_run(*, key: str, current: dict[str, Any], proposal: dict[str, Any]) -> str:
     """The task's body: compute the preview and store it on the job (or mark the job failed)."""
     job = cache.get(_cache_key(key))
@@ -84,7 +108,10 @@ def preview_run(*, key: str, current: dict[str, Any], proposal: dict[str, Any]) 
 
 def preview_job(*, key: str, user: User) -> PreviewJob:
     """The job behind `key`, for the user who started it; 404 for anyone else or an unknown/expired key."""
-    job = cache.get(_cache_key(key)) if key else None
+    try:
+        job = cache.get(_cache_key(key)) if key else None
+    except QUEUE_ERRORS:  # Redis went away while the page polled: say so rather than fail
+        return PreviewJob(key, user.pk, "unavailable", time.time())
     if job is None or job.user_id != user.pk:
         raise Http404("No such preview (it may have expired).")
     if job.running and time.time() - job.started > GIVE_UP_SECONDS:

@@ -16,7 +16,7 @@ from core import ui
 from ..models import HealthModel
 from .engine import ModelConfig
 from .forms import HealthModelForm
-from .preview_jobs import preview_job, preview_start
+from .preview_jobs import preview_begin, preview_job
 from .services import health_model_create, health_model_current
 
 
@@ -47,8 +47,7 @@ def health_model(request: HttpRequest) -> HttpResponse:
                 return redirect("health_model")
         else:
             # A background job (inline when tasks run eagerly): the page shows it running, then its result.
-            key = preview_start(user=request.user, current=ModelConfig.of(current), proposal=form.config())
-            job = preview_job(key=key, user=request.user)
+            job = preview_begin(user=request.user, current=ModelConfig.of(current), proposal=form.config())
     versions = HealthModel.objects.select_related("created_by").order_by("-version")[:20]
     context = {
         "form": form,

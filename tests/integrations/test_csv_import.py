@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from accounts.models import Contact, Customer
+from integrations.models import ImportJob, ImportState
 from metrics.models import MrrEntry, Renewal, Ticket, UsageEvent
 from surveys.models import Response as SurveyResponse
 from tests.factories import UserFactory
@@ -94,24 +95,122 @@ def upload(client, kind: str, content: str):
     )
 
 
-def test_upload_page_shows_counts(admin_client, customer):
-    response = upload(
-        admin_client, "mrr", f"customer,effective_date,mrr\n{customer.external_id},2024-01-01,10\n"
-    )
-    assert response.status_code == 200
-    assert b"1 created" in response.content
+def test_upload_becomes_a_job_whose_page_shows_counts(
+    admin_client, customer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(
+            admin_client, "mrr", f"customer,effective_date,mrr\n{customer.external_id},2024-01-01,10\n"
+        )
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("import_job", args=[job.pk])
+    page = admin_client.get(response["Location"])
+    assert page.status_code == 200
+    assert b"1 created" in page.content
     assert MrrEntry.objects.count() == 1
+    job.refresh_from_db()
+    assert (job.state, job.rows_validated, job.rows_written, job.counts) == (
+        ImportState.DONE,
+        1,
+        1,
+        {"created": 1, "updated": 0, "unchanged": 0},
+    )
+    assert bytes(job.data) == b""  # the file is not kept once imported
+    assert b"mrr.csv" in admin_client.get(reverse("import_csv")).content  # listed under recent imports
 
 
-def test_upload_page_shows_error_table_and_writes_nothing(admin_client, customer):
+def test_upload_job_page_shows_error_table_and_writes_nothing(
+    admin_client, customer, django_capture_on_commit_callbacks
+):
     content = (
         f"customer,effective_date,mrr\n{customer.external_id},2024-01-01,10\n{customer.external_id},x,10\n"
     )
-    response = upload(admin_client, "mrr", content)
-    assert response.status_code == 400
-    assert b"effective_date" in response.content
-    assert b"<td>3</td>" in response.content
+    with django_capture_on_commit_callbacks(execute=True):
+        page = upload(admin_client, "mrr", content)
+    page = admin_client.get(page["Location"])
+    assert page.status_code == 200
+    assert b"Nothing was written" in page.content
+    assert b"effective_date" in page.content
+    assert b"<td>3</td>" in page.content
     assert MrrEntry.objects.count() == 0
+    assert ImportJob.objects.get().state == ImportState.FAILED
+
+
+def test_a_queued_job_page_shows_progress_and_polls(admin_client, admin_user):
+    job = ImportJob.objects.create(kind="mrr", filename="big.csv", rows_expected=200, rows_validated=50)
+    job.state = ImportState.RUNNING
+    job.save()
+    page = admin_client.get(reverse("import_job", args=[job.pk]))
+    assert page.status_code == 200
+    assert b'<progress max="100" value="25"' in page.content
+    assert b"50 of about 200 rows validated" in page.content
+    assert b"hx-get" in page.content
+    partial = admin_client.get(reverse("import_job", args=[job.pk]), HTTP_HX_REQUEST="true")
+    assert b"<html" not in partial.content
+    assert b"import-progress" in partial.content
+
+
+def test_upload_without_file_is_400_with_form_errors(admin_client):
+    response = admin_client.post(reverse("import_csv"), {"kind": "mrr"})
+    assert response.status_code == 400
+    assert b"This field is required" in response.content
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.parametrize("client_name", ["csm_client", "manager_client"])
+def test_only_admins_may_see_an_import_job(client_name, request, admin_user):
+    job = ImportJob.objects.create(kind="mrr", filename="x.csv", requested_by=admin_user)
+    client = request.getfixturevalue(client_name)
+    assert client.get(reverse("import_job", args=[job.pk])).status_code == 403
+
+
+def test_blank_lines_are_skipped_and_lines_keep_their_numbers(tmp_path, customer):
+    path = tmp_path / "mrr.csv"
+    path.write_text(
+        "customer,effective_date,mrr\n"
+        f"{customer.external_id},2024-01-01,100\n"
+        "\n"
+        f"{customer.external_id},2024-02-01,bad\n"
+        "\n , ,\n\n"
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_csv", "mrr", str(path), stdout=io.StringIO(), stderr=err)
+    assert "     4  mrr" in err.getvalue()  # line 4 of the file, the blank line 3 counted
+    assert "This field is required" not in err.getvalue()
+    path.write_text(f"customer,effective_date,mrr\n{customer.external_id},2024-01-01,100\n\n\n")
+    assert "1 created" in run("mrr", path)
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
+def test_the_delimiter_is_read_from_the_header(tmp_path, customer, delimiter, name):
+    path = tmp_path / "mrr.csv"
+    rows = [["customer", "effective_date", "mrr"], [customer.external_id, "2024-01-01", "100.50"]]
+    path.write_text("\n".join(delimiter.join(r) for r in rows) + "\n")
+    assert "1 created" in run("mrr", path)
+    path.write_text(delimiter.join(["customer", "date", "mrr"]) + "\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_csv", "mrr", str(path), stdout=io.StringIO(), stderr=err)
+    assert f"read as {name}-separated" in err.getvalue()
+
+
+def test_a_key_repeated_in_another_chunk_is_an_error(tmp_path, customer, monkeypatch):
+    from integrations import csv_import as module
+
+    monkeypatch.setattr(module, "CHUNK_ROWS", 2)
+    path = tmp_path / "mrr.csv"
+    path.write_text(
+        "customer,effective_date,mrr\n"
+        + "".join(f"{customer.external_id},2024-0{m}-01,{m}\n" for m in range(1, 5))
+        + f"{customer.external_id},2024-01-01,9\n"
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_csv", "mrr", str(path), stdout=io.StringIO(), stderr=err)
+    assert "Duplicate of line 2 in this file" in err.getvalue()
+    assert MrrEntry.objects.count() == 0  # the chunks already written were rolled back
 
 
 @pytest.mark.parametrize("client_name", ["csm_client", "manager_client"])
