@@ -158,7 +158,7 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="cshub")
 # failure-rules): 10 minutes, so every task's hard time limit stays below it (or a long task would be handed
 # to a second worker while the first still runs it). Timeouts: see REDIS_TIMEOUT.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 600,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 3,
     "socket_timeout": REDIS_TIMEOUT,
