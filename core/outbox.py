@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import Task, current_app
@@ -30,17 +32,26 @@ def task_named(name: str) -> Task:
     return current_app.tasks[name]
 
 
-def publish(name: str, args: list[Any]) -> None:
-    """Send task `name` to the broker once, without Celery's publish retries (they would hold a web request
-    for seconds); the broker's timeouts (settings.REDIS_TIMEOUT) bound the wait."""
-    task_named(name).apply_async(args=args, retry=False)
+@contextmanager
+def broker_connection() -> Iterator[Any]:
+    """A broker connection that tries once: kombu's default retries a refused connect for seconds, and the
+    web must not wait (the broker's socket timeouts bound a hung one, settings.REDIS_TIMEOUT)."""
+    options = {**(current_app.conf.broker_transport_options or {}), "max_retries": 0}
+    with current_app.connection_for_write(transport_options=options) as connection:
+        yield connection
+
+
+def publish(name: str, args: list[Any], connection: Any) -> None:
+    """Send task `name` to the broker once, without Celery's publish retries."""
+    task_named(name).apply_async(args=args, retry=False, connection=connection)
 
 
 def outbox_publish_one(pk: int, name: str, args: list[Any]) -> bool:
     """After commit: publish and delete the row; on a broker error keep it for the sweeper (never raise: the
     request has committed and must answer success)."""
     try:
-        publish(name, args)
+        with broker_connection() as connection:
+            publish(name, args, connection)
     except Exception as exc:
         log.warning("broker unavailable, %s(%s) left in the outbox for the sweeper: %s", name, args, exc)
         OutboxMessage.objects.filter(pk=pk).update(attempts=1, last_error=str(exc)[:500])
@@ -61,16 +72,17 @@ def outbox_flush(*, now: dt.datetime | None = None, grace: dt.timedelta = FLUSH_
             .order_by("pk")[:FLUSH_BATCH]
         )
         done: list[int] = []
-        for row in rows:
-            try:
-                publish(row.task, row.args)
-            except Exception as exc:
-                log.warning("outbox flush stopped, broker unavailable: %s", exc)
-                OutboxMessage.objects.filter(pk=row.pk).update(
-                    attempts=row.attempts + 1, last_error=str(exc)[:500]
-                )
-                break
-            done.append(row.pk)
+        with broker_connection() as connection:
+            for row in rows:
+                try:
+                    publish(row.task, row.args, connection)
+                except Exception as exc:
+                    log.warning("outbox flush stopped, broker unavailable: %s", exc)
+                    OutboxMessage.objects.filter(pk=row.pk).update(
+                        attempts=row.attempts + 1, last_error=str(exc)[:500]
+                    )
+                    break
+                done.append(row.pk)
         OutboxMessage.objects.filter(pk__in=done).delete()
         published = len(done)
     return published

@@ -27,7 +27,8 @@ def evaluate_fast() -> int:
 @shared_task(
     acks_late=True,
     autoretry_for=DATABASE_TRANSIENT,  # a database restart or failover must not lose the night's evaluation
-    retry_backoff=True,
+    retry_backoff=True,  # 1, 2, 4 … 32 s: about a minute of outage is ridden out
+    retry_jitter=False,
     retry_backoff_max=300,
     max_retries=6,
     soft_time_limit=480,

@@ -111,7 +111,8 @@ def celery_on(url: str, settings) -> Iterator[object]:
     production install see."""
     from cshub.celery import app
 
-    saved = app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager
+    names = ("broker_url", "broker_read_url", "broker_write_url", "result_backend", "task_always_eager")
+    saved = {name: app.conf[name] for name in names}
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CACHES = {
         "default": {
@@ -121,14 +122,14 @@ def celery_on(url: str, settings) -> Iterator[object]:
         }
     }
     # (Django's setting_changed handler starts new cache connections from the new CACHES.)
-    app.conf.broker_url = url
-    app.conf.result_backend = url
-    app.conf.task_always_eager = False
+    app.conf.update(
+        broker_url=url, broker_read_url=url, broker_write_url=url, result_backend=url, task_always_eager=False
+    )
     _reset_connections(app)
     try:
         yield app
     finally:
-        app.conf.broker_url, app.conf.result_backend, app.conf.task_always_eager = saved
+        app.conf.update(saved)
         _reset_connections(app)
 
 
