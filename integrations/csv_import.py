@@ -273,7 +273,7 @@ def csv_import(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import a CSV file of `kind`: every row is validated and, as long as no row was bad, written; one
-    transaction, so one bad row anywhere means nothing is written (docs/api.md#csv-import).
+    transaction, so one bad row anywhere means nothing is written (docs/operations.md#csv-import).
 
     Streams the file in chunks of CHUNK_ROWS rows: memory stays flat whatever its size (docs/operations.md
     #csv-import). `progress(rows validated, rows written)` is called after every chunk."""

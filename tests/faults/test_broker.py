@@ -229,17 +229,21 @@ def test_evaluate_day_is_retried_after_a_database_blip(celery_app):
         evaluate_day.delay((day - dt.timedelta(days=1)).isoformat())  # the worker holds a connection now
         wait_for(lambda: HealthDayRun.objects.filter(day=day - dt.timedelta(days=1)).exists(), what="warm-up")
         with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            ours = cursor.fetchone()[0]
+        # The blip: every other session of the test database is cut, and new ones are refused for a while.
+        with connection._nodb_cursor() as cursor:
             cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
             cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                [name, ours],
             )
         try:
             evaluate_day.delay(day.isoformat())
             time.sleep(3)  # the evaluation fails to reach the database, and is retried
             assert not HealthDayRun.objects.filter(day=day).exists()
         finally:
-            with connection.cursor() as cursor:
+            with connection._nodb_cursor() as cursor:
                 cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         wait_for(
             lambda: HealthDayRun.objects.filter(day=day, hooks_done_at__isnull=False).exists(),
