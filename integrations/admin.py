@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import ImportJob
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ("pk", "kind", "filename", "state", "rows_validated", "rows_written", "created_at")
+    list_filter = ("state", "kind")
+    exclude = ("data",)
+    readonly_fields = ("counts", "errors", "error_count", "started_at", "finished_at")
