@@ -9,6 +9,7 @@ background job (integrations.services.import_job_run).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ class Kind:
     # written in chunks, so the import checks it across the whole file). None: repeats are fine.
     key: Callable[[dict[str, Any]], Any] | None = None
     key_field: str = ""
+    # Called once after the last chunk with the external_ids of the customers written (the MRR ledger's
+    # links are computed once for the whole file, not after every chunk).
+    finish: Callable[..., None] | None = None
 
 
 def _with(
@@ -99,9 +103,10 @@ KINDS: dict[str, Kind] = {
             ("customer", "effective_date", "mrr"),
             ("customer", "effective_date", "mrr"),
             _with(MrrIngestSerializer),
-            services.mrr_upsert,
+            functools.partial(services.mrr_upsert, relink=False),
             lambda r: (r["customer"], r["effective_date"]),
             "effective_date",
+            services.mrr_ledger_relink_external,
         ),
         Kind(
             "usage_events",
@@ -280,6 +285,7 @@ def csv_import(
     spec = KINDS[kind]
     result = ImportResult(kind)
     keys: dict[Any, int] = {}
+    touched: set[str] = set()  # customers written, for spec.finish
     written = 0
     try:
         text = _text(file)
@@ -308,12 +314,16 @@ def csv_import(
                         for name, n in counts.items():
                             result.counts[name] = result.counts.get(name, 0) + n
                         written += len(valid)
+                        if spec.finish is not None:
+                            touched.update(row["customer"] for row in valid)
                 if progress is not None:
                     progress(result.rows, written if not result.errors else 0)
             if not result.rows and not result.errors:
                 result.add_errors([RowError(1, "non_field_errors", "The file has a header but no rows.")])
             if result.errors:
                 raise _Rollback
+            if spec.finish is not None:
+                spec.finish(external_ids=touched)
     except _Rollback:
         result.counts = {}
     except UnicodeDecodeError:

@@ -28,8 +28,8 @@ from .models import ImportJob, ImportState
 
 log = logging.getLogger(__name__)
 
-# Largest upload the page takes: 200,000 MRR rows are ~6 MB, 200,000 usage events ~20 MB.
-IMPORT_MAX_BYTES = 200 * 1024 * 1024
+# Largest upload the page takes: 200,000 MRR rows are ~5 MB, 200,000 usage events ~20 MB.
+IMPORT_MAX_BYTES = 100 * 1024 * 1024
 # A job "running" longer than its task's hard time limit (9 minutes) has lost its worker; the broker hands
 # the task to another worker after visibility_timeout (10 minutes, settings), which then takes the job over.
 RUN_LEASE = dt.timedelta(seconds=570)
@@ -87,8 +87,16 @@ def import_job_run(*, job_id: int) -> str:
     if not claimed:
         return "skipped"
     job = ImportJob.objects.get(pk=job_id)
-    with _progress_writer(job_id) as progress:
-        result = csv_import(kind=job.kind, file=io.BytesIO(bytes(job.data)), progress=progress)
+    try:
+        with _progress_writer(job_id) as progress:
+            result = csv_import(kind=job.kind, file=io.BytesIO(bytes(job.data)), progress=progress)
+    except Exception as exc:  # the transaction was rolled back: say so on the job's page, and fail loudly
+        import_job_give_up(
+            job_id=job_id,
+            message=f"The import stopped on an error ({exc.__class__.__name__}); nothing was written."
+            " Try again.",
+        )
+        raise
     ImportJob.objects.filter(pk=job_id).update(
         state=ImportState.DONE if result.ok else ImportState.FAILED,
         rows_validated=result.rows,

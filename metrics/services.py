@@ -82,8 +82,10 @@ def _raise_if(errors: list[RowError]) -> None:
 
 
 @transaction.atomic
-def mrr_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
-    """Create or update MRR ledger rows on (customer, effective_date); all or nothing."""
+def mrr_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0, relink: bool = True) -> dict[str, int]:
+    """Create or update MRR ledger rows on (customer, effective_date); all or nothing. `relink=False`: the
+    caller writes more batches in the same transaction and calls mrr_ledger_relink_external once at the end
+    (the CSV import: relinking after every chunk would rewrite the same rows again and again)."""
     errors = check_duplicate_keys(
         rows, lambda r: (r["customer"], r["effective_date"]), field_name="effective_date", first_row=first_row
     )
@@ -99,9 +101,18 @@ def mrr_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[st
     result = bulk_upsert(
         model=MrrEntry, rows=values, key_fields=["customer_id", "effective_date"], lookup=lookup
     )
-    if result.created or result.updated:
+    if relink and (result.created or result.updated):
         mrr_ledger_relink(customer_ids=sorted({r["customer_id"] for r in values}))
     return result.as_dict()
+
+
+def mrr_ledger_relink_external(*, external_ids: Iterable[str]) -> None:
+    """mrr_ledger_relink for the customers with these external_ids (after mrr_upsert(relink=False))."""
+    ids: list[int] = []
+    for chunk in chunked(sorted(set(external_ids))):
+        ids.extend(Customer.objects.filter(external_id__in=chunk).values_list("pk", flat=True))
+    if ids:
+        mrr_ledger_relink(customer_ids=sorted(ids))
 
 
 def mrr_ledger_relink(*, customer_ids: Sequence[int] | None = None) -> None:
