@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers, status
@@ -15,6 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .ingest import MAX_ROWS, IngestError, RowError, ingest_items
+from .sql import set_local_lock_timeout
+
+# Seconds an ingestion request waits for the customers another request is writing (then 503, Retry-After).
+INGEST_LOCK_TIMEOUT = 10
 
 
 def validate_rows(
@@ -143,4 +148,9 @@ def ingest_response(
     IngestAPIView.post in one function, for views that answer other methods too (GET /api/v1/customers/).
     """
     rows: Sequence[dict[str, Any]] = validate_rows(serializer_class, payload, context=context)
-    return Response(upsert(rows=rows), status=status.HTTP_200_OK)
+    with transaction.atomic():
+        # Waiting for another batch of the same customers (docs/operations.md#failure-rules) is bounded: past
+        # INGEST_LOCK_TIMEOUT the request is a 503 with Retry-After, well before a proxy gives up on it.
+        set_local_lock_timeout(INGEST_LOCK_TIMEOUT)
+        counts = upsert(rows=rows)
+    return Response(counts, status=status.HTTP_200_OK)

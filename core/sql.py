@@ -123,6 +123,14 @@ def analytic_transaction(*, cap_parallel_workers: bool = False) -> Iterator[None
 # --- Days in TIME_ZONE ----------------------------------------------------------------------------
 
 
+def set_local_lock_timeout(seconds: float) -> None:
+    """PostgreSQL: wait at most `seconds` for any lock until the current transaction ends (then SQLSTATE
+    55P03, which the API answers as a 503 with Retry-After). SQLite: nothing (its own busy timeout)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+
+
 @contextmanager
 def advisory_lock(name: str, *, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the PostgreSQL session advisory lock `name` for the block; if another session holds it, call

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from accounts.models import Customer, Role
@@ -135,3 +135,47 @@ def test_identical_concurrent_batches_all_succeed_the_later_ones_unchanged(admin
         assert ledger_link_mismatches() == 0
     assert Customer.objects.count() == 200
     assert (MrrEntry.objects.count(), Ticket.objects.count(), Renewal.objects.count()) == (200, 200, 200)
+
+
+def test_a_batch_that_cannot_get_its_customers_in_time_is_a_503_with_retry_after(admin, monkeypatch):
+    from core import api
+
+    monkeypatch.setattr(api, "INGEST_LOCK_TIMEOUT", 1)
+    customer = CustomerFactory(external_id="HELD-1")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                list(Customer.objects.select_for_update().filter(pk=customer.pk))
+                locked.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        client = Client()
+        client.force_login(admin)
+        waiting = client.post(
+            "/api/v1/mrr/",
+            [{"customer": "HELD-1", "effective_date": "2024-01-01", "mrr": "10"}],
+            content_type="application/json",
+        )
+    finally:
+        release.set()
+        holder.join(20)
+    assert waiting.status_code == 503, waiting.content
+    assert waiting["Retry-After"] == "2"
+    assert "retry" in waiting.json()["detail"].lower()
+    assert not MrrEntry.objects.exists()
+    client = Client()
+    client.force_login(admin)
+    response = client.post(
+        "/api/v1/mrr/",
+        [{"customer": "HELD-1", "effective_date": "2024-01-01", "mrr": "10"}],
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
