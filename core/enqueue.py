@@ -27,14 +27,20 @@ from typing import Any
 from django.db import transaction
 
 from .models import OutboxMessage
-from .outbox import outbox_publish_one, task_named
+from .outbox import broker_connection, outbox_publish_one, publish, task_named
 
 __all__ = ["delay", "delay_on_commit", "task_named"]
 
 
 def delay(name: str, *args: Any) -> None:
-    """Queue task `name` now (inline when tasks run eagerly)."""
-    task_named(name).delay(*args)
+    """Queue task `name` now (inline when tasks run eagerly), once, without waiting on a broker that is down
+    or hung for more than ~1 s (core.outbox.publish); the caller handles the broker's error."""
+    task = task_named(name)
+    if task.app.conf.task_always_eager:
+        task.delay(*args)
+        return
+    with broker_connection() as connection:
+        publish(name, list(args), connection)
 
 
 def delay_on_commit(name: str, *args: Any) -> None:

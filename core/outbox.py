@@ -42,8 +42,10 @@ def broker_connection() -> Iterator[Any]:
 
 
 def publish(name: str, args: list[Any], connection: Any) -> None:
-    """Send task `name` to the broker once, without Celery's publish retries."""
-    task_named(name).apply_async(args=args, retry=False, connection=connection)
+    """Send task `name` to the broker once, without Celery's publish retries. `ignore_result`: nobody waits
+    for these results, and without it Celery first subscribes to the result in Redis, retrying a lost
+    connection 20 times a second apart."""
+    task_named(name).apply_async(args=args, retry=False, connection=connection, ignore_result=True)
 
 
 def outbox_publish_one(pk: int, name: str, args: list[Any]) -> bool:
