@@ -33,7 +33,9 @@ def timed(cmd: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, flo
     )
     took = time.monotonic() - started
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    return took, int(rss.group(1)) / 1024 if rss else float("nan"), done.stdout + done.stderr[-2000:]
+    cpu = sum(float(t) for t in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", done.stderr))
+    output = f"(CPU {cpu:.1f} s) " + done.stdout + done.stderr[-2000:]
+    return took, int(rss.group(1)) / 1024 if rss else float("nan"), output
 
 
 def main() -> None:
@@ -81,7 +83,7 @@ def main() -> None:
     job.refresh_from_db()
     print(
         f"job (as the worker runs it): {job.state}, {job.rows_written:,} rows written in {took:.1f} s,"
-        f" peak RSS {rss:.0f} MB"
+        f" peak RSS {rss:.0f} MB {out.split(')')[0]})"
     )
     assert job.state == "done", out
     print(f"ledger links that differ from a fresh LAG/LEAD: {ledger_link_mismatches()}")
