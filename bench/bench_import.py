@@ -89,7 +89,7 @@ def main() -> None:
     print(f"ledger links that differ from a fresh LAG/LEAD: {ledger_link_mismatches()}")
 
     with tempfile.NamedTemporaryFile(suffix=".csv") as fh:
-        fh.write(data)
+        fh.write(data.rstrip(b"\n") + b"\n")  # an older checkout refuses the trailing blank line
         fh.flush()
         for label, checkout in [
             ("this checkout", ROOT),
