@@ -19,7 +19,7 @@ from .ingest import MAX_ROWS, IngestError, RowError, ingest_items
 from .sql import set_local_lock_timeout
 
 # Seconds an ingestion request waits for the customers another request is writing (then 503, Retry-After).
-INGEST_LOCK_TIMEOUT = 10
+INGEST_LOCK_TIMEOUT = 20  # under gunicorn's 30 s
 
 
 def validate_rows(
