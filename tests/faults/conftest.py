@@ -96,8 +96,8 @@ def redis_server(tmp_path) -> Iterator[RedisServer]:
 
 
 def _reset_connections(app) -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Forget the app's broker pool and result backend, so the next use connects to the current URLs. The
+    pools themselves stay open: kombu keeps them in a registry by URL, shared with the other tests."""
     app._pool = None
     app.amqp._producer_pool = None
     app._backend_cache = None
