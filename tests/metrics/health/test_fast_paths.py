@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from accounts.models import Customer
 from metrics.health import services
 from metrics.health.engine import FactorConfig, ModelConfig, band_with_hysteresis, score_many
-from metrics.health.factors import FACTOR_MODULES, Reading, get_factor
+from metrics.health.factors import FACTOR_MODULES, Reading, excused, get_factor
 from metrics.health.services import health_model_current, previous_bands
 from metrics.models import HealthSnapshot
 from surveys.selectors import account_nps_by_customer, csat_by_customer
@@ -60,7 +60,8 @@ def _reference_round_to_total(values: list[float], total: float) -> list[float]:
 def reference_score(config: ModelConfig, readings: dict, previous: str | None):
     """docs/health.md one customer at a time, written the plain way (the engine before the speed work)."""
     factors = config.active
-    total_weight = sum(f.weight for f in factors)
+    # excused factors (not applicable) count neither as present nor in the weight compared with
+    total_weight = sum(f.weight for f in factors if not getattr(readings.get(f.key), "excused", False))
     present = [f for f in factors if (r := readings.get(f.key)) is not None and r.value is not None]
     present_weight = sum(f.weight for f in present)
     enough = total_weight > 0 and present_weight > 0 and present_weight * 2 >= total_weight
@@ -93,7 +94,7 @@ def reference_score(config: ModelConfig, readings: dict, previous: str | None):
                 "weight": shares.get(f.key, 0.0) if enough else None,
                 "contribution": contributions.get(f.key, 0.0) if enough else None,
                 "as_of": r.as_of.isoformat() if has and r.as_of else None,
-                "detail": r.detail if has else {},
+                "detail": r.detail if has or (r is not None and r.excused) else {},
             }
         )
     band = band_with_hysteresis(
@@ -125,6 +126,7 @@ reading = st.one_of(
         as_of=st.one_of(st.none(), st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 7, 1))),
         detail=st.dictionaries(st.sampled_from(["a", "b"]), st.integers(0, 50), max_size=2),
     ),
+    st.builds(excused, st.sampled_from(["no ticket feed", "under 60 days of history"])),
 )
 customer = st.tuples(
     st.lists(reading, min_size=len(KEYS), max_size=len(KEYS)),
