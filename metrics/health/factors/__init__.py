@@ -110,6 +110,7 @@ FACTOR_MODULES = [
     "csat",
     "pulse",
     "engagement",
+    "tenure",
 ]
 
 

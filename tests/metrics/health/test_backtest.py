@@ -229,13 +229,14 @@ def test_population_report_equals_the_hand_computation(population):
     # the last ledger row is dated Mar 20: every 90-day horizon, and the 30-day ones from Mar 1, reach past it
     assert (h30.rows_beyond_data, h90.rows_beyond_data) == (4, 14)
 
-    # Early warning, 30 days before each churn in [Jan 1, Mar 1 + 90 days]:
-    # D Jan 20 -> Dec 21 paying, no pulse: unscored; B Feb 20 -> Jan 21: pulse 2, red (warned);
-    # G Feb 15 -> Jan 16: not paying; C Mar 15 -> Feb 13: pulse 3, yellow (warned); E Mar 20 -> Feb 18: green.
+    # Early warning on the as-of grid: each churn C with C - 30 in [Jan 1, Apr 1) looks at the last as-of date
+    # on or before C - 30. D (Jan 20 -> Dec 21) is before the grid: not counted. B Feb 20 -> Jan 21 -> Jan 1:
+    # pulse 2, red (warned); G Feb 15 -> Jan 16 -> Jan 1: not paying; C Mar 15 -> Feb 13 -> Feb 1: pulse 3,
+    # yellow (warned); E Mar 20 -> Feb 18 -> Feb 1: green.
     ew = report.early_warning
-    assert (ew.churners, ew.warned, ew.not_paying, ew.unscored) == (5, 2, 1, 1)
-    assert ew.share == pytest.approx(2 / 5)
-    assert ew.window_end == D(2026, 5, 30)
+    assert (ew.churners, ew.warned, ew.not_paying, ew.unscored) == (4, 2, 1, 0)
+    assert ew.share == pytest.approx(2 / 4)
+    assert (ew.window_start, ew.window_end) == (D(2026, 1, 31), D(2026, 4, 30))
     # alarm rate: red or yellow among the 12 scored rows: B x2, F, C x3
     assert (ew.scored_rows, ew.alarm_rate) == (12, 0.5)
 
@@ -379,7 +380,7 @@ def test_command_prints_json_with_the_documented_keys(population):
     assert set(data["horizons"][0]["factors"][0]) == {"factor", "coverage", "rows", "auc"}
     assert set(data["early_warning"]) == EARLY_WARNING_KEYS
     assert data["horizons"][0]["auc"] == pytest.approx(17.5 / 27)
-    assert data["early_warning"]["share"] == pytest.approx(0.4)
+    assert data["early_warning"]["share"] == pytest.approx(0.5)
     # the same numbers as the report
     report = run_backtest(start=START, end=END, model_version=model.version)
     assert data == json.loads(json.dumps(report.as_dict()))

@@ -9,9 +9,9 @@ import pytest
 
 from metrics.health.services import health_recompute
 from metrics.models import HealthSnapshot, KeyFeature
-from tests.factories import CustomerFactory, PulseFactory, TicketFactory, TouchpointFactory, ledger
+from tests.factories import CustomerFactory, PulseFactory, TicketFactory, TouchpointFactory
 
-from .conftest import DAY, at, days_ago, usage
+from .conftest import DAY, at, days_ago, ledger_before, usage
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +29,10 @@ def usage_only_install():
     touchpoints anywhere."""
     KeyFeature.objects.create(name="reports")
     young = CustomerFactory(licenses=10, contract_start=days_ago(20))
-    ledger(young, (20, 500))
+    ledger_before(young, (20, 500))
     usage(young, users=8, day=days_ago(3), features=("reports",))
     idle = CustomerFactory(licenses=10, contract_start=days_ago(25))
-    ledger(idle, (25, 500))
+    ledger_before(idle, (25, 500))
     return young, idle
 
 
@@ -89,7 +89,7 @@ def test_too_little_present_of_what_is_counted_is_still_not_enough_data():
     PulseFactory(customer=other, score=4, created_at=at(days_ago(5)))
     TouchpointFactory(customer=other, occurred_at=at(days_ago(5)))
     unlicensed = CustomerFactory(licenses=0, contract_start=days_ago(20))  # no licenses: utilization missing
-    ledger(unlicensed, (20, 500))
+    ledger_before(unlicensed, (20, 500))
     health_recompute(day=DAY, run_hooks=False)
     # Counted: 100 less the excused NPS 10, CSAT 5 (no answers), usage trend 5, revenue trend 10 (young) and
     # feature breadth 10 (no key features) = 60. Present: relative usage 15 + support load 10 = 25 (license

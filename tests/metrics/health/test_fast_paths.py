@@ -15,6 +15,7 @@ import gc
 import math
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 
 from accounts.models import Customer
 from metrics.health import services
+from metrics.health.backtest import BAND_CODES, NO_CHURN, Collected, score_rows
 from metrics.health.engine import FactorConfig, ModelConfig, band_with_hysteresis, score_many
 from metrics.health.factors import FACTOR_MODULES, Reading, excused, get_factor
 from metrics.health.services import health_model_current, previous_bands
@@ -316,3 +318,57 @@ def test_cyclic_gc_is_switched_back_on_even_after_an_error():
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+# --- the backtest's vectorised scoring == the engine's -----------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    factors=factor_configs,
+    thresholds=st.tuples(st.integers(41, 90), st.integers(10, 40)),
+    customers=st.lists(customer, min_size=1, max_size=30),
+)
+def test_backtest_scoring_equals_the_engine(factors, thresholds, customers):
+    green, yellow = thresholds
+    config = ModelConfig(
+        factors=tuple(
+            FactorConfig(key, float(w), bad, good, enabled)
+            for key, (w, bad, good, enabled) in zip(KEYS, factors, strict=True)
+        ),
+        green=float(green),
+        yellow=float(yellow),
+    )
+    readings = {
+        cid: {k: r for k, r in zip(KEYS, rs, strict=True) if r is not None}
+        for cid, (rs, _prev) in enumerate(customers)
+    }
+    n = len(readings)
+    data = Collected(
+        as_of_dates=[dt.date(2026, 6, 1)],
+        keys=tuple(KEYS),
+        customer=np.arange(n, dtype=np.int64),
+        day=np.zeros(n, dtype=np.int64),
+        churn_in=np.full(n, NO_CHURN, dtype=np.int64),
+        raw=np.array(
+            [
+                [r.value if (r := got.get(k)) is not None and r.value is not None else np.nan for k in KEYS]
+                for got in readings.values()
+            ],
+            dtype=float,
+        ).reshape(n, len(KEYS)),
+        excused=np.array(
+            [[(r := got.get(k)) is not None and r.excused for k in KEYS] for got in readings.values()],
+            dtype=bool,
+        ).reshape(n, len(KEYS)),
+        lead=30,
+        warning_rows=np.zeros(0, dtype=np.int64),
+        window=(dt.date(2026, 7, 1), dt.date(2026, 7, 31)),
+        ledger_until=None,
+    )
+    scoring = score_rows(config, data)
+    engine = score_many(config, readings, previous_bands={}, components=False)
+    assert [None if s != s else s for s in scoring.score.tolist()] == [
+        None if r.score is None else float(r.score) for r in engine
+    ]
+    assert [BAND_CODES[int(b)] for b in scoring.band] == [r.band for r in engine]
