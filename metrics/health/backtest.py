@@ -5,15 +5,19 @@ For each as-of date D (the 1st of each month in [start, end]):
 
 - the **population** is the customers paying on D per the MRR ledger (docs/metrics.md: the MRR of a customer
   on D is the `mrr` of its latest row with effective_date <= D; paying = that MRR > 0);
-- each is **scored** as of D through the engine exactly as the recompute scores a day (`gather` the readings
-  as of D, `score_many` with `ModelConfig.of(model)`), chunk by chunk of `services.CHUNK_SIZE` customers. The
-  band is the plain `strict_band`: a backtest has no previous day's band, so no leave margin (hysteresis)
-  applies. A null score is "not enough data". The factors read only data dated up to D (usage days,
-  touchpoints, pulses, survey answers, tickets opened and not yet resolved at the end of D);
+- each is **read** as of D through the engine exactly as the recompute reads a day (`gather`, chunk by chunk
+  of `services.CHUNK_SIZE` customers), once (`collect`): every factor's raw value, and whether it was
+  excused, in columns. The factors read only data dated up to D (usage days, touchpoints, pulses, survey
+  answers, tickets opened and not yet resolved at the end of D);
+- the rows are then **scored** under a model (`score_rows`: the engine's arithmetic, vectorised, in the same
+  order of operations). The band is the plain `strict_band`: a backtest has no previous day's band, so no
+  leave margin (hysteresis) applies. A null score is "not enough data". One collection serves several models
+  (the fit's proposal beside the current version);
 - the **churn date** after D is the effective_date of the customer's first ledger row after D with mrr = 0
   (its MRR went to 0). The label for a horizon H is "churn date in (D, D + H]". Labels look forward by
   design; a row whose horizon reaches past the last ledger row is still labelled from the rows that exist
-  (so a churn not yet recorded counts as no churn: `rows_beyond_data` says how many rows that concerns).
+  (so a churn not yet recorded counts as no churn: `rows_beyond_data` says how many rows that concerns);
+- **early warning** looks at each churner on the last as-of date at least `lead` days before its churn.
 """
 
 from __future__ import annotations
@@ -21,14 +25,20 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.conf import settings
+from django.db import connection, connections
 from django.db.models import Max
+
+from core.sql import analytic_transaction
 
 from ..models import Band, HealthModel, MrrEntry
 from .engine import ModelConfig, gather
@@ -354,48 +364,75 @@ def collect(
     lead: int = DEFAULT_LEAD,
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> Collected:
     """Gather the readings of `config`'s enabled factors for every customer paying on each as-of date of
     [start, end], chunk by chunk through the engine's `gather` (exactly what the recompute reads for that
-    day), date by date so that each date's population statements (relative usage) run once."""
+    day), date by date so that each date's population statements (relative usage) run once per date.
+
+    `workers` dates are read at once, each on its own database connection (threads: the time goes into SQL,
+    which runs outside the GIL); default `settings.CSHUB_BACKTEST_WORKERS` on PostgreSQL outside a
+    transaction, else 1 (a thread's connection would not see a test's uncommitted rows; SQLite serialises)."""
     as_of_dates = month_starts(start, end)
     keys = tuple(f.key for f in config.active)
     ledgers = _ledgers()
     ids = sorted(ledgers)
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     total = max(1, len(chunks) * len(as_of_dates))
-    done = 0
+    if workers is None:
+        workers = _default_workers()
+    lock = threading.Lock()
+    done = [0]
+
+    def advanced() -> None:
+        if progress:
+            with lock:
+                done[0] += 1
+                progress(done[0], total)
+
+    def one_date(d: int) -> list[tuple[int, int, list[float], list[bool]]]:
+        day = as_of_dates[d]
+        rows = []
+        with cyclic_gc_paused(), analytic_transaction():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:  # the usage scans' distinct counts sort in memory
+                    cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            for chunk in chunks:
+                paying = [cid for cid in chunk if ledgers[cid].mrr_on(day) > 0]
+                readings = gather(config, customer_ids=paying, day=day) if paying else {}
+                for cid in paying:
+                    got = readings[cid]
+                    churn = ledgers[cid].churn_after(day)
+                    values, flags = [], []
+                    for key in keys:
+                        r = got.get(key)
+                        values.append(r.value if r is not None and r.value is not None else NAN)
+                        flags.append(r is not None and r.excused)
+                    rows.append((cid, (churn - day).days if churn else NO_CHURN, values, flags))
+                advanced()
+        return rows
+
     if progress:
-        progress(done, total)
+        progress(0, total)
+    if workers > 1 and len(as_of_dates) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            per_date = list(pool.map(_on_own_connection(one_date), range(len(as_of_dates))))
+    else:
+        per_date = [one_date(d) for d in range(len(as_of_dates))]
     customer: list[int] = []
     day_index: list[int] = []
     churn_in: list[int] = []
     raw: list[list[float]] = []
     excused: list[list[bool]] = []
     row_of: dict[tuple[int, int], int] = {}
-    nan = float("nan")
-    with cyclic_gc_paused():
-        for d, day in enumerate(as_of_dates):
-            for chunk in chunks:
-                paying = [cid for cid in chunk if ledgers[cid].mrr_on(day) > 0]
-                readings = gather(config, customer_ids=paying, day=day) if paying else {}
-                for cid in paying:
-                    got = readings[cid]
-                    row_of[(cid, d)] = len(customer)
-                    customer.append(cid)
-                    day_index.append(d)
-                    churn = ledgers[cid].churn_after(day)
-                    churn_in.append((churn - day).days if churn else NO_CHURN)
-                    values, flags = [], []
-                    for key in keys:
-                        r = got.get(key)
-                        values.append(r.value if r is not None and r.value is not None else nan)
-                        flags.append(r is not None and r.excused)
-                    raw.append(values)
-                    excused.append(flags)
-                done += 1
-                if progress:
-                    progress(done, total)
+    for d, rows in enumerate(per_date):
+        for cid, churn, values, flags in rows:
+            row_of[(cid, d)] = len(customer)
+            customer.append(cid)
+            day_index.append(d)
+            churn_in.append(churn)
+            raw.append(values)
+            excused.append(flags)
     window, warning_rows = _warning_rows(ledgers, as_of_dates, row_of, lead=lead)
     return Collected(
         as_of_dates=as_of_dates,
@@ -410,6 +447,28 @@ def collect(
         window=window,
         ledger_until=MrrEntry.objects.aggregate(last=Max("effective_date"))["last"],
     )
+
+
+NAN = float("nan")
+WORK_MEM = "64MB"
+
+
+def _default_workers() -> int:
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, int(getattr(settings, "CSHUB_BACKTEST_WORKERS", 2)))
+
+
+def _on_own_connection(fn: Callable[[int], Any]) -> Callable[[int], Any]:
+    """`fn` run in a pool thread, which opens its own connection (Django's are per thread) and closes it."""
+
+    def run(arg: int) -> Any:
+        try:
+            return fn(arg)
+        finally:
+            connections.close_all()
+
+    return run
 
 
 def _warning_rows(

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -15,12 +16,14 @@ from metrics.health.backtest import (
     auc,
     bootstrap_auc,
     calibration,
+    collect,
     early_warning_share,
     lift,
     month_starts,
     percentile,
     run_backtest,
 )
+from metrics.health.engine import ModelConfig
 from metrics.health.services import health_model_create
 from tests.factories import (
     CustomerFactory,
@@ -29,6 +32,7 @@ from tests.factories import (
     TicketFactory,
     TouchpointFactory,
 )
+from tests.requirements import require_postgres
 
 from .conftest import at, usage
 
@@ -413,3 +417,30 @@ def test_command_options_and_tables(population):
 def test_command_rejects_bad_arguments(db, args):
     with pytest.raises(CommandError):
         run_command(*args)
+
+
+# --- Dates read at once, on their own connections (PostgreSQL) -------------------------------------------
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_dates_read_in_parallel_threads_give_the_same_rows(population):
+    require_postgres()
+    model, _ = population
+    config = ModelConfig.of(model)
+    one = collect(config, start=START, end=END, workers=1)
+    two = collect(config, start=START, end=END, workers=2)
+    assert one.size == two.size == 14
+    assert np.array_equal(one.customer, two.customer)
+    assert np.array_equal(one.day, two.day)
+    assert np.array_equal(one.churn_in, two.churn_in)
+    assert np.array_equal(np.isnan(one.raw), np.isnan(two.raw))
+    assert np.array_equal(np.nan_to_num(one.raw), np.nan_to_num(two.raw))
+    assert np.array_equal(one.warning_rows, two.warning_rows)
+    progress = []
+    collect(
+        config, start=START, end=END, workers=2, chunk_size=3, progress=lambda d, t: progress.append((d, t))
+    )
+    assert progress[0] == (0, 9)  # 3 chunks (of 3, 3 and 1 customers) x 3 dates
+    assert progress[-1] == (9, 9)
+    assert sorted(progress) == progress
