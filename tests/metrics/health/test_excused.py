@@ -97,3 +97,12 @@ def test_too_little_present_of_what_is_counted_is_still_not_enough_data():
     snap = snapshot(unlicensed)
     assert snap.score is None
     assert snap.band == ""
+
+
+def test_the_customer_page_says_why_a_factor_is_not_used(client, admin_user):
+    young, _idle = usage_only_install()
+    health_recompute(day=DAY, run_hooks=False)
+    client.force_login(admin_user)
+    page = client.get(f"/customers/{young.external_id}/").content.decode()
+    assert "not used: no ticket feed" in page
+    assert "not used: under 60 days of history" in page
