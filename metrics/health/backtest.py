@@ -29,7 +29,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +40,7 @@ from django.db.models import Max
 
 from core.sql import analytic_transaction
 
-from ..models import Band, HealthModel, MrrEntry
+from ..models import Band, HealthModel, HealthSnapshot, MrrEntry
 from .engine import ModelConfig, gather
 from .services import CHUNK_SIZE, cyclic_gc_paused
 
@@ -365,10 +365,16 @@ def collect(
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    snapshots: bool = True,
 ) -> Collected:
     """Gather the readings of `config`'s enabled factors for every customer paying on each as-of date of
     [start, end], chunk by chunk through the engine's `gather` (exactly what the recompute reads for that
     day), date by date so that each date's population statements (relative usage) run once per date.
+
+    `snapshots`: where the day's stored snapshot of a customer holds a factor (its raw value and whether it
+    was excused), that is read instead: the recompute of that day computed exactly this from the data up to
+    the day (raw values as stored, to 4 decimals). Only what the snapshots lack goes through `gather` (a
+    factor the model of that day did not have, a customer without a snapshot).
 
     `workers` dates are read at once, each on its own database connection (threads: the time goes into SQL,
     which runs outside the GIL); default `settings.CSHUB_BACKTEST_WORKERS` on PostgreSQL outside a
@@ -397,17 +403,18 @@ def collect(
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:  # the usage scans' distinct counts sort in memory
                     cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            stored = _stored_readings(day, keys) if snapshots else {}
             for chunk in chunks:
                 paying = [cid for cid in chunk if ledgers[cid].mrr_on(day) > 0]
-                readings = gather(config, customer_ids=paying, day=day) if paying else {}
+                readings = _chunk_readings(config, paying, day, stored)
                 for cid in paying:
                     got = readings[cid]
                     churn = ledgers[cid].churn_after(day)
                     values, flags = [], []
                     for key in keys:
-                        r = got.get(key)
-                        values.append(r.value if r is not None and r.value is not None else NAN)
-                        flags.append(r is not None and r.excused)
+                        value, flag = got.get(key, (NAN, False))
+                        values.append(value)
+                        flags.append(flag)
                     rows.append((cid, (churn - day).days if churn else NO_CHURN, values, flags))
                 advanced()
         return rows
@@ -450,6 +457,50 @@ def collect(
 
 
 NAN = float("nan")
+
+
+def _stored_readings(day: dt.date, keys: tuple[str, ...]) -> dict[int, dict[str, tuple[float, bool]]]:
+    """Each customer's stored snapshot of `day`, as {factor: (raw value or NaN, excused)} for `keys`."""
+    wanted = set(keys)
+    out: dict[int, dict[str, tuple[float, bool]]] = {}
+    rows = HealthSnapshot.objects.filter(date=day).values_list("customer_id", "components")
+    for cid, components in rows.iterator(chunk_size=5_000):
+        got = {}
+        for c in components:
+            key = c.get("factor")
+            if key in wanted:
+                raw = c.get("raw_value")
+                got[key] = (NAN if raw is None else float(raw), bool((c.get("detail") or {}).get("excused")))
+        out[cid] = got
+    return out
+
+
+def _chunk_readings(
+    config: ModelConfig, paying: list[int], day: dt.date, stored: dict[int, dict[str, tuple[float, bool]]]
+) -> dict[int, dict[str, tuple[float, bool]]]:
+    """{customer: {factor: (raw value or NaN, excused)}} for `paying` on `day`: from the stored snapshots
+    where they hold the factor, the rest through `gather` (only the factors and customers lacking)."""
+    keys = [f.key for f in config.active]
+    out = {cid: dict(stored.get(cid, {})) for cid in paying}
+    lacking = {key: [cid for cid in paying if key not in out[cid]] for key in keys}
+    need_keys = [key for key in keys if lacking[key]]
+    if need_keys:
+        need_ids = sorted({cid for key in need_keys for cid in lacking[key]})
+        partial = replace(config, factors=tuple(f for f in config.active if f.key in need_keys))
+        readings = gather(partial, customer_ids=need_ids, day=day)
+        for cid in need_ids:
+            got = readings[cid]
+            for key in need_keys:
+                if key in out[cid]:
+                    continue
+                r = got.get(key)
+                out[cid][key] = (
+                    r.value if r is not None and r.value is not None else NAN,
+                    r is not None and r.excused,
+                )
+    return out
+
+
 WORK_MEM = "64MB"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -23,8 +24,9 @@ from metrics.health.backtest import (
     percentile,
     run_backtest,
 )
-from metrics.health.engine import ModelConfig
-from metrics.health.services import health_model_create
+from metrics.health.engine import FactorConfig, ModelConfig
+from metrics.health.services import health_model_create, health_recompute
+from metrics.models import HealthSnapshot
 from tests.factories import (
     CustomerFactory,
     MrrEntryFactory,
@@ -444,3 +446,33 @@ def test_dates_read_in_parallel_threads_give_the_same_rows(population):
     assert progress[0] == (0, 9)  # 3 chunks (of 3, 3 and 1 customers) x 3 dates
     assert progress[-1] == (9, 9)
     assert sorted(progress) == progress
+
+
+# --- Stored snapshots are read where they hold the factor ---------------------------------------------------
+
+
+def test_stored_snapshots_give_the_rows_a_fresh_read_gives_and_are_read(population):
+    model, c = population
+    for day in month_starts(START, END):
+        health_recompute(day=day, run_hooks=False)  # the snapshot of record of each as-of date
+    config = ModelConfig.of(model)
+    with_tenure = replace(config, factors=(*config.factors, FactorConfig("tenure", 10.0, 30.0, 365.0)))
+    for cfg in (config, with_tenure):  # tenure is in no snapshot: gathered
+        stored = collect(cfg, start=START, end=END, snapshots=True)
+        fresh = collect(cfg, start=START, end=END, snapshots=False)
+        assert stored.keys == fresh.keys
+        assert np.array_equal(stored.customer, fresh.customer)
+        assert np.array_equal(np.nan_to_num(stored.raw, nan=-1), np.nan_to_num(fresh.raw, nan=-1))
+        assert np.array_equal(stored.excused, fresh.excused)
+    # the stored value is what is read: change B's stored pulse on Feb 1 and the row follows
+    snap = HealthSnapshot.objects.get(customer=c["B"], date=D(2026, 2, 1))
+    snap.components = [
+        {**part, "raw_value": 4.0} if part["factor"] == "pulse" else part for part in snap.components
+    ]
+    snap.save()
+    rows = {
+        (r.customer_id, r.as_of): r
+        for r in run_backtest(start=START, end=END, model_version=model.version).rows
+    }
+    assert rows[(c["B"].pk, D(2026, 2, 1))].score == 75.0
+    assert rows[(c["B"].pk, D(2026, 1, 1))].score == 25.0
