@@ -95,7 +95,8 @@ def main() -> None:
         took = time.perf_counter() - t0
         results[workers] = data
         print(
-            f"collect ({'stored snapshots first' if snapshots else 'fresh reads'}), {workers} date(s) at once: "
+            f"collect ({'stored snapshots first' if snapshots else 'fresh reads'}), {workers} date(s) "
+            f"at once: "
             f"{took:.1f} s for {data.size:,} customer-rows x "
             f"{len(data.keys)} factors over {len(data.as_of_dates)} as-of dates "
             f"({data.size / took:,.0f} rows/s; "
