@@ -77,6 +77,8 @@ def health_backtest(request: HttpRequest) -> HttpResponse:
             question = form.cleaned_data["question"]
             if can_run_backtest(request.user):
                 job = backtest_job_ask(user=request.user, question=question)
+                if job.running:  # inline when tasks run eagerly: show the job as it is after the commit
+                    job = backtest_job_for_user(user=request.user, job_id=job.pk)
             else:
                 job = backtest_job_latest(question)
                 missing = job is None

@@ -14,25 +14,12 @@ from metrics.health.backtest import run_backtest
 from metrics.models import HealthBacktestJob
 from tests.factories import CustomerFactory
 
-from .test_backtest import END, START, ledger, pulse_model, pulses
+from .test_backtest import END, START, ledger, pulses
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/health/backtest/"
 D = dt.date
-
-
-@pytest.fixture
-def population(db):
-    """A model of the CSM pulse alone and four customers paying since 2025-06 (test_backtest's fixture,
-    smaller): A pulse 5 stays; B pulse 2 churns 2026-02-20; C pulse 3 churns 2026-03-15; D no pulse."""
-    model = pulse_model()
-    c = {name: CustomerFactory(name=name) for name in "ABCD"}
-    for name, score, churn in (("A", 5, None), ("B", 2, D(2026, 2, 20)), ("C", 3, D(2026, 3, 15))):
-        ledger(c[name], (D(2025, 6, 1), 100), *([(churn, 0)] if churn else []))
-        pulses(c[name], score)
-    ledger(c["D"], (D(2025, 6, 1), 100))
-    return model, c
 
 
 def api(user=None) -> APIClient:
@@ -63,9 +50,9 @@ def compute(client, capture, **query) -> dict:
 
 
 def test_first_ask_is_a_202_with_a_poll_url_then_the_report(
-    population, manager, django_capture_on_commit_callbacks
+    pulse_population, manager, django_capture_on_commit_callbacks
 ):
-    model, _ = population
+    model, _ = pulse_population
     client = api(manager)
     response, callbacks = ask(client, django_capture_on_commit_callbacks, run=False, **params(model))
     assert response.status_code == 202
@@ -108,8 +95,8 @@ def test_first_ask_is_a_202_with_a_poll_url_then_the_report(
     assert not none
 
 
-def test_refresh_computes_again(population, admin_user, django_capture_on_commit_callbacks):
-    model, _ = population
+def test_refresh_computes_again(pulse_population, admin_user, django_capture_on_commit_callbacks):
+    model, _ = pulse_population
     client = api(admin_user)
     first = compute(client, django_capture_on_commit_callbacks, **params(model))
     # New history: a customer paying since 2025 and churning in February changes the figures.
@@ -129,9 +116,9 @@ def test_refresh_computes_again(population, admin_user, django_capture_on_commit
 
 
 def test_defaults_are_the_version_in_force_and_twelve_month_starts(
-    population, manager, django_capture_on_commit_callbacks
+    pulse_population, manager, django_capture_on_commit_callbacks
 ):
-    model, _ = population
+    model, _ = pulse_population
     response, _ = ask(api(manager), django_capture_on_commit_callbacks, run=False)
     assert response.status_code == 202
     job = HealthBacktestJob.objects.get(pk=response.json()["id"])
@@ -141,9 +128,9 @@ def test_defaults_are_the_version_in_force_and_twelve_month_starts(
 
 
 def test_csm_reads_a_computed_report_but_cannot_run_one(
-    population, csm, manager, django_capture_on_commit_callbacks
+    pulse_population, csm, manager, django_capture_on_commit_callbacks
 ):
-    model, _ = population
+    model, _ = pulse_population
     client = api(csm)
     refused, callbacks = ask(client, django_capture_on_commit_callbacks, run=True, **params(model))
     assert refused.status_code == 403
@@ -161,8 +148,8 @@ def test_csm_reads_a_computed_report_but_cannot_run_one(
     assert HealthBacktestJob.objects.count() == 1
 
 
-def test_anonymous_is_refused(population):
-    model, _ = population
+def test_anonymous_is_refused(pulse_population):
+    model, _ = pulse_population
     assert api().get(URL, params(model)).status_code in (401, 403)
     assert not HealthBacktestJob.objects.exists()
 
@@ -182,7 +169,7 @@ def test_anonymous_is_refused(population):
     ],
 )
 def test_bad_parameters_are_a_400_naming_the_field(
-    population, manager, query, field, django_capture_on_commit_callbacks
+    pulse_population, manager, query, field, django_capture_on_commit_callbacks
 ):
     response, callbacks = ask(api(manager), django_capture_on_commit_callbacks, run=True, **query)
     assert response.status_code == 400
@@ -196,9 +183,9 @@ def test_unknown_job_is_a_404(manager):
 
 
 def test_query_counts_do_not_grow_with_the_report_or_the_jobs(
-    population, manager, django_capture_on_commit_callbacks, django_assert_max_num_queries
+    pulse_population, manager, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
-    model, _ = population
+    model, _ = pulse_population
     client = api(manager)
     job_id = compute(client, django_capture_on_commit_callbacks, **params(model))["id"]
     with django_assert_max_num_queries(3):
