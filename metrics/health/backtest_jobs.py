@@ -232,7 +232,8 @@ def _compute(job: HealthBacktestJob, progress: Any) -> dict[str, Any]:
 
 
 def _end(mine: Any, *, state: str, **fields: Any) -> str:
-    written = mine.update(state=state, finished_at=timezone.now(), progress_at=timezone.now(), **fields)
+    now = timezone.now()
+    written = mine.update(state=state, finished_at=now, progress_at=now, **fields)
     return state if written else "superseded"
 
 
