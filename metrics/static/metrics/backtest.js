@@ -3,7 +3,7 @@
    swaps a finished report in. The same figures are in the calibration table below the chart. */
 (function () {
   "use strict";
-  var colours = ["#dc2626", "#f59e0b", "#4f46e5", "#16a34a"];
+  var colours = ["#3730a3", "#6366f1", "#a5b4fc", "#e0e7ff"];  /* darker: the nearer horizon; not the band colours */
 
   function draw(root) {
     if (!window.Chart) return;
