@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -235,14 +235,3 @@ def _end(mine: Any, *, state: str, **fields: Any) -> str:
     now = timezone.now()
     written = mine.update(state=state, finished_at=now, progress_at=now, **fields)
     return state if written else "superseded"
-
-
-def backtest_jobs_of(*, kind: str, limit: int = 10) -> list[HealthBacktestJob]:
-    """The latest jobs of a kind, newest first (the backtest page's list), without their results."""
-    return list(
-        HealthBacktestJob.objects.filter(kind=kind)
-        .filter(Q(proposal__isnull=True))
-        .select_related("model", "requested_by")
-        .defer("result")
-        .order_by("-created_at")[:limit]
-    )

@@ -70,7 +70,8 @@ def health_backtest(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('health_backtest')}?job={job.pk}")
     elif "job" in request.GET:
         job = _job(request, ui.int_param(request, "job"), kind=BacktestKind.BACKTEST)
-        form = BacktestForm(initial={"start": job.start, "end": job.end, "model": job.model.version})
+        version = job.model.version if job.model else None  # None: an unsaved proposal
+        form = BacktestForm(initial={"start": job.start, "end": job.end, "model": version})
     elif {"start", "end", "model"} & set(request.GET):
         form = BacktestForm(request.GET)
         if form.is_valid():
