@@ -33,7 +33,6 @@ from metrics.enqueue import health_backtest_job_send
 
 from ..models import BacktestKind, HealthBacktestJob, HealthModel, RecomputeState
 from .backtest import DEFAULT_HORIZONS, month_starts, run_backtest
-from .fitting import FitError, fit_health_model
 from .preview_jobs import config_from_dict
 
 log = logging.getLogger(__name__)
@@ -42,6 +41,11 @@ MAX_MONTHS = 24  # as-of dates in one backtest: 100k customers x 12 dates is the
 STALE_AFTER = dt.timedelta(minutes=30)
 PROGRESS_EVERY_SECONDS = 1.0
 ACTIVE = (RecomputeState.QUEUED, RecomputeState.RUNNING)
+FIT_HORIZON = 60  # fitting.DEFAULT_HORIZON, without importing scikit-learn with it
+
+
+class Refused(Exception):
+    """The history cannot answer the question (a fit on too few churners): the message is for the user."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,9 @@ def backtest_job_ask(*, user: User, question: Question, refresh: bool = False) -
                     start=question.start,
                     end=question.end,
                     model=question.model,
-                    horizons=list(DEFAULT_HORIZONS) if question.kind == BacktestKind.BACKTEST else [60],
+                    horizons=list(DEFAULT_HORIZONS)
+                    if question.kind == BacktestKind.BACKTEST
+                    else [FIT_HORIZON],
                     requested_by=user,
                 )
                 health_backtest_job_send(job_id=job.pk)
@@ -208,7 +214,7 @@ def backtest_job_run(*, job_id: int) -> str:
 
     try:
         result = _compute(job, progress)
-    except FitError as exc:  # a history that cannot support a fit: the message is for the user
+    except Refused as exc:
         return _end(mine, state=RecomputeState.FAILED, error=str(exc))
     except Exception as exc:
         log.exception("health %s job %s failed", job.kind, job.pk)
@@ -218,7 +224,13 @@ def backtest_job_run(*, job_id: int) -> str:
 
 def _compute(job: HealthBacktestJob, progress: Any) -> dict[str, Any]:
     if job.kind == BacktestKind.FIT:
-        return fit_health_model(start=job.start, end=job.end).as_dict()
+        # Imported here: scikit-learn (docs/health.md#fitting) loads in the worker that fits, not in the web.
+        from .fitting import FitError, fit_health_model
+
+        try:
+            return fit_health_model(start=job.start, end=job.end).as_dict()
+        except FitError as exc:
+            raise Refused(str(exc)) from exc
     config = config_from_dict(job.proposal) if job.proposal else None
     report = run_backtest(
         start=job.start,

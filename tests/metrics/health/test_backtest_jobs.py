@@ -7,6 +7,7 @@ the job on a real Celery worker."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 
 import pytest
@@ -21,11 +22,12 @@ from metrics.health.backtest_jobs import (
     backtest_job_run,
 )
 from metrics.health.fitting import fit_health_model
+from metrics.health.services import health_model_current
 from metrics.models import BacktestKind, HealthBacktestJob, HealthModel, RecomputeState
-from tests.requirements import require_postgres, require_redis
 
 from .test_backtest import END, START
 from .test_fitting import build
+from .test_worker import celery_worker  # noqa: F401 - the real worker (Redis, PostgreSQL)
 
 pytestmark = pytest.mark.django_db
 
@@ -108,11 +110,12 @@ def test_a_job_without_a_sign_of_life_is_replaced(
 def test_a_fit_proposal_opens_in_the_editor_and_saves_nothing(
     admin_client, django_capture_on_commit_callbacks
 ):
+    current = health_model_current()  # the default model, as test_fitting's population has it
     assert build(150) >= 30
     versions = HealthModel.objects.count()
     fitted_range = (START, dt.date(2026, 6, 1))
     job = HealthBacktestJob.objects.create(
-        kind=BacktestKind.FIT, start=fitted_range[0], end=fitted_range[1], model=HealthModel.objects.current()
+        kind=BacktestKind.FIT, start=fitted_range[0], end=fitted_range[1], model=current
     )
     assert backtest_job_run(job_id=job.pk) == RecomputeState.DONE
     job.refresh_from_db()
@@ -140,29 +143,10 @@ def test_a_fit_proposal_opens_in_the_editor_and_saves_nothing(
 # --- On a real Celery worker -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def real_worker(settings):
-    require_redis()
-    require_postgres()
-    from celery.contrib.testing.worker import start_worker
-
-    from cshub.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.conf.task_always_eager = False
-    app.control.purge()
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
-        ):
-            yield
-    finally:
-        app.conf.task_always_eager = True
-
-
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_the_api_job_runs_on_the_worker(real_worker, pulse_population, manager):
+@pytest.mark.usefixtures("celery_worker")
+def test_the_api_job_runs_on_the_worker(pulse_population, manager):
     model, _ = pulse_population
     client = APIClient()
     client.force_authenticate(manager)
@@ -180,3 +164,28 @@ def test_the_api_job_runs_on_the_worker(real_worker, pulse_population, manager):
     assert body["report"] == run_backtest(start=START, end=END, model_version=model.version).as_dict()
     assert client.get("/api/v1/health/backtest/", query).status_code == 200
     assert HealthBacktestJob.objects.get().attempt == 1
+
+
+def test_the_web_and_the_tasks_do_not_load_scikit_learn():
+    """Fitting imports scikit-learn where it runs (docs/health.md#fitting): the URLs (every view and API)
+    and the tasks module load without it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django, sys; django.setup(); "
+        "from django.urls import get_resolver; get_resolver().url_patterns; import metrics.tasks; "
+        "print('sklearn' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cshub.settings", "DEBUG": "1"}
+    out = subprocess.run(  # noqa: S603 - our own interpreter on our own code
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[3],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip() == "False"
