@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from metrics.health.backtest import run_backtest
-from metrics.models import HealthBacktestJob
+from metrics.models import BacktestKind, HealthBacktestJob
 from tests.factories import CustomerFactory
 
 from .test_backtest import END, START, ledger, pulses
@@ -207,3 +207,12 @@ def test_schema_documents_the_endpoints(admin_client):
     assert "/api/v1/health/backtest/" in schema
     assert "/api/v1/health/backtest/jobs/{job_id}/" in schema
     assert "refresh" in schema
+
+
+def test_a_fit_job_is_for_those_who_edit_the_model(pulse_population, csm, manager):
+    model, _ = pulse_population
+    job = HealthBacktestJob.objects.create(kind=BacktestKind.FIT, start=START, end=END, model=model)
+    assert api(csm).get(f"{URL}jobs/{job.pk}/").status_code == 403
+    answer = api(manager).get(f"{URL}jobs/{job.pk}/")
+    assert answer.status_code == 202
+    assert answer.json()["kind"] == "fit"
