@@ -163,6 +163,8 @@ CSHUB_COMPANY_NAME = env.str("CSHUB_COMPANY_NAME", default="Acme Analytics")
 # bench/bench_pages.py: the admin's team page 306 -> 250 ms of SQL) and under many concurrent users takes
 # CPU from the other requests. Raise it on a server with cores to spare; -1 keeps the server's setting.
 CSHUB_PAGE_PARALLEL_WORKERS = env.int("CSHUB_PAGE_PARALLEL_WORKERS", default=1)
+# As-of dates the health backtest reads at once, each on its own connection (docs/health.md#backtest).
+CSHUB_BACKTEST_WORKERS = env.int("CSHUB_BACKTEST_WORKERS", default=2)
 
 # --- Metric settings (docs/metrics.md) ---
 CSHUB_GROSS_MARGIN = env.float("CSHUB_GROSS_MARGIN", default=1.0)

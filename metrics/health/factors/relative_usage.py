@@ -4,8 +4,8 @@ licenses) as a percentile rank among the scored customers of its segment.
 The rank needs the whole population, but the engine asks per chunk of ~5,000 customers, possibly in several
 worker processes. So the population's values are read with ONE aggregate statement per day (the scored
 customers of population.py LEFT JOIN the 30 days of the UsageDaily rollup, GROUP BY customer) and kept in this
-process for the chunks that follow: per (day, database), only the latest day, for at most MEMO_SECONDS. Each
-chunk is then ranked in Python with bisect, without a query.
+process for the chunks that follow: per (day, database), the latest MEMO_DAYS days, for at most
+MEMO_SECONDS. Each chunk is then ranked in Python with bisect, without a query.
 
 Cost: one statement per day and process, which reads the 30-day window of the rollup for the whole base (the
 same rows the chunks' usage scans read, once more in total, not once per chunk) and answers one row per scored
@@ -18,6 +18,7 @@ worker process. A caller that asks about many different days (the backtest's ear
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from . import Factor, Reading, change_verb, register
 from .usage_window import WINDOW_DAYS
 
 MIN_SEGMENT = 30  # a segment with fewer scored customers is compared with the whole base
+MEMO_DAYS = 4
 MEMO_SECONDS = 300  # a day's chunks run within minutes; a later recompute of the same day reads afresh
 
 
@@ -51,6 +53,7 @@ class Distribution:
 
 
 _memo: dict[tuple[dt.date, str, str], tuple[float, Distribution]] = {}
+_memo_lock = threading.Lock()
 
 
 def forget() -> None:
@@ -104,8 +107,10 @@ def distribution(day: dt.date) -> Distribution:
         groups={s: sorted(v) for s, v in by_segment.items() if len(v) >= MIN_SEGMENT},
         everyone=sorted(p.value for p in peers.values()),
     )
-    _memo.clear()  # bounded: the latest day only
-    _memo[key] = (time.monotonic(), dist)
+    with _memo_lock:  # bounded: the latest MEMO_DAYS days (a backtest reads a few dates at once)
+        _memo[key] = (time.monotonic(), dist)
+        while len(_memo) > MEMO_DAYS:
+            del _memo[next(iter(_memo))]
     return dist
 
 

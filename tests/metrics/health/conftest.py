@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from metrics.health.services import health_model_create
 from metrics.models import HealthModel, UsageDaily
-from tests.factories import CustomerFactory, MrrEntryFactory, PulseFactory
+from tests.factories import CustomerFactory, MrrEntryFactory, PulseFactory, ledger
 
 DAY = dt.date(2026, 6, 30)
 
@@ -20,6 +20,13 @@ def at(day: dt.date, hour: int = 12) -> dt.datetime:
 
 def days_ago(n: int, day: dt.date = DAY) -> dt.date:
     return day - dt.timedelta(days=n)
+
+
+def ledger_before(customer, *rows: tuple[int, int]) -> None:
+    """MRR ledger rows (days before DAY, mrr), written through the service as tests.factories.ledger writes
+    them (which counts days before today)."""
+    offset = (timezone.localdate() - DAY).days
+    ledger(customer, *((n + offset, mrr) for n, mrr in rows))
 
 
 def usage(customer, *, users: int, day: dt.date, features=("reports",), events: int = 1, prefix: str = "u"):
