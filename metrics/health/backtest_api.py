@@ -50,7 +50,9 @@ class BacktestJobSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=BacktestKind.choices)
     model_version = serializers.IntegerField(source="model.version", allow_null=True)
     state = serializers.ChoiceField(choices=RecomputeState.choices)
-    done = serializers.IntegerField(help_text="Steps done (chunks of customers x as-of dates).")
+    done = serializers.IntegerField(
+        help_text="Steps done (the backtest's own: customers scored on an as-of date)."
+    )
     total = serializers.IntegerField(help_text="Steps in all; 0 until the job has started.")
     requested_by = serializers.EmailField(source="requested_by.email", allow_null=True)
     created_at = serializers.DateTimeField()

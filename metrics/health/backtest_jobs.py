@@ -16,6 +16,7 @@ starts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -212,8 +213,13 @@ def backtest_job_run(*, job_id: int) -> str:
         last[0] = time.monotonic()
         mine.update(done=min(done, total), total=total, progress_at=timezone.now())
 
+    # Inside a caller's transaction (an inline run, a test), a savepoint keeps a failure from poisoning it:
+    # the backtest's own analytic transactions take no savepoint. Outside one (a worker), none is added, so
+    # the backtest may read its dates in parallel on connections of their own.
+    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        result = _compute(job, progress)
+        with guard:
+            result = _compute(job, progress)
     except Refused as exc:
         return _end(mine, state=RecomputeState.FAILED, error=str(exc))
     except Exception as exc:

@@ -44,8 +44,7 @@ def test_the_job_stores_the_report_and_its_progress(pulse_population):
     assert backtest_job_run(job_id=job.pk) == RecomputeState.DONE
     job.refresh_from_db()
     assert job.result == run_backtest(start=START, end=END, model_version=model.version).as_dict()
-    assert job.total == 4  # one chunk of customers x (three as-of dates + the early-warning pass)
-    assert job.done == job.total
+    assert job.done == job.total > 0  # run_backtest's steps, all done
     assert (job.attempt, job.error) == (1, "")
     assert job.started_at <= job.progress_at <= job.finished_at
 
@@ -128,6 +127,7 @@ def test_a_fit_proposal_opens_in_the_editor_and_saves_nothing(
     assert 'data-testid="fit-cv-auc"' in page
     assert f"{expected.cv_auc:.2f}" in page
     assert f"/health/model/?fit={job.pk}" in page
+    assert 'data-testid="fit-bands"' in page  # the proposal's band thresholds beside the current ones
 
     editor = admin_client.get("/health/model/", {"fit": job.pk}).content.decode()
     assert 'data-testid="fit-loaded"' in editor
@@ -160,7 +160,7 @@ def test_the_api_job_runs_on_the_worker(pulse_population, manager):
         time.sleep(0.3)
         body = client.get(poll).json()
     assert body["state"] == "done", body
-    assert body["done"] == body["total"] == 4
+    assert body["done"] == body["total"] > 0
     assert body["report"] == run_backtest(start=START, end=END, model_version=model.version).as_dict()
     assert client.get("/api/v1/health/backtest/", query).status_code == 200
     assert HealthBacktestJob.objects.get().attempt == 1
