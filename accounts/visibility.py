@@ -187,6 +187,16 @@ def can_edit_configuration(user: User) -> bool:
     return is_manager_or_admin(user)
 
 
+def can_run_backtest(user: User) -> bool:
+    """Run the health backtest (start or refresh a job): managers and admins."""
+    return is_manager_or_admin(user)
+
+
+def can_view_backtest(user: User) -> bool:
+    """Read a backtest already computed: every signed-in user (CSMs may view the backtest)."""
+    return is_signed_in(user)
+
+
 def can_ingest(user: User) -> bool:
     """Ingestion API, imports, users and tokens."""
     return is_admin(user)

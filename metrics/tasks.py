@@ -10,6 +10,7 @@ from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 # --- Health (docs/health.md) -------------------------------------------------------------------------------
+from .health.backtest_jobs import backtest_job_run
 from .health.preview_jobs import preview_run
 from .health.recompute_jobs import recompute_job_run
 from .health.services import (
@@ -77,6 +78,13 @@ def health_recompute_job(job_id: int) -> str:
     """An admin's recompute of a range of days (metrics.health.recompute_jobs): its next days for about five
     minutes, then it queues itself for the rest. Resumes from the job's progress if redelivered."""
     return recompute_job_run(job_id=job_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def health_backtest_job(job_id: int) -> str:
+    """A backtest or a fit for the backtest page and API (metrics.health.backtest_jobs): computes the report
+    and stores it on the job. A redelivered copy takes the job over; an ended job is left as it is."""
+    return backtest_job_run(job_id=job_id)
 
 
 @shared_task(soft_time_limit=900, time_limit=960)

@@ -6,14 +6,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.visibility import can_edit_configuration
 from core import ui
 
-from ..models import HealthModel
+from ..models import BacktestKind, HealthBacktestJob, HealthModel, RecomputeState
+from .backtest_jobs import backtest_job_latest_of_model, default_range
 from .engine import ModelConfig
 from .forms import HealthModelForm
 from .preview_jobs import preview_job, preview_start
@@ -28,6 +29,11 @@ def health_model(request: HttpRequest) -> HttpResponse:
     current = health_model_current()
     form = HealthModelForm(request.POST or None, base=current)
     job = None
+    fit = _fit_of(request) if request.method == "GET" and "fit" in request.GET else None
+    if fit is not None:
+        form.propose(
+            fit.result["model"], note=f"Fitted on {fit.start.isoformat()}\u2013{fit.end.isoformat()}"
+        )
     if request.method == "POST" and form.is_valid():
         if request.POST.get("action") == "save":
             if not form.cleaned_data["note"]:
@@ -50,13 +56,27 @@ def health_model(request: HttpRequest) -> HttpResponse:
             key = preview_start(user=request.user, current=ModelConfig.of(current), proposal=form.config())
             job = preview_job(key=key, user=request.user)
     versions = HealthModel.objects.select_related("created_by").order_by("-version")[:20]
+    start, end = default_range()
     context = {
         "form": form,
         "current": current,
         "job": job,
         "versions": versions,
+        "fit": fit,
+        "backtest": backtest_job_latest_of_model(model=current),
+        "backtest_range": (start, end),
     }
     return render(request, "metrics/health/model.html", context)
+
+
+def _fit_of(request: HttpRequest) -> HealthBacktestJob:
+    """`?fit=<id>`: a finished fit whose proposal opens in the editor; 404 otherwise."""
+    job = HealthBacktestJob.objects.filter(
+        pk=ui.int_param(request, "fit") or 0, kind=BacktestKind.FIT, state=RecomputeState.DONE
+    ).first()
+    if job is None or not job.result:
+        raise Http404("No such fit.")
+    return job
 
 
 @login_required
