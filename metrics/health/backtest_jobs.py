@@ -234,7 +234,7 @@ def _compute(job: HealthBacktestJob, progress: Any) -> dict[str, Any]:
         from .fitting import FitError, fit_health_model
 
         try:
-            return fit_health_model(start=job.start, end=job.end).as_dict()
+            return fit_health_model(start=job.start, end=job.end, progress=progress).as_dict()
         except FitError as exc:
             raise Refused(str(exc)) from exc
     config = config_from_dict(job.proposal) if job.proposal else None
