@@ -396,28 +396,38 @@ def collect(
                 done[0] += 1
                 progress(done[0], total)
 
-    def one_date(d: int) -> list[tuple[int, int, list[float], list[bool]]]:
+    def one_date(d: int) -> _DateRows:
         day = as_of_dates[d]
-        rows = []
+        paying = np.array([cid for cid in ids if ledgers[cid].mrr_on(day) > 0], dtype=np.int64)
+        n, k = paying.size, len(keys)
+        raw = np.full((n, k), np.nan)
+        excused = np.zeros((n, k), dtype=bool)
+        have = np.zeros((n, k), dtype=bool)
         with cyclic_gc_paused(), analytic_transaction():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:  # the usage scans' distinct counts sort in memory
                     cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-            stored = _stored_readings(day, keys) if snapshots else {}
+            if snapshots and n:
+                cust, col, value, flag = _stored_arrays(day, keys)
+                pos = np.minimum(np.searchsorted(paying, cust), n - 1)
+                hit = paying[pos] == cust
+                raw[pos[hit], col[hit]] = value[hit]
+                excused[pos[hit], col[hit]] = flag[hit]
+                have[pos[hit], col[hit]] = True
             for chunk in chunks:
-                paying = [cid for cid in chunk if ledgers[cid].mrr_on(day) > 0]
-                readings = _chunk_readings(config, paying, day, stored)
-                for cid in paying:
-                    got = readings[cid]
-                    churn = ledgers[cid].churn_after(day)
-                    values, flags = [], []
-                    for key in keys:
-                        value, flag = got.get(key, (NAN, False))
-                        values.append(value)
-                        flags.append(flag)
-                    rows.append((cid, (churn - day).days if churn else NO_CHURN, values, flags))
+                lo = int(np.searchsorted(paying, chunk[0], side="left"))
+                hi = int(np.searchsorted(paying, chunk[-1], side="right"))
+                if hi > lo:
+                    _fill_lacking(config, keys, day, paying, raw, excused, have, int(lo), hi)
                 advanced()
-        return rows
+        churn_in = np.array(
+            [
+                (churn - day).days if (churn := ledgers[cid].churn_after(day)) else NO_CHURN
+                for cid in paying.tolist()
+            ],
+            dtype=np.int64,
+        )
+        return _DateRows(paying, churn_in, raw, excused)
 
     if progress:
         progress(0, total)
@@ -426,29 +436,26 @@ def collect(
             per_date = list(pool.map(_on_own_connection(one_date), range(len(as_of_dates))))
     else:
         per_date = [one_date(d) for d in range(len(as_of_dates))]
-    customer: list[int] = []
-    day_index: list[int] = []
-    churn_in: list[int] = []
-    raw: list[list[float]] = []
-    excused: list[list[bool]] = []
-    row_of: dict[tuple[int, int], int] = {}
-    for d, rows in enumerate(per_date):
-        for cid, churn, values, flags in rows:
-            row_of[(cid, d)] = len(customer)
-            customer.append(cid)
-            day_index.append(d)
-            churn_in.append(churn)
-            raw.append(values)
-            excused.append(flags)
+    offsets = np.cumsum([0] + [r.customer.size for r in per_date])
+
+    def row_of(cid: int, d: int) -> int:
+        """The row of (customer, as-of date index), -1 when it was not paying then."""
+        customers = per_date[d].customer
+        pos = int(np.searchsorted(customers, cid))
+        return int(offsets[d]) + pos if pos < customers.size and customers[pos] == cid else -1
+
     window, warning_rows = _warning_rows(ledgers, as_of_dates, row_of, lead=lead)
+    k = len(keys)
     return Collected(
         as_of_dates=as_of_dates,
         keys=keys,
-        customer=np.array(customer, dtype=np.int64),
-        day=np.array(day_index, dtype=np.int64),
-        churn_in=np.array(churn_in, dtype=np.int64),
-        raw=np.array(raw, dtype=float).reshape(len(customer), len(keys)),
-        excused=np.array(excused, dtype=bool).reshape(len(customer), len(keys)),
+        customer=np.concatenate([r.customer for r in per_date]) if per_date else np.zeros(0, np.int64),
+        day=np.concatenate([np.full(r.customer.size, d, np.int64) for d, r in enumerate(per_date)])
+        if per_date
+        else np.zeros(0, np.int64),
+        churn_in=np.concatenate([r.churn_in for r in per_date]) if per_date else np.zeros(0, np.int64),
+        raw=np.concatenate([r.raw for r in per_date]) if per_date else np.zeros((0, k)),
+        excused=np.concatenate([r.excused for r in per_date]) if per_date else np.zeros((0, k), bool),
         lead=lead,
         warning_rows=np.array(warning_rows, dtype=np.int64),
         window=window,
@@ -456,49 +463,91 @@ def collect(
     )
 
 
+@dataclass(frozen=True)
+class _DateRows:
+    customer: np.ndarray  # the paying customers of the date, ascending
+    churn_in: np.ndarray
+    raw: np.ndarray
+    excused: np.ndarray
+
+
 NAN = float("nan")
 
 
-def _stored_readings(day: dt.date, keys: tuple[str, ...]) -> dict[int, dict[str, tuple[float, bool]]]:
-    """Each customer's stored snapshot of `day`, as {factor: (raw value or NaN, excused)} for `keys`."""
-    wanted = set(keys)
-    out: dict[int, dict[str, tuple[float, bool]]] = {}
-    rows = HealthSnapshot.objects.filter(date=day).values_list("customer_id", "components")
-    for cid, components in rows.iterator(chunk_size=5_000):
-        got = {}
-        for c in components:
-            key = c.get("factor")
-            if key in wanted:
-                raw = c.get("raw_value")
-                got[key] = (NAN if raw is None else float(raw), bool((c.get("detail") or {}).get("excused")))
-        out[cid] = got
-    return out
+def _stored_arrays(day: dt.date, keys: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    """The stored snapshots of `day`, one entry per (customer, factor of `keys`) they hold: customer ids,
+    factor columns (index into `keys`), raw values (NaN: none) and excused flags. PostgreSQL unnests the
+    components in SQL; elsewhere they are decoded here."""
+    col_of = {key: j for j, key in enumerate(keys)}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT s.customer_id, c->>'factor', (c->>'raw_value')::float8,
+                       COALESCE((c->'detail') ? 'excused', false)
+                FROM {HealthSnapshot._meta.db_table} AS s
+                CROSS JOIN LATERAL jsonb_array_elements(s.components) AS c
+                WHERE s.date = %s AND c->>'factor' = ANY(%s)
+                """,  # noqa: S608 - the table name is ours, the values are parameters
+                [day, list(keys)],
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = [
+            (
+                cid,
+                c.get("factor"),
+                c.get("raw_value"),
+                bool((c.get("detail") or {}).get("excused")),
+            )
+            for cid, components in HealthSnapshot.objects.filter(date=day)
+            .values_list("customer_id", "components")
+            .iterator(chunk_size=5_000)
+            for c in components
+            if c.get("factor") in col_of
+        ]
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0), np.zeros(0, dtype=bool)
+    cust, factor, value, flag = zip(*rows, strict=True)
+    return (
+        np.array(cust, dtype=np.int64),
+        np.array([col_of[f] for f in factor], dtype=np.int64),
+        np.array(value, dtype=float),  # None -> NaN
+        np.array(flag, dtype=bool),
+    )
 
 
-def _chunk_readings(
-    config: ModelConfig, paying: list[int], day: dt.date, stored: dict[int, dict[str, tuple[float, bool]]]
-) -> dict[int, dict[str, tuple[float, bool]]]:
-    """{customer: {factor: (raw value or NaN, excused)}} for `paying` on `day`: from the stored snapshots
-    where they hold the factor, the rest through `gather` (only the factors and customers lacking)."""
-    keys = [f.key for f in config.active]
-    out = {cid: dict(stored.get(cid, {})) for cid in paying}
-    lacking = {key: [cid for cid in paying if key not in out[cid]] for key in keys}
-    need_keys = [key for key in keys if lacking[key]]
-    if need_keys:
-        need_ids = sorted({cid for key in need_keys for cid in lacking[key]})
-        partial = replace(config, factors=tuple(f for f in config.active if f.key in need_keys))
-        readings = gather(partial, customer_ids=need_ids, day=day)
-        for cid in need_ids:
-            got = readings[cid]
-            for key in need_keys:
-                if key in out[cid]:
-                    continue
-                r = got.get(key)
-                out[cid][key] = (
-                    r.value if r is not None and r.value is not None else NAN,
-                    r is not None and r.excused,
-                )
-    return out
+def _fill_lacking(
+    config: ModelConfig,
+    keys: tuple[str, ...],
+    day: dt.date,
+    paying: np.ndarray,
+    raw: np.ndarray,
+    excused: np.ndarray,
+    have: np.ndarray,
+    lo: int,
+    hi: int,
+) -> None:
+    """Rows lo..hi-1 (one chunk): what the stored snapshots did not hold, through `gather` (only the
+    factors and customers lacking)."""
+    lacking = ~have[lo:hi]
+    cols = [j for j in range(len(keys)) if lacking[:, j].any()]
+    if not cols:
+        return
+    rows = np.flatnonzero(lacking[:, cols].any(axis=1)) + lo
+    need = {keys[j] for j in cols}
+    partial = replace(config, factors=tuple(f for f in config.active if f.key in need))
+    readings = gather(partial, customer_ids=paying[rows].tolist(), day=day)
+    for r, cid in zip(rows.tolist(), paying[rows].tolist(), strict=True):
+        got = readings[cid]
+        for j in cols:
+            if have[r, j]:
+                continue
+            reading = got.get(keys[j])
+            if reading is not None and reading.value is not None:
+                raw[r, j] = reading.value
+            excused[r, j] = reading is not None and reading.excused
 
 
 WORK_MEM = "64MB"
@@ -523,7 +572,7 @@ def _on_own_connection(fn: Callable[[int], Any]) -> Callable[[int], Any]:
 
 
 def _warning_rows(
-    ledgers: dict[int, Ledger], as_of_dates: list[dt.date], row_of: dict[tuple[int, int], int], *, lead: int
+    ledgers: dict[int, Ledger], as_of_dates: list[dt.date], row_of: Callable[[int, int], int], *, lead: int
 ) -> tuple[tuple[dt.date, dt.date], list[int]]:
     """Early warning on the as-of grid (docs/health.md#backtest): each churn event C whose C - lead falls
     in [first as-of date, the month after the last) looks at the customer on the last as-of date on or
@@ -539,7 +588,7 @@ def _warning_rows(
             if not window[0] <= churn <= window[1]:
                 continue
             d = bisect.bisect_right(as_of_dates, churn - gap) - 1
-            out.append(row_of.get((cid, d), -1))
+            out.append(row_of(cid, d))
     return window, out
 
 
