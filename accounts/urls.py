@@ -18,8 +18,10 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("book/", views.book, name="book"),
-    path("customers/<str:external_id>/", views.customer_detail, name="customer_detail"),
-    path("customers/<str:external_id>/timeline/", views.customer_timeline, name="customer_timeline"),
-    path("customers/<str:external_id>/touchpoints/", views.touchpoint_create, name="touchpoint_create"),
-    path("customers/<str:external_id>/pulses/", views.pulse_create, name="pulse_create"),
+    path("customers/<external_id:external_id>/", views.customer_detail, name="customer_detail"),
+    path("customers/<external_id:external_id>/timeline/", views.customer_timeline, name="customer_timeline"),
+    path(
+        "customers/<external_id:external_id>/touchpoints/", views.touchpoint_create, name="touchpoint_create"
+    ),
+    path("customers/<external_id:external_id>/pulses/", views.pulse_create, name="pulse_create"),
 ]

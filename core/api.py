@@ -9,12 +9,12 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .ingest import MAX_ROWS, IngestError, RowError, ingest_items
+from .parsers import StrictJSONParser
 
 
 def validate_rows(
@@ -110,7 +110,7 @@ class IngestAPIView(APIView):
     """POST one object or a list; validate all, then call `upsert(rows=...)` which returns a counts dict."""
 
     schema = IngestAutoSchema()
-    parser_classes = [JSONParser]  # a list of objects has no form encoding
+    parser_classes = [StrictJSONParser]  # the default too; a list of objects has no form encoding
     serializer_class: type[serializers.Serializer]
     upsert: Callable[..., dict[str, int]]
 

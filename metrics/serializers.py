@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from core import fields
 from core.ingest import IngestError, RowError, ingest_items
 
 from .models import Outcome, Priority
@@ -21,19 +22,19 @@ MAX_MONEY = Decimal("9999999999.99")
 
 
 class MrrIngestSerializer(serializers.Serializer):
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    effective_date = serializers.DateField()
-    mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    effective_date = fields.DateField()
+    mrr = fields.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
 
 
 class TicketIngestSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=100)
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    opened_at = serializers.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
-    resolved_at = serializers.DateTimeField(required=False, allow_null=True)
+    external_id = fields.ExternalIdField()
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    opened_at = fields.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
+    resolved_at = fields.DateTimeField(required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=Priority.choices)
     first_contact_resolution = serializers.BooleanField(required=False, allow_null=True)
-    category = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    category = fields.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
 
     def validate_category(self, value: str | None) -> str:
         return value or ""
@@ -48,11 +49,11 @@ class TicketIngestSerializer(serializers.Serializer):
 
 
 class RenewalIngestSerializer(serializers.Serializer):
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    due_date = serializers.DateField()
-    arr_due = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    due_date = fields.DateField()
+    arr_due = fields.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
     outcome = serializers.ChoiceField(choices=Outcome.choices)
-    renewed_arr = serializers.DecimalField(
+    renewed_arr = fields.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
     )
 
@@ -66,10 +67,10 @@ class KeyFeatureIngestSerializer(serializers.Serializer):
     """A key feature (docs/api.md#key-features), upserted on `name`; an omitted description is left as it
     was."""
 
-    name = serializers.CharField(
+    name = fields.CharField(
         max_length=100, trim_whitespace=False, help_text="As sent in usage events' `feature`; exact match."
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = fields.CharField(max_length=200, required=False, allow_blank=True)
 
     def validate_name(self, value: str) -> str:
         # Matched exactly against usage events' `feature`, which refuses surrounding whitespace too.
@@ -79,8 +80,8 @@ class KeyFeatureIngestSerializer(serializers.Serializer):
 
 
 class KeyFeatureSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    description = serializers.CharField()
+    name = fields.CharField()
+    description = fields.CharField()
 
 
 # --- Usage events: plain Python -------------------------------------------------------------------

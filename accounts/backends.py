@@ -1,0 +1,22 @@
+"""Authentication backends (docs/operations.md#brute-force)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.backends import AxesStandaloneBackend
+from django.http import HttpRequest
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, before ModelBackend checks the password.
+
+    A login over HTTP always has a request (Django's LoginView passes it); a call without one (a management
+    command, the test client's login()) has no address to count and nothing to lock out, so it is left to
+    the password check rather than refused.
+    """
+
+    def authenticate(self, request: HttpRequest | None, *args: Any, **kwargs: Any) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, *args, **kwargs)
