@@ -38,7 +38,9 @@ BOOK_CSV_COLUMNS: list[exports.Column] = [
 @login_required
 @require_GET
 def book(request: HttpRequest) -> HttpResponse:
-    scope = selectors.book_scope_for(viewer=request.user, csm_id=ui.int_param(request, "csm"))
+    scope = selectors.book_scope_for(
+        viewer=request.user, csm_id=ui.int_param(request, "csm", max_value=2**63 - 1)
+    )
     form = BookFilterForm(request.GET, scope=scope, segments=selectors.book_segments(scope))
     sort = form.value("sort") or selectors.BOOK_DEFAULT_SORT
     customers = selectors.book_customers(

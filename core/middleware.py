@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 
-from .validation import bad_text
+from .validation import BadQuery, bad_text
 
 ANONYMOUS_MAX_BODY = 64 * 1024
 
@@ -66,3 +66,9 @@ class InputLimitsMiddleware:
                 if bad:
                     return bad_request(request, *bad)
         return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A query parameter outside its domain, found by a view (core.validation.query_*): 400 naming it."""
+        if isinstance(exception, BadQuery):
+            return bad_request(request, exception.name, exception.message_text)
+        return None

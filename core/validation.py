@@ -31,6 +31,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # one-line text: no newline or tab either
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 CONTROL_MESSAGE = "Remove the control characters (NUL and the like) from this text."
+LINE_MESSAGE = "Use one line: no newline, tab or other control character."
 SURROGATE_MESSAGE = "This text is not valid Unicode (a lone surrogate)."
 
 
@@ -46,8 +47,10 @@ def validate_text(value: str, *, multiline: bool = True) -> None:
         return
     if _SURROGATE_RE.search(value):
         raise ValidationError(SURROGATE_MESSAGE, code="surrogate")
-    if (_CONTROL_RE if multiline else _LINE_CONTROL_RE).search(value):
+    if _CONTROL_RE.search(value):
         raise ValidationError(CONTROL_MESSAGE, code="control_characters")
+    if not multiline and _LINE_CONTROL_RE.search(value):
+        raise ValidationError(LINE_MESSAGE, code="one_line")
 
 
 def validate_line(value: str) -> None:

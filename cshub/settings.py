@@ -197,7 +197,7 @@ CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE = env.str("CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE", d
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",  # DRF's, with a limit on wrong tokens
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

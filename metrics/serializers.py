@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from core import fields
 from core.ingest import IngestError, RowError, ingest_items
+from core.validation import DATE_RANGE_MESSAGE, MIN_DATE, bad_text
 
 from .models import Outcome, Priority
 
@@ -40,6 +41,10 @@ class TicketIngestSerializer(serializers.Serializer):
         return value or ""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        latest = timezone.now() + dt.timedelta(days=1)  # as usage events: at most a day ahead (clock skew)
+        for name in ("opened_at", "resolved_at"):
+            if attrs.get(name) is not None and attrs[name] > latest:
+                raise serializers.ValidationError({name: "This date is in the future (at most 1 day ahead)."})
         resolved = attrs.get("resolved_at")
         if resolved is not None and resolved < attrs["opened_at"]:
             raise serializers.ValidationError(
@@ -120,6 +125,9 @@ def _validate_event_slowly(
             message = "This field is required." if value in (None, "") else "Not a valid string."
             errors.append(RowError(i, name, message))
             row_ok = False
+        elif bad_text(value):
+            errors.append(RowError(i, name, bad_text(value)))
+            row_ok = False
         elif len(value.strip()) > _MAX_LEN[name]:
             errors.append(
                 RowError(i, name, f"Ensure this field has no more than {_MAX_LEN[name]} characters.")
@@ -137,11 +145,14 @@ def _validate_event_slowly(
     elif occurred > latest:
         errors.append(RowError(i, "occurred_at", "This date is in the future (at most 1 day ahead)."))
         row_ok = False
+    elif occurred.date() < MIN_DATE:
+        errors.append(RowError(i, "occurred_at", DATE_RANGE_MESSAGE))
+        row_ok = False
     out["occurred_at"] = occurred
     quantity = item.get("quantity", 1)
     if quantity is None or quantity == "":
         quantity = 1
-    elif isinstance(quantity, str) and quantity.strip().isdigit():
+    elif isinstance(quantity, str) and quantity.strip().isascii() and quantity.strip().isdigit():
         quantity = int(quantity)  # CSV imports send text
     if type(quantity) is not int or not 1 <= quantity <= _MAX_QUANTITY:
         errors.append(RowError(i, "quantity", "Ensure this value is a whole number of at least 1."))
@@ -189,6 +200,7 @@ def validate_usage_events(payload: Any) -> list[dict[str, Any]]:
                 and not (event_id[0].isspace() or event_id[-1].isspace() or customer[-1].isspace())
                 and not (user_id[0].isspace() or user_id[-1].isspace() or feature[-1].isspace())
                 and not (customer[0].isspace() or feature[0].isspace())
+                and bad_text(event_id + customer + user_id + feature) is None
             ):
                 try:
                     occurred = fromisoformat(occurred_at)
@@ -198,7 +210,7 @@ def validate_usage_events(payload: Any) -> list[dict[str, Any]]:
                     if occurred.tzinfo is None:
                         occurred = occurred.replace(tzinfo=tz)
                         occurred_at = occurred.isoformat()
-                    if occurred <= latest:
+                    if occurred.date() >= MIN_DATE and occurred <= latest:
                         append(
                             {
                                 "event_id": event_id,

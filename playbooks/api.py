@@ -65,7 +65,10 @@ class RunStartSerializer(serializers.Serializer):
 
     def validate_playbook(self, value: str) -> Playbook:
         qs = (
-            Playbook.objects.filter(pk=int(value)) if value.isdigit() else Playbook.objects.filter(name=value)
+            # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+            Playbook.objects.filter(pk=int(value))
+            if value.isascii() and value.isdigit() and len(value) <= 18
+            else Playbook.objects.filter(name=value)
         )
         playbook = qs.first()
         if playbook is None:
