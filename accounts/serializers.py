@@ -31,7 +31,7 @@ class CustomerIngestSerializer(serializers.Serializer):
     external_id = fields.ExternalIdField()
     name = fields.CharField(max_length=200, multiline=False)
     segment = fields.CharField(max_length=50, required=False, allow_blank=True, allow_null=True)
-    csm_email = serializers.EmailField(
+    csm_email = fields.EmailField(
         required=False,
         allow_blank=True,
         allow_null=True,
@@ -55,7 +55,7 @@ class ContactIngestSerializer(serializers.Serializer):
     """One contact of `POST /api/v1/contacts/`; upserted on (customer, email)."""
 
     customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
-    email = serializers.EmailField()
+    email = fields.EmailField()
     name = fields.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
     title = fields.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
 
@@ -77,9 +77,7 @@ class _BlankAsNull(serializers.CharField):
 class CustomerSerializer(serializers.ModelSerializer):
     """A customer as `GET /api/v1/customers/` shows it; health is the latest nightly snapshot (or null)."""
 
-    csm = serializers.EmailField(
-        source="csm.email", read_only=True, allow_null=True, help_text="CSM's email."
-    )
+    csm = fields.EmailField(source="csm.email", read_only=True, allow_null=True, help_text="CSM's email.")
     csm_name = fields.CharField(source="csm.get_full_name", read_only=True, allow_null=True)
     contacts_count = fields.IntegerField(read_only=True)
     health_band = _BlankAsNull(read_only=True, allow_null=True, help_text="green, yellow, red or null.")
@@ -121,7 +119,7 @@ class TouchpointSerializer(serializers.ModelSerializer):
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False, allow_blank=True)
     occurred_at = fields.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
     summary = fields.CharField(max_length=TOUCHPOINT_SUMMARY_MAX_LENGTH)
-    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True)
+    author = fields.EmailField(source="author.email", read_only=True, allow_null=True)
 
     class Meta:
         model = Touchpoint
@@ -142,7 +140,7 @@ class PulseSerializer(serializers.ModelSerializer):
     customer = _CustomerByExternalId()
     score = fields.IntegerField(min_value=1, max_value=5)
     note = fields.CharField(max_length=PULSE_NOTE_MAX_LENGTH, required=False, allow_blank=True)
-    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True)
+    author = fields.EmailField(source="author.email", read_only=True, allow_null=True)
     rubric = fields.CharField(read_only=True)
 
     class Meta:

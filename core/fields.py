@@ -25,9 +25,9 @@ def _django_errors(check: Any, value: Any) -> None:
         raise serializers.ValidationError(exc.messages) from exc
 
 
-def _ascii_only(field: serializers.Field, data: Any) -> None:
+def _ascii_only(data: Any) -> None:
     if isinstance(data, str) and not data.isascii():
-        field.fail("invalid")
+        raise serializers.ValidationError("Use the digits 0-9 (no other script's digits).", code="invalid")
 
 
 class CharField(serializers.CharField):
@@ -47,6 +47,16 @@ class CharField(serializers.CharField):
         return normalize(super().to_internal_value(data))
 
 
+class EmailField(serializers.EmailField):
+    """An email address; control characters are refused, not trimmed away (DRF strips "\x1e" to "",
+    which an optional email reads as "none")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, str):
+            _django_errors(lambda v: validate_text(v, multiline=False), data)
+        return super().to_internal_value(data)
+
+
 class ExternalIdField(CharField):
     """An external id (ours or a customer reference): [A-Za-z0-9._:-], at most 100 characters."""
 
@@ -60,7 +70,7 @@ class DateField(serializers.DateField):
     """YYYY-MM-DD in ASCII digits, between 1900-01-01 and 2100-12-31."""
 
     def to_internal_value(self, value: Any) -> Any:
-        _ascii_only(self, value)
+        _ascii_only(value)
         result = super().to_internal_value(value)
         _django_errors(validate_date_range, result)
         return result
@@ -70,7 +80,7 @@ class DateTimeField(serializers.DateTimeField):
     """ISO 8601 in ASCII digits, on a day between 1900-01-01 and 2100-12-31."""
 
     def to_internal_value(self, value: Any) -> Any:
-        _ascii_only(self, value)
+        _ascii_only(value)
         result = super().to_internal_value(value)
         _django_errors(validate_date_range, result)
         return result
@@ -78,11 +88,11 @@ class DateTimeField(serializers.DateTimeField):
 
 class IntegerField(serializers.IntegerField):
     def to_internal_value(self, data: Any) -> int:
-        _ascii_only(self, data)
+        _ascii_only(data)
         return super().to_internal_value(data)
 
 
 class DecimalField(serializers.DecimalField):
     def to_internal_value(self, data: Any) -> Any:
-        _ascii_only(self, data)
+        _ascii_only(data)
         return super().to_internal_value(data)

@@ -61,7 +61,7 @@ def _clean(value: Any) -> Any:
         container, slot, path, depth = stack.pop()
         item = container[slot]
         if depth > MAX_DEPTH:
-            raise ParseError({_where(path) or "body": [f"JSON nested deeper than {MAX_DEPTH} levels."]})
+            raise ParseError({"body": [f"JSON nested deeper than {MAX_DEPTH} levels."]})
         if isinstance(item, str):
             message = bad_text(item)
             if message:

@@ -152,7 +152,7 @@ class UsageEventIngestView(APIView):
 class PeriodSerializer(serializers.Serializer):
     start = fields.DateField()
     end = fields.DateField()
-    csm = serializers.EmailField(required=False, help_text="A CSM's email: only their book.")
+    csm = fields.EmailField(required=False, help_text="A CSM's email: only their book.")
     segment = fields.CharField(required=False, max_length=50)
     customer = fields.CharField(required=False, max_length=100, help_text="A customer's external_id.")
 

@@ -20,7 +20,7 @@ from .services import playbook_run_start
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    completed_by = serializers.EmailField(source="completed_by.email", allow_null=True, default=None)
+    completed_by = fields.EmailField(source="completed_by.email", allow_null=True, default=None)
 
     class Meta:
         model = Task
@@ -32,13 +32,13 @@ class ReasonSerializer(serializers.Serializer):
     trigger = fields.CharField(source="reason_values.condition", default=None, allow_null=True)
     params = serializers.DictField(source="reason_values.params", default=None, allow_null=True)
     values = serializers.DictField(source="reason_values.values", default=None, allow_null=True)
-    started_by = serializers.EmailField(source="started_by.email", default=None, allow_null=True)
+    started_by = fields.EmailField(source="started_by.email", default=None, allow_null=True)
 
 
 class RunSerializer(serializers.ModelSerializer):
     playbook = fields.CharField(source="playbook.name")
     customer = fields.CharField(source="customer.external_id")
-    assignee = serializers.EmailField(source="assignee.email", allow_null=True, default=None)
+    assignee = fields.EmailField(source="assignee.email", allow_null=True, default=None)
     reason = ReasonSerializer(source="*")
     tasks = TaskSerializer(many=True)
 

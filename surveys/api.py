@@ -105,7 +105,7 @@ class SurveyMetricsQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
     start = fields.DateField(required=False, help_text="Default: end - 364 days")
     end = fields.DateField(required=False, help_text="Default: today")
-    csm = serializers.EmailField(required=False, help_text="CSM email")
+    csm = fields.EmailField(required=False, help_text="CSM email")
     segment = fields.CharField(required=False, max_length=50)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ class ResponseImportSerializer(serializers.Serializer):
     """One historical answer of `POST /api/v1/survey-responses/`."""
 
     customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
-    contact_email = serializers.EmailField()
+    contact_email = fields.EmailField()
     kind = serializers.ChoiceField(choices=Kind.choices)
     score = fields.IntegerField()
     comment = fields.CharField(

@@ -193,7 +193,7 @@ class RecomputeJobSerializer(serializers.Serializer):
     model_version = fields.IntegerField(
         source="model.version", allow_null=True, help_text="Set when the job starts."
     )
-    requested_by = serializers.EmailField(source="requested_by.email", allow_null=True)
+    requested_by = fields.EmailField(source="requested_by.email", allow_null=True)
     created_at = fields.DateTimeField()
     started_at = fields.DateTimeField(allow_null=True)
     finished_at = fields.DateTimeField(allow_null=True)
