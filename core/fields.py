@@ -36,11 +36,14 @@ class CharField(serializers.CharField):
 
     default_error_messages = {"not_a_string": "Send a string."}
 
-    def __init__(self, *, multiline: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *, multiline: bool = True, allow_integer: bool = False, **kwargs: Any) -> None:
         self.multiline = multiline
+        self.allow_integer = allow_integer  # "an id or a name": 42 reads as "42"
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
+        if self.allow_integer and type(data) is int:
+            data = str(data)
         if not isinstance(data, str):
             self.fail("not_a_string")
         _django_errors(lambda v: validate_text(v, multiline=self.multiline), data)

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET
 
 from core import exports, ui
 from core.sql import analytic_transaction
-from core.validation import BadQuery
 from metrics.health.panels import chart_js
 
 from . import selectors
@@ -26,10 +25,8 @@ from .periods import current_quarter, parse_period, period_choices
 def team(request: HttpRequest) -> HttpResponse:
     """Team performance per CSM for a quarter or a year (managers: their teams; admins: every CSM)."""
     today = timezone.localdate()
-    period = parse_period(request.GET.get("period", ""), today=today)
-    if period is None and request.GET.get("period"):
-        raise BadQuery("period", "Choose a quarter (2026-Q3) or a year (2026) from 2000 to this one.")
-    period = period or current_quarter(today)
+    # A period the page does not offer (a stale bookmark, 9999-Q4) shows the current quarter.
+    period = parse_period(request.GET.get("period", ""), today=today) or current_quarter(today)
     perf = team_selectors.team_performance(
         viewer=request.user, start=period.start, end=period.end, today=today
     )

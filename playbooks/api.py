@@ -59,7 +59,9 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunStartSerializer(serializers.Serializer):
-    playbook = fields.CharField(help_text="The playbook's id or exact name.")
+    playbook = fields.CharField(
+        max_length=150, multiline=False, allow_integer=True, help_text="The playbook's id or exact name."
+    )
     customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
     note = fields.CharField(max_length=200, required=False, allow_blank=True, default="")
 
