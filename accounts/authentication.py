@@ -1,4 +1,5 @@
-"""API token authentication with a limit on wrong tokens (docs/operations.md#brute-force).
+"""API token authentication: hashed, revocable tokens (accounts.tokens) with a limit on wrong ones
+(docs/operations.md#brute-force).
 
 DRF's TokenAuthentication answers every wrong token with a plain 401, as fast as a client can ask. Here each
 wrong token counts against the client's address (core.net.client_ip); past CSHUB_API_BAD_TOKEN_LIMIT in an
@@ -16,6 +17,8 @@ from rest_framework.request import Request
 from core.net import client_ip
 from core.ratelimit import allow, exceeded
 
+from .tokens import api_token_user
+
 BAD_TOKEN_WINDOW = 3600  # seconds
 
 
@@ -24,6 +27,12 @@ def _key(request: Request) -> str:
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
+    def authenticate_credentials(self, key: str):
+        user = api_token_user(key)
+        if user is None:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        return (user, None)
+
     def authenticate(self, request: Request):
         auth = authentication.get_authorization_header(request).split()
         if not auth or auth[0].lower() != self.keyword.lower().encode():

@@ -20,3 +20,12 @@ class LockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, *args, **kwargs)
+
+
+def lockout_username(request: HttpRequest, credentials: dict | None) -> str | None:
+    """The account a login attempt counts against (AXES_USERNAME_CALLABLE): the email as typed, folded, so
+    "Ann@X.com" and "ann@x.com " share one count."""
+    value = (credentials or {}).get("username")
+    if value is None and request is not None:
+        value = request.POST.get("username")
+    return value.strip().lower() if isinstance(value, str) else None

@@ -138,3 +138,19 @@ class PulseForm(forms.Form):
         """(value, score, rubric text, checked) for the template's radio list."""
         current = str(self["score"].value() or "")
         return [(str(s), s, text, current == str(s)) for s, text in PULSE_RUBRIC.items()]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        label="Name",
+        help_text="What uses it, e.g. “Stripe sync” or “BI export”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")],
+    )
