@@ -62,7 +62,7 @@ def test_anonymous_cannot_read_or_log(anonymous, customer):
 
 
 def test_inactive_users_token_is_refused(csm, customer):
-    token, key = api_token_create(user=csm, name="test")
+    _, key = api_token_create(user=csm, name="test")
     csm.is_active = False
     csm.save()
     response = Client().get(CUSTOMERS, HTTP_AUTHORIZATION=f"Token {key}")
@@ -70,7 +70,7 @@ def test_inactive_users_token_is_refused(csm, customer):
 
 
 def test_token_auth_reads_customers(csm, customer):
-    token, key = api_token_create(user=csm, name="test")
+    _, key = api_token_create(user=csm, name="test")
     response = Client().get(CUSTOMERS, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
     assert [c["external_id"] for c in response.json()["results"]] == ["NW-1"]
@@ -78,7 +78,7 @@ def test_token_auth_reads_customers(csm, customer):
 
 
 def test_admin_token_can_ingest(admin_user):
-    token, key = api_token_create(user=admin_user, name="test")
+    _, key = api_token_create(user=admin_user, name="test")
     response = post(
         Client(), CUSTOMERS, {"external_id": "T-1", "name": "Tok"}, HTTP_AUTHORIZATION=f"Token {key}"
     )

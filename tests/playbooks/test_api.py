@@ -103,7 +103,7 @@ def test_token_auth_and_anonymous(anonymous, admin_user, customer):
     from accounts.tokens import api_token_create
 
     assert anonymous.get(URL).status_code in (401, 403)
-    token, key = api_token_create(user=admin_user, name="test")
+    _, key = api_token_create(user=admin_user, name="test")
     playbook, _ = make_playbook()
     response = anonymous.post(
         URL,
