@@ -279,3 +279,59 @@ def test_admin_usage_event_search_with_nul_or_broken_utf8_does_not_500(superuser
     assert response.status_code in (200, 302, 400)
     if "%00" in query:
         assert response.status_code == 400
+
+
+# --- Pages -------------------------------------------------------------------------------------------------
+
+
+def test_htmx_complete_of_someone_elses_task_is_a_403_not_their_row(other_csm_client, customer, csm):
+    from tests.factories import RunFactory, TaskFactory
+
+    task = TaskFactory(
+        run=RunFactory(customer=customer, assignee=csm), assignee=csm, title="Call the sponsor"
+    )
+    response = other_csm_client.post(
+        f"/tasks/{task.pk}/complete/", {"note": "x" * 5000}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 403
+    assert "Call the sponsor" not in response.content.decode()
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "http:evil.example"])
+def test_task_next_never_leaves_the_site(csm_client, customer, csm, target):
+    from tests.factories import RunFactory, TaskFactory
+
+    task = TaskFactory(run=RunFactory(customer=customer, assignee=csm), assignee=csm)
+    response = csm_client.post(f"/tasks/{task.pk}/skip/", {"note": "", "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/"
+
+
+def test_task_next_on_the_site_is_kept(csm_client, customer, csm):
+    from tests.factories import RunFactory, TaskFactory
+
+    task = TaskFactory(run=RunFactory(customer=customer, assignee=csm), assignee=csm)
+    response = csm_client.post(f"/tasks/{task.pk}/skip/", {"note": "", "next": "/book/?q=a"})
+    assert response["Location"] == "/book/?q=a"
+
+
+def test_survey_question_with_a_newline_is_refused_by_the_api(manager_client, customer):
+    response = post_json(
+        manager_client,
+        "/api/v1/survey-campaigns/",
+        {"kind": "nps", "customers": ["NW-1"], "question": "Line one\nBcc: everyone@example.com"},
+    )
+    assert response.status_code == 400
+    assert "question" in response.json()
+
+
+def test_a_10001_row_csv_is_refused_as_the_api_would():
+    import io
+
+    from integrations.csv_import import csv_import
+
+    lines = "".join(f"C-{i},Customer {i}\n" for i in range(10_001))
+    result = csv_import(kind="customers", file=io.StringIO("external_id,name\n" + lines))
+    assert not result.ok
+    assert "At most 10,000 rows" in result.errors[0].message
+    assert not Customer.objects.exists()
