@@ -18,6 +18,7 @@ from core.api import (
     IngestAPIView,
     IngestCountsSerializer,
     IngestErrorSerializer,
+    ingest_payload,
     ingest_request_schema,
     ingest_response,
 )
@@ -99,7 +100,10 @@ class CustomerListView(CustomerReadMixin, generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         return ingest_response(
-            request.data, self.ingest_serializer_class, customers_upsert, context={"request": request}
+            ingest_payload(request),
+            self.ingest_serializer_class,
+            customers_upsert,
+            context={"request": request},
         )
 
 

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "core.middleware.InputLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes requires: answers a locked-out login attempt (docs/operations.md#brute-force).
     "axes.middleware.AxesMiddleware",
@@ -248,6 +249,23 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp; docs/operations.md#content-security-policy): scripts only from our own
+# static files (no inline script anywhere; tests/security/test_csp.py holds the templates to it). Styles
+# allow inline `style=""` attributes, which cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Client address and brute force (docs/operations.md#client-address, #brute-force) ---
 # Addresses or networks of the proxies in front of cshub (e.g. "10.0.0.0/8,172.16.0.0/12"): behind one, the

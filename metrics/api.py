@@ -23,6 +23,7 @@ from core.api import (
     IngestAPIView,
     IngestCountsSerializer,
     IngestErrorSerializer,
+    ingest_payload,
     ingest_request_schema,
     ingest_response,
 )
@@ -99,7 +100,9 @@ class KeyFeatureListView(generics.ListAPIView):
         responses={200: IngestCountsSerializer, 400: IngestErrorSerializer},
     )
     def post(self, request: Request) -> Response:
-        return ingest_response(request.data, KeyFeatureIngestSerializer, services.key_features_upsert)
+        return ingest_response(
+            ingest_payload(request), KeyFeatureIngestSerializer, services.key_features_upsert
+        )
 
 
 class KeyFeatureDetailView(APIView):
@@ -142,7 +145,9 @@ class UsageEventIngestView(APIView):
         responses={200: UsageEventCountsSerializer, 400: IngestErrorSerializer},
     )
     def post(self, request: Request) -> Response:
-        rows = validate_usage_events(request.data)  # an IngestError: core.exception_handlers answers 400
+        rows = validate_usage_events(
+            ingest_payload(request)
+        )  # an IngestError: core.exception_handlers answers 400
         return Response(services.usage_events_ingest(rows=rows), status=status.HTTP_200_OK)
 
 

@@ -57,6 +57,11 @@ def test_deeply_nested_json_is_a_400_on_every_json_endpoint(admin_client, url):
 def test_nesting_past_the_limit_is_named_even_when_json_can_read_it(admin_client):
     response = post_json(admin_client, "/api/v1/customers/", nested(40))
     assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"row": 0, "field": "body", "message": "JSON nested deeper than 32 levels."}
+    ]
+    # Outside ingestion, DRF's usual shape.
+    response = post_json(admin_client, "/api/v1/survey-campaigns/", nested(40))
     assert response.json() == {"body": ["JSON nested deeper than 32 levels."]}
 
 
@@ -64,7 +69,9 @@ def test_a_duplicated_key_is_refused_not_last_wins(admin_client):
     body = '{"external_id": "DUP-1", "name": "First", "name": "Second"}'
     response = post_json(admin_client, "/api/v1/customers/", body)
     assert response.status_code == 400
-    assert response.json() == {"name": ["This key is given twice in one object."]}
+    assert response.json()["errors"] == [
+        {"row": 0, "field": "name", "message": "This key is given twice in one object."}
+    ]
     assert not Customer.objects.filter(external_id="DUP-1").exists()
 
 
@@ -334,4 +341,12 @@ def test_a_10001_row_csv_is_refused_as_the_api_would():
     result = csv_import(kind="customers", file=io.StringIO("external_id,name\n" + lines))
     assert not result.ok
     assert "At most 10,000 rows" in result.errors[0].message
+    assert not Customer.objects.exists()
+
+
+def test_a_refused_string_deep_in_a_list_names_its_row_and_field(admin_client):
+    rows = [{"external_id": "OK-1", "name": "Fine"}, {"external_id": "OK-2", "name": "Bad\u0000"}]
+    response = post_json(admin_client, "/api/v1/customers/", rows)
+    assert response.status_code == 400
+    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(1, "name")]
     assert not Customer.objects.exists()
