@@ -18,6 +18,7 @@ from core import exports, ui
 from core.net import client_ip
 from core.panels import customer_panels
 from core.ratelimit import allow
+from core.validation import query_int
 
 from . import selectors, services
 from .forms import ApiTokenForm, BookFilterForm, PulseForm, TouchpointForm
@@ -99,7 +100,8 @@ def _timeline_shown(request: HttpRequest) -> int:
 def customer_timeline(request: HttpRequest, external_id: str) -> HttpResponse:
     """The next timeline slice for htmx's "Show older activity" (the link falls back to ?timeline=N)."""
     customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
-    offset = max(ui.int_param(request, "offset") or 0, 0)
+    # Sent by the page's own "Show older activity" link: anything else is a 400 naming it.
+    offset = query_int(request.GET, "offset", default=0, max_value=100_000)
     context = {"customer": customer, "timeline": selectors.customer_timeline(customer, offset=offset)}
     return render(request, "accounts/customer_detail.html#timeline_entries", context)
 

@@ -24,10 +24,11 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 def _first_bad_parameter(params: QueryDict) -> tuple[str, str] | None:
     for name, values in params.lists():
-        for text in (name, *values):
-            message = bad_text(text)
-            if message:
-                return (bad_text(name) and "parameter name") or name, message
+        if message := bad_text(name):
+            return "parameter name", message  # the name itself cannot be echoed back
+        for value in values:
+            if message := bad_text(value):
+                return name, message
     return None
 
 

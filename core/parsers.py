@@ -75,6 +75,8 @@ def _clean(value: Any) -> Any:
                 message = bad_text(key)
                 if message:
                     raise ParseError({_where(path): [f"A key: {message}"]})
+                if normalize(key) in fresh:  # two spellings of one key (NFC and not)
+                    raise ParseError({normalize(key): ["This key is given twice in one object."]})
                 fresh[normalize(key)] = sub
             item.clear()
             item.update(fresh)

@@ -21,7 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
-from .validation import query_int
+from .validation import BadQuery, query_int
 
 PAGE_SIZE = 50
 
@@ -53,9 +53,12 @@ def render_page(
 def int_param(
     request: HttpRequest, name: str, default: int | None = None, *, max_value: int = 1_000_000
 ) -> int | None:
-    """?name=N as a whole number in [0, max_value]; missing: `default`; anything else is a 400 naming it
-    (core.validation.BadQuery, answered by core.middleware)."""
-    return query_int(request.GET, name, default=default, max_value=max_value)
+    """A filter's ?name=N as a whole number in [0, max_value]; missing or anything else: `default` (a stale
+    bookmark still opens the page). A parameter that must be right uses core.validation.query_int (400)."""
+    try:
+        return query_int(request.GET, name, default=default, max_value=max_value)
+    except BadQuery:
+        return default
 
 
 def safe_next(request: HttpRequest, target: str | None, default: str) -> str:

@@ -16,7 +16,9 @@ from tests.factories import RunFactory, TaskFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 PUBLIC = re.compile(r"^/(login/|password/reset/|s/|healthz/|static/)")
-SKIP = re.compile(r"^/(admin/|static/|api/schema/)")  # Django's own admin; the schema is fetched by the fuzz test
+SKIP = re.compile(
+    r"^/(admin/|static/|api/schema/)"
+)  # Django's own admin; the schema is fetched by the fuzz test
 
 
 def patterns(resolvers=None, prefix: str = "") -> list[tuple[str, URLPattern]]:
