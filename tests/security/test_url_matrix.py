@@ -1,4 +1,4 @@
-"""Every URL pattern × every role, generated from the URLconf (docs/architecture.md#roles-and-permissions):
+"""Every URL pattern by every role, generated from the URLconf (docs/architecture.md#roles-and-permissions):
 anonymous visitors get only the login, password-reset and survey pages; no role ever gets a 500 from a GET.
 A new URL is in the matrix without anyone adding it."""
 
