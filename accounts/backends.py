@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from django.http import HttpRequest
+
+from core.net import client_ip
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -29,3 +32,15 @@ def lockout_username(request: HttpRequest, credentials: dict | None) -> str | No
     if value is None and request is not None:
         value = request.POST.get("username")
     return value.strip().lower() if isinstance(value, str) else None
+
+
+def lockout_client_ip(request: HttpRequest) -> str | None:
+    """The address a login attempt counts against (AXES_CLIENT_IP_CALLABLE): core.net.client_ip, or None
+    when there is no address (a unix socket, the test client's force_login), which axes stores as unknown
+    (PostgreSQL's inet column refuses anything but an address)."""
+    address = client_ip(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address
