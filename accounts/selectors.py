@@ -14,7 +14,7 @@ from django.db.models.functions import RowNumber, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
-from .models import Customer, Pulse, Touchpoint, User
+from .models import ApiToken, Customer, Pulse, Touchpoint, User
 from .visibility import book_owners, can_see_book_of, editable_customers, is_admin, is_csm
 
 BOOK_PAGE_SIZE = 50
@@ -266,3 +266,10 @@ def any_touchpoint_between(*, since: dt.datetime, until: dt.datetime) -> bool:
 def any_customer_with_licenses() -> bool:
     """Whether the install records licenses for any customer (is license utilization a live source?)."""
     return Customer.objects.filter(licenses__gt=0).exists()
+
+
+def api_tokens_for(*, user: User) -> QuerySet[ApiToken]:
+    """The API tokens `user` may see and revoke: their own; an admin everyone's
+    (docs/api.md#authentication)."""
+    tokens = ApiToken.objects.select_related("user").order_by("revoked_at", "-created_at", "-id")
+    return tokens if is_admin(user) else tokens.filter(user=user)

@@ -14,8 +14,8 @@ from django.utils import timezone
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 from core.sql import chunked
 
-from .models import Contact, Customer, Pulse, Role, Team, Touchpoint, User
-from .visibility import can_edit_customer
+from .models import ApiToken, Contact, Customer, Pulse, Role, Team, Touchpoint, User
+from .visibility import can_edit_customer, can_manage_tokens_of
 
 # A touchpoint may be logged slightly ahead (time zones, a call about to start), never further.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
@@ -172,3 +172,13 @@ def contacts_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> di
     return bulk_upsert(
         model=Contact, rows=values, key_fields=["customer_id", "email"], lookup=lookup
     ).as_dict()
+
+
+# --- API tokens (docs/api.md#authentication; creation and lookup in accounts.tokens) ---
+
+
+def api_token_revoke(*, user: User, token: ApiToken) -> None:
+    """Revoke a token now: its owner, or an admin."""
+    if not can_manage_tokens_of(user, token.user):
+        raise PermissionDenied("You can only revoke your own tokens.")
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

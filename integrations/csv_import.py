@@ -197,6 +197,13 @@ def csv_import(*, kind: str, file: IO[bytes] | IO[str]) -> ImportResult:
             return ImportResult(kind, errors=[RowError(1, "non_field_errors", "The file is not UTF-8 text.")])
     rows, errors = _read(spec, io.StringIO(raw, newline=""))
     result = ImportResult(kind, rows=len(rows))
+    if len(rows) > MAX_ROWS:  # the API's limit per request (docs/api.md#bad-input)
+        result.errors = [
+            RowError(
+                1, "non_field_errors", f"At most {MAX_ROWS:,} rows per file ({len(rows):,} sent): split it."
+            )
+        ]
+        return result
     valid: list[dict[str, Any]] = []
     for index, chunk in enumerate(chunked(rows, MAX_ROWS)):
         start = index * MAX_ROWS

@@ -22,6 +22,7 @@ from accounts.visibility import (
     editable_customers,
     is_manager_or_admin,
 )
+from core import ui
 
 from . import selectors, services
 from .forms import (
@@ -103,7 +104,7 @@ def _finish(request: HttpRequest, pk: int, *, skip: bool) -> HttpResponse:
         messages.error(request, error)
     else:
         messages.success(request, f"“{task.title}” {'skipped' if skip else 'done'}.")
-    return redirect(request.POST.get("next") or reverse("playbooks:inbox"))
+    return redirect(ui.safe_next(request, request.POST.get("next"), reverse("playbooks:inbox")))
 
 
 @login_required
