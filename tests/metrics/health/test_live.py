@@ -1,0 +1,237 @@
+"""Live data (docs/health.md#live-data): writes mark customers dirty in their own transaction; the live
+recompute replaces today's snapshot of the dirty customers and evaluates their live triggers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.dirty import customers_claim_dirty, customers_clear_dirty, customers_mark_dirty, dirty_since
+from accounts.models import DirtyCustomer, TouchpointKind
+from accounts.services import customers_upsert, pulse_log, touchpoint_log
+from core.ingest import IngestError
+from metrics.health.live import health_live_recompute
+from metrics.health.services import health_model_create, health_recompute
+from metrics.models import HealthSnapshot
+from metrics.services import key_features_upsert, mrr_upsert, tickets_upsert, usage_events_ingest
+from playbooks.models import Playbook, Run, RunStatus, TaskStatus
+from playbooks.services import playbook_run_start
+from surveys.services.imports import responses_import
+from tests.factories import PulseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def pulse_only_model():
+    """A model version of the CSM pulse alone: a pulse of 1 scores 0 (red), 5 scores 100 (green)."""
+    return health_model_create(
+        factors=[{"key": "pulse", "weight": 100, "bad": 1.0, "good": 5.0, "enabled": True}],
+        green=Decimal(70),
+        yellow=Decimal(40),
+        margin=Decimal(3),
+        note="pulse only (test)",
+    )
+
+
+def dirty_ids() -> set[int]:
+    return set(DirtyCustomer.objects.values_list("pk", flat=True))
+
+
+def test_pulse_marks_its_customer_dirty_in_the_same_transaction(csm, customer, other_customer):
+    DirtyCustomer.objects.all().delete()
+    pulse_log(user=csm, customer=customer, score=2)
+    assert dirty_ids() == {customer.pk}
+    assert dirty_since(customer_id=customer.pk) is not None
+    assert dirty_since(customer_id=other_customer.pk) is None
+
+
+def test_a_rolled_back_write_leaves_no_mark(csm, customer):
+    DirtyCustomer.objects.all().delete()
+    def failing_request():
+        with transaction.atomic():
+            pulse_log(user=csm, customer=customer, score=2)
+            raise RuntimeError("the request failed after the pulse")
+
+    with pytest.raises(RuntimeError):
+        failing_request()
+    assert dirty_ids() == set()
+
+
+def test_a_second_mark_bumps_the_version_and_keeps_the_first_time(csm, customer):
+    DirtyCustomer.objects.all().delete()
+    pulse_log(user=csm, customer=customer, score=2)
+    first = DirtyCustomer.objects.get(pk=customer.pk)
+    touchpoint_log(
+        user=csm, customer=customer, kind=TouchpointKind.CALL, occurred_at=timezone.now(), summary="x"
+    )
+    again = DirtyCustomer.objects.get(pk=customer.pk)
+    assert (again.version, again.since) == (first.version + 1, first.since)
+
+
+def test_every_factor_input_write_marks(admin_user, customer, other_customer):
+    DirtyCustomer.objects.all().delete()
+    now = timezone.now()
+    usage_events_ingest(
+        rows=[
+            {
+                "event_id": "e1",
+                "customer": "NW-1",
+                "user_id": "u",
+                "feature": "f",
+                "occurred_at": now,
+                "quantity": 1,
+            }
+        ]
+    )
+    assert dirty_ids() == {customer.pk}
+    DirtyCustomer.objects.all().delete()
+    tickets_upsert(rows=[{"external_id": "T1", "customer": "SP-1", "opened_at": now, "priority": "high"}])
+    assert dirty_ids() == {other_customer.pk}
+    DirtyCustomer.objects.all().delete()
+    mrr_upsert(rows=[{"customer": "NW-1", "effective_date": dt.date(2026, 1, 1), "mrr": Decimal(100)}])
+    assert dirty_ids() == {customer.pk}
+    DirtyCustomer.objects.all().delete()
+    customers_upsert(rows=[{"external_id": "SP-1", "licenses": 40}])
+    assert dirty_ids() == {other_customer.pk}
+    DirtyCustomer.objects.all().delete()
+    customers_upsert(rows=[{"external_id": "SP-1", "licenses": 40}])  # unchanged: nothing to recompute
+    assert dirty_ids() == set()
+    responses_import(
+        rows=[
+            {
+                "customer": "NW-1",
+                "contact_email": "a@x.example",
+                "kind": "nps",
+                "score": 3,
+                "answered_at": now,
+            }
+        ]
+    )
+    assert dirty_ids() == {customer.pk}
+    DirtyCustomer.objects.all().delete()
+    key_features_upsert(rows=[{"name": "reports"}])
+    assert dirty_ids() == {customer.pk, other_customer.pk}
+    DirtyCustomer.objects.all().delete()
+    pulse_only_model()  # a new model version: everyone
+    assert dirty_ids() == {customer.pk, other_customer.pk}
+
+
+def test_a_bad_ingest_marks_nothing(customer):
+    DirtyCustomer.objects.all().delete()
+    with pytest.raises(IngestError):
+        tickets_upsert(
+            rows=[{"external_id": "T1", "customer": "NOPE", "opened_at": timezone.now(), "priority": "high"}]
+        )
+    assert dirty_ids() == set()
+
+
+def test_live_recompute_replaces_todays_snapshot_and_clears_the_marks(csm, customer, other_customer):
+    pulse_only_model()
+    today = timezone.localdate()
+    PulseFactory(customer=customer, score=5, created_at=timezone.now() - dt.timedelta(days=2))
+    health_recompute(day=today, run_hooks=False)
+    assert HealthSnapshot.objects.get(customer=customer, date=today).band == "green"
+    DirtyCustomer.objects.all().delete()
+
+    pulse_log(user=csm, customer=customer, score=3)
+    done = health_live_recompute()
+    assert done.customers == 1
+    snap = HealthSnapshot.objects.get(customer=customer, date=today)
+    assert (snap.score, snap.band) == (Decimal("50.0"), "yellow")
+    customer.refresh_from_db()
+    assert (customer.health_score, customer.health_band, customer.health_as_of) == (
+        Decimal("50.0"),
+        "yellow",
+        today,
+    )
+    assert dirty_ids() == set()
+    assert health_live_recompute().customers == 0  # nothing left: a second pass is a no-op
+
+
+def test_a_mark_made_during_the_recompute_survives_it(csm, customer):
+    DirtyCustomer.objects.all().delete()
+    customers_mark_dirty(customer_ids=[customer.pk])
+    claimed = customers_claim_dirty(limit=10)
+    assert claimed == [(customer.pk, 1)]
+    assert customers_claim_dirty(limit=10) == []  # leased: a second worker does not take it
+    customers_mark_dirty(customer_ids=[customer.pk])  # a write lands while the first worker computes
+    assert customers_clear_dirty(claimed=claimed) == 0
+    row = DirtyCustomer.objects.get(pk=customer.pk)
+    assert (row.version, row.claimed_until) == (2, None)  # still dirty, free for the next pass
+    assert customers_claim_dirty(limit=10) == [(customer.pk, 2)]
+
+
+def test_a_failed_batch_stays_dirty(csm, customer, settings):
+    settings.CSHUB_AFTER_LIVE_RECOMPUTE = [f"{__name__}.explode"]
+    DirtyCustomer.objects.all().delete()
+    customers_mark_dirty(customer_ids=[customer.pk])
+    with pytest.raises(RuntimeError):
+        health_live_recompute()
+    row = DirtyCustomer.objects.get(pk=customer.pk)
+    assert row.claimed_until is None
+
+
+def explode(**_kwargs):
+    raise RuntimeError("hook failed")
+
+
+def test_a_pulse_of_one_starts_the_rescue_run_without_any_scheduled_job(csm, customer):
+    """The starter library's red-health rescue (band entered red) is a nightly condition; the live
+    evaluation runs it for the recomputed customers."""
+    pulse_only_model()
+    today = timezone.localdate()
+    PulseFactory(customer=customer, score=5, created_at=timezone.now() - dt.timedelta(days=3))
+    health_recompute(day=today - dt.timedelta(days=1), run_hooks=False)
+    DirtyCustomer.objects.all().delete()
+
+    pulse_log(user=csm, customer=customer, score=1)
+    health_live_recompute()
+    assert HealthSnapshot.objects.get(customer=customer, date=today).band == "red"
+    run = Run.objects.get(customer=customer, playbook__starter_key="red_health_rescue")
+    assert run.status == RunStatus.OPEN
+    assert run.assignee == csm
+    assert "Health entered red" in run.reason
+
+
+def test_live_evaluation_leaves_other_customers_alone(csm, customer, other_customer):
+    """Only the recomputed customers are evaluated: another red customer waits for the nightly run."""
+    pulse_only_model()
+    today = timezone.localdate()
+    PulseFactory(customer=other_customer, score=1, created_at=timezone.now() - dt.timedelta(hours=1))
+    PulseFactory(customer=customer, score=5, created_at=timezone.now() - dt.timedelta(days=3))
+    health_recompute(day=today, run_hooks=False)
+    DirtyCustomer.objects.all().delete()
+    pulse_log(user=csm, customer=customer, score=4)
+    health_live_recompute()
+    assert not Run.objects.filter(customer=other_customer).exists()
+    assert not Run.objects.filter(customer=customer).exists()
+
+
+def test_a_call_completes_its_task_in_the_same_transaction(csm, manager, customer):
+    playbook = Playbook.objects.get(starter_key="red_health_rescue")
+    run = playbook_run_start(user=manager, playbook=playbook, customer=customer, note="")
+    call_task = run.tasks.get(required_touchpoint_kind=TouchpointKind.CALL)
+    with transaction.atomic():
+        touchpoint_log(
+            user=csm,
+            customer=customer,
+            kind=TouchpointKind.CALL,
+            occurred_at=timezone.now(),
+            summary="Sponsor",
+        )
+        call_task.refresh_from_db()
+        assert call_task.status == TaskStatus.DONE  # before the commit: same transaction
+    assert "Call logged on" in call_task.note
+
+
+def test_a_touchpoint_of_another_kind_completes_nothing(csm, manager, customer):
+    playbook = Playbook.objects.get(starter_key="red_health_rescue")
+    run = playbook_run_start(user=manager, playbook=playbook, customer=customer, note="")
+    touchpoint_log(
+        user=csm, customer=customer, kind=TouchpointKind.EMAIL, occurred_at=timezone.now(), summary="x"
+    )
+    assert run.tasks.get(required_touchpoint_kind=TouchpointKind.CALL).status == TaskStatus.OPEN
