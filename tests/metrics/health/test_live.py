@@ -51,6 +51,7 @@ def test_pulse_marks_its_customer_dirty_in_the_same_transaction(csm, customer, o
 
 def test_a_rolled_back_write_leaves_no_mark(csm, customer):
     DirtyCustomer.objects.all().delete()
+
     def failing_request():
         with transaction.atomic():
             pulse_log(user=csm, customer=customer, score=2)
