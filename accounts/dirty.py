@@ -161,3 +161,8 @@ def dirty_since(*, customer_id: int | None = None) -> dt.datetime | None:
     if customer_id is not None:
         rows = rows.filter(pk=customer_id)
     return rows.aggregate(oldest=Min("since"))["oldest"]
+
+
+def dirty_count() -> int:
+    """How many customers wait for the live recompute (the progress of a recompute-now)."""
+    return DirtyCustomer.objects.count()

@@ -15,10 +15,21 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.dirty import customers_claim_dirty, customers_clear_dirty, customers_release_dirty, kick_taken
+from accounts.dirty import (
+    customers_claim_dirty,
+    customers_clear_dirty,
+    customers_mark_dirty,
+    customers_release_dirty,
+    dirty_count,
+    kick_taken,
+)
+from accounts.models import Customer, User
+from accounts.visibility import can_manage_customer, is_admin
 
 from .factors.relative_usage import refresh_peers
 from .services import CHUNK_SIZE, health_customers_recompute, health_model_current
@@ -82,3 +93,40 @@ def health_live_recompute_finished(*, day: dt.date, customer_ids: list[int]) -> 
     evaluation of the triggers that read today's health, for these customers only)."""
     for path in getattr(settings, "CSHUB_AFTER_LIVE_RECOMPUTE", []):
         import_string(path)(day=day, customer_ids=customer_ids)
+
+
+# --- Recompute now (docs/health.md#recompute-now) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecomputeProgress:
+    pending: int  # customers still waiting for the live recompute
+    total: int  # customers
+
+    @property
+    def done(self) -> bool:
+        return self.pending == 0
+
+    @property
+    def percent(self) -> int:
+        return (
+            100 if not self.total else round(100 * (self.total - min(self.pending, self.total)) / self.total)
+        )
+
+
+def health_recompute_now(*, user: User, customer: Customer | None = None) -> None:
+    """Recompute one customer's health for today now (managers of its team, admins), or everyone's (admins):
+    the customers are marked dirty, and the live recompute (a background job) does the rest; the page
+    follows it with `recompute_progress`."""
+    if customer is None:
+        if not is_admin(user):
+            raise PermissionDenied("Only admins may recompute every customer's health.")
+    elif not can_manage_customer(user, customer):
+        raise PermissionDenied("Only managers of this customer's team and admins may recompute its health.")
+    with transaction.atomic():
+        customers_mark_dirty(customer_ids=None if customer is None else [customer.pk])
+
+
+def recompute_progress() -> RecomputeProgress:
+    """How far the live recompute is: customers still dirty, of all customers (two counts)."""
+    return RecomputeProgress(pending=dirty_count(), total=Customer.objects.count())

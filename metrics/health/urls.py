@@ -7,4 +7,10 @@ from . import views
 urlpatterns = [
     path("health/model/", views.health_model, name="health_model"),
     path("health/model/preview/<str:key>/", views.health_model_preview, name="health_model_preview"),
+    path("health/recompute-now/", views.health_recompute_all, name="health_recompute_all"),
+    path(
+        "customers/<str:external_id>/health/recompute-now/",
+        views.customer_health_recompute,
+        name="customer_health_recompute",
+    ),
 ]

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.dirty import customers_claim_dirty, customers_clear_dirty, customers_mark_dirty, dirty_since
@@ -236,3 +237,69 @@ def test_a_touchpoint_of_another_kind_completes_nothing(csm, manager, customer):
         user=csm, customer=customer, kind=TouchpointKind.EMAIL, occurred_at=timezone.now(), summary="x"
     )
     assert run.tasks.get(required_touchpoint_kind=TouchpointKind.CALL).status == TaskStatus.OPEN
+
+
+# --- Recompute now, and the "as of" stamps ------------------------------------------------------------
+
+
+def test_manager_recomputes_a_customer_now(manager_client, customer, django_capture_on_commit_callbacks):
+    pulse_only_model()
+    PulseFactory(customer=customer, score=5, created_at=timezone.now() - dt.timedelta(hours=2))
+    DirtyCustomer.objects.all().delete()
+    url = reverse("customer_health_recompute", args=[customer.external_id])
+    with django_capture_on_commit_callbacks(execute=True):  # the kick after commit: eager, so inline
+        response = manager_client.post(url)
+    assert response.status_code == 302
+    snap = HealthSnapshot.objects.get(customer=customer, date=timezone.localdate())
+    assert snap.band == "green"
+    assert dirty_ids() == set()
+    html = manager_client.get(customer.get_absolute_url()).content.decode()
+    assert f"as of {timezone.localtime(snap.computed_at):%H:%M}" in html
+    assert 'data-testid="recompute-customer"' in html
+
+
+@pytest.mark.parametrize("who", ["csm_client", "other_manager"])
+def test_csms_and_other_teams_managers_cannot_recompute_a_customer(who, request, customer, client):
+    if who == "other_manager":
+        client.force_login(request.getfixturevalue("other_manager"))
+    else:
+        client = request.getfixturevalue("csm_client")
+    DirtyCustomer.objects.all().delete()
+    response = client.post(reverse("customer_health_recompute", args=[customer.external_id]))
+    assert response.status_code == 403
+    assert dirty_ids() == set()
+    assert 'data-testid="recompute-customer"' not in client.get(customer.get_absolute_url()).content.decode()
+
+
+def test_admin_recomputes_everyone_with_progress(admin_client, customer, other_customer):
+    DirtyCustomer.objects.all().delete()
+    url = reverse("health_recompute_all")
+    assert admin_client.post(url).status_code == 302  # on_commit does not run in this test: still pending
+    assert dirty_ids() == {customer.pk, other_customer.pk}
+    html = admin_client.get(url).content.decode()
+    assert "2 of 2 customers still to recompute (0 % done)" in html
+    health_live_recompute(batch_size=1)
+    html = admin_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="recompute-done"' in html
+
+
+@pytest.mark.parametrize("who", ["csm_client", "manager_client"])
+def test_only_admins_recompute_everyone(who, request, customer):
+    client = request.getfixturevalue(who)
+    DirtyCustomer.objects.all().delete()
+    url = reverse("health_recompute_all")
+    assert client.get(url).status_code == 403
+    assert client.post(url).status_code == 403
+    assert dirty_ids() == set()
+
+
+def test_pages_stamp_health_as_of_and_say_when_it_is_updating(csm_client, csm, customer):
+    DirtyCustomer.objects.all().delete()
+    for url in (reverse("book"), reverse("home"), reverse("playbooks:inbox")):
+        html = csm_client.get(url).content.decode()
+        assert "Health as of " in html
+        assert "updating…" not in html
+    pulse_log(user=csm, customer=customer, score=2)  # committed by the test's transaction; not recomputed yet
+    since = timezone.localtime(DirtyCustomer.objects.get().since)
+    html = csm_client.get(reverse("book")).content.decode()
+    assert f"Health as of {since:%H:%M} · updating…" in html
