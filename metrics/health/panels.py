@@ -1,7 +1,7 @@
 """Customer page panel (cshub/panels.py): the health card — score, band, changes, 90-day chart with model
 version marks, components and what moved, "as of HH:MM" and whether a change waits for the live recompute.
-Two queries (three for a manager: may they recompute it); a churned customer shows "Churned" and its churn date
-instead of a band (one more query)."""
+Two queries (three for a manager: may they recompute it); a churned customer shows "Churned" and its churn
+date instead of a band (one more query)."""
 
 from __future__ import annotations
 
