@@ -1,6 +1,6 @@
 """`make demo` is alive (docs/operations.md#the-demo-is-alive): its embedded scheduler runs the beat
-schedule's jobs with no Redis. This starts the very command the Makefile's demo target starts, on a fresh SQLite file,
-and sees the 5-minute job and the live recompute's sweep run in it."""
+schedule's jobs with no Redis. This starts the very command the Makefile's demo target starts, on a fresh
+SQLite file, and sees the 5-minute job and the live recompute's sweep run in it."""
 
 from __future__ import annotations
 
