@@ -303,3 +303,17 @@ def test_pages_stamp_health_as_of_and_say_when_it_is_updating(csm_client, csm, c
     since = timezone.localtime(DirtyCustomer.objects.get().since)
     html = csm_client.get(reverse("book")).content.decode()
     assert f"Health as of {since:%H:%M} · updating…" in html
+
+
+def test_the_customer_page_reloads_its_panels_while_a_change_waits(csm_client, csm, customer):
+    DirtyCustomer.objects.all().delete()
+    html = csm_client.get(customer.get_absolute_url()).content.decode()
+    assert "?part=panels" not in html
+    pulse_log(user=csm, customer=customer, score=2)  # not recomputed yet (no commit hook in this test)
+    html = csm_client.get(customer.get_absolute_url()).content.decode()
+    assert f"/customers/{customer.external_id}/?part=panels" in html
+    part = csm_client.get(customer.get_absolute_url() + "?part=panels", HTTP_HX_REQUEST="true")
+    assert part.content.decode().lstrip().startswith('<section class="grid customer-panels"')
+    health_live_recompute()
+    part = csm_client.get(customer.get_absolute_url() + "?part=panels", HTTP_HX_REQUEST="true")
+    assert "hx-get" not in part.content.decode().split(">", 1)[0]  # done: it stops reloading
