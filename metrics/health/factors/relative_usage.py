@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,11 +91,28 @@ def refresh_peers(day: dt.date, customer_ids: list[int]) -> None:
     hit = _memo.get(key)
     if hit is None or time.monotonic() - hit[0] >= MEMO_SECONDS:
         return
-    peers = dict(hit[1].peers)
-    for cid in customer_ids:
-        peers.pop(cid, None)
-    peers.update(_peers(day, customer_ids=customer_ids))
-    _memo[key] = (hit[0], _build(peers))
+    dist = hit[1]
+    fresh = _peers(day, customer_ids=customer_ids)
+    moved = [cid for cid in customer_ids if dist.peers.get(cid) != fresh.get(cid)]
+    if any(
+        cid not in dist.peers or cid not in fresh or dist.peers[cid].segment != fresh[cid].segment
+        for cid in moved
+    ):  # someone joined, left or changed segment: the groups themselves change
+        peers = {**dist.peers, **fresh}
+        for cid in customer_ids:
+            if cid not in fresh:
+                peers.pop(cid, None)
+        _memo[key] = (hit[0], _build(peers))
+        return
+    for cid in moved:  # the same customers with new usage: move each value within its sorted lists
+        old, new = dist.peers[cid], fresh[cid]
+        lists = [dist.everyone]
+        if old.segment and old.segment in dist.groups:
+            lists.append(dist.groups[old.segment])
+        for ordered in lists:
+            del ordered[bisect_left(ordered, old.value)]
+            insort(ordered, new.value)
+        dist.peers[cid] = new
 
 
 def _peers(day: dt.date, customer_ids: list[int] | None = None) -> dict[int, Peer]:

@@ -22,7 +22,7 @@ from metrics.services import key_features_upsert, mrr_upsert, tickets_upsert, us
 from playbooks.models import Playbook, Run, RunStatus, TaskStatus
 from playbooks.services import playbook_run_start
 from surveys.services.imports import responses_import
-from tests.factories import PulseFactory
+from tests.factories import CustomerFactory, PulseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -317,3 +317,31 @@ def test_the_customer_page_reloads_its_panels_while_a_change_waits(csm_client, c
     health_live_recompute()
     part = csm_client.get(customer.get_absolute_url() + "?part=panels", HTTP_HX_REQUEST="true")
     assert "hx-get" not in part.content.decode().split(">", 1)[0]  # done: it stops reloading
+
+
+def test_refreshing_the_ranked_peers_equals_ranking_afresh(customer, other_customer):
+    """The live recompute moves the dirty customers' usage within the memoized peer distribution
+    (relative_usage.refresh_peers) instead of reading the whole population again; the result is the same."""
+    from metrics.health.factors import relative_usage
+    from metrics.models import UsageDaily
+
+    today = timezone.localdate()
+    others = [CustomerFactory(segment="SMB") for _ in range(40)]
+    for i, c in enumerate([customer, other_customer, *others]):
+        UsageDaily.objects.create(customer=c, user_id="u", feature="f", day=today, events=i + 1, quantity=1)
+    relative_usage.distribution(today)
+    UsageDaily.objects.filter(customer=others[0]).update(events=500)  # same segment, new usage
+    UsageDaily.objects.filter(customer=customer).update(events=3)
+    relative_usage.refresh_peers(today, [others[0].pk, customer.pk])
+    refreshed = relative_usage.distribution(today)
+    relative_usage.forget()
+    afresh = relative_usage.distribution(today)
+    assert refreshed.peers == afresh.peers
+    assert refreshed.everyone == afresh.everyone
+    assert refreshed.groups == afresh.groups
+    other_customer.segment = "SMB"  # a segment change rebuilds the groups
+    other_customer.save()
+    relative_usage.refresh_peers(today, [other_customer.pk])
+    refreshed = relative_usage.distribution(today)
+    relative_usage.forget()
+    assert refreshed.groups == relative_usage.distribution(today).groups
