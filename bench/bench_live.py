@@ -179,6 +179,7 @@ def stream(db_url: str, customer_ids: list[int], *, rate: int, seconds: int, per
     answers: dict[int, float] = {}
     externals = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "external_id"))
     interval = 60.0 / rate
+    stream_began = timezone.now()
     try:
         cpu0 = cpu_of(worker_pids())
         start = time.monotonic()
@@ -227,9 +228,9 @@ def stream(db_url: str, customer_ids: list[int], *, rate: int, seconds: int, per
     )
     snap_lat = [computed[c].timestamp() - t for c, t in pulses.items() if c in computed]
     started = dict(
-        Run.objects.filter(customer_id__in=list(answers), reason__startswith="NPS detractor").values_list(
-            "customer_id", "started_at"
-        )
+        Run.objects.filter(
+            customer_id__in=list(answers), reason__startswith="NPS detractor", started_at__gte=stream_began
+        ).values_list("customer_id", "started_at")
     )
     run_lat = [started[c].timestamp() - t for c, t in answers.items() if c in started]
     recomputed = len(set(pulses) | set(answers))
