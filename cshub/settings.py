@@ -183,7 +183,7 @@ CSHUB_AFTER_HEALTH_RECOMPUTE: list[str] = [
 # --- Live data (docs/health.md#live-data) ---
 # The task a write queues (once committed, debounced) to recompute the dirty customers' health for today.
 CSHUB_LIVE_RECOMPUTE_TASK = "metrics.tasks.health_recompute_live"
-# Seconds a burst of writes gathers before the recompute: larger batches cost less CPU per customer (each batch
+# Seconds a burst of writes gathers before the recompute: larger batches cost less CPU per customer (a batch
 # has ~40 queries of fixed cost), smaller ones show sooner (bench/bench_live.py measures both).
 CSHUB_LIVE_DEBOUNCE_SECONDS = env.float("CSHUB_LIVE_DEBOUNCE_SECONDS", default=5.0)
 # Called as f(day=date, customer_ids=[...]) after each batch of the live recompute: playbooks' evaluation of
