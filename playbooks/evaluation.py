@@ -155,8 +155,8 @@ def triggers_evaluate(
     return result
 
 
-# The conditions the live recompute evaluates for the customers it just recomputed (docs/playbooks.md#live):
-# the fast signals, and the two that read today's health snapshot, which the live recompute has just
+# The conditions the live recompute evaluates for the customers it just recomputed
+# (docs/playbooks.md#live-evaluation): the fast signals, and the two that read today's health snapshot, which the live recompute has just
 # replaced. The others read whole days of usage or the calendar and wait for the nightly evaluation.
 LIVE = triggers.FAST | {"band_entered", "score_drop"}
 

@@ -76,3 +76,16 @@ def test_the_demo_scheduler_runs_the_five_minute_job(demo_env):
     assert dirty == 0  # the sweep recomputed the dirty customer…
     assert snapshots == 1  # …into today's snapshot
     assert "no broker: eager tasks" in log.read_text()
+
+
+def test_any_scheduled_job_runs_by_hand(db, capsys):
+    from django.core.management import CommandError, call_command
+
+    call_command("run_scheduler", "--list")
+    listed = capsys.readouterr().out
+    assert "playbooks-evaluate-fast: playbooks.tasks.evaluate_fast" in listed
+    assert "health-live-sweep: metrics.tasks.health_recompute_live" in listed
+    call_command("run_scheduler", "--run", "health-live-sweep")
+    assert "health-live-sweep (metrics.tasks.health_recompute_live): 0" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="No job 'nope'"):
+        call_command("run_scheduler", "--run", "nope")

@@ -8,6 +8,9 @@ process uses. With REDIS_URL set it is a plain beat that publishes to the broker
 
 On start, the jobs that would have run in the last `--catch-up` minutes run at once (the every-minute, 5- and
 15-minute jobs): a demo started a moment ago is already alive.
+
+`--list` prints the schedule; `--run NAME` runs one job of it (by its schedule name, e.g.
+`playbooks-evaluate-fast`) now, in this process, and exits: how to run any scheduled job by hand.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 
 from celery import beat, current_app
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +50,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-interval", type=float, default=30.0, help="seconds between schedule checks at most"
         )
+        parser.add_argument("--list", action="store_true", help="print the schedule and exit")
+        parser.add_argument("--run", metavar="NAME", help="run this job of the schedule now, here, and exit")
 
     def handle(self, *args, catch_up: int, max_interval: float, **options):
         app = current_app
         app.autodiscover_tasks(force=True)  # every app's tasks module: beat runs the registered task
+        schedule = app.conf.beat_schedule
+        if options["list"]:
+            for name, entry in sorted(schedule.items()):
+                self.stdout.write(f"{name}: {entry['task']} ({entry['schedule']})")
+            return
+        if options["run"]:
+            if options["run"] not in schedule:
+                raise CommandError(f"No job {options['run']!r} in the schedule; --list shows them.")
+            entry = schedule[options["run"]]
+            result = app.tasks[entry["task"]].apply(
+                entry.get("args", ()), entry.get("kwargs", {}), throw=True
+            )
+            self.stdout.write(f"{options['run']} ({entry['task']}): {result.result}")
+            return
         eager = settings.CELERY_TASK_ALWAYS_EAGER
         app.conf.task_always_eager = eager
         self.stdout.write(
