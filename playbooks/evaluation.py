@@ -156,8 +156,9 @@ def triggers_evaluate(
 
 
 # The conditions the live recompute evaluates for the customers it just recomputed
-# (docs/playbooks.md#live-evaluation): the fast signals, and the two that read today's health snapshot, which the live recompute has just
-# replaced. The others read whole days of usage or the calendar and wait for the nightly evaluation.
+# (docs/playbooks.md#live-evaluation): the fast signals, and the two that read today's health snapshot, which
+# the live recompute has just replaced. The others read whole days of usage or the calendar and wait for the
+# nightly evaluation.
 LIVE = triggers.FAST | {"band_entered", "score_drop"}
 
 
