@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -41,6 +43,19 @@ DIRTY_TABLE = DirtyCustomer._meta.db_table
 KICK_KEY = "cshub:health-live:queued"
 # A claimed customer is left alone by other workers this long (a worker that died frees it after this).
 LEASE = dt.timedelta(minutes=5)
+_deferred: ContextVar[bool] = ContextVar("live_recompute_deferred", default=False)
+
+
+@contextmanager
+def live_recompute_deferred() -> Iterator[None]:
+    """Writes in this block mark their customers but queue no live recompute: the sweep does it later. For
+    bulk writers that settle today's health themselves, such as the demo seed, whose playbook history must be
+    replayed before any live trigger evaluation starts a run."""
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
 
 
 def upsert_sql(select: str) -> str:
@@ -82,6 +97,8 @@ def customers_mark_dirty(*, customer_ids: Iterable[int] | None) -> None:
 def kick() -> None:
     """Queue the live recompute in a few seconds, unless a burst of writes already did. Never raises: the
     write has committed, and a broker or cache that is down only delays the recompute until the sweep."""
+    if _deferred.get():
+        return
     try:
         delay = settings.CSHUB_LIVE_DEBOUNCE_SECONDS
         if not cache.add(KICK_KEY, 1, timeout=int(delay) + 60):

@@ -345,3 +345,17 @@ def test_refreshing_the_ranked_peers_equals_ranking_afresh(customer, other_custo
     refreshed = relative_usage.distribution(today)
     relative_usage.forget()
     assert refreshed.groups == relative_usage.distribution(today).groups
+
+
+def test_deferred_writes_mark_but_queue_nothing(csm, customer, django_capture_on_commit_callbacks):
+    from accounts.dirty import live_recompute_deferred
+
+    DirtyCustomer.objects.all().delete()
+    with live_recompute_deferred(), django_capture_on_commit_callbacks(execute=True):
+        pulse_log(user=csm, customer=customer, score=1)
+    assert dirty_ids() == {customer.pk}  # marked; the sweep recomputes it later
+    assert not HealthSnapshot.objects.filter(customer=customer).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        pulse_log(user=csm, customer=customer, score=2)
+    assert dirty_ids() == set()  # not deferred: recomputed (inline here) once committed
+    assert HealthSnapshot.objects.filter(customer=customer, date=timezone.localdate()).exists()
