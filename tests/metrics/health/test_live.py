@@ -359,3 +359,23 @@ def test_deferred_writes_mark_but_queue_nothing(csm, customer, django_capture_on
         pulse_log(user=csm, customer=customer, score=2)
     assert dirty_ids() == set()  # not deferred: recomputed (inline here) once committed
     assert HealthSnapshot.objects.filter(customer=customer, date=timezone.localdate()).exists()
+
+
+MARK_DURING: list[int] = []
+
+
+def mark_another(*, day, customer_ids) -> None:
+    customers_mark_dirty(customer_ids=MARK_DURING)
+
+
+def test_a_pass_stops_after_a_partial_batch_and_goes_on_after_a_full_one(customer, other_customer, settings):
+    third = CustomerFactory()
+    DirtyCustomer.objects.all().delete()
+    customers_mark_dirty(customer_ids=[customer.pk, other_customer.pk, third.pk])
+    assert health_live_recompute(batch_size=2).customers == 3  # a full batch of 2, then the last one
+    settings.CSHUB_AFTER_LIVE_RECOMPUTE = [f"{__name__}.mark_another"]
+    MARK_DURING[:] = [other_customer.pk]
+    customers_mark_dirty(customer_ids=[customer.pk])
+    done = health_live_recompute(batch_size=2)
+    assert (done.customers, done.batches) == (1, 1)  # a write during the batch waits for its own task
+    assert dirty_ids() == {other_customer.pk}
