@@ -379,3 +379,19 @@ def test_a_pass_stops_after_a_partial_batch_and_goes_on_after_a_full_one(custome
     done = health_live_recompute(batch_size=2)
     assert (done.customers, done.batches) == (1, 1)  # a write during the batch waits for its own task
     assert dirty_ids() == {other_customer.pk}
+
+
+def test_a_survey_answer_marks_its_customer_in_the_same_statement_or_transaction(customer):
+    """On PostgreSQL the public answer is one statement (the mark is a CTE of it); elsewhere a transaction."""
+    from surveys.services import invitation_answer
+    from surveys.services.links import LinkUsed
+    from tests.factories import ContactFactory, invitation_with_token
+
+    DirtyCustomer.objects.all().delete()
+    _invitation, token = invitation_with_token(contact=ContactFactory(customer=customer))
+    invitation_answer(token=token, score=2)
+    assert dirty_ids() == {customer.pk}
+    DirtyCustomer.objects.all().delete()
+    with pytest.raises(LinkUsed):
+        invitation_answer(token=token, score=9)
+    assert dirty_ids() == set()  # nothing written, nothing marked
