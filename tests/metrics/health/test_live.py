@@ -27,6 +27,14 @@ from tests.factories import CustomerFactory, PulseFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _starter_library(db):
+    """The migration installs the starter library; a transactional test elsewhere may have flushed it."""
+    from playbooks.starter import playbooks_install_starter
+
+    playbooks_install_starter()
+
+
 def pulse_only_model():
     """A model version of the CSM pulse alone: a pulse of 1 scores 0 (red), 5 scores 100 (green)."""
     return health_model_create(

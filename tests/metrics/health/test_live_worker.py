@@ -17,6 +17,7 @@ from accounts.dirty import KICK_KEY
 from accounts.models import DirtyCustomer
 from metrics.models import HealthSnapshot
 from playbooks.models import Run
+from playbooks.starter import playbooks_install_starter
 from tests.factories import PulseFactory
 
 from .test_live import pulse_only_model
@@ -53,6 +54,7 @@ def test_a_pulse_of_one_updates_health_and_starts_the_rescue_on_the_worker(
         f"{__name__}.record_thread",
     ]
     RAN_IN.clear()
+    playbooks_install_starter()  # a flushed database (transactional tests) has lost the migration's
     pulse_only_model()
     PulseFactory(customer=customer, score=5, created_at=timezone.now() - dt.timedelta(days=3))
     DirtyCustomer.objects.all().delete()
