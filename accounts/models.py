@@ -318,3 +318,22 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class DirtyCustomer(models.Model):
+    """A customer whose health inputs changed since its health was last computed (docs/health.md#live-data).
+
+    Written in the transaction of every write that changes a factor's input (accounts.dirty), so a broker
+    that is down only delays the live recompute: the rows wait here for the next pass. `version` counts the
+    marks, so a recompute clears only the marks it saw; `claimed_until` is the lease of the worker on it."""
+
+    customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField(help_text="The first change not yet reflected in the customer's health.")
+    version = models.PositiveIntegerField(default=1)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["since"], name="dirty_customer_since")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} dirty since {self.since:%Y-%m-%d %H:%M}"

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import exports, ui
@@ -21,6 +22,7 @@ from core.ratelimit import allow
 from core.validation import query_int
 
 from . import selectors, services
+from .dirty import dirty_since
 from .forms import ApiTokenForm, BookFilterForm, PulseForm, TouchpointForm
 from .models import ApiToken, Customer
 from .services import pulse_log, touchpoint_log
@@ -81,7 +83,7 @@ def _customer_context(request: HttpRequest, customer: Customer, **forms) -> dict
         "can_edit": can_edit,
         "timeline": selectors.customer_timeline(customer, limit=_timeline_shown(request)),
         "contacts": list(customer.contacts.all()),
-        "panels": customer_panels(customer=customer, user=request.user),
+        **_panels_context(request, customer),
     }
     if can_edit:
         context["touchpoint_form"] = forms.get("touchpoint_form") or TouchpointForm(customer=customer)
@@ -110,7 +112,20 @@ def customer_timeline(request: HttpRequest, external_id: str) -> HttpResponse:
 @require_GET
 def customer_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
+    if ui.is_partial(request) and request.GET.get("part") == "panels":  # the panels reloading themselves
+        context = {"customer": customer, **_panels_context(request, customer)}
+        response = render(request, "accounts/customer_detail.html#panels", context)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
     return render(request, "accounts/customer_detail.html", _customer_context(request, customer))
+
+
+def _panels_context(request: HttpRequest, customer: Customer) -> dict:
+    return {
+        "panels": customer_panels(customer=customer, user=request.user),
+        # docs/health.md#live-data: a change waits for the live recompute; the panels reload until it is done.
+        "updating": dirty_since(customer_id=customer.pk) is not None,
+    }
 
 
 def _log_activity(request: HttpRequest, external_id: str, *, kind: str, make_form, save) -> HttpResponse:
@@ -137,6 +152,7 @@ def _log_activity(request: HttpRequest, external_id: str, *, kind: str, make_for
                 f"{kind}_form": make_form(customer, None),
                 "new_entry": selectors.TimelineEntry(kind, timezone.now(), item),
                 "saved": f"{label} logged and added to the timeline.",
+                **_panels_context(request, customer),  # health as it is now (out of band)
             }
             return render(request, f"accounts/customer_detail.html#{kind}_logged", context)
     # Invalid: the form comes back with its inline errors as a 200, like any Django form view. (A 422 would

@@ -193,6 +193,17 @@ CSHUB_CUSTOMER_PANELS: list[str] = [
 CSHUB_AFTER_HEALTH_RECOMPUTE: list[str] = [
     "playbooks.tasks.after_health_recompute",
 ]
+# --- Live data (docs/health.md#live-data) ---
+# The task a write queues (once committed, debounced) to recompute the dirty customers' health for today.
+CSHUB_LIVE_RECOMPUTE_TASK = "metrics.tasks.health_recompute_live"
+# Seconds a burst of writes gathers before the recompute: larger batches cost less CPU per customer (a batch
+# has ~40 queries of fixed cost), smaller ones show sooner (bench/bench_live.py measures both).
+CSHUB_LIVE_DEBOUNCE_SECONDS = env.float("CSHUB_LIVE_DEBOUNCE_SECONDS", default=5.0)
+# Called as f(day=date, customer_ids=[...]) after each batch of the live recompute: playbooks' evaluation of
+# the triggers that read today's health, for those customers.
+CSHUB_AFTER_LIVE_RECOMPUTE: list[str] = ["playbooks.evaluation.triggers_evaluate_live"]
+# Called as f(touchpoint=...) inside the transaction that logs a touchpoint: tasks waiting for it complete.
+CSHUB_AFTER_TOUCHPOINT_LOGGED: list[str] = ["playbooks.services.work.after_touchpoint_logged"]
 # Who gets a playbook run for a customer with no CSM when no team manager can be found (an email; optional).
 CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE = env.str("CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE", default="")
 

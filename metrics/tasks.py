@@ -11,6 +11,7 @@ from django.utils import timezone
 
 # --- Health (docs/health.md) -------------------------------------------------------------------------------
 from .health.backtest_jobs import backtest_job_run
+from .health.live import health_live_recompute
 from .health.preview_jobs import preview_run
 from .health.recompute_jobs import recompute_job_run
 from .health.services import (
@@ -71,6 +72,17 @@ def health_recompute_finish(counts: list[int], day: str) -> int:
     """After every chunk: the hooks of settings.CSHUB_AFTER_HEALTH_RECOMPUTE (trigger evaluation)."""
     health_recompute_finished(day=dt.date.fromisoformat(day))
     return sum(counts or [])
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def health_recompute_live() -> int:
+    """Queued a few seconds after writes that mark customers dirty, and beat's sweep every minute: today's
+    health of the dirty customers, then their live triggers (metrics.health.live). Queues its continuation
+    when a large marking (a new model version) takes longer than one pass."""
+    done = health_live_recompute()
+    if done.more:
+        health_recompute_live.delay()
+    return done.customers
 
 
 @shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)

@@ -36,6 +36,7 @@ from .forms import (
     TriggerForm,
 )
 from .models import NotificationPreference, NotifyMode, Playbook, RunStatus, Trigger
+from .templatetags.playbooks_ui import FROZEN_KEYS
 
 ASSIGN_PAGE_SIZE = 100
 
@@ -165,7 +166,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reason_rows": [
             (key.replace("_", " ").capitalize(), value)
             for key, value in (run.reason_values.get("values") or {}).items()
-            if value not in (None, "")
+            if value not in (None, "") and key not in FROZEN_KEYS  # relative then, wrong now
         ],
         "can_close": can_close,
         "close_form": close_form,

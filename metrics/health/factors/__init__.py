@@ -132,10 +132,15 @@ def load() -> dict[str, Factor]:
 
 def id_range(customer_ids: list[int], field: str = "customer_id") -> dict[str, int]:
     """Filter kwargs for the id range spanning `customer_ids` (chunks are id ranges): an index range scan is
-    cheaper than a long IN list, and the caller keeps only the customers it asked for."""
+    cheaper than a long IN list, and the caller keeps only the customers it asked for. Ids scattered over a
+    wide range (the live recompute's dirty customers, docs/health.md#live-data) are an IN list instead: the
+    range would read nearly every customer's rows for a handful of them."""
     if not customer_ids:
         return {f"{field}__in": []}
-    return {f"{field}__gte": min(customer_ids), f"{field}__lte": max(customer_ids)}
+    low, high = min(customer_ids), max(customer_ids)
+    if high - low >= 2 * len(customer_ids):
+        return {f"{field}__in": sorted(set(customer_ids))}
+    return {f"{field}__gte": low, f"{field}__lte": high}
 
 
 def as_date(value: Any) -> dt.date | None:
