@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_ENV := DEBUG=1 SITE_URL=http://127.0.0.1:8000
+# The demo's embedded scheduler and worker (docs/operations.md#the-demo-is-alive): Celery beat in-process,
+# tasks run inline, no Redis. tests/test_demo_scheduler.py starts this same command.
+DEMO_SCHEDULER := run_scheduler
 
 .PHONY: help install demo seed run test lint format bench clean
 
@@ -26,10 +29,13 @@ demo: install
 	$(DEMO_ENV) $(PY) manage.py seed_demo
 	@echo ""
 	@echo "cshub demo is starting on http://127.0.0.1:8000 — log in with one of the accounts above. Ctrl-C stops it."
+	@echo "The scheduled jobs run too (manage.py run_scheduler: the beat schedule, tasks inline, no Redis)."
 	@echo ""
+	$(DEMO_ENV) $(PY) manage.py $(DEMO_SCHEDULER) & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
 run: install
+	$(DEMO_ENV) $(PY) manage.py $(DEMO_SCHEDULER) & scheduler=$$!; trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install

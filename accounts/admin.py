@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import Contact, Customer, Pulse, Team, Touchpoint, User
+from .models import ApiToken, Contact, Customer, Pulse, Team, Touchpoint, User
 
 
 @admin.register(User)
@@ -68,3 +68,19 @@ class PulseAdmin(admin.ModelAdmin):
     search_fields = ["customer__name", "note"]
     list_select_related = ["customer", "author"]
     raw_id_fields = ["customer"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-only: keys are stored hashed, so nothing here is a working token; revoke on the tokens page."""
+
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user"]
+    search_fields = ["name", "user__email", "prefix"]
+    exclude = ["key_hash"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -11,7 +11,6 @@ from django.db.models.functions import Coalesce
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +18,7 @@ from core.api import (
     IngestAPIView,
     IngestCountsSerializer,
     IngestErrorSerializer,
+    ingest_payload,
     ingest_request_schema,
     ingest_response,
 )
@@ -76,7 +76,6 @@ class CustomerListView(CustomerReadMixin, generics.ListAPIView):
     """`GET /api/v1/customers/` (any signed-in user) and `POST` ingestion (admins)."""
 
     pagination_class = CustomerPagination
-    parser_classes = [JSONParser]
     ingest_serializer_class = CustomerIngestSerializer
 
     def get_permissions(self) -> list[permissions.BasePermission]:
@@ -101,7 +100,10 @@ class CustomerListView(CustomerReadMixin, generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         return ingest_response(
-            request.data, self.ingest_serializer_class, customers_upsert, context={"request": request}
+            ingest_payload(request),
+            self.ingest_serializer_class,
+            customers_upsert,
+            context={"request": request},
         )
 
 

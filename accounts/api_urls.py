@@ -6,7 +6,9 @@ from . import api
 
 urlpatterns = [
     path("customers/", api.CustomerListView.as_view(), name="api_customers"),
-    path("customers/<str:external_id>/", api.CustomerDetailView.as_view(), name="api_customer_detail"),
+    path(
+        "customers/<external_id:external_id>/", api.CustomerDetailView.as_view(), name="api_customer_detail"
+    ),
     path("contacts/", api.ContactIngestView.as_view(), name="api_contacts"),
     path("touchpoints/", api.TouchpointCreateView.as_view(), name="api_touchpoints"),
     path("pulses/", api.PulseCreateView.as_view(), name="api_pulses"),

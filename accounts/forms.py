@@ -6,7 +6,18 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
-from .models import PULSE_RUBRIC, Contact, Customer, LifecycleStage, Sentiment, TouchpointKind
+from core.validation import validate_date_range
+
+from .models import (
+    PULSE_NOTE_MAX_LENGTH,
+    PULSE_RUBRIC,
+    TOUCHPOINT_SUMMARY_MAX_LENGTH,
+    Contact,
+    Customer,
+    LifecycleStage,
+    Sentiment,
+    TouchpointKind,
+)
 from .selectors import BOOK_SORTS, HEALTH_BANDS, RENEWAL_WINDOWS, BookScope
 from .services import validate_not_in_future
 
@@ -71,14 +82,14 @@ class TouchpointForm(forms.Form):
         label="When",
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        validators=[validate_not_in_future],
+        validators=[validate_not_in_future, validate_date_range],
     )
     sentiment = forms.ChoiceField(
         label="Sentiment", required=False, choices=[("", "Not recorded"), *Sentiment.choices]
     )
     summary = forms.CharField(
         label="Summary",
-        max_length=5000,
+        max_length=TOUCHPOINT_SUMMARY_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What was discussed, decided, or promised?"}),
     )
     contacts = ContactChoiceField(
@@ -115,7 +126,7 @@ class PulseForm(forms.Form):
     note = forms.CharField(
         label="Note",
         required=False,
-        max_length=2000,
+        max_length=PULSE_NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Why this score? What changed?"}),
     )
 
@@ -127,3 +138,19 @@ class PulseForm(forms.Form):
         """(value, score, rubric text, checked) for the template's radio list."""
         current = str(self["score"].value() or "")
         return [(str(s), s, text, current == str(s)) for s, text in PULSE_RUBRIC.items()]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        label="Name",
+        help_text="What uses it, e.g. “Stripe sync” or “BI export”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")],
+    )

@@ -11,6 +11,12 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core.validation import validate_external_id
+
+# The text limits of the forms and the API alike (docs/api.md#bad-input).
+TOUCHPOINT_SUMMARY_MAX_LENGTH = 5000
+PULSE_NOTE_MAX_LENGTH = 2000
+
 
 class Role(models.TextChoices):
     CSM = "csm", "CSM"
@@ -120,7 +126,8 @@ class CustomerQuerySet(models.QuerySet["Customer"]):
 
 
 class Customer(models.Model):
-    external_id = models.CharField(max_length=100, unique=True)
+    # Rows written before the charset rule may hold other characters; core.converters keeps them reachable.
+    external_id = models.CharField(max_length=100, unique=True, validators=[validate_external_id])
     name = models.CharField(max_length=200, db_index=True)
     segment = models.CharField(max_length=50, blank=True, db_index=True)
     csm = models.ForeignKey(
@@ -230,7 +237,7 @@ class Touchpoint(models.Model):
     kind = models.CharField(max_length=20, choices=TouchpointKind.choices)
     occurred_at = models.DateTimeField()
     sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
-    summary = models.TextField()
+    summary = models.TextField(max_length=TOUCHPOINT_SUMMARY_MAX_LENGTH)
     contacts = models.ManyToManyField(Contact, blank=True, related_name="touchpoints")
     created_at = models.DateTimeField(auto_now_add=True)
     book_csm = book_csm_field()
@@ -259,7 +266,7 @@ class Pulse(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="pulses")
     author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="pulses")
     score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=PULSE_NOTE_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now)
     book_csm = book_csm_field()
 
@@ -279,3 +286,54 @@ class Pulse(models.Model):
     @property
     def rubric(self) -> str:
         return PULSE_RUBRIC.get(self.score, "")
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def active(self) -> ApiTokenQuerySet:
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class ApiToken(models.Model):
+    """An API token (docs/api.md#authentication): named, several per user, stored as a SHA-256 hash (the key
+    is shown once, at creation), revocable, with an optional expiry."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell tokens apart.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class DirtyCustomer(models.Model):
+    """A customer whose health inputs changed since its health was last computed (docs/health.md#live-data).
+
+    Written in the transaction of every write that changes a factor's input (accounts.dirty), so a broker
+    that is down only delays the live recompute: the rows wait here for the next pass. `version` counts the
+    marks, so a recompute clears only the marks it saw; `claimed_until` is the lease of the worker on it."""
+
+    customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField(help_text="The first change not yet reflected in the customer's health.")
+    version = models.PositiveIntegerField(default=1)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["since"], name="dirty_customer_since")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} dirty since {self.since:%Y-%m-%d %H:%M}"

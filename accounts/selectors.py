@@ -14,7 +14,7 @@ from django.db.models.functions import RowNumber, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
-from .models import Customer, Pulse, Touchpoint, User
+from .models import ApiToken, Customer, Pulse, Touchpoint, User
 from .visibility import book_owners, can_see_book_of, editable_customers, is_admin, is_csm
 
 BOOK_PAGE_SIZE = 50
@@ -251,3 +251,25 @@ def contract_start_by_customer(*, customer_ids: Iterable[int]) -> dict[int, dt.d
     customers, wanted = for_customers(customer_ids, "pk")
     rows = Customer.objects.filter(customers).values_list("pk", "contract_start").order_by()
     return {pk: start for pk, start in rows if pk in wanted}
+
+
+def any_pulse_between(*, since: dt.datetime, until: dt.datetime) -> bool:
+    """Whether any customer got a pulse in [since, until) (is the pulse a live source for health?)."""
+    return Pulse.objects.filter(created_at__gte=since, created_at__lt=until).exists()
+
+
+def any_touchpoint_between(*, since: dt.datetime, until: dt.datetime) -> bool:
+    """Whether any touchpoint was logged in [since, until) (is engagement a live source for health?)."""
+    return Touchpoint.objects.filter(occurred_at__gte=since, occurred_at__lt=until).exists()
+
+
+def any_customer_with_licenses() -> bool:
+    """Whether the install records licenses for any customer (is license utilization a live source?)."""
+    return Customer.objects.filter(licenses__gt=0).exists()
+
+
+def api_tokens_for(*, user: User) -> QuerySet[ApiToken]:
+    """The API tokens `user` may see and revoke: their own; an admin everyone's
+    (docs/api.md#authentication)."""
+    tokens = ApiToken.objects.select_related("user").order_by("revoked_at", "-created_at", "-id")
+    return tokens if is_admin(user) else tokens.filter(user=user)

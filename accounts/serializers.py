@@ -7,7 +7,18 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from .models import Customer, LifecycleStage, Pulse, Sentiment, Touchpoint, TouchpointKind
+from core import fields
+
+from .models import (
+    PULSE_NOTE_MAX_LENGTH,
+    TOUCHPOINT_SUMMARY_MAX_LENGTH,
+    Customer,
+    LifecycleStage,
+    Pulse,
+    Sentiment,
+    Touchpoint,
+    TouchpointKind,
+)
 from .services import validate_not_in_future
 
 # PositiveIntegerField's range on every database Django supports.
@@ -17,19 +28,19 @@ MAX_LICENSES = 2_147_483_647
 class CustomerIngestSerializer(serializers.Serializer):
     """One customer of `POST /api/v1/customers/` (or a CSV row); an omitted optional field is left alone."""
 
-    external_id = serializers.CharField(max_length=100)
-    name = serializers.CharField(max_length=200)
-    segment = serializers.CharField(max_length=50, required=False, allow_blank=True, allow_null=True)
-    csm_email = serializers.EmailField(
+    external_id = fields.ExternalIdField()
+    name = fields.CharField(max_length=200, multiline=False)
+    segment = fields.CharField(max_length=50, required=False, allow_blank=True, allow_null=True)
+    csm_email = fields.EmailField(
         required=False,
         allow_blank=True,
         allow_null=True,
         help_text="Email of an active cshub user; empty or null removes the CSM.",
     )
-    licenses = serializers.IntegerField(min_value=0, max_value=MAX_LICENSES, required=False)
-    contract_start = serializers.DateField(required=False, allow_null=True)
-    go_live_date = serializers.DateField(required=False, allow_null=True)
-    renewal_date = serializers.DateField(required=False, allow_null=True)
+    licenses = fields.IntegerField(min_value=0, max_value=MAX_LICENSES, required=False)
+    contract_start = fields.DateField(required=False, allow_null=True)
+    go_live_date = fields.DateField(required=False, allow_null=True)
+    renewal_date = fields.DateField(required=False, allow_null=True)
     lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
 
     def validate_segment(self, value: str | None) -> str:
@@ -43,10 +54,10 @@ class CustomerIngestSerializer(serializers.Serializer):
 class ContactIngestSerializer(serializers.Serializer):
     """One contact of `POST /api/v1/contacts/`; upserted on (customer, email)."""
 
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    email = serializers.EmailField()
-    name = serializers.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
-    title = serializers.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    email = fields.EmailField()
+    name = fields.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
+    title = fields.CharField(max_length=150, required=False, allow_blank=True, allow_null=True)
 
     def validate_email(self, value: str) -> str:
         return value.strip().lower()
@@ -66,11 +77,9 @@ class _BlankAsNull(serializers.CharField):
 class CustomerSerializer(serializers.ModelSerializer):
     """A customer as `GET /api/v1/customers/` shows it; health is the latest nightly snapshot (or null)."""
 
-    csm = serializers.EmailField(
-        source="csm.email", read_only=True, allow_null=True, help_text="CSM's email."
-    )
-    csm_name = serializers.CharField(source="csm.get_full_name", read_only=True, allow_null=True)
-    contacts_count = serializers.IntegerField(read_only=True)
+    csm = fields.EmailField(source="csm.email", read_only=True, allow_null=True, help_text="CSM's email.")
+    csm_name = fields.CharField(source="csm.get_full_name", read_only=True, allow_null=True)
+    contacts_count = fields.IntegerField(read_only=True)
     health_band = _BlankAsNull(read_only=True, allow_null=True, help_text="green, yellow, red or null.")
 
     class Meta:
@@ -108,8 +117,9 @@ class TouchpointSerializer(serializers.ModelSerializer):
     customer = _CustomerByExternalId()
     kind = serializers.ChoiceField(choices=TouchpointKind.choices)
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False, allow_blank=True)
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
-    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True)
+    occurred_at = fields.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
+    summary = fields.CharField(max_length=TOUCHPOINT_SUMMARY_MAX_LENGTH)
+    author = fields.EmailField(source="author.email", read_only=True, allow_null=True)
 
     class Meta:
         model = Touchpoint
@@ -128,9 +138,10 @@ class PulseSerializer(serializers.ModelSerializer):
     """`POST /api/v1/pulses/`: the CSM's 1-5 read of the relationship."""
 
     customer = _CustomerByExternalId()
-    score = serializers.IntegerField(min_value=1, max_value=5)
-    author = serializers.EmailField(source="author.email", read_only=True, allow_null=True)
-    rubric = serializers.CharField(read_only=True)
+    score = fields.IntegerField(min_value=1, max_value=5)
+    note = fields.CharField(max_length=PULSE_NOTE_MAX_LENGTH, required=False, allow_blank=True)
+    author = fields.EmailField(source="author.email", read_only=True, allow_null=True)
+    rubric = fields.CharField(read_only=True)
 
     class Meta:
         model = Pulse

@@ -6,16 +6,19 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 from core.sql import chunked
 
-from .models import Contact, Customer, Pulse, Role, Team, Touchpoint, User
-from .visibility import can_edit_customer
+from .dirty import customers_mark_dirty
+from .models import ApiToken, Contact, Customer, Pulse, Role, Team, Touchpoint, User
+from .visibility import can_edit_customer, can_manage_tokens_of
 
 # A touchpoint may be logged slightly ahead (time zones, a call about to start), never further.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
@@ -59,6 +62,9 @@ def touchpoint_log(
     )
     if contacts:
         touchpoint.contacts.set(contacts)
+    customers_mark_dirty(customer_ids=[customer.pk])  # engagement (docs/health.md#live-data)
+    for path in settings.CSHUB_AFTER_TOUCHPOINT_LOGGED:  # tasks waiting for this touchpoint complete now
+        import_string(path)(touchpoint=touchpoint)
     return touchpoint
 
 
@@ -68,7 +74,9 @@ def pulse_log(*, user: User, customer: Customer, score: int, note: str = "") -> 
     _require_edit(user, customer)
     if not 1 <= int(score) <= 5:
         raise ValidationError({"score": "Pulse score must be between 1 and 5."})
-    return Pulse.objects.create(customer=customer, author=user, score=score, note=note)
+    pulse = Pulse.objects.create(customer=customer, author=user, score=score, note=note)
+    customers_mark_dirty(customer_ids=[customer.pk])  # CSM pulse (docs/health.md#live-data)
+    return pulse
 
 
 @transaction.atomic
@@ -135,9 +143,12 @@ def customers_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> d
     if errors:
         raise IngestError(sorted(errors, key=lambda e: e.row))
     # A customer changing CSM is locked FOR UPDATE in id order before the write (see bulk_upsert).
-    return bulk_upsert(
-        model=Customer, rows=values, key_fields=["external_id"], lock_on_change="csm_id"
-    ).as_dict()
+    result = bulk_upsert(model=Customer, rows=values, key_fields=["external_id"], lock_on_change="csm_id")
+    if result.created or result.updated:
+        # Licenses, contract start, stage and segment are factor inputs (docs/health.md#live-data); the
+        # batch is marked whole, as the upsert does not say which of its rows changed.
+        customers_mark_dirty(customer_ids=[c.pk for c in result.objects])
+    return result.as_dict()
 
 
 @transaction.atomic
@@ -172,3 +183,13 @@ def contacts_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> di
     return bulk_upsert(
         model=Contact, rows=values, key_fields=["customer_id", "email"], lookup=lookup
     ).as_dict()
+
+
+# --- API tokens (docs/api.md#authentication; creation and lookup in accounts.tokens) ---
+
+
+def api_token_revoke(*, user: User, token: ApiToken) -> None:
+    """Revoke a token now: its owner, or an admin."""
+    if not can_manage_tokens_of(user, token.user):
+        raise PermissionDenied("You can only revoke your own tokens.")
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

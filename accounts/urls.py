@@ -17,9 +17,72 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password change and reset by email: Django's own views, in our templates (docs/operations.md#accounts).
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="registration/form_page.html",
+            extra_context={"title": "Change your password", "submit": "Change password"},
+        ),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="registration/message_page.html",
+            extra_context={"title": "Password changed", "message": "Your new password is in use."},
+        ),
+        name="password_change_done",
+    ),
+    path(
+        "password/reset/",
+        views.PasswordResetView.as_view(
+            template_name="registration/form_page.html",
+            email_template_name="registration/password_reset_email.txt",
+            subject_template_name="registration/password_reset_subject.txt",
+            extra_context={
+                "title": "Reset your password",
+                "intro": "Enter your work email; if it has an account, a link to set a new password is sent.",
+                "submit": "Send the link",
+            },
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="registration/message_page.html",
+            extra_context={
+                "title": "Check your email",
+                "message": "If the address has an account, a link to choose a new password is on its way. "
+                "It works once, for a few days.",
+            },
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="registration/form_page.html",
+            extra_context={"title": "Choose a new password", "submit": "Set password"},
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="registration/message_page.html",
+            extra_context={"title": "Password set", "message": "You can log in with your new password."},
+        ),
+        name="password_reset_complete",
+    ),
+    path("account/tokens/", views.api_tokens, name="api_tokens"),
+    path("account/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("book/", views.book, name="book"),
-    path("customers/<str:external_id>/", views.customer_detail, name="customer_detail"),
-    path("customers/<str:external_id>/timeline/", views.customer_timeline, name="customer_timeline"),
-    path("customers/<str:external_id>/touchpoints/", views.touchpoint_create, name="touchpoint_create"),
-    path("customers/<str:external_id>/pulses/", views.pulse_create, name="pulse_create"),
+    path("customers/<external_id:external_id>/", views.customer_detail, name="customer_detail"),
+    path("customers/<external_id:external_id>/timeline/", views.customer_timeline, name="customer_timeline"),
+    path(
+        "customers/<external_id:external_id>/touchpoints/", views.touchpoint_create, name="touchpoint_create"
+    ),
+    path("customers/<external_id:external_id>/pulses/", views.pulse_create, name="pulse_create"),
 ]

@@ -182,9 +182,24 @@ def can_work_for(user: User, *, assignee_id: int | None, customer: Customer) -> 
 # --- Configuration and data in -----------------------------------------------------------------------------
 
 
+def can_manage_tokens_of(user: User, owner: User) -> bool:
+    """API tokens: everyone their own; admins everyone's (to revoke a leaked one)."""
+    return is_signed_in(user) and (user.pk == owner.pk or is_admin(user))
+
+
 def can_edit_configuration(user: User) -> bool:
     """Edit the health model, playbooks and triggers; start playbooks; send campaigns."""
     return is_manager_or_admin(user)
+
+
+def can_run_backtest(user: User) -> bool:
+    """Run the health backtest (start or refresh a job): managers and admins."""
+    return is_manager_or_admin(user)
+
+
+def can_view_backtest(user: User) -> bool:
+    """Read a backtest already computed: every signed-in user (CSMs may view the backtest)."""
+    return is_signed_in(user)
 
 
 def can_ingest(user: User) -> bool:

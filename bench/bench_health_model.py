@@ -53,7 +53,7 @@ def report_table(report, took: float) -> str:
     lines = [
         f"model v{report.model_version}: {len(report.as_of_dates)} as-of dates "
         f"{report.as_of_dates[0]}..{report.as_of_dates[-1]}, {h30.rows if h30 else 0:,} customer-rows, "
-        f"backtest {took:.1f} s",
+        f"scored in {took:.1f} s",
         f"  AUC 30 d            {_f(h30.auc if h30 else None)}"
         + (f"  (95 % CI {ci[0]:.3f}-{ci[1]:.3f})" if ci else ""),
         f"  AUC 60 d            {_f(h[60].auc if 60 in h else None)}",
@@ -78,7 +78,9 @@ def main() -> None:
     setup_django(url)
     from simulate import simulate
 
-    from metrics.health.backtest import run_backtest
+    from metrics.health.backtest import collect, evaluate
+    from metrics.health.engine import FactorConfig, ModelConfig
+    from metrics.health.factors import load
     from metrics.health.fitting import fit_health_model
     from metrics.models import HealthModel
 
@@ -99,10 +101,13 @@ def main() -> None:
         f"{summary.pulses:,} pulses, {summary.touchpoints:,} touchpoints"
     )
     start, end = as_of_range(summary.start, summary.end)
-    versions = list(HealthModel.objects.order_by("version").values_list("version", flat=True))
-    for version in versions:
+    every = ModelConfig(factors=tuple(FactorConfig(k, 1.0, 0.0, 1.0) for k in load()))
+    t0 = time.perf_counter()
+    data = collect(every, start=start, end=end)
+    print(f"collected {data.size:,} rows x {len(data.keys)} factors in {time.perf_counter() - t0:.1f} s")
+    for model in HealthModel.objects.prefetch_related("factors").order_by("version"):
         t0 = time.perf_counter()
-        report = run_backtest(start=start, end=end, model_version=version)
+        report = evaluate(ModelConfig.of(model), data)
         print(report_table(report, time.perf_counter() - t0), flush=True)
 
     # Fit on the first half of the as-of dates, judge on the second half: the proposal never saw those rows.
@@ -114,14 +119,16 @@ def main() -> None:
     print(
         f"fitted on {start}..{fit_end} in {time.perf_counter() - t0:.1f} s: {fit.rows:,} rows, "
         f"{fit.churned_customers} churned customers, C={fit.c:g}, plain regression grouped-CV AUC "
-        f"{_f(fit.cv_auc)} (60 d)\n  weights: {weights}"
+        f"{_f(fit.cv_auc)} (60 d)\n  weights: {weights}\n  bands: green from {fit.config.green:g}, yellow "
+        f"from {fit.config.yellow:g}"
     )
     judge_start = add_months(fit_end, 1)
     t0 = time.perf_counter()
-    held = run_backtest(start=judge_start, end=end, config=fit.config)
+    judge = collect(every, start=judge_start, end=end)
+    held = evaluate(fit.config, judge)
     print(report_table(held, time.perf_counter() - t0).replace(f"model v{held.model_version}", "fitted"))
-    current = run_backtest(start=judge_start, end=end)
-    print(report_table(current, 0.0), flush=True)
+    in_force = ModelConfig.of(HealthModel.objects.prefetch_related("factors").current())
+    print(report_table(evaluate(in_force, judge), 0.0), flush=True)
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

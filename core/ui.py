@@ -18,7 +18,10 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
+
+from .validation import BadQuery, query_int
 
 PAGE_SIZE = 50
 
@@ -47,11 +50,25 @@ def render_page(
     return response
 
 
-def int_param(request: HttpRequest, name: str, default: int | None = None) -> int | None:
+def int_param(
+    request: HttpRequest, name: str, default: int | None = None, *, max_value: int = 1_000_000
+) -> int | None:
+    """A filter's ?name=N as a whole number in [0, max_value]; missing or anything else: `default` (a stale
+    bookmark still opens the page). A parameter that must be right uses core.validation.query_int (400)."""
     try:
-        return int(request.GET.get(name) or "")
-    except ValueError:
+        return query_int(request.GET, name, default=default, max_value=max_value)
+    except BadQuery:
         return default
+
+
+def safe_next(request: HttpRequest, target: str | None, default: str) -> str:
+    """A `next` URL to redirect to when it stays on this site (no other host, no other scheme), else
+    `default`."""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
 
 
 def paginate(request: HttpRequest, items: Any, *, per_page: int = PAGE_SIZE) -> Page:

@@ -19,6 +19,9 @@ app.conf.beat_schedule = {
     # Nightly at 02:00 TIME_ZONE: every customer's health for the day that just ended (docs/health.md),
     # fanned out.
     "health-recompute-nightly": {"task": "metrics.tasks.health_recompute_nightly", "schedule": crontab(0, 2)},
+    # Every minute: the live recompute of dirty customers (docs/health.md#live-data). Writes queue it
+    # themselves a few seconds after committing; this sweep catches what a down broker or cache lost.
+    "health-live-sweep": {"task": "metrics.tasks.health_recompute_live", "schedule": crontab()},
     # Every 5 minutes: fast playbook signals (new survey answers, new customers) + assignee reconciliation.
     "playbooks-evaluate-fast": {"task": "playbooks.tasks.evaluate_fast", "schedule": crontab(minute="*/5")},
     # Daily at 07:00 TIME_ZONE: one digest email per user who chose the digest for new playbook runs.

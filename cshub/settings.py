@@ -3,6 +3,7 @@ with no services (SQLite, eager tasks, console email). See the README's table of
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -40,7 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -62,9 +63,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known, before any view (or CSRF) reads a body: control characters, body size.
+    "core.middleware.InputLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: answers a locked-out login attempt (docs/operations.md#brute-force).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cshub.urls"
@@ -97,6 +103,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out account or address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -185,6 +196,8 @@ CSHUB_COMPANY_NAME = env.str("CSHUB_COMPANY_NAME", default="Acme Analytics")
 # bench/bench_pages.py: the admin's team page 306 -> 250 ms of SQL) and under many concurrent users takes
 # CPU from the other requests. Raise it on a server with cores to spare; -1 keeps the server's setting.
 CSHUB_PAGE_PARALLEL_WORKERS = env.int("CSHUB_PAGE_PARALLEL_WORKERS", default=1)
+# As-of dates the health backtest reads at once, each on its own connection (docs/health.md#backtest).
+CSHUB_BACKTEST_WORKERS = env.int("CSHUB_BACKTEST_WORKERS", default=2)
 
 # --- Metric settings (docs/metrics.md) ---
 CSHUB_GROSS_MARGIN = env.float("CSHUB_GROSS_MARGIN", default=1.0)
@@ -202,19 +215,33 @@ CSHUB_CUSTOMER_PANELS: list[str] = [
 CSHUB_AFTER_HEALTH_RECOMPUTE: list[str] = [
     "playbooks.tasks.after_health_recompute",
 ]
+# --- Live data (docs/health.md#live-data) ---
+# The task a write queues (once committed, debounced) to recompute the dirty customers' health for today.
+CSHUB_LIVE_RECOMPUTE_TASK = "metrics.tasks.health_recompute_live"
+# Seconds a burst of writes gathers before the recompute: larger batches cost less CPU per customer (a batch
+# has ~40 queries of fixed cost), smaller ones show sooner (bench/bench_live.py measures both).
+CSHUB_LIVE_DEBOUNCE_SECONDS = env.float("CSHUB_LIVE_DEBOUNCE_SECONDS", default=5.0)
+# Called as f(day=date, customer_ids=[...]) after each batch of the live recompute: playbooks' evaluation of
+# the triggers that read today's health, for those customers.
+CSHUB_AFTER_LIVE_RECOMPUTE: list[str] = ["playbooks.evaluation.triggers_evaluate_live"]
+# Called as f(touchpoint=...) inside the transaction that logs a touchpoint: tasks waiting for it complete.
+CSHUB_AFTER_TOUCHPOINT_LOGGED: list[str] = ["playbooks.services.work.after_touchpoint_logged"]
 # Who gets a playbook run for a customer with no CSM when no team manager can be found (an email; optional).
 CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE = env.str("CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE", default="")
 
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",  # DRF's, with a limit on wrong tokens
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    # JSON only, through core.parsers: body size, nesting depth, duplicate keys, control characters
+    # (docs/api.md#bad-input). A form-encoded body is a 415.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # Services raise Django's and their own exceptions; this one handler answers them (views stay thin).
     "EXCEPTION_HANDLER": "core.exception_handlers.exception_handler",
@@ -240,7 +267,10 @@ SPECTACULAR_SETTINGS = {
         "SurveyKindEnum": "surveys.models.Kind",
     },
 }
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024  # a 10,000-row ingestion list fits comfortably
+# The largest body a signed-in user may send (a 10,000-row ingestion list is ~3 MB of JSON, a CSV import of
+# the same size less); anonymous requests get 64 KiB (core.middleware), JSON bodies this (core.parsers).
+CSHUB_MAX_BODY_BYTES = env.int("CSHUB_MAX_BODY_BYTES", default=20 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = CSHUB_MAX_BODY_BYTES
 
 # --- Security (production defaults; `check --deploy` is clean with a production env) ---
 SESSION_COOKIE_HTTPONLY = True
@@ -254,6 +284,42 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp; docs/operations.md#content-security-policy): scripts only from our own
+# static files (no inline script anywhere; tests/security/test_csp.py holds the templates to it). Styles
+# allow inline `style=""` attributes, which cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- Client address and brute force (docs/operations.md#client-address, #brute-force) ---
+# Addresses or networks of the proxies in front of cshub (e.g. "10.0.0.0/8,172.16.0.0/12"): behind one, the
+# client is the nearest X-Forwarded-For hop that is not a trusted proxy (core.net.client_ip).
+# Empty: REMOTE_ADDR.
+CSHUB_TRUSTED_PROXIES = env.list("CSHUB_TRUSTED_PROXIES", default=[])
+# django-axes: after AXES_FAILURE_LIMIT wrong passwords for one account, or from one address, logins from
+# it are refused for AXES_COOLOFF_MINUTES (each further try restarts the wait); a right password resets the
+# count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.backends.lockout_username"  # the login form's "username" is the email
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.lockout_client_ip"  # core.net.client_ip, or None
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Wrong API tokens: at most this many per client address per hour (accounts.authentication).
+CSHUB_API_BAD_TOKEN_LIMIT = env.int("CSHUB_API_BAD_TOKEN_LIMIT", default=20)
 
 LOGGING = {
     "version": 1,
@@ -268,7 +334,9 @@ CSHUB_SURVEY_THROTTLE_DAYS = env.int(
     "CSHUB_SURVEY_THROTTLE_DAYS", default=90
 )  # no contact surveyed twice within
 CSHUB_SURVEY_BATCH_SIZE = env.int("CSHUB_SURVEY_BATCH_SIZE", default=50)  # invitations per send task
-# Public survey pages, per client IP: at most RATE_LIMIT requests per RATE_WINDOW seconds (cache-backed).
+# Public survey pages: at most RATE_LIMIT requests per client address (core.net.client_ip) and
+# TOKEN_RATE_LIMIT per link token, per RATE_WINDOW seconds (Redis, or a local count while it is down).
 CSHUB_SURVEY_RATE_LIMIT = env.int("CSHUB_SURVEY_RATE_LIMIT", default=120)
+CSHUB_SURVEY_TOKEN_RATE_LIMIT = env.int("CSHUB_SURVEY_TOKEN_RATE_LIMIT", default=30)
 CSHUB_SURVEY_RATE_WINDOW = env.int("CSHUB_SURVEY_RATE_WINDOW", default=60)
 # --- end Surveys ---

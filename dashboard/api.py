@@ -9,14 +9,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import fields
+
 from . import team
 
 MAX_PERIOD_DAYS = 366 * 10
 
 
 class TeamParamsSerializer(serializers.Serializer):
-    start = serializers.DateField(help_text="First day, YYYY-MM-DD.")
-    end = serializers.DateField(help_text="Last day, YYYY-MM-DD (inclusive).")
+    start = fields.DateField(help_text="First day, YYYY-MM-DD.")
+    end = fields.DateField(help_text="Last day, YYYY-MM-DD (inclusive).")
 
     def validate(self, attrs: dict) -> dict:
         if attrs["end"] < attrs["start"]:
@@ -34,9 +36,9 @@ class TeamMetricsView(APIView):
         responses=inline_serializer(
             "TeamMetrics",
             {
-                "start": serializers.DateField(),
-                "end": serializers.DateField(),
-                "as_of": serializers.DateField(),
+                "start": fields.DateField(),
+                "end": fields.DateField(),
+                "as_of": fields.DateField(),
                 "rows": serializers.ListField(child=serializers.DictField()),
                 "total": serializers.DictField(),
             },

@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
+_QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")  # ASCII digits: \d would take "٢٠٢٦" too
+_YEAR = re.compile(r"^([0-9]{4})$")
 QUARTERS_OFFERED = 8
 YEARS_OFFERED = 3
 
@@ -38,14 +38,15 @@ def parse_period(value: str, *, today: dt.date) -> Period | None:
     """A key of `period_choices` (quarters and years up to today's), else None."""
     value = (value or "").strip()
     if m := _QUARTER.match(value):
-        period = quarter(int(m[1]), int(m[2]))
+        number, q = int(m[1]), int(m[2])
     elif m := _YEAR.match(value):
-        period = year(int(m[1]))
+        number, q = int(m[1]), None
     else:
         return None
-    if period.start > today or period.start.year < 2000:
+    if not 2000 <= number <= today.year:  # checked before building: 9999-Q4 would end in year 10000
         return None
-    return period
+    period = year(number) if q is None else quarter(number, q)
+    return period if period.start <= today else None
 
 
 def period_choices(today: dt.date) -> list[Period]:

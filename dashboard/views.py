@@ -25,6 +25,7 @@ from .periods import current_quarter, parse_period, period_choices
 def team(request: HttpRequest) -> HttpResponse:
     """Team performance per CSM for a quarter or a year (managers: their teams; admins: every CSM)."""
     today = timezone.localdate()
+    # A period the page does not offer (a stale bookmark, 9999-Q4) shows the current quarter.
     period = parse_period(request.GET.get("period", ""), today=today) or current_quarter(today)
     perf = team_selectors.team_performance(
         viewer=request.user, start=period.start, end=period.end, today=today

@@ -12,17 +12,18 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer, User
 from accounts.visibility import IsAdminRole
+from core import fields
 from core.api import (
     IngestAPIView,
     IngestCountsSerializer,
     IngestErrorSerializer,
+    ingest_payload,
     ingest_request_schema,
     ingest_response,
 )
@@ -79,7 +80,6 @@ class KeyFeatureListView(generics.ListAPIView):
 
     serializer_class = KeyFeatureSerializer
     queryset = KeyFeature.objects.order_by("name")
-    parser_classes = [JSONParser]
 
     def get_permissions(self) -> list[permissions.BasePermission]:
         if self.request.method == "POST":
@@ -100,7 +100,9 @@ class KeyFeatureListView(generics.ListAPIView):
         responses={200: IngestCountsSerializer, 400: IngestErrorSerializer},
     )
     def post(self, request: Request) -> Response:
-        return ingest_response(request.data, KeyFeatureIngestSerializer, services.key_features_upsert)
+        return ingest_response(
+            ingest_payload(request), KeyFeatureIngestSerializer, services.key_features_upsert
+        )
 
 
 class KeyFeatureDetailView(APIView):
@@ -120,25 +122,22 @@ class KeyFeatureDetailView(APIView):
 class UsageEventSchemaSerializer(serializers.Serializer):
     """One usage event (OpenAPI only: validate_usage_events does the checking, in plain Python for speed)."""
 
-    event_id = serializers.CharField(
-        max_length=200, help_text="Unique; re-posting it is counted as a duplicate."
-    )
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    user_id = serializers.CharField(max_length=200)
-    feature = serializers.CharField(max_length=100)
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
-    quantity = serializers.IntegerField(min_value=1, required=False, default=1)
+    event_id = fields.CharField(max_length=200, help_text="Unique; re-posting it is counted as a duplicate.")
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    user_id = fields.CharField(max_length=200)
+    feature = fields.CharField(max_length=100)
+    occurred_at = fields.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
+    quantity = fields.IntegerField(min_value=1, required=False, default=1)
 
 
 class UsageEventCountsSerializer(serializers.Serializer):
-    accepted = serializers.IntegerField()
-    duplicates = serializers.IntegerField()
+    accepted = fields.IntegerField()
+    duplicates = fields.IntegerField()
 
 
 class UsageEventIngestView(APIView):
     """`POST /api/v1/usage-events/`: product-usage events; answers {"accepted", "duplicates"}."""
 
-    parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated, IsAdminRole]
 
     @extend_schema(
@@ -146,7 +145,9 @@ class UsageEventIngestView(APIView):
         responses={200: UsageEventCountsSerializer, 400: IngestErrorSerializer},
     )
     def post(self, request: Request) -> Response:
-        rows = validate_usage_events(request.data)  # an IngestError: core.exception_handlers answers 400
+        rows = validate_usage_events(
+            ingest_payload(request)
+        )  # an IngestError: core.exception_handlers answers 400
         return Response(services.usage_events_ingest(rows=rows), status=status.HTTP_200_OK)
 
 
@@ -154,11 +155,11 @@ class UsageEventIngestView(APIView):
 
 
 class PeriodSerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
-    csm = serializers.EmailField(required=False, help_text="A CSM's email: only their book.")
-    segment = serializers.CharField(required=False, max_length=50)
-    customer = serializers.CharField(required=False, max_length=100, help_text="A customer's external_id.")
+    start = fields.DateField()
+    end = fields.DateField()
+    csm = fields.EmailField(required=False, help_text="A CSM's email: only their book.")
+    segment = fields.CharField(required=False, max_length=50)
+    customer = fields.CharField(required=False, max_length=100, help_text="A customer's external_id.")
 
     def validate_csm(self, value: str) -> User:
         user = User.objects.filter(email__iexact=value).first()
@@ -186,8 +187,8 @@ class PeriodSerializer(serializers.Serializer):
 
 
 class EngagementParamsSerializer(serializers.Serializer):
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    as_of = serializers.DateField(required=False, help_text="Default: today.")
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    as_of = fields.DateField(required=False, help_text="Default: today.")
 
     def validate_customer(self, value: str) -> Customer:
         return PeriodSerializer().validate_customer(value)
@@ -236,7 +237,7 @@ def _fields(cls: type, skip: tuple[str, ...] = ()) -> list[str]:
 
 
 def _money_field() -> serializers.CharField:
-    return serializers.CharField(help_text="Decimal string, 2 places.")
+    return fields.CharField(help_text="Decimal string, 2 places.")
 
 
 def _rate_field() -> serializers.FloatField:
@@ -247,10 +248,10 @@ class RevenueResponseSerializer(serializers.Serializer):
     mrr_start = _money_field()
     mrr_end = _money_field()
     arr_end = _money_field()
-    customers_start = serializers.IntegerField()
-    customers_end = serializers.IntegerField()
-    new_customers = serializers.IntegerField()
-    churned_customers = serializers.IntegerField()
+    customers_start = fields.IntegerField()
+    customers_end = fields.IntegerField()
+    new_customers = fields.IntegerField()
+    churned_customers = fields.IntegerField()
     new_mrr = _money_field()
     expansion_mrr = _money_field()
     contraction_mrr = _money_field()
@@ -263,37 +264,37 @@ class RevenueResponseSerializer(serializers.Serializer):
     gross_mrr_churn_rate = _rate_field()
     net_mrr_churn_rate = _rate_field()
     quick_ratio = serializers.FloatField(allow_null=True)
-    arpa = serializers.CharField(allow_null=True)
-    clv = serializers.CharField(allow_null=True)
+    arpa = fields.CharField(allow_null=True)
+    clv = fields.CharField(allow_null=True)
 
 
 class EngagementResponseSerializer(serializers.Serializer):
-    customer = serializers.CharField()
-    as_of = serializers.DateField()
-    licenses = serializers.IntegerField()
-    users_total = serializers.IntegerField()
-    active_users_30d = serializers.IntegerField()
+    customer = fields.CharField()
+    as_of = fields.DateField()
+    licenses = fields.IntegerField()
+    users_total = fields.IntegerField()
+    active_users_30d = fields.IntegerField()
     license_utilization = _rate_field()
     product_adoption_rate = _rate_field()
     dau_mau = _rate_field()
     feature_adoption = serializers.DictField(child=serializers.FloatField(allow_null=True))
-    time_to_value_days = serializers.IntegerField(allow_null=True)
-    days_to_onboard = serializers.IntegerField(allow_null=True)
+    time_to_value_days = fields.IntegerField(allow_null=True)
+    days_to_onboard = fields.IntegerField(allow_null=True)
 
 
 class SupportResponseSerializer(serializers.Serializer):
-    tickets_opened = serializers.IntegerField()
-    tickets_resolved = serializers.IntegerField()
-    open_tickets = serializers.IntegerField()
+    tickets_opened = fields.IntegerField()
+    tickets_resolved = fields.IntegerField()
+    open_tickets = fields.IntegerField()
     avg_resolution_hours = serializers.FloatField(allow_null=True)
     first_contact_resolution_rate = _rate_field()
 
 
 class RenewalsResponseSerializer(serializers.Serializer):
-    renewals_due = serializers.IntegerField()
-    renewed = serializers.IntegerField()
-    churned = serializers.IntegerField()
-    pending = serializers.IntegerField()
+    renewals_due = fields.IntegerField()
+    renewed = fields.IntegerField()
+    churned = fields.IntegerField()
+    pending = fields.IntegerField()
     arr_due = _money_field()
     logo_renewal_rate = _rate_field()
     gross_renewal_rate = _rate_field()

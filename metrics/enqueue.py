@@ -16,3 +16,8 @@ def health_recompute_job_send(*, job_id: int) -> None:
     """metrics.tasks.health_recompute_job(job_id), once the current transaction commits (at once outside
     one)."""
     delay_on_commit("metrics.tasks.health_recompute_job", job_id)
+
+
+def health_backtest_job_send(*, job_id: int) -> None:
+    """metrics.tasks.health_backtest_job(job_id), once the current transaction commits."""
+    delay_on_commit("metrics.tasks.health_backtest_job", job_id)

@@ -10,6 +10,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Customer, User
+from core.validation import validate_date_range
 
 from .revenue import CUSTOMER_LISTS
 from .scope import Scope
@@ -35,12 +36,17 @@ class RevenueFilterForm(forms.Form):
     period = forms.ChoiceField(choices=PERIODS, required=False, initial="month")
     date = forms.DateField(
         required=False,
+        validators=[validate_date_range],
         label="Containing",
         help_text="Any day of the month, quarter or year.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        required=False, validators=[validate_date_range], widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, validators=[validate_date_range], widget=forms.DateInput(attrs={"type": "date"})
+    )
     csm = forms.ModelChoiceField(
         queryset=User.objects.csms(),
         required=False,
@@ -99,6 +105,7 @@ class RevenueCustomersForm(RevenueFilterForm):
 class ValueMilestoneForm(forms.Form):
     achieved_on = forms.DateField(
         label="First value reached on",
+        validators=[validate_date_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         initial=timezone.localdate,
     )

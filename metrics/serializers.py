@@ -13,7 +13,9 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from core import fields
 from core.ingest import IngestError, RowError, ingest_items
+from core.validation import DATE_RANGE_MESSAGE, MIN_DATE, bad_text
 
 from .models import Outcome, Priority
 
@@ -21,24 +23,28 @@ MAX_MONEY = Decimal("9999999999.99")
 
 
 class MrrIngestSerializer(serializers.Serializer):
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    effective_date = serializers.DateField()
-    mrr = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    effective_date = fields.DateField()
+    mrr = fields.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
 
 
 class TicketIngestSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=100)
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    opened_at = serializers.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
-    resolved_at = serializers.DateTimeField(required=False, allow_null=True)
+    external_id = fields.ExternalIdField()
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    opened_at = fields.DateTimeField(help_text="ISO 8601; a time without offset is in TIME_ZONE.")
+    resolved_at = fields.DateTimeField(required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=Priority.choices)
     first_contact_resolution = serializers.BooleanField(required=False, allow_null=True)
-    category = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    category = fields.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
 
     def validate_category(self, value: str | None) -> str:
         return value or ""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        latest = timezone.now() + dt.timedelta(days=1)  # as usage events: at most a day ahead (clock skew)
+        for name in ("opened_at", "resolved_at"):
+            if attrs.get(name) is not None and attrs[name] > latest:
+                raise serializers.ValidationError({name: "This date is in the future (at most 1 day ahead)."})
         resolved = attrs.get("resolved_at")
         if resolved is not None and resolved < attrs["opened_at"]:
             raise serializers.ValidationError(
@@ -48,11 +54,11 @@ class TicketIngestSerializer(serializers.Serializer):
 
 
 class RenewalIngestSerializer(serializers.Serializer):
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    due_date = serializers.DateField()
-    arr_due = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    due_date = fields.DateField()
+    arr_due = fields.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
     outcome = serializers.ChoiceField(choices=Outcome.choices)
-    renewed_arr = serializers.DecimalField(
+    renewed_arr = fields.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
     )
 
@@ -66,10 +72,10 @@ class KeyFeatureIngestSerializer(serializers.Serializer):
     """A key feature (docs/api.md#key-features), upserted on `name`; an omitted description is left as it
     was."""
 
-    name = serializers.CharField(
+    name = fields.CharField(
         max_length=100, trim_whitespace=False, help_text="As sent in usage events' `feature`; exact match."
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = fields.CharField(max_length=200, required=False, allow_blank=True)
 
     def validate_name(self, value: str) -> str:
         # Matched exactly against usage events' `feature`, which refuses surrounding whitespace too.
@@ -79,8 +85,8 @@ class KeyFeatureIngestSerializer(serializers.Serializer):
 
 
 class KeyFeatureSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    description = serializers.CharField()
+    name = fields.CharField()
+    description = fields.CharField()
 
 
 # --- Usage events: plain Python -------------------------------------------------------------------
@@ -119,6 +125,9 @@ def _validate_event_slowly(
             message = "This field is required." if value in (None, "") else "Not a valid string."
             errors.append(RowError(i, name, message))
             row_ok = False
+        elif bad_text(value):
+            errors.append(RowError(i, name, bad_text(value)))
+            row_ok = False
         elif len(value.strip()) > _MAX_LEN[name]:
             errors.append(
                 RowError(i, name, f"Ensure this field has no more than {_MAX_LEN[name]} characters.")
@@ -136,11 +145,14 @@ def _validate_event_slowly(
     elif occurred > latest:
         errors.append(RowError(i, "occurred_at", "This date is in the future (at most 1 day ahead)."))
         row_ok = False
+    elif occurred.date() < MIN_DATE:
+        errors.append(RowError(i, "occurred_at", DATE_RANGE_MESSAGE))
+        row_ok = False
     out["occurred_at"] = occurred
     quantity = item.get("quantity", 1)
     if quantity is None or quantity == "":
         quantity = 1
-    elif isinstance(quantity, str) and quantity.strip().isdigit():
+    elif isinstance(quantity, str) and quantity.strip().isascii() and quantity.strip().isdigit():
         quantity = int(quantity)  # CSV imports send text
     if type(quantity) is not int or not 1 <= quantity <= _MAX_QUANTITY:
         errors.append(RowError(i, "quantity", "Ensure this value is a whole number of at least 1."))
@@ -188,6 +200,7 @@ def validate_usage_events(payload: Any) -> list[dict[str, Any]]:
                 and not (event_id[0].isspace() or event_id[-1].isspace() or customer[-1].isspace())
                 and not (user_id[0].isspace() or user_id[-1].isspace() or feature[-1].isspace())
                 and not (customer[0].isspace() or feature[0].isspace())
+                and bad_text(event_id + customer + user_id + feature) is None
             ):
                 try:
                     occurred = fromisoformat(occurred_at)
@@ -197,7 +210,7 @@ def validate_usage_events(payload: Any) -> list[dict[str, Any]]:
                     if occurred.tzinfo is None:
                         occurred = occurred.replace(tzinfo=tz)
                         occurred_at = occurred.isoformat()
-                    if occurred <= latest:
+                    if occurred.date() >= MIN_DATE and occurred <= latest:
                         append(
                             {
                                 "event_id": event_id,

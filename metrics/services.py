@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from accounts.dirty import customers_mark_dirty
 from accounts.models import Customer, LifecycleStage, User
 from accounts.visibility import can_edit_customer, can_ingest
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
@@ -103,6 +104,7 @@ def mrr_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0, relink: bo
     )
     if relink and (result.created or result.updated):
         mrr_ledger_relink(customer_ids=sorted({r["customer_id"] for r in values}))
+        customers_mark_dirty(customer_ids={r["customer_id"] for r in values})  # revenue trend, who is scored
     return result.as_dict()
 
 
@@ -199,7 +201,10 @@ def tickets_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dic
     )
     values = _customer_ids(rows, first_row=first_row, errors=errors)
     _raise_if(errors)
-    return bulk_upsert(model=Ticket, rows=values, key_fields=["external_id"]).as_dict()
+    result = bulk_upsert(model=Ticket, rows=values, key_fields=["external_id"])
+    if result.created or result.updated:
+        customers_mark_dirty(customer_ids={r["customer_id"] for r in values})  # support load
+    return result.as_dict()
 
 
 @transaction.atomic
@@ -231,16 +236,21 @@ def renewals_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> di
 def key_features_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
     """Create or update key features on `name`; all or nothing. Callers check who may (admins)."""
     _raise_if(check_duplicate_keys(rows, lambda r: r["name"], field_name="name", first_row=first_row))
-    return bulk_upsert(model=KeyFeature, rows=rows, key_fields=["name"]).as_dict()
+    result = bulk_upsert(model=KeyFeature, rows=rows, key_fields=["name"])
+    if result.created or result.updated:
+        customers_mark_dirty(customer_ids=None)  # feature breadth, of every customer
+    return result.as_dict()
 
 
 def key_feature_delete(*, user: User, name: str) -> None:
     """Remove a key feature (admins); KeyFeature.DoesNotExist (a 404 in the API) if there is none."""
     if not can_ingest(user):
         raise PermissionDenied("Only admins may change the key features.")
-    deleted, _ = KeyFeature.objects.filter(name=name).delete()
-    if not deleted:
-        raise KeyFeature.DoesNotExist(f"No key feature is named {name!r}.")
+    with transaction.atomic():
+        deleted, _ = KeyFeature.objects.filter(name=name).delete()
+        if not deleted:
+            raise KeyFeature.DoesNotExist(f"No key feature is named {name!r}.")
+        customers_mark_dirty(customer_ids=None)  # feature breadth, of every customer
 
 
 # --- Usage events ---------------------------------------------------------------------------------
@@ -294,6 +304,8 @@ def usage_events_ingest(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -
         accepted = _ingest_events_postgresql(events, ids)
     else:
         accepted = _ingest_events_generic(events, ids)
+    if accepted:  # the usage factors (docs/health.md#live-data)
+        customers_mark_dirty(customer_ids={ids[r["customer"]] for r in events})
     return {"accepted": accepted, "duplicates": len(rows) - accepted}
 
 

@@ -9,6 +9,9 @@ from celery import chord, shared_task
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
+from .health.backtest_jobs import backtest_job_run
+from .health.live import health_live_recompute
+
 # --- Health (docs/health.md) -------------------------------------------------------------------------------
 from .health.nightly import catch_up_action, health_day_dispatched
 from .health.preview_jobs import preview_run
@@ -87,11 +90,29 @@ def health_catch_up() -> str:
     return f"{action} {day.isoformat()}"
 
 
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def health_recompute_live() -> int:
+    """Queued a few seconds after writes that mark customers dirty, and beat's sweep every minute: today's
+    health of the dirty customers, then their live triggers (metrics.health.live). Queues its continuation
+    when a large marking (a new model version) takes longer than one pass."""
+    done = health_live_recompute()
+    if done.more:
+        health_recompute_live.delay()
+    return done.customers
+
+
 @shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
 def health_recompute_job(job_id: int) -> str:
     """An admin's recompute of a range of days (metrics.health.recompute_jobs): its next days for about five
     minutes, then it queues itself for the rest. Resumes from the job's progress if redelivered."""
     return recompute_job_run(job_id=job_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def health_backtest_job(job_id: int) -> str:
+    """A backtest or a fit for the backtest page and API (metrics.health.backtest_jobs): computes the report
+    and stores it on the job. A redelivered copy takes the job over; an ended job is left as it is."""
+    return backtest_job_run(job_id=job_id)
 
 
 @shared_task(soft_time_limit=480, time_limit=540)

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Customer
+from core import fields
 
 from .filters import RunFilter
 from .models import Playbook, Run, Task
@@ -19,7 +20,7 @@ from .services import playbook_run_start
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    completed_by = serializers.EmailField(source="completed_by.email", allow_null=True, default=None)
+    completed_by = fields.EmailField(source="completed_by.email", allow_null=True, default=None)
 
     class Meta:
         model = Task
@@ -27,17 +28,17 @@ class TaskSerializer(serializers.ModelSerializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    text = serializers.CharField(source="reason")
-    trigger = serializers.CharField(source="reason_values.condition", default=None, allow_null=True)
+    text = fields.CharField(source="reason")
+    trigger = fields.CharField(source="reason_values.condition", default=None, allow_null=True)
     params = serializers.DictField(source="reason_values.params", default=None, allow_null=True)
     values = serializers.DictField(source="reason_values.values", default=None, allow_null=True)
-    started_by = serializers.EmailField(source="started_by.email", default=None, allow_null=True)
+    started_by = fields.EmailField(source="started_by.email", default=None, allow_null=True)
 
 
 class RunSerializer(serializers.ModelSerializer):
-    playbook = serializers.CharField(source="playbook.name")
-    customer = serializers.CharField(source="customer.external_id")
-    assignee = serializers.EmailField(source="assignee.email", allow_null=True, default=None)
+    playbook = fields.CharField(source="playbook.name")
+    customer = fields.CharField(source="customer.external_id")
+    assignee = fields.EmailField(source="assignee.email", allow_null=True, default=None)
     reason = ReasonSerializer(source="*")
     tasks = TaskSerializer(many=True)
 
@@ -58,13 +59,18 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunStartSerializer(serializers.Serializer):
-    playbook = serializers.CharField(help_text="The playbook's id or exact name.")
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    playbook = fields.CharField(
+        max_length=150, multiline=False, allow_integer=True, help_text="The playbook's id or exact name."
+    )
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    note = fields.CharField(max_length=200, required=False, allow_blank=True, default="")
 
     def validate_playbook(self, value: str) -> Playbook:
         qs = (
-            Playbook.objects.filter(pk=int(value)) if value.isdigit() else Playbook.objects.filter(name=value)
+            # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+            Playbook.objects.filter(pk=int(value))
+            if value.isascii() and value.isdigit() and len(value) <= 18
+            else Playbook.objects.filter(name=value)
         )
         playbook = qs.first()
         if playbook is None:

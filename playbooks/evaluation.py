@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -47,7 +48,9 @@ class EvaluationResult:
         return sum(self.started.values())
 
 
-def _eligible(trigger: Trigger, now: dt.datetime, today: dt.date) -> QuerySet:
+def _eligible(
+    trigger: Trigger, now: dt.datetime, today: dt.date, customer_ids: Sequence[int] | None = None
+) -> QuerySet:
     """Customer ids this trigger may start its playbook for (a subquery, evaluated inside the match query):
     not churned on `today`, the evaluated day (docs/health.md#who-is-scored: a customer gone by the ledger or
     the lifecycle stage gets no run of any trigger, the red-health rescue included), and not blocked by an
@@ -60,13 +63,23 @@ def _eligible(trigger: Trigger, now: dt.datetime, today: dt.date) -> QuerySet:
             status__in=[RunStatus.DONE, RunStatus.CANCELLED],
         )
     )
-    return Customer.objects.exclude(churned_on(today)).filter(~Exists(blocked)).values("pk")
+    customers = (
+        Customer.objects.all() if customer_ids is None else Customer.objects.filter(pk__in=customer_ids)
+    )
+    return customers.exclude(churned_on(today)).filter(~Exists(blocked)).values("pk")
 
 
 def trigger_evaluate(
-    trigger: Trigger, *, today: dt.date, now: dt.datetime, notify: bool = True
+    trigger: Trigger,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    notify: bool = True,
+    customer_ids: Sequence[int] | None = None,
 ) -> tuple[int, int]:
-    """Evaluate one trigger: (customers matched, runs started)."""
+    """Evaluate one trigger: (customers matched, runs started). With `customer_ids`, for those customers
+    only (the live evaluation): the trigger's cursor and last evaluation stay as they are, since the other
+    customers' answers were not looked at."""
     module = triggers.module_for(trigger.condition)
     params = module.clean(trigger.params or {})
     upto = module.cursor_upto() if hasattr(module, "cursor_upto") else None
@@ -75,7 +88,7 @@ def trigger_evaluate(
         params=params,
         today=today,
         now=now,
-        eligible=_eligible(trigger, now, today),
+        eligible=_eligible(trigger, now, today, customer_ids),
         upto=upto,
     )
     rows = [
@@ -83,6 +96,8 @@ def trigger_evaluate(
         for m in module.matches(ctx)
     ]
     started = runs_create(playbook=trigger.playbook, rows=rows, trigger=trigger, now=now, notify=notify)
+    if customer_ids is not None:
+        return len(rows), len(started)
     updates: dict = {"last_evaluated_at": now}
     Trigger.objects.filter(pk=trigger.pk).update(**updates)
     if upto is not None:
@@ -137,4 +152,33 @@ def triggers_evaluate(
         result.reassigned,
         result.seconds,
     )
+    return result
+
+
+# The conditions the live recompute evaluates for the customers it just recomputed
+# (docs/playbooks.md#live-evaluation): the fast signals, and the two that read today's health snapshot, which
+# the live recompute has just replaced. The others read whole days of usage or the calendar and wait for the
+# nightly evaluation.
+LIVE = triggers.FAST | {"band_entered", "score_drop"}
+
+
+def triggers_evaluate_live(
+    *, day: dt.date, customer_ids: Sequence[int], now: dt.datetime | None = None
+) -> EvaluationResult:
+    """settings.CSHUB_AFTER_LIVE_RECOMPUTE hook: the LIVE conditions of every enabled trigger, for
+    `customer_ids` only, on `day` (today)."""
+    started_clock = time.monotonic()
+    now = now or timezone.now()
+    result = EvaluationResult()
+    qs = (
+        Trigger.objects.filter(enabled=True, playbook__enabled=True, condition__in=LIVE)
+        .select_related("playbook")
+        .order_by("pk")
+    )
+    for trigger in qs:
+        matched, started = trigger_evaluate(trigger, today=day, now=now, customer_ids=list(customer_ids))
+        result.matched += matched
+        label = f"{trigger.playbook.name}: {trigger.condition}"
+        result.started[label] = result.started.get(label, 0) + started
+    result.seconds = time.monotonic() - started_clock
     return result

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Customer, Role, User
-from accounts.visibility import is_manager, is_manager_or_admin, team_member_ids
+from accounts.visibility import can_work_for, is_manager, is_manager_or_admin, team_member_ids
 
 from .models import Playbook, Run, RunEvent, RunStatus, Task, TaskStatus, Trigger
 
@@ -57,6 +57,9 @@ def task_for_worker(*, user: User, pk: int) -> Task:
     task = Task.objects.select_related("run__playbook", "run__customer").filter(pk=pk).first()
     if task is None:
         raise Http404("No such task.")
+    # Checked here, not only in the services: a refused or invalid request must not render the task either.
+    if not can_work_for(user, assignee_id=task.assignee_id, customer=task.run.customer):
+        raise PermissionDenied("You can only work your own tasks (managers: their teams').")
     return task
 
 

@@ -22,6 +22,7 @@ from accounts.visibility import (
     editable_customers,
     is_manager_or_admin,
 )
+from core import ui
 
 from . import selectors, services
 from .forms import (
@@ -35,6 +36,7 @@ from .forms import (
     TriggerForm,
 )
 from .models import NotificationPreference, NotifyMode, Playbook, RunStatus, Trigger
+from .templatetags.playbooks_ui import FROZEN_KEYS
 
 ASSIGN_PAGE_SIZE = 100
 
@@ -103,7 +105,7 @@ def _finish(request: HttpRequest, pk: int, *, skip: bool) -> HttpResponse:
         messages.error(request, error)
     else:
         messages.success(request, f"“{task.title}” {'skipped' if skip else 'done'}.")
-    return redirect(request.POST.get("next") or reverse("playbooks:inbox"))
+    return redirect(ui.safe_next(request, request.POST.get("next"), reverse("playbooks:inbox")))
 
 
 @login_required
@@ -164,7 +166,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reason_rows": [
             (key.replace("_", " ").capitalize(), value)
             for key, value in (run.reason_values.get("values") or {}).items()
-            if value not in (None, "")
+            if value not in (None, "") and key not in FROZEN_KEYS  # relative then, wrong now
         ],
         "can_close": can_close,
         "close_form": close_form,

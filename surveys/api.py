@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Customer
 from accounts.visibility import IsAdminRole, editable_customers
+from core import fields
 from core.api import IngestAPIView
 
 from .models import Kind
@@ -27,15 +28,13 @@ from .services import campaign_send, responses_import
 class CampaignCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
     customers = serializers.ListField(
-        child=serializers.CharField(max_length=100),
+        child=fields.CharField(max_length=100),
         required=False,
         max_length=10_000,
         help_text="External ids of the customers to survey (or give `segment`).",
     )
-    segment = serializers.CharField(
-        max_length=50, required=False, help_text="Survey every customer of a segment."
-    )
-    question = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    segment = fields.CharField(max_length=50, required=False, help_text="Survey every customer of a segment.")
+    question = fields.CharField(max_length=500, required=False, allow_blank=True, multiline=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("customers")) == bool(attrs.get("segment")):
@@ -44,15 +43,15 @@ class CampaignCreateSerializer(serializers.Serializer):
 
 
 class CampaignResultSerializer(serializers.Serializer):
-    campaign = serializers.IntegerField()
-    queued = serializers.IntegerField(help_text="Invitations created; their emails go out through Celery.")
+    campaign = fields.IntegerField()
+    queued = fields.IntegerField(help_text="Invitations created; their emails go out through Celery.")
     skipped = inline_serializer(
         "CampaignSkipped",
         {
-            "throttled": serializers.IntegerField(),
-            "unsubscribed": serializers.IntegerField(),
-            "no_contacts": serializers.IntegerField(),
-            "churned": serializers.IntegerField(),
+            "throttled": fields.IntegerField(),
+            "unsubscribed": fields.IntegerField(),
+            "no_contacts": fields.IntegerField(),
+            "churned": fields.IntegerField(),
         },
     )
 
@@ -104,10 +103,10 @@ class ResponseImportView(IngestAPIView):
 
 class SurveyMetricsQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
-    start = serializers.DateField(required=False, help_text="Default: end - 364 days")
-    end = serializers.DateField(required=False, help_text="Default: today")
-    csm = serializers.EmailField(required=False, help_text="CSM email")
-    segment = serializers.CharField(required=False, max_length=50)
+    start = fields.DateField(required=False, help_text="Default: end - 364 days")
+    end = fields.DateField(required=False, help_text="Default: today")
+    csm = fields.EmailField(required=False, help_text="CSM email")
+    segment = fields.CharField(required=False, max_length=50)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs.setdefault("end", timezone.localdate())
@@ -118,15 +117,15 @@ class SurveyMetricsQuerySerializer(serializers.Serializer):
 
 
 class SurveyMetricsSerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    start = serializers.DateField()
-    end = serializers.DateField()
-    responses = serializers.IntegerField()
+    kind = fields.CharField()
+    start = fields.DateField()
+    end = fields.DateField()
+    responses = fields.IntegerField()
     score = serializers.FloatField(allow_null=True, help_text="NPS -100…100, CSAT 0…100, CES mean 1…7")
-    promoters = serializers.IntegerField(required=False, help_text="NPS only")
-    passives = serializers.IntegerField(required=False, help_text="NPS only")
-    detractors = serializers.IntegerField(required=False, help_text="NPS only")
-    satisfied = serializers.IntegerField(required=False, help_text="CSAT only")
+    promoters = fields.IntegerField(required=False, help_text="NPS only")
+    passives = fields.IntegerField(required=False, help_text="NPS only")
+    detractors = fields.IntegerField(required=False, help_text="NPS only")
+    satisfied = fields.IntegerField(required=False, help_text="CSAT only")
 
 
 class SurveyMetricsView(APIView):

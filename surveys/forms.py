@@ -59,6 +59,10 @@ class CampaignForm(forms.Form):
         help_text="Leave empty to use the standard question of the kind.",
     )
 
+    def clean_question(self) -> str:
+        # It becomes the email's subject line: one line, whatever the textarea held.
+        return " ".join(self.cleaned_data["question"].split())
+
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         book = editable_customers(user)

@@ -295,3 +295,8 @@ def invitation_counts(*, campaign: Campaign) -> dict[str, Any]:
     delivered = row["sent"] + row["opened"] + row["answered"] + row["expired"]
     row["response_rate"] = row["answered"] / delivered if delivered else None
     return row
+
+
+def any_answer_between(*, kind: str, since: dt.datetime, until: dt.datetime) -> bool:
+    """Whether any customer answered a `kind` survey in [since, until) (is it a live source for health?)."""
+    return Response.objects.filter(kind=kind, answered_at__gte=since, answered_at__lt=until).exists()

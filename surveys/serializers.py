@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.services import validate_not_in_future
+from core import fields
 
 from .models import COMMENT_MAX_LENGTH, Kind, scale_of
 
@@ -16,14 +17,14 @@ from .models import COMMENT_MAX_LENGTH, Kind, scale_of
 class ResponseImportSerializer(serializers.Serializer):
     """One historical answer of `POST /api/v1/survey-responses/`."""
 
-    customer = serializers.CharField(max_length=100, help_text="The customer's external_id.")
-    contact_email = serializers.EmailField()
+    customer = fields.CharField(max_length=100, multiline=False, help_text="The customer's external_id.")
+    contact_email = fields.EmailField()
     kind = serializers.ChoiceField(choices=Kind.choices)
-    score = serializers.IntegerField()
-    comment = serializers.CharField(
+    score = fields.IntegerField()
+    comment = fields.CharField(
         max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, allow_null=True
     )
-    answered_at = serializers.DateTimeField()
+    answered_at = fields.DateTimeField()
 
     def validate_answered_at(self, value: dt.datetime) -> dt.datetime:
         try:

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Customer
 from accounts.visibility import IsAdminRole
+from core import fields
 
 from .filters import SnapshotDayFilter
 from .recompute_jobs import recompute_job, recompute_job_start
@@ -33,7 +34,7 @@ class BlankAsNullCharField(serializers.CharField):
 
 
 class ComponentSerializer(serializers.Serializer):
-    factor = serializers.CharField()
+    factor = fields.CharField()
     raw_value = serializers.FloatField(allow_null=True, help_text="Null: no data (the factor is missing).")
     score = serializers.FloatField(allow_null=True, help_text="Factor score 0-100.")
     weight = serializers.FloatField(allow_null=True, help_text="Weight after rescaling, % of the score.")
@@ -41,35 +42,35 @@ class ComponentSerializer(serializers.Serializer):
 
 
 class HealthSerializer(serializers.Serializer):
-    as_of = serializers.DateField(allow_null=True)
-    score = serializers.DecimalField(
+    as_of = fields.DateField(allow_null=True)
+    score = fields.DecimalField(
         max_digits=4, decimal_places=1, allow_null=True, help_text="0-100; null: not enough data."
     )
-    band = serializers.CharField(allow_null=True, help_text="green, yellow, red or null.")
-    model_version = serializers.IntegerField(allow_null=True)
+    band = fields.CharField(allow_null=True, help_text="green, yellow, red or null.")
+    model_version = fields.IntegerField(allow_null=True)
     components = ComponentSerializer(many=True)
-    change_7d = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
-    change_30d = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+    change_7d = fields.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+    change_30d = fields.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
 
 
 class HistoryPointSerializer(serializers.Serializer):
-    date = serializers.DateField()
-    score = serializers.DecimalField(max_digits=4, decimal_places=1, allow_null=True)
-    band = serializers.CharField(allow_null=True)
+    date = fields.DateField()
+    score = fields.DecimalField(max_digits=4, decimal_places=1, allow_null=True)
+    band = fields.CharField(allow_null=True)
 
 
 class HistoryQuerySerializer(serializers.Serializer):
     """`days` alone (the default): the last `days` days up to today. `from` and/or `to` pick the range
     instead: `from` alone runs to today, `to` alone goes back `days` days (default 90) from it."""
 
-    days = serializers.IntegerField(min_value=1, max_value=MAX_HISTORY_DAYS, default=90)
+    days = fields.IntegerField(min_value=1, max_value=MAX_HISTORY_DAYS, default=90)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # `from` is a Python keyword, so it cannot be a class attribute.
         return {
             **super().get_fields(),
-            "from": serializers.DateField(required=False, help_text="First day (YYYY-MM-DD), included."),
-            "to": serializers.DateField(required=False, help_text="Last day (YYYY-MM-DD), included."),
+            "from": fields.DateField(required=False, help_text="First day (YYYY-MM-DD), included."),
+            "to": fields.DateField(required=False, help_text="Last day (YYYY-MM-DD), included."),
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -90,13 +91,13 @@ class HistoryQuerySerializer(serializers.Serializer):
 
 
 class SnapshotSerializer(serializers.Serializer):
-    customer = serializers.CharField(source="customer__external_id", help_text="The customer's external_id.")
-    date = serializers.DateField()
-    score = serializers.DecimalField(
+    customer = fields.CharField(source="customer__external_id", help_text="The customer's external_id.")
+    date = fields.DateField()
+    score = fields.DecimalField(
         max_digits=4, decimal_places=1, allow_null=True, help_text="0-100; null: not enough data."
     )
     band = BlankAsNullCharField(allow_null=True, help_text="green, yellow, red or null.")
-    model_version = serializers.IntegerField(source="model__version")
+    model_version = fields.IntegerField(source="model__version")
 
 
 _NOT_FOUND = OpenApiResponse(description="No customer with this external_id.")
@@ -178,35 +179,33 @@ class HealthSnapshotListView(generics.ListAPIView):
 class RecomputeRequestSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         return {
-            "from": serializers.DateField(help_text="First day (YYYY-MM-DD), included."),
-            "to": serializers.DateField(
-                help_text="Last day, included: today at the latest, ≤ 366 days in all."
-            ),
+            "from": fields.DateField(help_text="First day (YYYY-MM-DD), included."),
+            "to": fields.DateField(help_text="Last day, included: today at the latest, ≤ 366 days in all."),
         }
 
 
 class RecomputeJobSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = fields.IntegerField()
     state = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
-    days_done = serializers.IntegerField(help_text="Days computed so far.")
-    days_total = serializers.IntegerField()
-    snapshots = serializers.IntegerField(help_text="Snapshots written so far.")
-    model_version = serializers.IntegerField(
+    days_done = fields.IntegerField(help_text="Days computed so far.")
+    days_total = fields.IntegerField()
+    snapshots = fields.IntegerField(help_text="Snapshots written so far.")
+    model_version = fields.IntegerField(
         source="model.version", allow_null=True, help_text="Set when the job starts."
     )
-    requested_by = serializers.EmailField(source="requested_by.email", allow_null=True)
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    error = serializers.CharField(help_text="Why a failed job failed; empty otherwise.")
+    requested_by = fields.EmailField(source="requested_by.email", allow_null=True)
+    created_at = fields.DateTimeField()
+    started_at = fields.DateTimeField(allow_null=True)
+    finished_at = fields.DateTimeField(allow_null=True)
+    error = fields.CharField(help_text="Why a failed job failed; empty otherwise.")
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
+        declared = super().get_fields()
         return {
-            "id": fields.pop("id"),
-            "from": serializers.DateField(source="start"),
-            "to": serializers.DateField(source="end"),
-            **fields,
+            "id": declared.pop("id"),
+            "from": fields.DateField(source="start"),
+            "to": fields.DateField(source="end"),
+            **declared,
         }
 
 

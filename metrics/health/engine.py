@@ -117,7 +117,8 @@ def score_customer(
     """Score, band and components of one customer from its factor readings (docs/health.md).
 
     Missing factors are left out and the others' weights rescaled; with less than half of the total weight
-    present the score is null ("not enough data"). One customer through `score_many`: one implementation."""
+    present the score is null ("not enough data"); excused factors (not applicable) count in neither.
+    One customer through `score_many`: one implementation."""
     bands = {0: previous_band} if previous_band else {}
     (result,) = score_many(config, {0: readings}, previous_bands=bands)
     return result.score, result.band, result.components
@@ -158,24 +159,36 @@ def score_many(
     green, yellow, margin = config.green, config.yellow, config.margin
     indices = range(len(factors))
     # Per combination of present factors: their indices, their weight, "enough data", the rescaled weights.
-    plans: dict[tuple[bool, ...], tuple[list[int], float, bool, dict[int, float]]] = {}
+    plans: dict[
+        tuple[tuple[bool, ...], tuple[bool, ...]], tuple[list[int], float, bool, dict[int, float]]
+    ] = {}
     iso: dict[dt.date, str] = {}  # as_of dates repeat across customers: format each once
     results = []
     for cid, customer_readings in readings.items():
         get = customer_readings.get
         got = [get(k) for k in keys]
         mask = tuple([r is not None and r.value is not None for r in got])
-        plan = plans.get(mask)
+        excused = tuple([r is not None and r.excused for r in got])
+        plan = plans.get((mask, excused))
         if plan is None:
             present = [i for i in indices if mask[i]]
             present_weight = sum(weights[i] for i in present)
-            enough = total_weight > 0 and present_weight > 0 and present_weight * 2 >= total_weight
+            # docs/health.md#missing-is-not-perfect: excused factors are left out of the weight compared with
+            counted_weight = (
+                sum(weights[i] for i in indices if not excused[i]) if any(excused) else total_weight
+            )
+            enough = counted_weight > 0 and present_weight > 0 and present_weight * 2 >= counted_weight
             shares = (
                 round_to_total([100.0 * weights[i] / present_weight for i in present], 100.0)
                 if enough
                 else []
             )
-            plan = plans[mask] = (present, present_weight, enough, dict(zip(present, shares, strict=False)))
+            plan = plans[(mask, excused)] = (
+                present,
+                present_weight,
+                enough,
+                dict(zip(present, shares, strict=False)),
+            )
         present, present_weight, enough, share_of = plan
         points = [0.0] * len(keys)
         for i in present:
@@ -216,7 +229,7 @@ def score_many(
                         "weight": 0.0 if enough else None,
                         "contribution": 0.0 if enough else None,
                         "as_of": None,
-                        "detail": {},
+                        "detail": got[i].detail if got[i] is not None and got[i].excused else {},
                     }
                 )
         band = band_with_hysteresis(

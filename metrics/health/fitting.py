@@ -1,11 +1,13 @@
 """Fitting (docs/health.md#fitting): a health model's weights and anchors fitted to this install's own
 history. Reads only; saving the proposal is the caller's (`manage.py fit_health_model --activate`).
 
-- **Rows**: the backtest's rows (customers paying on each month start in [start, end], scored as of that
-  day through the engine, `backtest.run_backtest`) with every factor of the current model switched on, so
-  each row carries each present factor's raw value. Label: churn within `horizon` days (default 60).
+- **Rows**: the backtest's rows (customers paying on each month start in [start, end], read as of that day
+  through the engine, `backtest.collect`, once) with every candidate factor switched on, so each row carries
+  each present factor's raw value. Label: churn within `horizon` days (default 60).
+- **Candidates**: the current model's factors, then every other registered factor (e.g. tenure), oriented
+  by its default anchors.
 - **Anchors**: per factor, the 10th and 90th percentiles of its raw values over the rows where present,
-  oriented as in the current model (where lower is better, e.g. support load, bad is the 90th percentile).
+  oriented as the candidate (where lower is better, e.g. support load, bad is the 90th percentile).
   A factor present on under 5 % of the rows, or with no spread (10th = 90th percentile), is dropped.
 - **Features**: each kept factor's 0-100 score with those anchors; a missing value is replaced by the
   factor's mean score over the training rows where present. Nothing else.
@@ -16,9 +18,10 @@ history. Reads only; saving the proposal is the caller's (`manage.py fit_health_
   ranking when weight_i is proportional to minus the coefficient per factor point (the standardised
   coefficient divided by the feature's standard deviation). Positive churn coefficients (a higher factor
   score going with MORE churn) are clipped to weight 0; the rest are rescaled to integers summing to 100.
-  Band thresholds and margin: the current model's.
+- **Bands**: fitted to the proposal's scores on the training rows (`with_fitted_bands`: at most 20 % red or
+  yellow, 5 % red); the margin is the current model's.
 - **Report**: the proposal, the grouped-CV AUC of the plain regression (the yardstick), and the backtest of
-  the current model and of the proposal over the same dates.
+  the current model and of the proposal on the same collected rows.
 
 scikit-learn is imported here and nowhere else.
 """
@@ -26,7 +29,8 @@ scikit-learn is imported here and nowhere else.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,8 +40,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..models import HealthModel
-from .backtest import BacktestReport, auc, run_backtest
-from .engine import FactorConfig, ModelConfig, factor_score, round_to_total
+from .backtest import BacktestReport, Collected, auc, collect, evaluate, score_rows
+from .engine import FactorConfig, ModelConfig, round_to_total
+from .factors import load
 
 MIN_CHURNED_CUSTOMERS = 30
 MIN_COVERAGE = 0.05
@@ -45,6 +50,9 @@ LOW_PERCENTILE, HIGH_PERCENTILE = 10, 90
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 FOLDS = 5
 DEFAULT_HORIZON = 60
+ALARM_TARGET = 0.20  # at most this share of scored customer-days red or yellow (docs/health.md#fitting)
+RED_TARGET = 0.05  # and at most this share red
+RECENT_DATES = 3  # the bands are fitted on the scores of the latest as-of dates of the range
 
 
 class FitError(ValueError):
@@ -126,42 +134,52 @@ def _current() -> HealthModel:
 
 
 def fit_health_model(
-    *, start: dt.date, end: dt.date, seed: int = 0, horizon: int = DEFAULT_HORIZON
+    *,
+    start: dt.date,
+    end: dt.date,
+    seed: int = 0,
+    horizon: int = DEFAULT_HORIZON,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FitResult:
     """Fit weights and anchors on the as-of dates of [start, end] (see the module docstring). Writes
     nothing. Raises FitError with fewer than MIN_CHURNED_CUSTOMERS churned customers in the range."""
     if end < start:
         raise ValueError("end must not be before start.")
     current = ModelConfig.of(_current())
-    # Every factor of the current model on, so that each row carries every raw value.
+    # The candidates: the current model's factors, then every other registered factor (as the editor lists
+    # them), oriented by their default anchors. All on, so that each row carries every raw value.
+    have = {f.key for f in current.factors}
+    candidates = list(current.factors) + [
+        FactorConfig(key, 0.0, factor.default_bad, factor.default_good, False)
+        for key, factor in load().items()
+        if key not in have
+    ]
     everything = ModelConfig(
-        factors=tuple(FactorConfig(f.key, 1.0, f.bad, f.good, True) for f in current.factors),
+        factors=tuple(FactorConfig(f.key, 1.0, f.bad, f.good, True) for f in candidates),
         green=current.green,
         yellow=current.yellow,
         margin=current.margin,
     )
-    training = run_backtest(
-        start=start, end=end, horizons=(horizon,), resamples=0, seed=seed, config=everything
-    )
-    rows = training.rows
-    labels = np.array([r.churned_within(horizon) for r in rows], dtype=bool)
-    churned_customers = len({r.customer_id for r, y in zip(rows, labels, strict=True) if y})
+    data = collect(everything, start=start, end=end, progress=progress)
+    labels = data.churn_in <= horizon
+    churned_customers = int(np.unique(data.customer[labels]).size)
     if churned_customers < MIN_CHURNED_CUSTOMERS:
         raise FitError(
             f"{churned_customers} churned customers in the range; "
             f"fitting needs at least {MIN_CHURNED_CUSTOMERS}."
         )
-    notes = [
-        f"A missing factor value is replaced by the factor's mean score over the {len(rows)} training rows."
-    ]
+    n = data.size
+    notes = [f"A missing factor value is replaced by the factor's mean score over the {n} training rows."]
 
     # Anchors from the observed percentiles; features are the factor scores with them.
     kept: list[tuple[FactorConfig, float, float, float, float]] = []  # (factor, coverage, bad, good, mean)
     columns = []
     dropped: list[FactorFit] = []
-    for f in current.factors:
-        values = [r.raw[f.key] for r in rows if f.key in r.raw]
-        coverage = len(values) / len(rows)
+    for f in candidates:
+        column = data.raw[:, data.keys.index(f.key)]
+        present = ~np.isnan(column)
+        values = column[present]
+        coverage = float(present.sum()) / n
         if coverage < MIN_COVERAGE:
             dropped.append(FactorFit(f.key, coverage, None, None, None, None, 0, "coverage"))
             continue
@@ -173,14 +191,15 @@ def fit_health_model(
         if bad == good:
             dropped.append(FactorFit(f.key, coverage, None, None, None, None, 0, "no spread"))
             continue
-        scores = [factor_score(r.raw[f.key], bad=bad, good=good) if f.key in r.raw else None for r in rows]
-        mean = sum(s for s in scores if s is not None) / len(values)
-        columns.append([mean if s is None else s for s in scores])
+        with np.errstate(invalid="ignore"):
+            scores = 100.0 * np.minimum(1.0, np.maximum(0.0, (column - bad) / (good - bad)))
+        mean = float(scores[present].mean())
+        columns.append(np.where(present, scores, mean))
         kept.append((f, coverage, bad, good, mean))
     if not kept:
         raise FitError("No factor has enough coverage and spread to fit.")
-    features = np.array(columns, dtype=float).T
-    groups = _seeded_groups([r.customer_id for r in rows], seed)
+    features = np.column_stack(columns)
+    groups = _seeded_groups(data.customer.tolist(), seed)
 
     c, cv_auc, pooled = _choose_c(features, labels, groups, seed)
     pipeline = _pipeline(c, seed).fit(features, labels)
@@ -199,7 +218,7 @@ def fit_health_model(
         for (f, cov, bad, good, mean), b, w in zip(kept, coef_std, weights, strict=True)
     }
     dropped_by_key = {d.key: d for d in dropped}
-    for f in current.factors:
+    for f in candidates:
         if f.key in dropped_by_key:
             fits.append(dropped_by_key[f.key])
             fitted_factors.append(FactorConfig(f.key, 0.0, f.bad, f.good, False))  # keeps the current anchors
@@ -216,16 +235,18 @@ def fit_health_model(
     proposal = ModelConfig(
         factors=tuple(fitted_factors), green=current.green, yellow=current.yellow, margin=current.margin
     )
-    common = {"start": start, "end": end, "horizons": (horizon,), "resamples": 0, "seed": seed}
-    current_report = run_backtest(config=current, **common)
-    proposed_report = run_backtest(config=proposal, **common)
+    proposal, threshold_note = with_fitted_bands(proposal, data)
+    notes.append(threshold_note)
+    common = {"horizons": (horizon,), "resamples": 0, "seed": seed}
+    current_report = evaluate(current, data, **common)
+    proposed_report = evaluate(proposal, data, **common)
     return FitResult(
         start=start,
         end=end,
         horizon=horizon,
         seed=seed,
-        rows=len(rows),
-        customers=len({r.customer_id for r in rows}),
+        rows=n,
+        customers=int(np.unique(data.customer).size),
         churned_rows=int(labels.sum()),
         churned_customers=churned_customers,
         c=c,
@@ -273,3 +294,39 @@ def _choose_c(
     )
     pooled = auc(oof[:, 1].tolist(), labels.tolist())
     return c, round(mean, 4), round(pooled, 4) if pooled is not None else None
+
+
+def with_fitted_bands(proposal: ModelConfig, data: Collected) -> tuple[ModelConfig, str]:
+    """The proposal with band thresholds fitted to its scores on the training rows of the latest
+    RECENT_DATES as-of dates (the population as it is now): green at the highest whole score below which
+    at most ALARM_TARGET of those scored rows fall (red or yellow: what asks a CSM for
+    attention), yellow likewise at RED_TARGET; the leave margin is kept. Thresholds are whole points in
+    [1, 99] with yellow below green."""
+    recent = (
+        data.day >= len(data.as_of_dates) - RECENT_DATES
+    )  # the latest population: what tomorrow looks like
+    scores = score_rows(proposal, data).score[recent]
+    scores = np.sort(scores[~np.isnan(scores)])
+    if scores.size == 0:
+        return proposal, "No scored row: the band thresholds are the current model's."
+    green = _threshold(scores, ALARM_TARGET)
+    yellow = min(_threshold(scores, RED_TARGET), green - 1)
+    fitted = replace(proposal, green=float(green), yellow=float(max(1, yellow)))
+    below_green = float(np.searchsorted(scores, fitted.green, side="left")) / scores.size
+    below_yellow = float(np.searchsorted(scores, fitted.yellow, side="left")) / scores.size
+    return fitted, (
+        f"Bands fitted to the training rows: green from {fitted.green:g} ({below_green:.0%} of scored rows "
+        f"below it: red or yellow, the target is at most {ALARM_TARGET:.0%}), yellow from {fitted.yellow:g} "
+        f"({below_yellow:.0%} red, target at most {RED_TARGET:.0%})."
+    )
+
+
+def _threshold(sorted_scores: np.ndarray, share: float) -> int:
+    """The highest whole score t in [2, 99] with at most `share` of the scores strictly below t."""
+    best = 2
+    for t in range(2, 100):
+        if np.searchsorted(sorted_scores, t, side="left") / sorted_scores.size <= share:
+            best = t
+        else:
+            break
+    return best

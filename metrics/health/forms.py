@@ -6,8 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
-from ..models import HealthModel
+from ..models import BacktestKind, HealthModel
+from .backtest_jobs import question_validate
 from .engine import FactorConfig, ModelConfig
 from .factors import load
 
@@ -55,6 +57,17 @@ class HealthModelForm(forms.Form):
             )
             self.fields[f"{key}-bad"] = forms.FloatField(label="Bad (0 points)")
             self.fields[f"{key}-good"] = forms.FloatField(label="Good (100 points)")
+
+    def propose(self, model: dict[str, Any], *, note: str) -> None:
+        """Start the editor from a proposal (a fit's `model`: factors, green, yellow, margin) instead of the
+        base version; nothing is saved until the user saves."""
+        for f in model["factors"]:
+            if f["key"] in self.factor_keys:
+                self.initial[f"{f['key']}-enabled"] = f["enabled"]
+                self.initial[f"{f['key']}-weight"] = f["weight"]
+                self.initial[f"{f['key']}-bad"] = f["bad"]
+                self.initial[f"{f['key']}-good"] = f["good"]
+        self.initial.update(green=model["green"], yellow=model["yellow"], margin=model["margin"], note=note)
 
     def factor_rows(self) -> list[dict[str, Any]]:
         registry = load()
@@ -111,3 +124,33 @@ class HealthModelForm(forms.Form):
             yellow=float(d["yellow"]),
             margin=float(d["margin"]),
         )
+
+
+class BacktestForm(forms.Form):
+    """The backtest page's question (docs/health.md#backtest-page-and-job): a range of as-of dates and a
+    version. Its `question` is what `backtest_jobs.backtest_job_ask` answers."""
+
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    model = forms.TypedChoiceField(label="Model version", coerce=int)
+
+    FIELDS = {"from": "start", "to": "end", "model": "model"}  # the service's field names -> this form's
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        versions = HealthModel.objects.order_by("-version").values_list("version", flat=True)
+        self.fields["model"].choices = [(v, f"v{v}") for v in versions]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["question"] = question_validate(
+                kind=BacktestKind.BACKTEST, start=data["start"], end=data["end"], version=data["model"]
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(self.FIELDS.get(field), message)
+        return data

@@ -1,6 +1,7 @@
 """Customer page panel (cshub/panels.py): the health card — score, band, changes, 90-day chart with model
-version marks, components and what moved. Two queries; a churned customer shows "Churned" and its churn date
-instead of a band (one more query)."""
+version marks, components and what moved, "as of HH:MM" and whether a change waits for the live recompute.
+Two queries (three for a manager: may they recompute it); a churned customer shows "Churned" and its churn
+date instead of a band (one more query)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.dirty import dirty_since
 from accounts.models import LifecycleStage
+from accounts.visibility import can_manage_customer
 from core.panels import Panel
 
 from ..churn import churn_dates
@@ -47,7 +50,15 @@ def customer_panels(*, customer: Any, user: Any) -> list[Panel]:
     week_ago = by_date.get(latest.date - dt.timedelta(days=7)) if latest else None
     month_ago = by_date.get(latest.date - dt.timedelta(days=30)) if latest else None
     summary = HealthSummary(latest, score_change(latest, week_ago), score_change(latest, month_ago), week_ago)
-    context: dict[str, Any] = {"summary": summary, "chart_js": chart_js()}
+    context: dict[str, Any] = {
+        "summary": summary,
+        "chart_js": chart_js(),
+        "today": today,
+        # docs/health.md#live-data: "as of HH:MM"; "updating…" while a change waits for the live recompute.
+        "computed_at": timezone.localtime(latest.computed_at) if latest else None,
+        "updating": dirty_since(customer_id=customer.pk) is not None,
+        "can_recompute": can_manage_customer(user, customer),
+    }
     if customer.lifecycle_stage == LifecycleStage.CHURNED:
         # docs/health.md#who-is-scored: shown as churned, not by its last band; one more query, for churned
         # customers only (the lifecycle follows the ledger on every write, metrics.services).

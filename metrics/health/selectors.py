@@ -117,7 +117,7 @@ def explain(snapshot: HealthSnapshot, week_ago: HealthSnapshot | None, *, limit:
                 "description": factor.description,
                 "raw_display": factor.format_raw(raw, component.get("detail") or {})
                 if raw is not None
-                else "no data",
+                else _not_used(component.get("detail") or {}),
                 "freshness": component.get("as_of") or (factor.window if raw is not None else ""),
                 "missing": raw is None,
             }
@@ -131,6 +131,13 @@ def explain(snapshot: HealthSnapshot, week_ago: HealthSnapshot | None, *, limit:
             moves.append(Movement(component["factor"], factor.label, round(delta, 1), sentence))
     out.moved = sorted(moves, key=lambda m: -abs(m.delta))[:limit]
     return out
+
+
+def _not_used(detail: dict[str, Any]) -> str:
+    """A component without a value: "no data", or why it does not apply
+    (docs/health.md#missing-is-not-perfect)."""
+    reason = detail.get("excused")
+    return f"not used: {reason}" if reason else "no data"
 
 
 # --- Model editor preview -----------------------------------------------------------------------------------

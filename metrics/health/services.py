@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from accounts.dirty import customers_mark_dirty
 from accounts.models import Customer, User
 from accounts.selectors import for_customers
 from core.sql import advisory_lock
@@ -103,17 +104,54 @@ def health_chunk_recompute(*, day: dt.date, model_id: int, lo: int, hi: int, den
     Idempotent: delete + insert of the whole range at once, so a re-run (or a task redelivered after a worker
     died) leaves exactly one snapshot per customer for the day. The Customer's denormalised health fields are
     refreshed in the same transaction, so they always equal the latest snapshot."""
+    return _snapshots_replace(
+        day=day, model_id=model_id, ids=scored_ids(lo, hi, day=day), lo=lo, hi=hi, denormalise=denormalise
+    )
+
+
+def health_customers_recompute(*, day: dt.date, model_id: int, customer_ids: Sequence[int]) -> int:
+    """health_chunk_recompute for a list of customers (the live recompute of dirty customers,
+    docs/health.md#live-data): the same reads, scoring and writes, on these ids only."""
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return 0
+    ids = list(
+        Customer.objects.filter(pk__in=wanted)
+        .exclude(churned_on(day))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return _snapshots_replace(day=day, model_id=model_id, ids=ids, only=wanted)
+
+
+def _snapshots_replace(
+    *,
+    day: dt.date,
+    model_id: int,
+    ids: list[int],
+    lo: int | None = None,
+    hi: int | None = None,
+    only: list[int] | None = None,
+    denormalise: bool = True,
+) -> int:
+    """Score `ids` on `day` and replace the day's snapshots of the range lo..hi (a chunk) or of the customers
+    `only` (a list) in one transaction, refreshing their Customer copy."""
     model = HealthModel.objects.prefetch_related("factors").get(pk=model_id)
     config = ModelConfig.of(model)
-    ids = scored_ids(lo, hi, day=day)
     with cyclic_gc_paused():
         readings = gather(config, customer_ids=ids, day=day)  # reads before the transaction: no locks held
         results = score_many(config, readings, previous_bands=previous_bands(customer_ids=ids, day=day))
         with transaction.atomic():
-            HealthSnapshot.objects.filter(date=day, customer_id__gte=lo, customer_id__lte=hi).delete()
+            if only is None:
+                HealthSnapshot.objects.filter(date=day, customer_id__gte=lo, customer_id__lte=hi).delete()
+            else:
+                HealthSnapshot.objects.filter(date=day, customer_id__in=only).delete()
             _insert(results, day=day, model_id=model_id)
             if denormalise:
-                customers_denormalise(lo=lo, hi=hi)
+                if only is None:
+                    customers_denormalise(lo=lo, hi=hi)
+                else:
+                    customers_denormalise(lo=only[0], hi=only[-1], ids=only)
     return len(results)
 
 
@@ -150,13 +188,14 @@ def _insert(rows: list[Result], *, day: dt.date, model_id: int) -> None:
         )
 
 
-def customers_denormalise(*, lo: int, hi: int) -> int:
+def customers_denormalise(*, lo: int, hi: int, ids: Sequence[int] | None = None) -> int:
     """Copy each customer's latest snapshot (score, band, date, change over 7 days) onto Customer; returns
-    how many customers changed."""
+    how many customers changed. `ids`: only these customers of lo..hi."""
     if connection.vendor == "postgresql":
-        return _denormalise_in_sql(lo=lo, hi=hi)
+        return _denormalise_in_sql(lo=lo, hi=hi, ids=ids)
+    only = {"customer_id__in": list(ids)} if ids is not None else {}
     latest = dict(
-        HealthSnapshot.objects.filter(customer_id__gte=lo, customer_id__lte=hi)
+        HealthSnapshot.objects.filter(customer_id__gte=lo, customer_id__lte=hi, **only)
         .values("customer_id")
         .annotate(last=Max("date"))
         .values_list("customer_id", "last")
@@ -166,14 +205,14 @@ def customers_denormalise(*, lo: int, hi: int) -> int:
     scores: dict[tuple[int, dt.date], tuple[Decimal | None, str]] = {
         (cid, d): (score, band)
         for cid, d, score, band in HealthSnapshot.objects.filter(
-            customer_id__gte=lo, customer_id__lte=hi, date__in=wanted_days
+            customer_id__gte=lo, customer_id__lte=hi, date__in=wanted_days, **only
         )
         .values_list("customer_id", "date", "score", "band")
         .order_by()
     }
     changed = []
     current = (
-        Customer.objects.filter(pk__gte=lo, pk__lte=hi)
+        Customer.objects.filter(pk__gte=lo, pk__lte=hi, **({"pk__in": list(ids)} if ids is not None else {}))
         .values_list("pk", "health_score", "health_band", "health_change_7d", "health_as_of")
         .order_by()
     )
@@ -215,11 +254,11 @@ _DENORMALISE_SQL = """
         FROM {customer} AS k
         LEFT JOIN (
             SELECT customer_id, MAX(date) AS day FROM {snapshot}
-            WHERE customer_id >= %(lo)s AND customer_id <= %(hi)s GROUP BY customer_id
+            WHERE customer_id >= %(lo)s AND customer_id <= %(hi)s{only_snapshots} GROUP BY customer_id
         ) AS l ON l.customer_id = k.id
         LEFT JOIN {snapshot} AS s ON s.customer_id = k.id AND s.date = l.day
         LEFT JOIN {snapshot} AS w ON w.customer_id = k.id AND w.date = l.day - 7
-        WHERE k.id >= %(lo)s AND k.id <= %(hi)s
+        WHERE k.id >= %(lo)s AND k.id <= %(hi)s{only_customers}
     ) AS v
     WHERE c.id = v.id AND c.id >= %(lo)s AND c.id <= %(hi)s AND (
         c.health_score IS DISTINCT FROM v.score OR c.health_band IS DISTINCT FROM v.band
@@ -228,16 +267,18 @@ _DENORMALISE_SQL = """
 """
 
 
-def _denormalise_in_sql(*, lo: int, hi: int) -> int:
+def _denormalise_in_sql(*, lo: int, hi: int, ids: Sequence[int] | None = None) -> int:
     """customers_denormalise on PostgreSQL: the same reads and comparison as one UPDATE … FROM, so neither the
     snapshots nor the customers travel to Python (numeric arithmetic, as Decimal does; date minus 7 days)."""
     ops = connection.ops
     sql = _DENORMALISE_SQL.format(
         customer=ops.quote_name(Customer._meta.db_table),
         snapshot=ops.quote_name(HealthSnapshot._meta.db_table),
+        only_snapshots="" if ids is None else " AND customer_id = ANY(%(ids)s)",
+        only_customers="" if ids is None else " AND k.id = ANY(%(ids)s)",
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"lo": lo, "hi": hi})
+        cursor.execute(sql, {"lo": lo, "hi": hi, "ids": list(ids or [])})
         return cursor.rowcount
 
 
@@ -342,4 +383,5 @@ def health_model_create(
             )
             for i, f in enumerate(factors)
         )
+        customers_mark_dirty(customer_ids=None)  # today's health of everyone, by the new version
     return model

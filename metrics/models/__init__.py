@@ -245,7 +245,9 @@ class ValueMilestone(models.Model):
 # The health model's tables, in a module of their own; importing them here registers them with Django.
 from .health import (  # noqa: E402,F401
     BAND_RANK,
+    BacktestKind,
     Band,
+    HealthBacktestJob,
     HealthDayRun,
     HealthFactor,
     HealthModel,

@@ -160,6 +160,81 @@ class HealthRecomputeJob(models.Model):
         return f"Health recompute {self.start}..{self.end}: {self.state} {self.days_done}/{self.days_total}"
 
 
+class BacktestKind(models.TextChoices):
+    BACKTEST = "backtest", "Backtest"
+    FIT = "fit", "Fit"
+
+
+class HealthBacktestJob(models.Model):
+    """A backtest (docs/health.md#backtest) or a fit (docs/health.md#fitting) run in the background for the
+    backtest page, the model page and `GET /api/v1/health/backtest/`. `result` is the report as JSON
+    (`BacktestReport.as_dict()` or `FitResult.as_dict()`) once `state` is done.
+
+    `attempt` is the claim of the task copy that works on the job: a redelivered copy takes the next number,
+    and only the copy holding the latest one may write progress or the result (docs/style.md "Tasks")."""
+
+    kind = models.CharField(max_length=10, choices=BacktestKind.choices, default=BacktestKind.BACKTEST)
+    start = models.DateField()
+    end = models.DateField()
+    model = models.ForeignKey(
+        HealthModel,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The version backtested (a fit: the version in force it was fitted against). Null: "
+        "`proposal`, an unsaved configuration.",
+    )
+    proposal = models.JSONField(null=True, blank=True, help_text="An unsaved configuration to backtest.")
+    horizons = models.JSONField(default=list)
+    state = models.CharField(max_length=10, choices=RecomputeState.choices, default=RecomputeState.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0, help_text="0 until the task knows the size of the work.")
+    attempt = models.PositiveIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="The task's last sign of life.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")), name="health_backtest_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(done__lte=models.F("total")), name="health_backtest_progress_bounded"
+            ),
+            # One job at work per question: concurrent requests for the same backtest share it.
+            models.UniqueConstraint(
+                fields=["kind", "start", "end", "model"],
+                condition=Q(state__in=["queued", "running"], proposal__isnull=True),
+                name="health_backtest_one_active",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind", "model", "start", "end", "-finished_at"], name="health_backtest_find"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Health {self.kind} {self.start}..{self.end}: {self.state} {self.done}/{self.total}"
+
+    @property
+    def running(self) -> bool:
+        return self.state in (RecomputeState.QUEUED, RecomputeState.RUNNING)
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.done / self.total) if self.total else None
+
+
 class HealthDayRun(models.Model):
     """How far a day's nightly work got (docs/operations.md#catch-up): recompute dispatched, every chunk
     written, the after-recompute hooks (trigger evaluation) done. The catch-up check every 15 minutes

@@ -4,7 +4,7 @@ a step asks for is logged), close a run; a run whose tasks are all finished clos
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -142,9 +142,9 @@ def run_close(*, user: User, run: Run, status: str, outcome_note: str) -> Run:
     return run
 
 
-def tasks_autocomplete(*, now: dt.datetime | None = None) -> int:
+def tasks_autocomplete(*, now: dt.datetime | None = None, customer_ids: Sequence[int] | None = None) -> int:
     """Open tasks whose step asks for a touchpoint of kind X are done once one is logged after the run
-    began."""
+    began (of `customer_ids` only, when given)."""
     now = now or timezone.now()
     touch = Touchpoint.objects.filter(
         customer_id=OuterRef("run__customer_id"),
@@ -153,6 +153,7 @@ def tasks_autocomplete(*, now: dt.datetime | None = None) -> int:
     ).order_by("occurred_at")
     rows = list(
         Task.objects.filter(status=TaskStatus.OPEN, run__status=RunStatus.OPEN)
+        .filter(**({} if customer_ids is None else {"run__customer_id__in": list(customer_ids)}))
         .exclude(required_touchpoint_kind="")
         .annotate(
             tp_author=Subquery(touch.values("author_id")[:1]), tp_at=Subquery(touch.values("occurred_at")[:1])
@@ -178,3 +179,10 @@ def tasks_autocomplete(*, now: dt.datetime | None = None) -> int:
                 done_runs.append(run_id)
         _close_finished_runs(run_ids=done_runs, now=now, actor=None)
     return len(done_runs)
+
+
+def after_touchpoint_logged(*, touchpoint: Touchpoint) -> int:
+    """settings.CSHUB_AFTER_TOUCHPOINT_LOGGED hook, called inside the transaction that logs a touchpoint
+    (docs/playbooks.md#working-tasks): the customer's tasks waiting for a touchpoint of its kind complete in
+    that same transaction, so the inbox shows them done as soon as the call is saved."""
+    return tasks_autocomplete(now=timezone.now(), customer_ids=[touchpoint.customer_id])

@@ -33,7 +33,8 @@ def describe(params: dict) -> str:
 
 def reason(params: dict, values: dict) -> str:
     if values.get("last_touchpoint_at"):
-        return f"No touchpoint for {values['days_since']} days (last on {values['last_touchpoint_at'][:10]})"
+        # The date, never "for N days": a stored sentence cannot stay true (docs/playbooks.md#relative-dates).
+        return f"No touchpoint since {values['last_touchpoint_at'][:10]}"
     return f"No touchpoint ever logged (customer since {values['since']})"
 
 

@@ -27,7 +27,8 @@ def describe(params: dict) -> str:
 
 
 def reason(params: dict, values: dict) -> str:
-    return f"Renewal on {values['renewal_date']}, in {values['days_to_renewal']} days"
+    # The date, never "in N days": a stored sentence cannot stay true (docs/playbooks.md#relative-dates).
+    return f"Renewal on {values['renewal_date']}"
 
 
 def key_for(renewal_date: dt.date) -> str:
@@ -54,9 +55,6 @@ def matches(ctx: Context) -> Iterator[Match]:
             continue
         yield Match(
             customer_id=pk,
-            values={
-                "renewal_date": renewal_date.isoformat(),
-                "days_to_renewal": (renewal_date - ctx.today).days,
-            },
+            values={"renewal_date": renewal_date.isoformat()},
             key=key,
         )

@@ -64,7 +64,8 @@ def invitation_email(
         "expires_at": invitation.expires_at,
     }
     message = EmailMultiAlternatives(
-        subject=f"{settings.CSHUB_COMPANY_NAME}: {invitation.campaign.question}"[:200],
+        # One line: a newline in a header is a BadHeaderError, and the send would retry forever.
+        subject=" ".join(f"{settings.CSHUB_COMPANY_NAME}: {invitation.campaign.question}".split())[:200],
         body=render_to_string("surveys/email/invitation.txt", context),
         to=[invitation.contact.email],
         connection=connection,

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from accounts.dirty import customers_mark_dirty
 from accounts.models import Contact, Customer
 from core.ingest import IngestError, RowError, UpsertResult, bulk_upsert, check_duplicate_keys
 
@@ -69,4 +70,6 @@ def responses_import(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> d
                 contact_email__in={r["contact_email"] for r in chunk},
             ),
         )
+        if result.created or result.updated:
+            customers_mark_dirty(customer_ids={r["customer_id"] for r in values})  # NPS / CSAT
     return result.as_dict()

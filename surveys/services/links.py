@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.dirty import customers_mark_dirty, upsert_sql
 from accounts.models import Contact
 
 from ..models import (
@@ -144,7 +145,8 @@ def _answer_in_one_statement(*, token: str, score: Any, comment: str) -> Respons
             WHERE i.token_hash = %(hash)s AND c.id = i.campaign_id AND i.state <> %(answered)s
               AND i.expires_at > %(now)s AND c.kind = ANY(%(kinds)s)
             RETURNING i.id, i.campaign_id, i.customer_id, i.contact_id, c.kind
-        )
+        ),
+        dirty AS ({upsert_sql("SELECT customer_id, %(now)s, 1 FROM answered")})
         INSERT INTO {Response._meta.db_table}
             (invitation_id, campaign_id, customer_id, contact_id, contact_email, kind, score, comment,
              answered_at)
@@ -166,6 +168,8 @@ def _answer_in_one_statement(*, token: str, score: Any, comment: str) -> Respons
         row = cursor.fetchone()
     if row is None:
         return None
+    # The mark went in with the answer (the CTE above); no kick: the public hot path stays one statement with
+    # no cache round trip, and the minute sweep recomputes the customer (docs/health.md#live-data).
     fields = ("id", "invitation_id", "campaign_id", "customer_id", "contact_id", "contact_email", "kind")
     return Response.from_db(
         "default", [*fields, "score", "comment", "answered_at"], [*row, value, comment, now]
@@ -203,6 +207,9 @@ def invitation_answer(*, token: str, score: Any, comment: str = "") -> Response:
             Invitation.objects.filter(pk=invitation.pk).update(
                 state=InvitationState.ANSWERED, answered_at=now
             )
+            customers_mark_dirty(
+                customer_ids=[invitation.customer_id]
+            )  # NPS / CSAT (docs/health.md#live-data)
     except IntegrityError:
         # Without row locks (SQLite) the unique index is what stops the second of two concurrent POSTs.
         raise LinkUsed(invitation) from None

@@ -13,9 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Contact, Customer, Pulse, Touchpoint
+from accounts.tokens import api_token_create
 from core.ingest import bulk_upsert
 from tests.factories import ContactFactory, CustomerFactory, UserFactory
 
@@ -62,25 +62,25 @@ def test_anonymous_cannot_read_or_log(anonymous, customer):
 
 
 def test_inactive_users_token_is_refused(csm, customer):
-    token = Token.objects.create(user=csm)
+    _, key = api_token_create(user=csm, name="test")
     csm.is_active = False
     csm.save()
-    response = Client().get(CUSTOMERS, HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = Client().get(CUSTOMERS, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 401
 
 
 def test_token_auth_reads_customers(csm, customer):
-    token = Token.objects.create(user=csm)
-    response = Client().get(CUSTOMERS, HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = api_token_create(user=csm, name="test")
+    response = Client().get(CUSTOMERS, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
     assert [c["external_id"] for c in response.json()["results"]] == ["NW-1"]
     assert Client().get(CUSTOMERS, HTTP_AUTHORIZATION="Token not-a-real-key").status_code == 401
 
 
 def test_admin_token_can_ingest(admin_user):
-    token = Token.objects.create(user=admin_user)
+    _, key = api_token_create(user=admin_user, name="test")
     response = post(
-        Client(), CUSTOMERS, {"external_id": "T-1", "name": "Tok"}, HTTP_AUTHORIZATION=f"Token {token.key}"
+        Client(), CUSTOMERS, {"external_id": "T-1", "name": "Tok"}, HTTP_AUTHORIZATION=f"Token {key}"
     )
     assert response.status_code == 200
     assert response.json() == {"created": 1, "updated": 0, "unchanged": 0}

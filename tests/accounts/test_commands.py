@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from accounts.models import Role, Team, User
+from accounts.models import ApiToken, Role, Team, User
+from accounts.tokens import api_token_create, hash_key
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -93,26 +93,38 @@ def test_create_user_requires_role():
         run("create_user", "x@example.com")
 
 
-def test_api_token_prints_a_working_token_and_is_stable(csm, customer):
+def test_api_token_prints_a_working_token_stored_only_hashed(csm, customer):
     key = run("api_token", "CSM@example.com").strip()
-    assert Token.objects.get(user=csm).key == key
-    assert run("api_token", "csm@example.com").strip() == key
+    token = ApiToken.objects.get(user=csm)
+    assert token.key_hash == hash_key(key)
+    assert key not in {token.name, token.key_hash, token.prefix}
     response = Client().get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
 
 
-def test_api_token_rotate_replaces_the_key(csm):
+def test_api_token_again_prints_another_working_token(csm):
+    # Keys are stored hashed, so an existing one cannot be printed again: each run makes a new one.
+    first = run("api_token", csm.email).strip()
+    second = run("api_token", csm.email).strip()
+    assert first != second
+    for key in (first, second):
+        assert Client().get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+
+
+def test_api_token_rotate_revokes_the_commands_earlier_tokens_only(csm):
+    _, own = api_token_create(user=csm, name="BI export")
     old = run("api_token", csm.email).strip()
     new = run("api_token", csm.email, "--rotate").strip()
     assert new != old
-    assert list(Token.objects.filter(user=csm).values_list("key", flat=True)) == [new]
     assert Client().get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Token {old}").status_code == 401
+    assert Client().get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Token {new}").status_code == 200
+    assert Client().get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Token {own}").status_code == 200
 
 
 def test_api_token_unknown_user_is_an_error():
     with pytest.raises(CommandError, match="No user"):
         run("api_token", "ghost@example.com")
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_api_token_refuses_inactive_user():

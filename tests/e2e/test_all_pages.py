@@ -33,6 +33,7 @@ PAGES = [
     ("revenue", "/revenue/", ALL),
     ("surveys", "/surveys/", ALL),
     ("health-model", "/health/model/", STAFF),
+    ("health-backtest", "/health/backtest/", STAFF),
     ("playbooks", "/playbooks/", STAFF),
     ("tasks", "/tasks/", ALL),
     ("team", "/team/", STAFF),

@@ -100,15 +100,15 @@ def test_manager_cannot_start_outside_their_teams(manager_client, other_customer
 
 
 def test_token_auth_and_anonymous(anonymous, admin_user, customer):
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import api_token_create
 
     assert anonymous.get(URL).status_code in (401, 403)
-    token = Token.objects.create(user=admin_user)
+    _, key = api_token_create(user=admin_user, name="test")
     playbook, _ = make_playbook()
     response = anonymous.post(
         URL,
         {"playbook": playbook.pk, "customer": customer.external_id},
         "application/json",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {key}",
     )
     assert response.status_code == 201

@@ -208,3 +208,15 @@ def test_requeue_sends_invitations_whose_task_was_lost(customer, manager):
     assert len(mail.outbox) == 2
     assert invitations_requeue_stale() == 0  # sent: nothing left
     assert len(mail.outbox) == 2
+
+
+def test_a_question_with_a_newline_is_sent_on_one_subject_line(customer, manager):
+    """A campaign written before questions were one line (or a kind's question edited in the admin) sent
+    nothing: every attempt was a BadHeaderError, retried forever."""
+    ContactFactory(customer=customer)
+    result = campaign_send(user=manager, kind="nps", customers=[customer])
+    result.campaign.question = "How likely\nare you\r\nto recommend us?"
+    result.campaign.save()
+    invitation = result.campaign.invitations.get()
+    assert invitations_deliver(invitation_ids=[invitation.pk]).sent == [invitation.pk]
+    assert mail.outbox[0].subject.endswith("How likely are you to recommend us?")

@@ -183,3 +183,22 @@ def test_customer_page_panel_shows_latest_answer_per_contact(csm_client, custome
         None,
         None,
     ]
+
+
+def test_a_question_typed_on_several_lines_is_sent_as_one(
+    manager_client, customer, django_capture_on_commit_callbacks
+):
+    ContactFactory(customer=customer, email="ok@northwind.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = manager_client.post(
+            NEW,
+            {
+                "kind": "nps",
+                "customers": [customer.pk],
+                "question": "Would you\r\nrecommend us?",
+                "action": "send",
+            },
+        )
+    assert sent.status_code == 302
+    assert Campaign.objects.get().question == "Would you recommend us?"
+    assert mail.outbox[0].subject.endswith("Would you recommend us?")

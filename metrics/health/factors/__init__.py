@@ -4,6 +4,12 @@ subclass decorated with `@register`; adding a factor is adding one file (and lis
 A factor computes its raw value for MANY customers at once, in SQL, as of a day, and answers
 {customer_id: Reading}. A customer absent from the answer (or with `value=None`) has the factor *missing*
 — no data, which is not the same as zero.
+
+An **excused** reading (docs/health.md#missing-is-not-perfect) is a factor that does not apply: its source
+sends nothing to this install (no ticket feed, no survey answers, no pulses, no touchpoints, no licenses, no
+key features for anyone) or the customer is too young for it (usage trend before day 60, revenue trend before
+day 90). An excused factor counts neither as present nor in the weight the "enough data" rule compares with,
+so a new customer is scored on what exists.
 """
 
 from __future__ import annotations
@@ -21,6 +27,32 @@ class Reading:
     value: float | None
     as_of: dt.date | None = None  # freshness: the date of the newest input behind the value
     detail: dict[str, Any] = field(default_factory=dict)  # numbers the "what moved" sentence quotes
+    excused: bool = False  # the factor does not apply (value None): see the module docstring
+
+
+def excused(reason: str) -> Reading:
+    """A reading for a factor that does not apply to the customer, with the reason in words."""
+    return Reading(value=None, detail={"excused": reason}, excused=True)
+
+
+def excuse_all(customer_ids: list[int], reason: str) -> dict[int, Reading]:
+    """Every customer excused: the factor's source sends nothing to this install."""
+    reading = excused(reason)
+    return dict.fromkeys(customer_ids, reading)
+
+
+def source_live(key: str, day: dt.date, check: Any) -> bool:
+    """Whether a factor's source has data for any customer (install-wide) as of `day`: `check()`, evaluated
+    once per open shared scan (one recompute chunk), key and day."""
+    from .usage_window import shared_cache
+
+    cache = shared_cache()
+    if cache is None:
+        return bool(check())
+    hit = cache.get(("live", key, day))
+    if hit is None:
+        hit = cache[("live", key, day)] = bool(check())
+    return hit
 
 
 class Factor:
@@ -78,6 +110,7 @@ FACTOR_MODULES = [
     "csat",
     "pulse",
     "engagement",
+    "tenure",
 ]
 
 
@@ -99,10 +132,15 @@ def load() -> dict[str, Factor]:
 
 def id_range(customer_ids: list[int], field: str = "customer_id") -> dict[str, int]:
     """Filter kwargs for the id range spanning `customer_ids` (chunks are id ranges): an index range scan is
-    cheaper than a long IN list, and the caller keeps only the customers it asked for."""
+    cheaper than a long IN list, and the caller keeps only the customers it asked for. Ids scattered over a
+    wide range (the live recompute's dirty customers, docs/health.md#live-data) are an IN list instead: the
+    range would read nearly every customer's rows for a handful of them."""
     if not customer_ids:
         return {f"{field}__in": []}
-    return {f"{field}__gte": min(customer_ids), f"{field}__lte": max(customer_ids)}
+    low, high = min(customer_ids), max(customer_ids)
+    if high - low >= 2 * len(customer_ids):
+        return {f"{field}__in": sorted(set(customer_ids))}
+    return {f"{field}__gte": low, f"{field}__lte": high}
 
 
 def as_date(value: Any) -> dt.date | None:

@@ -7,7 +7,8 @@ from typing import Any
 
 from surveys.selectors import csat_by_customer
 
-from . import Factor, Reading, register
+from . import Factor, Reading, excuse_all, register
+from .nps import _answers_in_window
 
 WINDOW_DAYS = 90
 
@@ -23,6 +24,8 @@ class Csat(Factor):
     window = "last 90 days"
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        if customer_ids and not _answers_in_window(self.key, "csat", day, WINDOW_DAYS):
+            return excuse_all(customer_ids, "no CSAT answers in the install in the last 90 days")
         scores = csat_by_customer(customer_ids=customer_ids, as_of=day, days=WINDOW_DAYS)
         return {cid: Reading(value=float(v)) for cid, v in scores.items() if v is not None}
 

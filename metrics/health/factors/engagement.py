@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from accounts.selectors import last_touchpoint_day_by_customer
+from accounts.selectors import any_touchpoint_between, last_touchpoint_day_by_customer
 from core.sql import day_bounds
 
-from . import Factor, Reading, as_date, change_verb, register
+from . import Factor, Reading, as_date, change_verb, excuse_all, register, source_live
+
+FEED_DAYS = 180  # no touchpoint logged for any customer in [D - 179, D]: the install does not log them
 
 
 @register
@@ -22,6 +24,11 @@ class Engagement(Factor):
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         _start, end = day_bounds(day)
+        feed_start, _ = day_bounds(day - dt.timedelta(days=FEED_DAYS - 1))
+        if customer_ids and not source_live(
+            self.key, day, lambda: any_touchpoint_between(since=feed_start, until=end)
+        ):
+            return excuse_all(customer_ids, "no touchpoint logged in the install in the last 180 days")
         last_days = last_touchpoint_day_by_customer(customer_ids=customer_ids, until=end)
         readings = {}
         for cid, last in last_days.items():

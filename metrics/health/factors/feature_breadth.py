@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from . import Factor, Reading, change_verb, register
+from . import Factor, Reading, change_verb, excuse_all, register
 from .usage_window import key_features, usage_window
 
 
@@ -21,7 +21,7 @@ class FeatureBreadth(Factor):
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         names = key_features()
         if not names:
-            return {}
+            return excuse_all(customer_ids, "no key features configured")
         usage = usage_window(customer_ids=customer_ids, day=day)
         readings = {}
         for cid in customer_ids:

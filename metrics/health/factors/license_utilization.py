@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from accounts.selectors import licenses_by_customer
+from accounts.selectors import any_customer_with_licenses, licenses_by_customer
 
-from . import Factor, Reading, change_verb, register
+from . import Factor, Reading, change_verb, excuse_all, register, source_live
 from .usage_window import usage_window
 
 
@@ -22,6 +22,8 @@ class LicenseUtilization(Factor):
     default_good = 0.8
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        if customer_ids and not source_live(self.key, day, any_customer_with_licenses):
+            return excuse_all(customer_ids, "no customer has licenses recorded")
         licenses = licenses_by_customer(customer_ids=customer_ids)
         usage = usage_window(customer_ids=customer_ids, day=day)
         readings = {}

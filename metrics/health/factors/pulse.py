@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from accounts.selectors import latest_pulse_by_customer
+from accounts.selectors import any_pulse_between, latest_pulse_by_customer
 from core.sql import day_bounds
 
-from . import Factor, Reading, as_date, register
+from . import Factor, Reading, as_date, excuse_all, register, source_live
 
 FRESH_DAYS = 60
 
@@ -25,6 +25,10 @@ class CsmPulse(Factor):
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         oldest, _ = day_bounds(day - dt.timedelta(days=FRESH_DAYS))
         _start, end = day_bounds(day)
+        if customer_ids and not source_live(
+            self.key, day, lambda: any_pulse_between(since=oldest, until=end)
+        ):
+            return excuse_all(customer_ids, "no CSM pulse logged in the install in the last 60 days")
         # Only pulses of the last 60 days can count, so the latest of those is the latest that matters.
         latest = latest_pulse_by_customer(customer_ids=customer_ids, since=oldest, until=end)
         return {cid: Reading(value=float(score), as_of=as_date(on)) for cid, (score, on) in latest.items()}

@@ -4,8 +4,8 @@ licenses) as a percentile rank among the scored customers of its segment.
 The rank needs the whole population, but the engine asks per chunk of ~5,000 customers, possibly in several
 worker processes. So the population's values are read with ONE aggregate statement per day (the scored
 customers of population.py LEFT JOIN the 30 days of the UsageDaily rollup, GROUP BY customer) and kept in this
-process for the chunks that follow: per (day, database), only the latest day, for at most MEMO_SECONDS. Each
-chunk is then ranked in Python with bisect, without a query.
+process for the chunks that follow: per (day, database), the latest MEMO_DAYS days, for at most
+MEMO_SECONDS. Each chunk is then ranked in Python with bisect, without a query.
 
 Cost: one statement per day and process, which reads the 30-day window of the rollup for the whole base (the
 same rows the chunks' usage scans read, once more in total, not once per chunk) and answers one row per scored
@@ -18,8 +18,9 @@ worker process. A caller that asks about many different days (the backtest's ear
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from . import Factor, Reading, change_verb, register
 from .usage_window import WINDOW_DAYS
 
 MIN_SEGMENT = 30  # a segment with fewer scored customers is compared with the whole base
+MEMO_DAYS = 4
 MEMO_SECONDS = 300  # a day's chunks run within minutes; a later recompute of the same day reads afresh
 
 
@@ -51,6 +53,7 @@ class Distribution:
 
 
 _memo: dict[tuple[dt.date, str, str], tuple[float, Distribution]] = {}
+_memo_lock = threading.Lock()
 
 
 def forget() -> None:
@@ -66,17 +69,64 @@ def percentile(value: float, ordered: list[float]) -> float:
     return 100.0 * (lower + ties / 2) / len(ordered)
 
 
+def _memo_key(day: dt.date) -> tuple[dt.date, str, str]:
+    return (day, connection.alias, str(connection.settings_dict.get("NAME")))
+
+
 def distribution(day: dt.date) -> Distribution:
-    """The scored population's usage on `day`, memoized per (day, database) in this process (latest day
-    only)."""
-    key = (day, connection.alias, str(connection.settings_dict.get("NAME")))
+    """The scored population's usage on `day`, memoized per (day, database) in this process (the latest
+    MEMO_DAYS days)."""
+    key = _memo_key(day)
     hit = _memo.get(key)
     if hit is not None and time.monotonic() - hit[0] < MEMO_SECONDS:
         return hit[1]
+    dist = _build(_peers(day))
+    with _memo_lock:  # bounded: the latest MEMO_DAYS days (a backtest reads a few dates at once)
+        _memo[key] = (time.monotonic(), dist)
+        while len(_memo) > MEMO_DAYS:
+            del _memo[next(iter(_memo))]
+    return dist
+
+
+def refresh_peers(day: dt.date, customer_ids: list[int]) -> None:
+    """Re-read the usage of `customer_ids` into the memoized distribution of `day`, if there is one (the live
+    recompute, docs/health.md#live-data: the customers whose usage just changed are ranked on their new usage
+    against the memoized peers, one query for the batch instead of the whole population's)."""
+    key = _memo_key(day)
+    hit = _memo.get(key)
+    if hit is None or time.monotonic() - hit[0] >= MEMO_SECONDS:
+        return
+    dist = hit[1]
+    fresh = _peers(day, customer_ids=customer_ids)
+    moved = [cid for cid in customer_ids if dist.peers.get(cid) != fresh.get(cid)]
+    if any(
+        cid not in dist.peers or cid not in fresh or dist.peers[cid].segment != fresh[cid].segment
+        for cid in moved
+    ):  # someone joined, left or changed segment: the groups themselves change
+        peers = {**dist.peers, **fresh}
+        for cid in customer_ids:
+            if cid not in fresh:
+                peers.pop(cid, None)
+        _memo[key] = (hit[0], _build(peers))
+        return
+    for cid in moved:  # the same customers with new usage: move each value within its sorted lists
+        old, new = dist.peers[cid], fresh[cid]
+        lists = [dist.everyone]
+        if old.segment and old.segment in dist.groups:
+            lists.append(dist.groups[old.segment])
+        for ordered in lists:
+            del ordered[bisect_left(ordered, old.value)]
+            insort(ordered, new.value)
+        dist.peers[cid] = new
+
+
+def _peers(day: dt.date, customer_ids: list[int] | None = None) -> dict[int, Peer]:
     start = day - dt.timedelta(days=WINDOW_DAYS - 1)
+    population = scored_customers(day)
+    if customer_ids is not None:
+        population = population.filter(pk__in=customer_ids)
     rows = (
-        scored_customers(day)
-        .annotate(
+        population.annotate(
             recent_usage=FilteredRelation(
                 "usage_daily", condition=Q(usage_daily__day__gte=start, usage_daily__day__lte=day)
             )
@@ -85,7 +135,7 @@ def distribution(day: dt.date) -> Distribution:
         .annotate(events=Sum("recent_usage__events", default=0), last=Max("recent_usage__day"))
         .order_by()
     )
-    peers = {
+    return {
         r["pk"]: Peer(
             r["segment"],
             r["licenses"],
@@ -95,18 +145,18 @@ def distribution(day: dt.date) -> Distribution:
         )
         for r in rows
     }
+
+
+def _build(peers: dict[int, Peer]) -> Distribution:
     by_segment: dict[str, list[float]] = {}
     for p in peers.values():
         if p.segment:  # no segment: compared with the whole base
             by_segment.setdefault(p.segment, []).append(p.value)
-    dist = Distribution(
+    return Distribution(
         peers=peers,
         groups={s: sorted(v) for s, v in by_segment.items() if len(v) >= MIN_SEGMENT},
         everyone=sorted(p.value for p in peers.values()),
     )
-    _memo.clear()  # bounded: the latest day only
-    _memo[key] = (time.monotonic(), dist)
-    return dist
 
 
 def _ordinal(n: int) -> str:

@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from metrics.models import MrrEntry
 
-from . import Factor, Reading, id_range, register
+from . import Factor, Reading, excused, id_range, register
 
 LOOKBACK_DAYS = 90
 
@@ -42,9 +42,10 @@ class RevenueTrend(Factor):
         before = mrr_on(customer_ids=customer_ids, day=day - dt.timedelta(days=LOOKBACK_DAYS))
         now = mrr_on(customer_ids=customer_ids, day=day)
         wanted = set(customer_ids)
-        readings = {}
+        young = excused("not paying 90 days ago")
+        readings = {cid: young for cid in customer_ids}  # younger than 90 days: excused
         for cid, (then, _) in before.items():
-            if cid not in wanted or then <= 0:  # younger than 90 days (or not paying then): missing
+            if cid not in wanted or then <= 0:
                 continue
             mrr, on = now.get(cid, (0.0, None))
             readings[cid] = Reading(value=mrr / then, as_of=on, detail={"mrr": mrr, "mrr_before": then})

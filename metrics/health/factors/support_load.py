@@ -14,7 +14,7 @@ from django.db.models import Case, Count, Q, Sum, Value, When
 from core.sql import day_bounds
 from metrics.models import Priority, Ticket
 
-from . import Factor, Reading, id_range, register
+from . import Factor, Reading, excuse_all, id_range, register, source_live
 
 WEIGHTS = {Priority.URGENT: 3, Priority.HIGH: 2}
 FEED_DAYS = 180  # a ticket opened for any customer in [D - 179, D] means the install has a ticket feed
@@ -35,11 +35,12 @@ class SupportLoad(Factor):
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         _start, end = day_bounds(day)
         feed_start, _end = day_bounds(day - dt.timedelta(days=FEED_DAYS - 1))
-        if (
-            not customer_ids
-            or not Ticket.objects.filter(opened_at__gte=feed_start, opened_at__lt=end).exists()
+        if not customer_ids:
+            return {}
+        if not source_live(
+            self.key, day, Ticket.objects.filter(opened_at__gte=feed_start, opened_at__lt=end).exists
         ):
-            return {}  # no ticket feed: missing, not "no tickets"
+            return excuse_all(customer_ids, "no ticket feed")  # missing, not "no tickets" = full marks
         load = Case(
             *(When(priority=p, then=Value(w)) for p, w in WEIGHTS.items()),
             default=Value(1),

@@ -15,7 +15,7 @@ from django.db.models import Min
 from accounts.selectors import contract_start_by_customer
 from metrics.models import UsageDaily
 
-from . import Factor, Reading, change_verb, register
+from . import Factor, Reading, change_verb, excused, register
 from .usage_window import WINDOW_DAYS, usage_window
 
 HISTORY_DAYS = 2 * WINDOW_DAYS  # two full windows: the trend's 30 days and the 30 before
@@ -39,16 +39,17 @@ class UsageTrend(Factor):
             for cid, u in usage_window(customer_ids=customer_ids, day=day).items()
             if u.previous  # nothing to compare against: missing, not zero
         }
-        old_enough = _with_full_history(list(stats), day=day)
-        return {
-            cid: Reading(
-                value=u.recent / u.previous,
-                as_of=u.last,
-                detail={"recent": u.recent, "previous": u.previous},
-            )
-            for cid, u in stats.items()
-            if cid in old_enough
-        }
+        old_enough = _with_full_history(customer_ids, day=day)
+        young = excused("under 60 days of history")
+        readings = {cid: young for cid in customer_ids if cid not in old_enough}
+        for cid, u in stats.items():
+            if cid in old_enough:
+                readings[cid] = Reading(
+                    value=u.recent / u.previous,
+                    as_of=u.last,
+                    detail={"recent": u.recent, "previous": u.previous},
+                )
+        return readings
 
     def format_raw(self, value: float | None, detail: dict[str, Any]) -> str:
         if value is None:

@@ -48,6 +48,11 @@ def shared_scan() -> Any:
         _cache.reset(token)
 
 
+def shared_cache() -> dict | None:
+    """The open shared scan's cache (None outside one)."""
+    return _cache.get()
+
+
 def _key(customer_ids: list[int], day: dt.date) -> tuple:
     return ("usage", min(customer_ids, default=0), max(customer_ids, default=0), day)
 

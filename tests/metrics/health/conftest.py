@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 
 from metrics.health.services import health_model_create
 from metrics.models import HealthModel, UsageDaily
+from tests.factories import CustomerFactory, MrrEntryFactory, PulseFactory, ledger
 
 DAY = dt.date(2026, 6, 30)
 
@@ -18,6 +20,13 @@ def at(day: dt.date, hour: int = 12) -> dt.datetime:
 
 def days_ago(n: int, day: dt.date = DAY) -> dt.date:
     return day - dt.timedelta(days=n)
+
+
+def ledger_before(customer, *rows: tuple[int, int]) -> None:
+    """MRR ledger rows (days before DAY, mrr), written through the service as tests.factories.ledger writes
+    them (which counts days before today)."""
+    offset = (timezone.localdate() - DAY).days
+    ledger(customer, *((n + offset, mrr) for n, mrr in rows))
 
 
 def usage(customer, *, users: int, day: dt.date, features=("reports",), events: int = 1, prefix: str = "u"):
@@ -52,3 +61,33 @@ def v1_model() -> HealthModel:
         margin=Decimal(3),
         note="v1 weights (test)",
     )
+
+
+@pytest.fixture
+def pulse_population(db):
+    """A model of the CSM pulse alone (1 -> 0, 5 -> 100 points; green >= 70, yellow >= 40) in force, and four
+    customers paying 100 since 2025-06-01 with a pulse on the eve of each month start of 2026-01..03: A pulse
+    5 stays; B pulse 2 churns 2026-02-20; C pulse 3 churns 2026-03-15; D has no pulse (not enough data).
+    For the backtest's API and pages (test_backtest.py works its own population out by hand)."""
+    model = health_model_create(
+        factors=[{"key": "pulse", "weight": 100, "bad": 1.0, "good": 5.0, "enabled": True}],
+        green=70,
+        yellow=40,
+        margin=3,
+        note="pulse only (test)",
+    )
+    customers = {name: CustomerFactory(name=name) for name in "ABCD"}
+    for name, score, churn in (
+        ("A", 5, None),
+        ("B", 2, dt.date(2026, 2, 20)),
+        ("C", 3, dt.date(2026, 3, 15)),
+        ("D", None, None),
+    ):
+        customer = customers[name]
+        MrrEntryFactory(customer=customer, effective_date=dt.date(2025, 6, 1), mrr=100)
+        if churn:
+            MrrEntryFactory(customer=customer, effective_date=churn, mrr=0)
+        if score:
+            for eve in (dt.date(2025, 12, 31), dt.date(2026, 1, 31), dt.date(2026, 2, 28)):
+                PulseFactory(customer=customer, score=score, created_at=at(eve))
+    return model, customers

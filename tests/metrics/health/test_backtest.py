@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -15,13 +17,16 @@ from metrics.health.backtest import (
     auc,
     bootstrap_auc,
     calibration,
+    collect,
     early_warning_share,
     lift,
     month_starts,
     percentile,
     run_backtest,
 )
-from metrics.health.services import health_model_create
+from metrics.health.engine import FactorConfig, ModelConfig
+from metrics.health.services import health_model_create, health_recompute
+from metrics.models import HealthSnapshot
 from tests.factories import (
     CustomerFactory,
     MrrEntryFactory,
@@ -29,6 +34,7 @@ from tests.factories import (
     TicketFactory,
     TouchpointFactory,
 )
+from tests.requirements import require_postgres
 
 from .conftest import at, usage
 
@@ -229,13 +235,14 @@ def test_population_report_equals_the_hand_computation(population):
     # the last ledger row is dated Mar 20: every 90-day horizon, and the 30-day ones from Mar 1, reach past it
     assert (h30.rows_beyond_data, h90.rows_beyond_data) == (4, 14)
 
-    # Early warning, 30 days before each churn in [Jan 1, Mar 1 + 90 days]:
-    # D Jan 20 -> Dec 21 paying, no pulse: unscored; B Feb 20 -> Jan 21: pulse 2, red (warned);
-    # G Feb 15 -> Jan 16: not paying; C Mar 15 -> Feb 13: pulse 3, yellow (warned); E Mar 20 -> Feb 18: green.
+    # Early warning on the as-of grid: each churn C with C - 30 in [Jan 1, Apr 1) looks at the last as-of date
+    # on or before C - 30. D (Jan 20 -> Dec 21) is before the grid: not counted. B Feb 20 -> Jan 21 -> Jan 1:
+    # pulse 2, red (warned); G Feb 15 -> Jan 16 -> Jan 1: not paying; C Mar 15 -> Feb 13 -> Feb 1: pulse 3,
+    # yellow (warned); E Mar 20 -> Feb 18 -> Feb 1: green.
     ew = report.early_warning
-    assert (ew.churners, ew.warned, ew.not_paying, ew.unscored) == (5, 2, 1, 1)
-    assert ew.share == pytest.approx(2 / 5)
-    assert ew.window_end == D(2026, 5, 30)
+    assert (ew.churners, ew.warned, ew.not_paying, ew.unscored) == (4, 2, 1, 0)
+    assert ew.share == pytest.approx(2 / 4)
+    assert (ew.window_start, ew.window_end) == (D(2026, 1, 31), D(2026, 4, 30))
     # alarm rate: red or yellow among the 12 scored rows: B x2, F, C x3
     assert (ew.scored_rows, ew.alarm_rate) == (12, 0.5)
 
@@ -379,7 +386,7 @@ def test_command_prints_json_with_the_documented_keys(population):
     assert set(data["horizons"][0]["factors"][0]) == {"factor", "coverage", "rows", "auc"}
     assert set(data["early_warning"]) == EARLY_WARNING_KEYS
     assert data["horizons"][0]["auc"] == pytest.approx(17.5 / 27)
-    assert data["early_warning"]["share"] == pytest.approx(0.4)
+    assert data["early_warning"]["share"] == pytest.approx(0.5)
     # the same numbers as the report
     report = run_backtest(start=START, end=END, model_version=model.version)
     assert data == json.loads(json.dumps(report.as_dict()))
@@ -412,3 +419,60 @@ def test_command_options_and_tables(population):
 def test_command_rejects_bad_arguments(db, args):
     with pytest.raises(CommandError):
         run_command(*args)
+
+
+# --- Dates read at once, on their own connections (PostgreSQL) -------------------------------------------
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_dates_read_in_parallel_threads_give_the_same_rows(population):
+    require_postgres()
+    model, _ = population
+    config = ModelConfig.of(model)
+    one = collect(config, start=START, end=END, workers=1)
+    two = collect(config, start=START, end=END, workers=2)
+    assert one.size == two.size == 14
+    assert np.array_equal(one.customer, two.customer)
+    assert np.array_equal(one.day, two.day)
+    assert np.array_equal(one.churn_in, two.churn_in)
+    assert np.array_equal(np.isnan(one.raw), np.isnan(two.raw))
+    assert np.array_equal(np.nan_to_num(one.raw), np.nan_to_num(two.raw))
+    assert np.array_equal(one.warning_rows, two.warning_rows)
+    progress = []
+    collect(
+        config, start=START, end=END, workers=2, chunk_size=3, progress=lambda d, t: progress.append((d, t))
+    )
+    assert progress[0] == (0, 9)  # 3 chunks (of 3, 3 and 1 customers) x 3 dates
+    assert progress[-1] == (9, 9)
+    assert sorted(progress) == progress
+
+
+# --- Stored snapshots are read where they hold the factor ---------------------------------------------------
+
+
+def test_stored_snapshots_give_the_rows_a_fresh_read_gives_and_are_read(population):
+    model, c = population
+    for day in month_starts(START, END):
+        health_recompute(day=day, run_hooks=False)  # the snapshot of record of each as-of date
+    config = ModelConfig.of(model)
+    with_tenure = replace(config, factors=(*config.factors, FactorConfig("tenure", 10.0, 30.0, 365.0)))
+    for cfg in (config, with_tenure):  # tenure is in no snapshot: gathered
+        stored = collect(cfg, start=START, end=END, snapshots=True)
+        fresh = collect(cfg, start=START, end=END, snapshots=False)
+        assert stored.keys == fresh.keys
+        assert np.array_equal(stored.customer, fresh.customer)
+        assert np.array_equal(np.nan_to_num(stored.raw, nan=-1), np.nan_to_num(fresh.raw, nan=-1))
+        assert np.array_equal(stored.excused, fresh.excused)
+    # the stored value is what is read: change B's stored pulse on Feb 1 and the row follows
+    snap = HealthSnapshot.objects.get(customer=c["B"], date=D(2026, 2, 1))
+    snap.components = [
+        {**part, "raw_value": 4.0} if part["factor"] == "pulse" else part for part in snap.components
+    ]
+    snap.save()
+    rows = {
+        (r.customer_id, r.as_of): r
+        for r in run_backtest(start=START, end=END, model_version=model.version).rows
+    }
+    assert rows[(c["B"].pk, D(2026, 2, 1))].score == 75.0
+    assert rows[(c["B"].pk, D(2026, 1, 1))].score == 25.0

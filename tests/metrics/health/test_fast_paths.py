@@ -15,6 +15,7 @@ import gc
 import math
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
@@ -23,8 +24,9 @@ from hypothesis import strategies as st
 
 from accounts.models import Customer
 from metrics.health import services
+from metrics.health.backtest import BAND_CODES, NO_CHURN, Collected, score_rows
 from metrics.health.engine import FactorConfig, ModelConfig, band_with_hysteresis, score_many
-from metrics.health.factors import FACTOR_MODULES, Reading, get_factor
+from metrics.health.factors import FACTOR_MODULES, Reading, excused, get_factor
 from metrics.health.services import health_model_current, previous_bands
 from metrics.models import HealthSnapshot
 from surveys.selectors import account_nps_by_customer, csat_by_customer
@@ -60,7 +62,8 @@ def _reference_round_to_total(values: list[float], total: float) -> list[float]:
 def reference_score(config: ModelConfig, readings: dict, previous: str | None):
     """docs/health.md one customer at a time, written the plain way (the engine before the speed work)."""
     factors = config.active
-    total_weight = sum(f.weight for f in factors)
+    # excused factors (not applicable) count neither as present nor in the weight compared with
+    total_weight = sum(f.weight for f in factors if not getattr(readings.get(f.key), "excused", False))
     present = [f for f in factors if (r := readings.get(f.key)) is not None and r.value is not None]
     present_weight = sum(f.weight for f in present)
     enough = total_weight > 0 and present_weight > 0 and present_weight * 2 >= total_weight
@@ -93,7 +96,7 @@ def reference_score(config: ModelConfig, readings: dict, previous: str | None):
                 "weight": shares.get(f.key, 0.0) if enough else None,
                 "contribution": contributions.get(f.key, 0.0) if enough else None,
                 "as_of": r.as_of.isoformat() if has and r.as_of else None,
-                "detail": r.detail if has else {},
+                "detail": r.detail if has or (r is not None and r.excused) else {},
             }
         )
     band = band_with_hysteresis(
@@ -125,6 +128,7 @@ reading = st.one_of(
         as_of=st.one_of(st.none(), st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 7, 1))),
         detail=st.dictionaries(st.sampled_from(["a", "b"]), st.integers(0, 50), max_size=2),
     ),
+    st.builds(excused, st.sampled_from(["no ticket feed", "under 60 days of history"])),
 )
 customer = st.tuples(
     st.lists(reading, min_size=len(KEYS), max_size=len(KEYS)),
@@ -314,3 +318,57 @@ def test_cyclic_gc_is_switched_back_on_even_after_an_error():
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+# --- the backtest's vectorised scoring == the engine's -----------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    factors=factor_configs,
+    thresholds=st.tuples(st.integers(41, 90), st.integers(10, 40)),
+    customers=st.lists(customer, min_size=1, max_size=30),
+)
+def test_backtest_scoring_equals_the_engine(factors, thresholds, customers):
+    green, yellow = thresholds
+    config = ModelConfig(
+        factors=tuple(
+            FactorConfig(key, float(w), bad, good, enabled)
+            for key, (w, bad, good, enabled) in zip(KEYS, factors, strict=True)
+        ),
+        green=float(green),
+        yellow=float(yellow),
+    )
+    readings = {
+        cid: {k: r for k, r in zip(KEYS, rs, strict=True) if r is not None}
+        for cid, (rs, _prev) in enumerate(customers)
+    }
+    n = len(readings)
+    data = Collected(
+        as_of_dates=[dt.date(2026, 6, 1)],
+        keys=tuple(KEYS),
+        customer=np.arange(n, dtype=np.int64),
+        day=np.zeros(n, dtype=np.int64),
+        churn_in=np.full(n, NO_CHURN, dtype=np.int64),
+        raw=np.array(
+            [
+                [r.value if (r := got.get(k)) is not None and r.value is not None else np.nan for k in KEYS]
+                for got in readings.values()
+            ],
+            dtype=float,
+        ).reshape(n, len(KEYS)),
+        excused=np.array(
+            [[(r := got.get(k)) is not None and r.excused for k in KEYS] for got in readings.values()],
+            dtype=bool,
+        ).reshape(n, len(KEYS)),
+        lead=30,
+        warning_rows=np.zeros(0, dtype=np.int64),
+        window=(dt.date(2026, 7, 1), dt.date(2026, 7, 31)),
+        ledger_until=None,
+    )
+    scoring = score_rows(config, data)
+    engine = score_many(config, readings, previous_bands={}, components=False)
+    assert [None if s != s else s for s in scoring.score.tolist()] == [
+        None if r.score is None else float(r.score) for r in engine
+    ]
+    assert [BAND_CODES[int(b)] for b in scoring.band] == [r.band for r in engine]

@@ -10,11 +10,12 @@ import json
 import math
 import random
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Pulse, Touchpoint
-from metrics.health.backtest import run_backtest
+from metrics.health.backtest import collect, run_backtest, score_rows
 from metrics.health.engine import ModelConfig
 from metrics.health.fitting import FitError, fit_health_model
 from metrics.health.services import health_model_current
@@ -109,6 +110,18 @@ def test_fit_is_deterministic_weights_sum_to_100_and_follow_the_drivers(populati
     assert first.proposed.auc is not None
     assert first.proposed.auc >= first.cv_auc - 0.03
     assert first.current.version == HealthModel.objects.current().version
+
+    # the bands are fitted to the training rows of the latest 3 as-of dates: at most 20 % of them red or
+    # yellow, at most 5 % red, and each threshold the highest whole score that keeps to it
+    rows = collect(first.config, start=START, end=END)
+    scores = score_rows(first.config, rows).score[rows.day >= len(rows.as_of_dates) - 3]
+    scores = scores[~np.isnan(scores)]
+    green, yellow = first.config.green, first.config.yellow
+    assert 1 <= yellow < green <= 99
+    assert (scores < green).mean() <= 0.20 < (scores < green + 1).mean() or green == 99
+    assert (scores < yellow).mean() <= 0.05
+    assert first.proposed.alarm_rate <= 0.25  # all the training dates: near the target
+    assert any("Bands fitted" in note for note in first.notes)
 
 
 def test_a_config_backtests_like_the_saved_version(population):

@@ -99,9 +99,13 @@ def test_two_chunks_rank_like_one_and_the_day_is_read_once(django_assert_num_que
         first = FACTOR.readings(customer_ids=ids[:5], day=DAY)
         second = FACTOR.readings(customer_ids=ids[5:], day=DAY)
     assert {**first, **second} == whole
-    with django_assert_num_queries(1):  # another day: read afresh, and only the latest day is kept
+    with django_assert_num_queries(1):  # another day: read afresh; the latest MEMO_DAYS days are kept
         FACTOR.readings(customer_ids=ids, day=DAY - dt.timedelta(days=1))
-    with django_assert_num_queries(1):  # only the latest day is kept: DAY is read again
+    with django_assert_num_queries(0):  # DAY is still kept
+        FACTOR.readings(customer_ids=ids, day=DAY)
+    for back in range(2, relative_usage.MEMO_DAYS + 2):  # MEMO_DAYS more days push DAY out
+        FACTOR.readings(customer_ids=ids, day=DAY - dt.timedelta(days=back))
+    with django_assert_num_queries(1):
         FACTOR.readings(customer_ids=ids, day=DAY)
 
 

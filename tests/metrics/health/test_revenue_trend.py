@@ -23,9 +23,9 @@ def ledger(customer, *rows):
 def test_mrr_now_over_mrr_90_days_ago():
     shrinking = CustomerFactory()
     steady = CustomerFactory()
-    young = CustomerFactory()  # first paid 60 days ago: missing
+    young = CustomerFactory()  # first paid 60 days ago: excused (the factor does not apply yet)
     churned = CustomerFactory()
-    later_start = CustomerFactory()  # a row after D - 90 only, at 0 before: missing
+    later_start = CustomerFactory()  # a row after D - 90 only, at 0 before: excused
     ledger(shrinking, (200, 1000), (30, 700))
     ledger(steady, (90, 500))  # in force exactly on D - 90
     ledger(young, (60, 300))
@@ -34,7 +34,14 @@ def test_mrr_now_over_mrr_90_days_ago():
     mrr_ledger_relink()
     ids = [c.pk for c in (shrinking, steady, young, churned, later_start)]
     got = FACTOR.readings(customer_ids=ids, day=DAY)
-    assert {cid: r.value for cid, r in got.items()} == {shrinking.pk: 0.7, steady.pk: 1.0, churned.pk: 0.0}
+    assert {cid: r.value for cid, r in got.items() if not r.excused} == {
+        shrinking.pk: 0.7,
+        steady.pk: 1.0,
+        churned.pk: 0.0,
+    }
+    assert {cid for cid, r in got.items() if r.excused} == {young.pk, later_start.pk}
+    assert got[young.pk].value is None
+    assert got[young.pk].detail == {"excused": "not paying 90 days ago"}
     assert got[shrinking.pk].detail == {"mrr": 700.0, "mrr_before": 1000.0}
     assert got[shrinking.pk].as_of == days_ago(30)
 

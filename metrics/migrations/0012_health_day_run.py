@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0010_health_default_model_v2'),
+        ('metrics', '0011_health_backtest_job'),
     ]
 
     operations = [

@@ -1,0 +1,304 @@
+"""Live data at scale (docs/health.md#live-data), on PostgreSQL with a real Celery worker.
+
+It builds (or reuses with --reuse) a database `cshub_bench_live` with bench_health's generator, its 60 days
+of data ending today (the live recompute computes today), then measures:
+
+1. **Write path.** The dirty mark (one statement) inside a write's transaction, and the kick after commit
+   (the debounce key in Redis; a task published only by the first write of a burst): added ms per write.
+2. **CPU per customer**, in this process, counting this process and its PostgreSQL backend (/proc): the
+   nightly chunk (5,000 customers, warm) against the live path on batches of dirty customers (10, 50, 200,
+   1,000), recompute alone and with the live trigger evaluation.
+3. **Latency with a real worker** (`celery worker -c 2`): a stream of factor-changing writes spread over
+   random customers (default 1,000 a minute for 120 s: pulses, and every tenth an NPS detractor answer,
+   which starts the starter library's detractor follow-up), then p50/p95/max from commit to the updated
+   snapshot (its computed_at) and from commit to the run, and the worker's CPU per recomputed customer.
+
+Targets (issue 17): p95 commit → snapshot ≤ 60 s (goal ≤ 10 s), p95 → run ≤ 90 s, live CPU per customer ≤ 3
+times the nightly chunk's, the write path's added latency ≤ 2 ms.
+
+Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cshub REDIS_URL=redis://127.0.0.1:6379/6 \
+       python bench/bench_live.py [--customers 100000] [--events-per-100k 10000000] [--rate 1000]
+       [--seconds 120] [--reuse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import bench_health as gen
+
+ROOT = Path(__file__).resolve().parent.parent
+gen.DB_NAME = os.environ.get("BENCH_LIVE_DB", "cshub_bench_live")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes, from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError):
+            pass
+    return total / TICKS
+
+
+def backend_pid() -> int:
+    return gen._scalar("SELECT pg_backend_pid()")
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def write_path(customer_ids: list[int], n: int = 400) -> None:
+    """Added latency of a write: a pulse written and committed with and without its dirty mark and kick."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from accounts.dirty import KICK_KEY, customers_mark_dirty
+    from accounts.models import DirtyCustomer, Pulse
+
+    plain, marked, marks = [], [], []
+    rng = random.Random(1)
+    written = []
+    for i in range(2 * n):
+        cid = rng.choice(customer_ids)
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            written.append(Pulse.objects.create(customer_id=cid, score=3).pk)
+            if i % 2:
+                t1 = time.perf_counter()
+                customers_mark_dirty(customer_ids=[cid])
+                marks.append(time.perf_counter() - t1)
+        (marked if i % 2 else plain).append(time.perf_counter() - t0)  # incl. commit and the kick on commit
+    cache.delete(KICK_KEY)
+    t3 = time.perf_counter()
+    cache.add(KICK_KEY, 1, timeout=5)  # the first write of a burst: the key is set and a task published
+    first_add = time.perf_counter() - t3
+    cache.delete(KICK_KEY)
+    Pulse.objects.filter(pk__in=written).delete()
+    DirtyCustomer.objects.all().delete()
+    ms = 1000
+    print(
+        f"  the mark alone (one statement)                   p50 {p(marks, 0.5) * ms:6.2f} ms  "
+        f"p95 {p(marks, 0.95) * ms:6.2f} ms\n"
+        f"  a pulse write + commit, without / with mark+kick p50 {p(plain, 0.5) * ms:6.2f} / "
+        f"{p(marked, 0.5) * ms:6.2f} ms (+{(p(marked, 0.5) - p(plain, 0.5)) * ms:.2f})  "
+        f"p95 {p(plain, 0.95) * ms:6.2f} / {p(marked, 0.95) * ms:6.2f} ms\n"
+        f"  the burst's first kick: debounce key set in Redis    {first_add * ms:6.2f} ms (+ one publish)",
+        flush=True,
+    )
+
+
+def cpu_per_customer(customer_ids: list[int], today: dt.date) -> tuple[float, dict[int, tuple[float, float]]]:
+    """Nightly chunk vs live batches, CPU of this process + its PostgreSQL backend, per customer."""
+    from accounts.dirty import customers_mark_dirty
+    from accounts.models import DirtyCustomer
+    from metrics.health.factors.relative_usage import distribution
+    from metrics.health.live import health_live_recompute
+    from metrics.health.services import customer_id_chunks, health_chunk_recompute, health_model_current
+
+    model_id = health_model_current().pk
+    pids = [os.getpid(), backend_pid()]
+    distribution(today)  # warm: each worker process builds it once per 5 minutes
+    chunks = customer_id_chunks()
+    nightly = []
+    for lo, hi in chunks[1:3] or chunks[:1]:
+        c0 = cpu_of(pids)
+        n = health_chunk_recompute(day=today, model_id=model_id, lo=lo, hi=hi)
+        nightly.append((cpu_of(pids) - c0) / n)
+    per_nightly = statistics.mean(nightly)
+    print(f"  nightly chunk (5,000 customers, warm)            {per_nightly * 1000:7.3f} ms CPU per customer")
+    rng = random.Random(2)
+    live: dict[int, tuple[float, float]] = {}
+    for size in (10, 50, 200, 1000):
+        results = []
+        for with_triggers in (False, True):
+            DirtyCustomer.objects.all().delete()
+            customers_mark_dirty(customer_ids=rng.sample(customer_ids, size))
+            hooks = None if with_triggers else []
+            from django.conf import settings
+
+            saved = settings.CSHUB_AFTER_LIVE_RECOMPUTE
+            if hooks is not None:
+                settings.CSHUB_AFTER_LIVE_RECOMPUTE = hooks
+            try:
+                c0 = cpu_of(pids)
+                done = health_live_recompute(day=today)
+                results.append((cpu_of(pids) - c0) / done.customers)
+            finally:
+                settings.CSHUB_AFTER_LIVE_RECOMPUTE = saved
+        live[size] = (results[0], results[1])
+        print(
+            f"  live batch of {size:>5,}: {results[0] * 1000:7.3f} ms/customer recompute "
+            f"(x{results[0] / per_nightly:4.1f} nightly), {results[1] * 1000:7.3f} with triggers "
+            f"(x{results[1] / per_nightly:4.1f})",
+            flush=True,
+        )
+    return per_nightly, live
+
+
+def stream(db_url: str, customer_ids: list[int], *, rate: int, seconds: int, per_nightly: float) -> None:
+    """Writes at `rate` a minute for `seconds` against a real worker; latencies and worker CPU."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.dirty import KICK_KEY
+    from accounts.models import Customer, DirtyCustomer, User
+    from accounts.services import pulse_log
+    from cshub.celery import app
+    from metrics.models import HealthSnapshot
+    from playbooks.models import Run
+    from surveys.services.imports import responses_import
+
+    admin = User.objects.filter(role="admin").first() or User.objects.create_user(
+        email="bench-admin@example.com", password=None, role="admin"
+    )
+    DirtyCustomer.objects.all().delete()
+    cache.delete(KICK_KEY)
+    app.conf.task_always_eager = False
+    app.control.purge()
+    worker = gen.start_worker(db_url)
+    worker_pids = lambda: gen.RssSampler(worker.pid)._tree()  # noqa: E731
+    rng = random.Random(time.time_ns())  # other customers than a previous run's (their runs are open)
+    pulses: dict[int, float] = {}
+    answers: dict[int, float] = {}
+    externals = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "external_id"))
+    interval = 60.0 / rate
+    stream_began = timezone.now()
+    try:
+        cpu0 = cpu_of(worker_pids())
+        start = time.monotonic()
+        n = 0
+        while time.monotonic() - start < seconds:
+            cid = rng.choice(customer_ids)
+            if n % 10 == 9:
+                responses_import(
+                    rows=[
+                        {
+                            "customer": externals[cid],
+                            "contact_email": f"bench{n}@b{cid}.example",
+                            "kind": "nps",
+                            "score": 2,
+                            "answered_at": timezone.now(),
+                        }
+                    ]
+                )
+                answers[cid] = time.time()
+            else:
+                customer = Customer(pk=cid, csm_id=None)
+                pulse_log(user=admin, customer=customer, score=rng.randint(1, 5))
+                pulses.setdefault(cid, time.time())
+            n += 1
+            delay = start + n * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        print(f"  {n:,} writes in {time.monotonic() - start:.0f} s ({rate:,}/min)", flush=True)
+        deadline = time.monotonic() + 300
+        while DirtyCustomer.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(3)  # the last batch's evaluation
+        cpu = cpu_of(worker_pids()) - cpu0
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+    connection.close()
+    today = timezone.localdate()
+    computed = dict(
+        HealthSnapshot.objects.filter(date=today, customer_id__in=list(pulses) + list(answers)).values_list(
+            "customer_id", "computed_at"
+        )
+    )
+    snap_lat = [computed[c].timestamp() - t for c, t in pulses.items() if c in computed]
+    began = stream_began.timestamp()
+    steady = [computed[c].timestamp() - t for c, t in pulses.items() if c in computed and t - began > 30]
+    started = dict(
+        Run.objects.filter(
+            customer_id__in=list(answers), reason__startswith="NPS detractor", started_at__gte=stream_began
+        ).values_list("customer_id", "started_at")
+    )
+    run_lat = [started[c].timestamp() - t for c, t in answers.items() if c in started]
+    recomputed = len(set(pulses) | set(answers))
+    print(
+        f"  commit -> snapshot: {len(snap_lat):,} of {len(pulses):,}  p50 {p(snap_lat, 0.5):5.1f} s  "
+        f"p95 {p(snap_lat, 0.95):5.1f} s  max {max(snap_lat, default=float('nan')):5.1f} s\n"
+        f"  after the first 30 s (the worker's processes warm): p50 {p(steady, 0.5):5.1f} s  "
+        f"p95 {p(steady, 0.95):5.1f} s  max {max(steady, default=float('nan')):5.1f} s\n"
+        f"  commit -> run:      {len(run_lat):,} of {len(answers):,}  p50 {p(run_lat, 0.5):5.1f} s  "
+        f"p95 {p(run_lat, 0.95):5.1f} s  max {max(run_lat, default=float('nan')):5.1f} s\n"
+        f"  worker CPU (Python, all processes) {cpu:.1f} s for {recomputed:,} customers: "
+        f"{1000 * cpu / max(1, recomputed):.2f} ms per customer (nightly, process + backend: "
+        f"{per_nightly * 1000:.2f})",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_LIVE_CUSTOMERS", 100_000)))
+    parser.add_argument("--events-per-100k", type=int, default=gen.PER_100K["events"])
+    parser.add_argument("--rate", type=int, default=1000, help="writes per minute")
+    parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument("--reuse", action="store_true")
+    args, _rest = parser.parse_known_args(argv)
+    gen.PER_100K["events"] = args.events_per_100k
+    admin_url, db_url = gen._urls()
+    os.environ["EMAIL_URL"] = "dummymail://"  # the runs' emails: built, not printed (worker included)
+    gen._setup_django(db_url)
+    from django.db import connections
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    gen.DAY = today  # the data's 60 days end today: the live recompute computes today
+    if args.reuse and gen._existing_customers(admin_url) == args.customers:
+        print(f"-- {args.customers:,} customers: reusing {gen.DB_NAME}", flush=True)
+    else:
+        connections.close_all()
+        gen._recreate_database(admin_url)
+        print(f"-- {args.customers:,} customers: generating ({gen.DB_NAME})", flush=True)
+        gen.generate(args.customers)
+    from accounts.models import Customer, DirtyCustomer
+    from metrics.health.services import health_recompute
+
+    # Established customers (a contract a year old), so the onboarding trigger does not fire for everyone.
+    gen._sql("UPDATE accounts_customer SET contract_start = %s", [today - dt.timedelta(days=400)])
+    DirtyCustomer.objects.all().delete()
+    customer_ids = list(Customer.objects.values_list("pk", flat=True))
+    print("\n== write path", flush=True)
+    write_path(customer_ids)
+    print("\n== CPU per customer (this process + its PostgreSQL backend)", flush=True)
+    per_nightly, _live = cpu_per_customer(customer_ids, today)
+    print("\n== today's snapshots for everyone (untimed: the state a live day starts from)", flush=True)
+    from metrics.models import HealthSnapshot
+
+    if HealthSnapshot.objects.filter(date=today).count() < len(customer_ids):
+        t0 = time.perf_counter()
+        health_recompute(day=today, run_hooks=False)
+        print(f"  {time.perf_counter() - t0:.0f} s", flush=True)
+    else:
+        print("  there already (--reuse)", flush=True)
+    print(
+        f"\n== stream against a real worker (-c 2): {args.rate:,} writes/min for {args.seconds} s", flush=True
+    )
+    stream(db_url, customer_ids, rate=args.rate, seconds=args.seconds, per_nightly=per_nightly)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

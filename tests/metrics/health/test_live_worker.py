@@ -1,0 +1,113 @@
+"""Live data on a real Celery worker consuming from Redis, on PostgreSQL (docs/health.md#live-data): a pulse
+of 1 logged through the page updates health and starts the rescue run with no scheduled job; with the cache
+(the debounce) down, the write still succeeds and the sweep finds the mark in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.dirty import KICK_KEY
+from accounts.models import DirtyCustomer
+from metrics.models import HealthSnapshot
+from playbooks.models import Run
+from playbooks.starter import playbooks_install_starter
+from tests.factories import PulseFactory
+
+from .test_live import pulse_only_model
+from .test_worker import celery_worker  # noqa: F401 - the real worker fixture
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+RAN_IN: list[str] = []
+
+
+def record_thread(*, day, customer_ids) -> None:
+    RAN_IN.append(threading.current_thread().name)
+
+
+def wait_for(check, seconds: float = 60.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    return check()
+
+
+def test_a_pulse_of_one_updates_health_and_starts_the_rescue_on_the_worker(
+    celery_worker,  # noqa: F811
+    csm_client,
+    csm,
+    customer,
+    settings,
+):
+    settings.CSHUB_AFTER_LIVE_RECOMPUTE = [
+        "playbooks.evaluation.triggers_evaluate_live",
+        f"{__name__}.record_thread",
+    ]
+    RAN_IN.clear()
+    playbooks_install_starter()  # a flushed database (transactional tests) has lost the migration's
+    pulse_only_model()
+    PulseFactory(customer=customer, score=5, created_at=timezone.now() - dt.timedelta(days=3))
+    DirtyCustomer.objects.all().delete()
+    cache.delete(KICK_KEY)
+
+    committed = time.monotonic()
+    response = csm_client.post(
+        reverse("pulse_create", args=[customer.external_id]), {"score": "1", "note": ""}
+    )
+    assert response.status_code in (200, 302)
+    assert DirtyCustomer.objects.filter(pk=customer.pk).exists() or RAN_IN  # marked with the write
+
+    today = timezone.localdate()
+    snap = wait_for(lambda: HealthSnapshot.objects.filter(customer=customer, date=today, band="red").first())
+    assert snap is not None, "the live recompute never ran"
+    run = wait_for(
+        lambda: Run.objects.filter(customer=customer, playbook__starter_key="red_health_rescue").first()
+    )
+    assert run is not None
+    assert run.assignee == csm
+    assert time.monotonic() - committed < 30
+    assert RAN_IN
+    assert RAN_IN[0] != threading.main_thread().name
+    assert wait_for(lambda: not DirtyCustomer.objects.exists())
+
+
+def test_with_the_cache_down_the_write_succeeds_and_the_sweep_catches_up(
+    celery_worker,  # noqa: F811
+    csm_client,
+    customer,
+    settings,
+):
+    from metrics.tasks import health_recompute_live
+
+    pulse_only_model()
+    DirtyCustomer.objects.all().delete()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    response = csm_client.post(
+        reverse("pulse_create", args=[customer.external_id]), {"score": "4", "note": ""}
+    )
+    assert response.status_code in (200, 302)  # committed: never a 500 because the debounce cache is down
+    assert DirtyCustomer.objects.filter(pk=customer.pk).exists()  # waiting in the database, not lost
+    assert not HealthSnapshot.objects.filter(customer=customer).exists()
+
+    health_recompute_live.delay()  # what beat's every-minute sweep sends
+    snap = wait_for(
+        lambda: HealthSnapshot.objects.filter(customer=customer, date=timezone.localdate()).first()
+    )
+    assert snap is not None
+    assert snap.band == "green"
+    assert not DirtyCustomer.objects.exists()
