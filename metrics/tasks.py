@@ -108,10 +108,15 @@ def health_recompute_job(job_id: int) -> str:
     return recompute_job_run(job_id=job_id)
 
 
-@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+@shared_task(acks_late=False, soft_time_limit=1800, time_limit=1900)
 def health_backtest_job(job_id: int) -> str:
     """A backtest or a fit for the backtest page and API (metrics.health.backtest_jobs): computes the report
-    and stores it on the job. A redelivered copy takes the job over; an ended job is left as it is."""
+    and stores it on the job. A redelivered copy takes the job over; an ended job is left as it is.
+
+    Acknowledged on receipt (not late): a fresh read of a large history may run longer than the broker's
+    visibility timeout (docs/operations.md#failure-rules), and a late ack would have it redelivered while it
+    still runs. A job whose worker died shows no progress for 30 minutes and is started again when someone
+    asks (docs/health.md#backtest-page-and-job)."""
     return backtest_job_run(job_id=job_id)
 
 
