@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import ApiToken, Contact, Customer, Pulse, Team, Touchpoint, User
+from .models import ApiToken, AuditEntry, Contact, Customer, Pulse, Team, Touchpoint, User
 
 
 @admin.register(User)
@@ -83,4 +83,25 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only: entries are written by the services (accounts.audit), never by hand."""
+
+    list_display = ["at", "actor_label", "action", "object_type", "object_repr", "customer"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_repr", "actor_label", "object_id"]
+    date_hierarchy = "at"
+    list_select_related = ["customer"]
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -1,4 +1,4 @@
-"""People and customer accounts: User (role), Team, Customer, Contact, Touchpoint, Pulse."""
+"""People and customer accounts: User (role), Team, Customer, Contact, Touchpoint, Pulse, AuditEntry."""
 
 from __future__ import annotations
 
@@ -337,3 +337,45 @@ class DirtyCustomer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} dirty since {self.since:%Y-%m-%d %H:%M}"
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    DELETE = "delete", "Deleted"
+
+
+class AuditEntry(models.Model):
+    """One change people care about: who, when, what, before → after (docs/workspace.md#audit-log).
+
+    Written by the services that change things (accounts.audit.record), not by database triggers, so the
+    embedded SQLite install keeps it too and raw-SQL writes say in their service what they changed.
+    `changes` maps each changed field to {"before": …, "after": …} in JSON-safe values; a deletion keeps the
+    whole old row under "before". `customer` is the customer it belongs to, when there is one (a contact, a
+    touchpoint), so the customer page lists its entries with one indexed query."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(
+        max_length=200, blank=True, help_text="Who acted, kept in words (an import, the API, a deleted user)."
+    )
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=100)
+    object_repr = models.CharField(max_length=200, blank=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["customer", "-at", "-id"], name="audit_customer_at"),
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object_at"),
+            models.Index(fields=["-at"], name="audit_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_type} {self.object_repr or self.object_id}"
