@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import ImportJob
+from .models import ConnectorActivity, ImportJob
 
 
 @admin.register(ImportJob)
@@ -11,3 +11,10 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ("state", "kind")
     exclude = ("data",)
     readonly_fields = ("counts", "errors", "error_count", "started_at", "finished_at")
+
+
+@admin.register(ConnectorActivity)
+class ConnectorActivityAdmin(admin.ModelAdmin):
+    list_display = ("at", "connector", "kind", "items", "error")
+    list_filter = ("connector",)
+    date_hierarchy = "at"

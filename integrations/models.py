@@ -1,9 +1,11 @@
-"""Background CSV imports from the /imports/ page (docs/operations.md#csv-import)."""
+"""Integrations: background CSV imports (docs/operations.md#csv-import) and what each connector received
+(docs/integrations.md)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ImportState(models.TextChoices):
@@ -53,3 +55,32 @@ class ImportJob(models.Model):
         if not self.rows_expected:
             return 0
         return min(99, round(100 * self.rows_validated / self.rows_expected))
+
+
+class ConnectorActivity(models.Model):
+    """What a connector received or sent, for the Integrations page (docs/integrations.md#activity).
+
+    One row per request or delivery, not per event (`items` counts the events of a batch), so a busy tracking
+    API adds a row per batch. A row with `error` set is a failure; its `payload` (trimmed, secrets removed by
+    the caller) is kept to show beside it."""
+
+    connector = models.CharField(max_length=30)
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(
+        max_length=60, blank=True, help_text="The event or call, e.g. 'batch', 'invoice.paid'."
+    )
+    items = models.PositiveIntegerField(default=1)
+    error = models.TextField(blank=True)
+    payload = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "connector activity"
+        indexes = [
+            models.Index(fields=["connector", "-at"], name="connector_activity_at"),
+            models.Index(
+                fields=["connector", "-at"], name="connector_activity_errors", condition=~models.Q(error="")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
