@@ -43,9 +43,9 @@ def summary(connector: str, *, now: dt.datetime | None = None) -> dict[str, Any]
     rows = ConnectorActivity.objects.filter(connector=connector)
     last = rows.aggregate(last=Max("at"))["last"]
     day = rows.filter(at__gt=now - dt.timedelta(hours=24)).aggregate(
-        items=Sum("items"), errors=Sum("items", filter=~Q(error=""))
+        n_items=Sum("items"), n_errors=Sum("items", filter=~Q(error=""))
     )
-    return {"last_at": last, "items_24h": day["items"] or 0, "errors_24h": day["errors"] or 0}
+    return {"last_at": last, "items_24h": day["n_items"] or 0, "errors_24h": day["n_errors"] or 0}
 
 
 def last_errors(connector: str, *, limit: int = ERRORS_SHOWN) -> list[ConnectorActivity]:
