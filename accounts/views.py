@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import exports, ui
 from core.net import client_ip
-from core.panels import customer_panels
+from core.panels import book_notes, customer_panels
 from core.ratelimit import allow
 from core.validation import query_int
 
@@ -65,6 +65,10 @@ def book(request: HttpRequest) -> HttpResponse:
     if exports.wants_csv(request):  # the whole filtered, sorted Book, not one page
         return exports.csv_response(scope.label, BOOK_CSV_COLUMNS, customers.iterator(chunk_size=2000))
     page = ui.paginate(request, customers, per_page=selectors.BOOK_PAGE_SIZE)
+    rows = list(page.object_list)  # evaluated once: the template iterates the same cached rows
+    notes = book_notes(customers=rows)
+    for c in rows:
+        c.book_note = notes.get(c.pk)
     filtered = any(form.value(k) for k in ("q", "segment", "stage", "renewal", "band"))
     context = {
         "form": form,

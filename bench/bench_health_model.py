@@ -11,6 +11,11 @@ the proposal beside the version in force on the second half only, so the fitted 
 The simulated population is not the held-out one: it is a sanity check that a model warns before churn
 driven by hidden behaviour, not a target to tune against.
 
+BENCH_SIM_KIND picks the simulator: `b2b` (bench/simulate.py, the default) or `behaviour`
+(bench/simulate_behaviour.py: usage-only self-serve accounts whose churn follows the mix of what they do). For
+each it also prints a reference the issue measured cshub against: a plain logistic regression on each
+account's 30-day per-feature usage rates (log counts), grouped 5-fold CV by customer, on the same rows.
+
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cshub python bench/run.py health_model
 """
 
@@ -20,6 +25,7 @@ import datetime as dt
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +82,10 @@ def report_table(report, took: float) -> str:
 def main() -> None:
     url = recreate_database(script="bench_health_model", default_name="cshub_bench_health_model")
     setup_django(url)
-    from simulate import simulate
+    if os.environ.get("BENCH_SIM_KIND", "b2b") == "behaviour":
+        from simulate_behaviour import simulate
+    else:
+        from simulate import simulate
 
     from metrics.health.backtest import collect, evaluate
     from metrics.health.engine import FactorConfig, ModelConfig
@@ -105,6 +114,7 @@ def main() -> None:
     t0 = time.perf_counter()
     data = collect(every, start=start, end=end)
     print(f"collected {data.size:,} rows x {len(data.keys)} factors in {time.perf_counter() - t0:.1f} s")
+    print(usage_rates_reference(data), flush=True)
     for model in HealthModel.objects.prefetch_related("factors").order_by("version"):
         t0 = time.perf_counter()
         report = evaluate(ModelConfig.of(model), data)
@@ -124,11 +134,56 @@ def main() -> None:
     )
     judge_start = add_months(fit_end, 1)
     t0 = time.perf_counter()
-    judge = collect(every, start=judge_start, end=end)
+    known = {f.key for f in every.factors}
+    extra = tuple(FactorConfig(f.key, 1.0, 0.0, 1.0) for f in fit.config.factors if f.key not in known)
+    judge = collect(replace(every, factors=every.factors + extra), start=judge_start, end=end)
     held = evaluate(fit.config, judge)
     print(report_table(held, time.perf_counter() - t0).replace(f"model v{held.model_version}", "fitted"))
     in_force = ModelConfig.of(HealthModel.objects.prefetch_related("factors").current())
     print(report_table(evaluate(in_force, judge), 0.0), flush=True)
+
+
+def usage_rates_reference(data) -> str:
+    """AUC (30 d) of a plain logistic regression on 30-day per-feature usage counts (log1p), grouped 5-fold CV
+    by customer, on the backtest's rows: what the usage alone can tell, without cshub's factors."""
+    import numpy as np
+    from django.db.models import Sum
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from metrics.health.backtest import auc
+    from metrics.models import UsageDaily
+
+    features = sorted(set(UsageDaily.objects.values_list("feature", flat=True).distinct()))
+    col = {f: k for k, f in enumerate(features)}
+    x = np.zeros((data.size, len(features) + 1))
+    row_of = {(int(c), int(d)): r for r, (c, d) in enumerate(zip(data.customer, data.day, strict=True))}
+    for d, day in enumerate(data.as_of_dates):
+        rows = (
+            UsageDaily.objects.filter(day__gt=day - dt.timedelta(days=30), day__lte=day)
+            .values("customer_id", "feature")
+            .annotate(n=Sum("events"))
+            .order_by()
+        )
+        for r in rows:
+            k = row_of.get((r["customer_id"], d))
+            if k is not None:
+                x[k, col[r["feature"]]] = r["n"]
+    x = np.log1p(x)
+    x[:, -1] = x[:, :-1].sum(axis=1) == 0  # no usage at all
+    y = (data.churn_in <= 30).astype(int)
+    scores = np.zeros(data.size)
+    for train, test in GroupKFold(n_splits=5).split(x, y, groups=data.customer):
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+        model.fit(x[train], y[train])
+        scores[test] = model.predict_proba(x[test])[:, 1]
+    value = auc(scores.tolist(), y.astype(bool).tolist())
+    return (
+        f"reference: plain logistic regression on 30-day per-feature usage ({len(features)} features), "
+        f"grouped 5-fold CV: AUC 30 d {_f(value)} on {data.size:,} rows"
+    )
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

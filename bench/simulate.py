@@ -113,6 +113,8 @@ class _Plan:
     answers: list[tuple]  # (customer, contact index, kind, score, answered_at)
     pulses: list[tuple]  # (customer, csm index or None, score, created_at)
     touchpoints: list[tuple]  # (customer, csm index or None, kind, occurred_at, sentiment, summary)
+    features: tuple[str, ...] = tuple(FEATURES)  # usage["feature"] indexes these
+    key_features: tuple[str, ...] = tuple(KEY_FEATURES)
 
 
 def generate(*, customers: int, months: int, seed: int, end: dt.date, tz: ZoneInfo) -> _Plan:
@@ -459,6 +461,16 @@ def simulate(*, customers: int, months: int = 12, seed: int = 0, end: dt.date) -
     """Generate and write the population (see the module docstring) into the current database; the simulated
     customers' external ids start with SIM-, so the database should hold no other SIM- customers."""
     from django.conf import settings
+
+    t0 = time.perf_counter()
+    tz = ZoneInfo(settings.TIME_ZONE)
+    plan = generate(customers=customers, months=months, seed=seed, end=end, tz=tz)
+    return write(plan, seed=seed, months=months, seconds={"generate": time.perf_counter() - t0})
+
+
+def write(plan: _Plan, *, seed: int, months: int, seconds: dict[str, float]) -> SimSummary:
+    """Write a generated population (this module's or bench/simulate_behaviour.py's) into the database."""
+    from django.conf import settings
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
 
@@ -467,12 +479,8 @@ def simulate(*, customers: int, months: int = 12, seed: int = 0, end: dt.date) -
     from metrics.services import mrr_ledger_relink
     from surveys.models import Response
 
-    unusable = make_password(None)
-    seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
     tz = ZoneInfo(settings.TIME_ZONE)
-    plan = generate(customers=customers, months=months, seed=seed, end=end, tz=tz)
-    seconds["generate"] = time.perf_counter() - t0
+    unusable = make_password(None)
     created = dt.datetime.combine(plan.start, dt.time(), tzinfo=tz)
 
     t0 = time.perf_counter()
@@ -505,7 +513,7 @@ def simulate(*, customers: int, months: int = 12, seed: int = 0, end: dt.date) -
             batch_size=5000,
         )
         contact_ids = [c.pk for c in contact_objs]
-        for name in KEY_FEATURES:
+        for name in plan.key_features:
             KeyFeature.objects.get_or_create(name=name)
         seconds["customers"] = time.perf_counter() - t0
 
@@ -527,7 +535,7 @@ def simulate(*, customers: int, months: int = 12, seed: int = 0, end: dt.date) -
             UsageDaily._meta.db_table,
             ["customer_id", "user_id", "feature", "day", "events", "quantity"],
             (
-                (c, users[us], FEATURES[f], days[d], e, e)
+                (c, users[us], plan.features[f], days[d], e, e)
                 for c, us, f, d, e in zip(
                     id_arr[u["customer"]].tolist(),
                     u["user"].tolist(),
@@ -562,7 +570,7 @@ def simulate(*, customers: int, months: int = 12, seed: int = 0, end: dt.date) -
                     f"sim-{seed}-{k}",
                     ids[int(u["customer"][r])],
                     users[int(u["user"][r])],
-                    FEATURES[int(u["feature"][r])],
+                    plan.features[int(u["feature"][r])],
                     dt.datetime(d.year, d.month, d.day, tzinfo=tz) + dt.timedelta(seconds=s),
                     1,
                 )

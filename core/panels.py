@@ -29,3 +29,13 @@ def customer_panels(*, customer: Any, user: Any) -> list[Panel]:
     for path in settings.CSHUB_CUSTOMER_PANELS:
         panels.extend(import_string(path)(customer=customer, user=user))
     return sorted(panels, key=lambda p: p.order)
+
+
+def book_notes(*, customers: list[Any]) -> dict[int, dict[str, str]]:
+    """Per customer of a Book page, what the apps to the right of accounts say about it in a line (the health
+    model's weakest factors, docs/health.md#in-the-book): the providers of settings.CSHUB_BOOK_NOTES, each
+    `def provider(*, customers) -> {customer_id: {"text": …, "title": …}}` in a bounded number of queries."""
+    notes: dict[int, dict[str, str]] = {}
+    for path in getattr(settings, "CSHUB_BOOK_NOTES", []):
+        notes.update(import_string(path)(customers=customers))
+    return notes

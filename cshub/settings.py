@@ -210,6 +210,8 @@ CSHUB_CUSTOMER_PANELS: list[str] = [
     "metrics.health.panels.customer_panels",
     "metrics.panels.customer_panels",
 ]
+# One line per Book row from the apps to the right of accounts (core.panels.book_notes).
+CSHUB_BOOK_NOTES: list[str] = ["metrics.health.panels.book_weakest_factors"]
 # Called as f(day=date) after each day's health recompute (command and nightly Celery chord); playbooks'
 # trigger evaluation plugs in here.
 CSHUB_AFTER_HEALTH_RECOMPUTE: list[str] = [

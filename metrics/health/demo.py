@@ -102,11 +102,12 @@ def usage_series(*, first: dt.date, last: dt.date, names: tuple[str, ...]) -> di
     for cid, user, feature, day, events in rows.iterator(chunk_size=10_000):
         slot = per[cid].get(day)
         if slot is None:
-            slot = per[cid][day] = [0, set(), set()]
+            slot = per[cid][day] = [0, set(), set(), 0]
         slot[0] += events
         slot[1].add(user)
         if feature in keys:
             slot[2].add(feature)
+            slot[3] += events
     series: dict[dt.date, dict] = {}
     for day in days_between(first, last):
         recent_start = day - dt.timedelta(days=WINDOW_DAYS - 1)
@@ -115,9 +116,9 @@ def usage_series(*, first: dt.date, last: dt.date, names: tuple[str, ...]) -> di
         for cid, by_day in per.items():
             users: set = set()
             features: set = set()
-            recent = previous = 0
+            recent = previous = key_events = 0
             last_recent = last_any = None
-            for d, (events, day_users, day_features) in by_day.items():
+            for d, (events, day_users, day_features, day_key_events) in by_day.items():
                 if d < previous_start or d > day:
                     continue
                 last_any = d if last_any is None or d > last_any else last_any
@@ -125,11 +126,14 @@ def usage_series(*, first: dt.date, last: dt.date, names: tuple[str, ...]) -> di
                     recent += events
                     users |= day_users
                     features |= day_features
+                    key_events += day_key_events
                     last_recent = d if last_recent is None or d > last_recent else last_recent
                 else:
                     previous += events
             if last_any is not None:
-                stats[cid] = UsageStats(len(users), recent, previous, len(features), last_recent, last_any)
+                stats[cid] = UsageStats(
+                    len(users), recent, previous, len(features), last_recent, last_any, key_events
+                )
         series[day] = stats
     return series
 

@@ -5,7 +5,9 @@ history. Reads only; saving the proposal is the caller's (`manage.py fit_health_
   through the engine, `backtest.collect`, once) with every candidate factor switched on, so each row carries
   each present factor's raw value. Label: churn within `horizon` days (default 60).
 - **Candidates**: the current model's factors, then every other registered factor (e.g. tenure), oriented
-  by its default anchors.
+  by its default anchors; then the usage of each of the most used features (`feature:<name>`, up to
+  FEATURE_CANDIDATES, by customers using it in the 30 days up to `end`), each oriented by the history itself:
+  where more of a feature goes with more churn on the training rows (its AUC above 0.5), more is bad.
 - **Anchors**: per factor, the 10th and 90th percentiles of its raw values over the rows where present,
   oriented as the candidate (where lower is better, e.g. support load, bad is the 90th percentile).
   A factor present on under 5 % of the rows, or with no spread (10th = 90th percentile), is dropped.
@@ -34,24 +36,32 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from django.db.models import Count
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold, cross_val_predict, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ..models import HealthModel
+from ..models import HealthModel, UsageDaily
 from .backtest import BacktestReport, Collected, auc, collect, evaluate, score_rows
 from .engine import FactorConfig, ModelConfig, round_to_total
 from .factors import load
+from .factors.feature_usage import PREFIX, is_feature_key
 
 MIN_CHURNED_CUSTOMERS = 30
 MIN_COVERAGE = 0.05
 LOW_PERCENTILE, HIGH_PERCENTILE = 10, 90
+# The percentiles an anchor pair may take, counted from the bad side (for a factor where lower is better,
+# (10, 50) means bad at the 90th percentile and good at the median), the plain 10th/90th first. None lets
+# more than a quarter of the rows score 0, so a model of them keeps its red band apart from the rest.
+ANCHOR_GRID = ((LOW_PERCENTILE, HIGH_PERCENTILE), (10, 50), (10, 75), (25, 90))
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 FOLDS = 5
 DEFAULT_HORIZON = 60
 ALARM_TARGET = 0.20  # at most this share of scored customer-days red or yellow (docs/health.md#fitting)
 RED_TARGET = 0.05  # and at most this share red
+FEATURE_CANDIDATES = 12  # per-feature usage factors the fit considers (docs/health.md#usage-of-one-feature)
 RECENT_DATES = 3  # the bands are fitted on the scores of the latest as-of dates of the range
 
 
@@ -154,6 +164,10 @@ def fit_health_model(
         for key, factor in load().items()
         if key not in have
     ]
+    have |= {f.key for f in candidates}
+    candidates += [
+        FactorConfig(key, 0.0, 0.0, 1.0, False) for key in feature_candidates(end) if key not in have
+    ]
     everything = ModelConfig(
         factors=tuple(FactorConfig(f.key, 1.0, f.bad, f.good, True) for f in candidates),
         green=current.green,
@@ -178,24 +192,21 @@ def fit_health_model(
     for f in candidates:
         column = data.raw[:, data.keys.index(f.key)]
         present = ~np.isnan(column)
-        values = column[present]
         coverage = float(present.sum()) / n
         if coverage < MIN_COVERAGE:
             dropped.append(FactorFit(f.key, coverage, None, None, None, None, 0, "coverage"))
             continue
-        low, high = (float(v) for v in np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE]))
-        if low == high:
+        anchors = fitted_anchors(column, present, labels, more_is_good=f.good > f.bad)
+        if anchors is None:
             dropped.append(FactorFit(f.key, coverage, None, None, None, None, 0, "no spread"))
             continue
-        bad, good = (round(high, 4), round(low, 4)) if f.good < f.bad else (round(low, 4), round(high, 4))
-        if bad == good:
-            dropped.append(FactorFit(f.key, coverage, None, None, None, None, 0, "no spread"))
-            continue
-        with np.errstate(invalid="ignore"):
-            scores = 100.0 * np.minimum(1.0, np.maximum(0.0, (column - bad) / (good - bad)))
+        bad, good = anchors
+        scores = factor_scores(column, bad, good)
         mean = float(scores[present].mean())
         columns.append(np.where(present, scores, mean))
         kept.append((f, coverage, bad, good, mean))
+    if kept:
+        kept, columns = orient_features(kept, columns, labels, seed)
     if not kept:
         raise FitError("No factor has enough coverage and spread to fit.")
     features = np.column_stack(columns)
@@ -258,6 +269,75 @@ def fit_health_model(
         proposed=_summary(proposed_report),
         notes=notes,
     )
+
+
+def feature_candidates(end: dt.date, limit: int = FEATURE_CANDIDATES) -> list[str]:
+    """`feature:<name>` for the features used by the most customers in the 30 days up to `end`."""
+    names = (
+        UsageDaily.objects.filter(day__gt=end - dt.timedelta(days=30), day__lte=end)
+        .values("feature")
+        .annotate(customers=Count("customer_id", distinct=True))
+        .order_by("-customers", "feature")
+        .values_list("feature", flat=True)[:limit]
+    )
+    return [PREFIX + name for name in names]
+
+
+def factor_scores(column: np.ndarray, bad: float, good: float) -> np.ndarray:
+    """The 0-100 score of each raw value with these anchors (NaN where missing), as the engine scores it."""
+    with np.errstate(invalid="ignore"):
+        return 100.0 * np.minimum(1.0, np.maximum(0.0, (column - bad) / (good - bad)))
+
+
+def fitted_anchors(
+    column: np.ndarray, present: np.ndarray, labels: np.ndarray, *, more_is_good: bool
+) -> tuple[float, float] | None:
+    """(bad, good): the pair of observed percentiles of ANCHOR_GRID whose 0-100 score best explains churn
+    on its own (the lowest log-loss of a one-factor logistic regression on the present rows), so a factor
+    whose effect is concentrated at one end (the first months of tenure, a heavy-tailed usage count) gets
+    anchors that saturate where the effect stops. Ties keep the earlier pair (10th/90th first). None: no
+    pair has any spread."""
+    values = column[present]
+    y = labels[present]
+    best: tuple[float, tuple[float, float]] | None = None
+    for bad_q, good_q in ANCHOR_GRID:
+        if not more_is_good:  # lower is better: the bad side is the top of the values
+            bad_q, good_q = 100 - bad_q, 100 - good_q
+        bad, good = (round(float(v), 4) for v in np.percentile(values, [bad_q, good_q]))
+        if bad == good:
+            continue
+        x = factor_scores(values, bad, good).reshape(-1, 1)
+        if y.all() or not y.any() or np.ptp(x) == 0:
+            loss = 0.0
+        else:
+            model = LogisticRegression(max_iter=200).fit(x, y)
+            loss = float(log_loss(y, model.predict_proba(x)[:, 1]))
+        if best is None or loss < best[0] - 1e-9:
+            best = (loss, (bad, good))
+    return best[1] if best else None
+
+
+def orient_features(
+    kept: list[tuple[FactorConfig, float, float, float, float]],
+    columns: list[np.ndarray],
+    labels: np.ndarray,
+    seed: int,
+) -> tuple[list[tuple[FactorConfig, float, float, float, float]], list[np.ndarray]]:
+    """Per-feature factors have no direction of their own: where, next to all the other factors, more of a
+    feature goes with MORE churn (an unconstrained regression's coefficient), turn its anchors round, so
+    that the non-negative weights can use it. The other factors keep their designed direction."""
+    if not any(is_feature_key(f.key) for f, *_ in kept) or labels.all() or not labels.any():
+        return kept, columns
+    model = _pipeline(1.0, seed).fit(np.column_stack(columns), labels)
+    coef = model[-1].coef_[0]
+    out_kept, out_columns = [], []
+    for (f, cov, bad, good, mean), column, b in zip(kept, columns, coef, strict=True):
+        if is_feature_key(f.key) and b > 0:  # a higher score (more of the feature) raises the churn risk
+            f = replace(f, bad=f.good, good=f.bad)
+            bad, good, mean, column = good, bad, 100.0 - mean, 100.0 - column
+        out_kept.append((f, cov, bad, good, mean))
+        out_columns.append(column)
+    return out_kept, out_columns
 
 
 def _pipeline(c: float, seed: int):

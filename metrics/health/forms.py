@@ -12,6 +12,7 @@ from ..models import BacktestKind, HealthModel
 from .backtest_jobs import question_validate
 from .engine import FactorConfig, ModelConfig
 from .factors import load
+from .factors.feature_usage import is_feature_key
 
 
 class HealthModelForm(forms.Form):
@@ -38,8 +39,14 @@ class HealthModelForm(forms.Form):
         }
         self.factor_keys: list[str] = []
         registry = load()
-        # The base model's factors first, in its order; then any registered factor it does not have (off).
+        # The base model's factors first, in its order; then any registered factor it does not have (off);
+        # then the per-feature factors a submitted proposal carries (docs/health.md#usage-of-one-feature).
         ordered = [k for k in existing if k in registry] + [k for k in registry if k not in existing]
+        data = args[0] if args else kwargs.get("data")
+        for name in data or ():
+            key = name.removesuffix("-weight")
+            if name.endswith("-weight") and is_feature_key(key) and key not in ordered:
+                ordered.append(key)
         for key in ordered:
             factor = registry[key]
             have = existing.get(key)
@@ -47,21 +54,26 @@ class HealthModelForm(forms.Form):
             initial[f"{key}-weight"] = have.weight if have else Decimal(str(factor.default_weight))
             initial[f"{key}-bad"] = have.bad if have else factor.default_bad
             initial[f"{key}-good"] = have.good if have else factor.default_good
-            self.factor_keys.append(key)
         kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
-        for key in self.factor_keys:
-            self.fields[f"{key}-enabled"] = forms.BooleanField(required=False, label="On")
-            self.fields[f"{key}-weight"] = forms.DecimalField(
-                label="Weight", min_value=0, max_value=1000, decimal_places=2
-            )
-            self.fields[f"{key}-bad"] = forms.FloatField(label="Bad (0 points)")
-            self.fields[f"{key}-good"] = forms.FloatField(label="Good (100 points)")
+        for key in ordered:
+            self._add_factor_fields(key)
+
+    def _add_factor_fields(self, key: str) -> None:
+        self.factor_keys.append(key)
+        self.fields[f"{key}-enabled"] = forms.BooleanField(required=False, label="On")
+        self.fields[f"{key}-weight"] = forms.DecimalField(
+            label="Weight", min_value=0, max_value=1000, decimal_places=2
+        )
+        self.fields[f"{key}-bad"] = forms.FloatField(label="Bad (0 points)")
+        self.fields[f"{key}-good"] = forms.FloatField(label="Good (100 points)")
 
     def propose(self, model: dict[str, Any], *, note: str) -> None:
         """Start the editor from a proposal (a fit's `model`: factors, green, yellow, margin) instead of the
         base version; nothing is saved until the user saves."""
         for f in model["factors"]:
+            if f["key"] not in self.factor_keys and is_feature_key(f["key"]):
+                self._add_factor_fields(f["key"])
             if f["key"] in self.factor_keys:
                 self.initial[f"{f['key']}-enabled"] = f["enabled"]
                 self.initial[f"{f['key']}-weight"] = f["weight"]

@@ -1,7 +1,7 @@
-"""Customer page panel (cshub/panels.py): the health card — score, band, changes, 90-day chart with model
+"""Customer page panel (core/panels.py): the health card — score, band, changes, 90-day chart with model
 version marks, components and what moved, "as of HH:MM" and whether a change waits for the live recompute.
 Two queries (three for a manager: may they recompute it); a churned customer shows "Churned" and its churn
-date instead of a band (one more query)."""
+date instead of a band (one more query). And the Book's line per customer: its weakest factors."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.dirty import dirty_since
@@ -20,6 +21,7 @@ from core.panels import Panel
 
 from ..churn import churn_dates
 from ..models import HealthSnapshot
+from .factors import get_factor
 from .selectors import HealthSummary, explain, score_change
 
 CHART_DAYS = 90
@@ -85,3 +87,53 @@ def _chart(snapshots: list[HealthSnapshot]) -> dict[str, Any]:
         "green": float(snapshots[-1].model.green_threshold),
         "yellow": float(snapshots[-1].model.yellow_threshold),
     }
+
+
+WEAKEST_SHOWN = 2
+WEAK_BELOW = 50.0  # points of 100: a factor scoring under this is named among the weakest
+
+
+def book_weakest_factors(*, customers: list[Any]) -> dict[int, dict[str, str]]:
+    """Per scored customer of a Book page, the factors that pull its health down most, in words
+    (docs/health.md#in-the-book): the enabled factors of its latest snapshot scoring under 50 points, lowest
+    first (the heavier first on ties), at most two, e.g. "Weakest: Tenure, Key-feature share" with the raw
+    values in the title. One query for the whole page."""
+    wanted: dict[Any, list[int]] = {}
+    for c in customers:
+        if c.health_as_of and c.health_score is not None and c.lifecycle_stage != LifecycleStage.CHURNED:
+            wanted.setdefault(c.health_as_of, []).append(c.pk)
+    if not wanted:
+        return {}
+    query = Q()
+    for day, ids in wanted.items():
+        query |= Q(date=day, customer_id__in=ids)
+    notes: dict[int, dict[str, str]] = {}
+    for customer_id, components in HealthSnapshot.objects.filter(query).values_list(
+        "customer_id", "components"
+    ):
+        weak = []
+        for c in components or []:
+            weight, raw = c.get("weight") or 0, c.get("raw_value")
+            if weight <= 0 or raw is None:
+                continue
+            points = 100.0 * (c.get("contribution") or 0) / weight
+            if points < WEAK_BELOW:
+                weak.append((points, -weight, c))
+        if not weak:
+            continue
+        weak.sort(key=lambda w: (w[0], w[1]))
+        named = []
+        for points, _w, c in weak[:WEAKEST_SHOWN]:
+            factor = get_factor(c["factor"])
+            named.append(
+                (
+                    factor.label,
+                    f"{factor.label}: {factor.format_raw(c['raw_value'], c.get('detail') or {})}"
+                    f" ({points:.0f} of 100 points)",
+                )
+            )
+        notes[customer_id] = {
+            "text": "Weakest: " + ", ".join(label for label, _ in named),
+            "title": "; ".join(title for _, title in named),
+        }
+    return notes

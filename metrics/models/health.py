@@ -62,10 +62,11 @@ class HealthModel(models.Model):
 
 
 class HealthFactor(models.Model):
-    """One factor of one model version: `key` names a module of metrics/health/factors/."""
+    """One factor of one model version: `key` names a module of metrics/health/factors/, or one feature's
+    usage as `feature:<name>` (docs/health.md#usage-of-one-feature)."""
 
     model = models.ForeignKey(HealthModel, on_delete=models.CASCADE, related_name="factors")
-    key = models.CharField(max_length=50)
+    key = models.CharField(max_length=120)
     weight = models.DecimalField(max_digits=6, decimal_places=2, validators=[MinValueValidator(0)])
     bad = models.FloatField(help_text="Raw value worth 0 points.")
     good = models.FloatField(help_text="Raw value worth 100 points (linear and clamped in between).")

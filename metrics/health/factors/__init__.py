@@ -96,7 +96,41 @@ def _fmt_raw(factor: Factor, component: dict[str, Any] | None) -> str:
     return factor.format_raw(component.get("raw_value"), component.get("detail") or {})
 
 
-REGISTRY: dict[str, Factor] = {}
+class _Registry(dict):
+    """The registered factors, which also answers for the per-feature factors `feature:<name>`
+    (factors/feature_usage.py) without listing them: iterating gives the registered factors only (what the
+    editor offers every model), while a model that holds a feature factor finds it by its key."""
+
+    def __missing__(self, key: str) -> Factor:
+        factor = _dynamic(key)
+        if factor is None:
+            raise KeyError(key)
+        return factor
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or (isinstance(key, str) and _dynamic(key) is not None)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+_DYNAMIC: dict[str, Factor] = {}
+
+
+def _dynamic(key: str) -> Factor | None:
+    from .feature_usage import FeatureUsage, is_feature_key
+
+    if not is_feature_key(key):
+        return None
+    if key not in _DYNAMIC:
+        _DYNAMIC[key] = FeatureUsage(key.split(":", 1)[1])
+    return _DYNAMIC[key]
+
+
+REGISTRY: dict[str, Factor] = _Registry()
 
 # The default model's order (docs/health.md table). A new factor module is added here.
 FACTOR_MODULES = [
@@ -104,6 +138,7 @@ FACTOR_MODULES = [
     "relative_usage",
     "usage_trend",
     "feature_breadth",
+    "key_activity",
     "revenue_trend",
     "support_load",
     "nps",

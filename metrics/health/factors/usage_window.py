@@ -35,6 +35,7 @@ class UsageStats:
     key_used: int  # distinct key features used in the last 30 days
     last_recent: dt.date | None  # latest day with usage in the last 30 days
     last: dt.date | None  # latest day with usage in the 60 days
+    key_events: int = 0  # events on key features in the last 30 days
 
 
 @contextmanager
@@ -98,12 +99,21 @@ def usage_window(*, customer_ids: list[int], day: dt.date) -> dict[int, UsageSta
             else Value(0, output_field=IntegerField()),
             last_recent=Max("day", filter=recent),
             last=Max("day"),
+            key_events=Sum("events", filter=recent & Q(feature__in=names), default=0)
+            if names
+            else Value(0, output_field=IntegerField()),
         )
         .order_by()
     )
     stats = {
         r["customer_id"]: UsageStats(
-            r["active"], r["recent"], r["previous"], r["key_used"], r["last_recent"], r["last"]
+            r["active"],
+            r["recent"],
+            r["previous"],
+            r["key_used"],
+            r["last_recent"],
+            r["last"],
+            r["key_events"],
         )
         for r in rows
     }

@@ -38,11 +38,12 @@ def usage_only_install():
 
 def test_a_new_customer_of_a_usage_only_install_is_scored_on_what_exists():
     young, idle = usage_only_install()
-    health_recompute(day=DAY, run_hooks=False)  # the default model v2
+    health_recompute(day=DAY, run_hooks=False)  # the default model v3
     snap = snapshot(young)
     parts = by_factor(snap)
-    # Present: license utilization 0.8 (100 points, weight 15), relative usage (15), feature breadth 1.0
-    # (100 points, 10) = 40 of the 55 counted; the other 45 are excused, not missing.
+    # Present: license utilization 0.8 (100 points, weight 10), relative usage (15), feature breadth 1.0
+    # (100 points, 5), key-feature share 100 % (100 points, 10), tenure 20 days (0 points, 15) = 55 of the
+    # 55 counted; the other 45 are excused, not missing.
     assert snap.score is not None
     assert parts["support_load"]["detail"] == {"excused": "no ticket feed"}
     assert parts["nps"]["detail"]["excused"].startswith("no NPS answers")
@@ -55,14 +56,18 @@ def test_a_new_customer_of_a_usage_only_install_is_scored_on_what_exists():
         "license_utilization",
         "relative_usage",
         "feature_breadth",
+        "key_feature_share",
+        "tenure",
     }
     # Two customers in the base: the young one ranks 75th (above the idle one), 100 points on 10 -> 60.
-    assert float(snap.score) == pytest.approx(100.0)
-    # The idle new customer: no user (0 points, weight 15), no key feature (0, 10), the lowest usage: 25th
-    # percentile with ties counted half, 30 points on 10 -> 60 (weight 15): 15 x 30 / 40 = 11.25 -> red,
-    # not "not enough data".
+    # 4,000 points of weight / 55 = 72.7: a month-old customer is not yet green on tenure alone.
+    assert float(snap.score) == pytest.approx(72.7)
+    # The idle new customer: no user (0 points, weight 10), no key feature (0, 5), the lowest usage: 25th
+    # percentile with ties counted half, 30 points on 10 -> 60 (weight 15), tenure 25 days (0, 15), no event
+    # for the key-feature share (missing, not excused: weight 10 counted, none present):
+    # 15 x 30 / 45 = 10.0 -> red, not "not enough data".
     idle_snap = snapshot(idle)
-    assert float(idle_snap.score) == pytest.approx(11.2)
+    assert float(idle_snap.score) == pytest.approx(10.0)
     assert idle_snap.band == "red"
 
 
@@ -88,12 +93,13 @@ def test_too_little_present_of_what_is_counted_is_still_not_enough_data():
     TicketFactory(customer=other, opened_at=at(days_ago(30)))
     PulseFactory(customer=other, score=4, created_at=at(days_ago(5)))
     TouchpointFactory(customer=other, occurred_at=at(days_ago(5)))
-    unlicensed = CustomerFactory(licenses=0, contract_start=days_ago(20))  # no licenses: utilization missing
-    ledger_before(unlicensed, (20, 500))
+    # No licenses (utilization missing), no contract start and no ledger row (tenure missing).
+    unlicensed = CustomerFactory(licenses=0, contract_start=None)
     health_recompute(day=DAY, run_hooks=False)
-    # Counted: 100 less the excused NPS 10, CSAT 5 (no answers), usage trend 5, revenue trend 10 (young) and
-    # feature breadth 10 (no key features) = 60. Present: relative usage 15 + support load 10 = 25 (license
-    # utilization, pulse and engagement are missing: the install has them): under half.
+    # Counted (v3): 100 less the excused NPS 5, CSAT 5 (no answers), usage trend 5 (young), revenue trend 10
+    # (not paying 90 days ago), feature breadth 5 and key-feature share 10 (no key features) = 60. Present:
+    # relative usage 15 + support load 10 = 25 (license utilization, tenure, pulse and engagement are
+    # missing: the install has them): under half.
     snap = snapshot(unlicensed)
     assert snap.score is None
     assert snap.band == ""

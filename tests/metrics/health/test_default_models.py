@@ -1,5 +1,5 @@
-"""Default model v2 (docs/health.md): migration 0010 installs it as a new version over the shipped v1
-only; the customer page and the model editor show its new factors."""
+"""Default models v2 and v3 (docs/health.md#the-default-model): migrations 0010 and 0014 install them as new
+versions over the shipped v1 and v2 only; the customer page and the model editor show their new factors."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from .conftest import V1_FACTORS, at, usage
 pytestmark = pytest.mark.django_db
 
 MIGRATION = import_module("metrics.migrations.0010_health_default_model_v2")
+V3 = import_module("metrics.migrations.0014_health_default_model_v3")
 TODAY = timezone.localdate()
 
 
@@ -28,18 +29,21 @@ def factors_of(model: HealthModel) -> list[tuple[str, float, float, float]]:
     return [(f.key, float(f.weight), f.bad, f.good) for f in model.factors.order_by("position")]
 
 
-def test_fresh_database_runs_v2_and_keeps_v1_in_history():
+def test_fresh_database_runs_v3_and_keeps_v2_and_v1_in_history():
     current = HealthModel.objects.current()
     assert factors_of(current) == [(k, float(w), b, g) for k, w, b, g in DEFAULT_FACTORS]
+    assert factors_of(current) == [(k, float(w), b, g) for k, w, b, g in V3.V3_FACTORS]
     assert sum(w for _, w, _, _ in DEFAULT_FACTORS) == 100
     assert (current.green_threshold, current.yellow_threshold, current.hysteresis_margin) == (70, 40, 3)
-    v1 = HealthModel.objects.get(version=current.version - 1)
+    v2 = HealthModel.objects.get(version=current.version - 1)
+    assert factors_of(v2) == [(k, float(w), b, g) for k, w, b, g in MIGRATION.V2_FACTORS]
+    v1 = HealthModel.objects.get(version=current.version - 2)
     assert factors_of(v1) == [(k, float(w), b, g) for k, w, b, g in V1_FACTORS]
     assert sum(w for _, w, _, _ in V1_FACTORS) == 100
 
 
 def test_migration_installs_v2_over_the_shipped_v1():
-    HealthModel.objects.filter(note=MIGRATION.NOTE).delete()  # as before the migration: v1 in force
+    HealthModel.objects.filter(note__in=[MIGRATION.NOTE, V3.NOTE]).delete()  # as before 0010: v1 in force
     v1 = HealthModel.objects.current()
     MIGRATION.install_v2(apps, None)
     current = HealthModel.objects.current()
@@ -48,7 +52,7 @@ def test_migration_installs_v2_over_the_shipped_v1():
 
 
 def test_an_edited_model_stays_in_force():
-    HealthModel.objects.filter(note=MIGRATION.NOTE).delete()
+    HealthModel.objects.filter(note__in=[MIGRATION.NOTE, V3.NOTE]).delete()
     edited = health_model_create(
         factors=[
             {"key": k, "weight": w + 5 if k == "nps" else w, "bad": b, "good": g, "enabled": True}
@@ -64,7 +68,35 @@ def test_an_edited_model_stays_in_force():
     assert not HealthModel.objects.filter(note=MIGRATION.NOTE).exists()
 
 
+def test_migration_installs_v3_over_the_shipped_v2_only():
+    HealthModel.objects.filter(note=V3.NOTE).delete()  # as before 0014: v2 in force
+    v2 = HealthModel.objects.current()
+    V3.install_v3(apps, None)
+    current = HealthModel.objects.current()
+    assert current.version == v2.version + 1
+    assert factors_of(current) == [(k, float(w), b, g) for k, w, b, g in V3.V3_FACTORS]
+    # an edited v2 stays in force
+    HealthModel.objects.filter(note=V3.NOTE).delete()
+    factor = v2.factors.get(key="nps")
+    factor.weight += 1
+    factor.save()
+    V3.install_v3(apps, None)
+    assert HealthModel.objects.current() == v2
+    # reverse: deletes v3 unless a snapshot uses it
+    factor.weight -= 1
+    factor.save()
+    V3.install_v3(apps, None)
+    v3 = HealthModel.objects.get(note=V3.NOTE)
+    HealthSnapshot.objects.create(customer=CustomerFactory(), date=TODAY, score=50, band="yellow", model=v3)
+    V3.remove_v3(apps, None)
+    assert HealthModel.objects.filter(pk=v3.pk).exists()
+    HealthSnapshot.objects.all().delete()
+    V3.remove_v3(apps, None)
+    assert HealthModel.objects.current() == v2
+
+
 def test_reverse_deletes_v2_unless_a_snapshot_uses_it():
+    HealthModel.objects.filter(note=V3.NOTE).delete()
     v2 = HealthModel.objects.get(note=MIGRATION.NOTE)
     HealthSnapshot.objects.create(customer=CustomerFactory(), date=TODAY, score=50, band="yellow", model=v2)
     MIGRATION.remove_v2(apps, None)
