@@ -30,18 +30,18 @@ from .nightly import health_day_hooks_sent, health_day_recomputed
 logger = logging.getLogger(__name__)
 
 DEFAULT_FACTORS = [  # the default model v3 (docs/health.md#the-default-model), as migration 0014 installs it
-    ("license_utilization", 10, 0.0, 0.8),
-    ("relative_usage", 15, 10.0, 60.0),
-    ("usage_trend", 5, 0.5, 1.0),
-    ("feature_breadth", 5, 0.0, 0.8),
-    ("key_feature_share", 10, 0.1, 0.6),
-    ("revenue_trend", 10, 0.8, 1.0),
-    ("tenure", 15, 30.0, 180.0),
-    ("support_load", 10, 5.0, 0.0),
-    ("nps", 5, -100.0, 100.0),
-    ("csat", 5, 0.0, 100.0),
-    ("pulse", 5, 1.0, 5.0),
-    ("engagement", 5, 60.0, 14.0),
+    ("license_utilization", 12, 0.0, 0.8),
+    ("relative_usage", 12, 10.0, 60.0),
+    ("usage_trend", 4, 0.5, 1.0),
+    ("feature_breadth", 8, 0.0, 0.8),
+    ("key_feature_share", 8, 0.1, 0.6),
+    ("revenue_trend", 8, 0.8, 1.0),
+    ("early_tenure", 12, 30.0, 180.0),
+    ("support_load", 8, 5.0, 0.0),
+    ("nps", 8, -100.0, 100.0),
+    ("csat", 4, 0.0, 100.0),
+    ("pulse", 8, 1.0, 5.0),
+    ("engagement", 8, 60.0, 14.0),
 ]
 
 # Customers per transaction / Celery task: ~15 queries and ~40 MB of memory each. Large enough that a task's

@@ -1,7 +1,9 @@
 """The default health model v3 of docs/health.md, installed as a NEW version (weights sum to 100).
 
-v3 is v2 plus tenure (the first months are when customers leave most) and the key-feature share (where an
-account's activity goes), with the weight they take from the factors that are most often missing. Only when
+v3 is v2 plus "new customer" (tenure in the first 180 days: the first months are when customers leave most)
+and the key-feature share (where an account's activity goes); v2's factors keep their proportions (each
+weight × 0.8), so an established customer scores exactly as under v2 wherever the key-feature share is
+excused or at v2's average. Only when
 the version in force is exactly the shipped v2 (the same factors, weights, anchors and thresholds as
 0010_health_default_model_v2 created): an install that edited its model keeps its own. History keeps v1 and
 v2, and snapshots keep pointing at the version that computed them. Reverse: deletes the version this
@@ -31,18 +33,18 @@ V2_FACTORS = [
 ]
 
 V3_FACTORS = [
-    ("license_utilization", 10, 0.0, 0.8),
-    ("relative_usage", 15, 10.0, 60.0),
-    ("usage_trend", 5, 0.5, 1.0),
-    ("feature_breadth", 5, 0.0, 0.8),
-    ("key_feature_share", 10, 0.1, 0.6),
-    ("revenue_trend", 10, 0.8, 1.0),
-    ("tenure", 15, 30.0, 180.0),
-    ("support_load", 10, 5.0, 0.0),
-    ("nps", 5, -100.0, 100.0),
-    ("csat", 5, 0.0, 100.0),
-    ("pulse", 5, 1.0, 5.0),
-    ("engagement", 5, 60.0, 14.0),
+    ("license_utilization", 12, 0.0, 0.8),
+    ("relative_usage", 12, 10.0, 60.0),
+    ("usage_trend", 4, 0.5, 1.0),
+    ("feature_breadth", 8, 0.0, 0.8),
+    ("key_feature_share", 8, 0.1, 0.6),
+    ("revenue_trend", 8, 0.8, 1.0),
+    ("early_tenure", 12, 30.0, 180.0),
+    ("support_load", 8, 5.0, 0.0),
+    ("nps", 8, -100.0, 100.0),
+    ("csat", 4, 0.0, 100.0),
+    ("pulse", 8, 1.0, 5.0),
+    ("engagement", 8, 60.0, 14.0),
 ]
 
 THRESHOLDS = (Decimal(70), Decimal(40), Decimal(3))  # green, yellow, margin (unchanged since v1)

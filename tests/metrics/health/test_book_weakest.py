@@ -28,8 +28,8 @@ def test_the_book_names_the_weakest_factors_in_words(csm_client, csm, django_ass
 
     row = page[page.index("Young Co") :]
     row = row[: row.index("</tr>")]
-    assert "Weakest: Tenure" in row  # 20 days: 0 of 100 points
-    assert "Tenure: 20 days (since" in row  # the title says the value
+    assert "Weakest: New customer" in row  # 20 days: 0 of 100 points
+    assert "New customer: 20 days (since" in row  # the title says the value
     steady_row = page[page.index("Steady Co") :]
     steady_row = steady_row[: steady_row.index("</tr>")]
     assert "Weakest:" not in steady_row  # every factor at 50 points or more

@@ -41,9 +41,9 @@ def test_a_new_customer_of_a_usage_only_install_is_scored_on_what_exists():
     health_recompute(day=DAY, run_hooks=False)  # the default model v3
     snap = snapshot(young)
     parts = by_factor(snap)
-    # Present: license utilization 0.8 (100 points, weight 10), relative usage (15), feature breadth 1.0
-    # (100 points, 5), key-feature share 100 % (100 points, 10), tenure 20 days (0 points, 15) = 55 of the
-    # 55 counted; the other 45 are excused, not missing.
+    # Present: license utilization 0.8 (100 points, weight 12), relative usage (12), feature breadth 1.0
+    # (100 points, 8), key-feature share 100 % (100 points, 8), new customer 20 days (0 points, 12) = 52
+    # of the 52 counted; the other 48 are excused, not missing.
     assert snap.score is not None
     assert parts["support_load"]["detail"] == {"excused": "no ticket feed"}
     assert parts["nps"]["detail"]["excused"].startswith("no NPS answers")
@@ -57,17 +57,17 @@ def test_a_new_customer_of_a_usage_only_install_is_scored_on_what_exists():
         "relative_usage",
         "feature_breadth",
         "key_feature_share",
-        "tenure",
+        "early_tenure",
     }
     # Two customers in the base: the young one ranks 75th (above the idle one), 100 points on 10 -> 60.
-    # 4,000 points of weight / 55 = 72.7: a month-old customer is not yet green on tenure alone.
-    assert float(snap.score) == pytest.approx(72.7)
-    # The idle new customer: no user (0 points, weight 10), no key feature (0, 5), the lowest usage: 25th
-    # percentile with ties counted half, 30 points on 10 -> 60 (weight 15), tenure 25 days (0, 15), no event
-    # for the key-feature share (missing, not excused: weight 10 counted, none present):
-    # 15 x 30 / 45 = 10.0 -> red, not "not enough data".
+    # 4,000 points of weight / 52 = 76.9: a month-old customer is not yet green on its usage alone.
+    assert float(snap.score) == pytest.approx(76.9)
+    # The idle new customer: no user (0 points, weight 12), no key feature (0, 8), the lowest usage: 25th
+    # percentile with ties counted half, 30 points on 10 -> 60 (weight 12), new customer 25 days (0, 12),
+    # no event for the key-feature share (missing, not excused: weight 8 counted, none present):
+    # 12 x 30 / 44 = 8.2 -> red, not "not enough data".
     idle_snap = snapshot(idle)
-    assert float(idle_snap.score) == pytest.approx(10.0)
+    assert float(idle_snap.score) == pytest.approx(8.2)
     assert idle_snap.band == "red"
 
 
@@ -96,9 +96,9 @@ def test_too_little_present_of_what_is_counted_is_still_not_enough_data():
     # No licenses (utilization missing), no contract start and no ledger row (tenure missing).
     unlicensed = CustomerFactory(licenses=0, contract_start=None)
     health_recompute(day=DAY, run_hooks=False)
-    # Counted (v3): 100 less the excused NPS 5, CSAT 5 (no answers), usage trend 5 (young), revenue trend 10
-    # (not paying 90 days ago), feature breadth 5 and key-feature share 10 (no key features) = 60. Present:
-    # relative usage 15 + support load 10 = 25 (license utilization, tenure, pulse and engagement are
+    # Counted (v3): 100 less the excused NPS 8, CSAT 4 (no answers), usage trend 4 (young), revenue trend 8
+    # (not paying 90 days ago), feature breadth 8 and key-feature share 8 (no key features) = 60. Present:
+    # relative usage 12 + support load 8 = 20 (license utilization, new customer, pulse and engagement are
     # missing: the install has them): under half.
     snap = snapshot(unlicensed)
     assert snap.score is None

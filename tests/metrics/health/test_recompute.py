@@ -38,10 +38,10 @@ def snapshot_rows(day: dt.date | None = None) -> list[tuple]:
 
 @pytest.fixture
 def book():
-    """Three customers: healthy, struggling (in its third month), and one with too little data."""
+    """Three customers: healthy, struggling, and one with too little data."""
     healthy = CustomerFactory(name="Healthy", licenses=10)
-    struggling = CustomerFactory(name="Struggling", licenses=10, contract_start=days_ago(75))
-    unknown = CustomerFactory(name="Unknown", licenses=0, contract_start=None)
+    struggling = CustomerFactory(name="Struggling", licenses=10)
+    unknown = CustomerFactory(name="Unknown", licenses=0)
     for d in range(0, 60, 3):
         usage(healthy, users=8, day=days_ago(d))
         usage(struggling, users=1 if d < 30 else 6, day=days_ago(d))
