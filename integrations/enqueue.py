@@ -18,3 +18,8 @@ def webhook_deliver_on_commit(*, delivery_id: int) -> None:
 def slack_deliver_on_commit(*, message_id: int) -> None:
     """integrations.tasks.slack_deliver(message_id) once the transaction has committed (outbox)."""
     delay_on_commit("integrations.tasks.slack_deliver", message_id)
+
+
+def zendesk_tickets_fetch_on_commit(*, ticket_ids: list[int]) -> None:
+    """integrations.tasks.zendesk_tickets_fetch(ticket_ids) once the transaction has committed (outbox)."""
+    delay_on_commit("integrations.tasks.zendesk_tickets_fetch", ticket_ids)

@@ -9,6 +9,8 @@ from .services import import_job_give_up
 from .services import import_job_run as import_job_run_service
 from .slack.services import slack_message_send, slack_messages_retry_due
 from .webhooks.services import webhook_deliveries_retry_due, webhook_delivery_send
+from .zendesk.client import ZendeskError
+from .zendesk.services import zendesk_tickets_fetch as zendesk_tickets_fetch_service
 
 
 @shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
@@ -41,3 +43,17 @@ def slack_deliver(message_id: int) -> str:
 def outbound_retry_due() -> int:
     """Every minute: queue the webhook deliveries and Slack messages whose next attempt is due."""
     return webhook_deliveries_retry_due() + slack_messages_retry_due()
+
+
+@shared_task(
+    acks_late=True,
+    soft_time_limit=240,
+    time_limit=300,
+    autoretry_for=(ZendeskError,),
+    retry_backoff=60,
+    max_retries=8,
+)
+def zendesk_tickets_fetch(ticket_ids: list[int]) -> dict[str, int]:
+    """The tickets a Zendesk webhook named, fetched and ingested (integrations.zendesk.services); retried
+    with backoff while Zendesk's API fails."""
+    return zendesk_tickets_fetch_service(ticket_ids=ticket_ids)

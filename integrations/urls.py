@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from . import views
+from .zendesk import views as zendesk_views
 
 urlpatterns = [
     path("imports/", views.import_csv, name="import_csv"),
@@ -19,4 +20,5 @@ urlpatterns = [
         views.webhook_resend,
         name="integrations_delivery_resend",
     ),
+    path("integrations/zendesk/webhook/", zendesk_views.zendesk_webhook, name="zendesk_webhook"),
 ]
