@@ -115,10 +115,13 @@ def attempt_record(row: OutboundDelivery, answer: Answer, *, now: dt.datetime) -
     )
 
 
-def due_ids(model: type[OutboundDelivery], *, now: dt.datetime, limit: int = 500) -> list[int]:
-    """Pending rows whose next attempt is due, oldest first (the partial index on next_attempt_at)."""
+def due_ids(
+    model: type[OutboundDelivery], *, now: dt.datetime, limit: int = 500, **only: object
+) -> list[int]:
+    """Pending rows whose next attempt is due (and that match `only`), oldest first (the partial index on
+    next_attempt_at)."""
     return list(
-        model.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+        model.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now, **only)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -189,7 +189,8 @@ def webhook_deliveries_retry_due(*, now: dt.datetime | None = None) -> int:
     """The sweep: queue (through the outbox) every pending delivery whose next attempt is due."""
     now = now or timezone.now()
     with transaction.atomic():
-        ids = outbound.due_ids(WebhookDelivery, now=now)
+        # A paused endpoint's deliveries wait (sent if it is resumed within their 24 h).
+        ids = outbound.due_ids(WebhookDelivery, now=now, endpoint__is_active=True)
         for pk in ids:
             webhook_deliver_on_commit(delivery_id=pk)
     return len(ids)

@@ -223,3 +223,30 @@ def test_slack_settings_save_mask_and_remove(admin_client):
     response = admin_client.post(reverse("integrations_slack"), {"default": "javascript:alert(1)"})
     assert response.status_code == 400
     assert not SlackChannel.objects.exists()
+
+
+def test_the_endpoint_list_query_count_does_not_grow(admin_client, admin_user, django_assert_max_num_queries):
+    def load() -> str:
+        with django_assert_max_num_queries(8):
+            response = admin_client.get(reverse("integrations_webhooks"))
+        assert response.status_code == 200
+        return response.content.decode()
+
+    load()
+    for i in range(12):
+        endpoint = webhook_endpoint_create(
+            user=admin_user, url=f"https://example.com/{i}", events=["task.completed"]
+        )
+        now = timezone.now()
+        for n, state in enumerate(("delivered", "delivered", "failed")):
+            WebhookDelivery.objects.create(
+                endpoint=endpoint,
+                event="task.completed",
+                msg_id=f"msg_{i}_{n}",
+                payload={},
+                state=state,
+                retry_until=now,
+                next_attempt_at=now,
+            )
+    html = load()
+    assert html.count('<span class="badge badge--red">1</span>') == 12

@@ -190,3 +190,32 @@ def test_only_admins_manage_endpoints(manager, csm, admin_user):
         webhook_endpoint_create(user=admin_user, url="https://example.com/h", events=["customer.exploded"])
     with pytest.raises(ValidationError):
         webhook_endpoint_create(user=admin_user, url="https://example.com/h", events=[])
+
+
+def test_a_paused_endpoints_deliveries_wait_for_it(
+    admin_user, csm, customer, django_capture_on_commit_callbacks
+):
+    endpoint = webhook_endpoint_create(
+        user=admin_user, url="http://127.0.0.1:9/closed", events=["task.completed"]
+    )
+    complete_a_task(csm, customer, django_capture_on_commit_callbacks)  # refused: pending, retried in 5 s
+    webhook_endpoint_update(
+        user=admin_user,
+        endpoint=endpoint,
+        url=endpoint.url,
+        events=endpoint.events,
+        description="",
+        is_active=False,
+    )
+    later = timezone.now() + dt.timedelta(minutes=1)
+    assert webhook_deliveries_retry_due(now=later) == 0
+    webhook_endpoint_update(
+        user=admin_user,
+        endpoint=endpoint,
+        url=endpoint.url,
+        events=endpoint.events,
+        description="",
+        is_active=True,
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        assert webhook_deliveries_retry_due(now=later) == 1
