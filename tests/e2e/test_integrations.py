@@ -60,5 +60,12 @@ def test_admin_registers_an_endpoint_and_reads_the_integrations_page(
             page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
         )
         screenshot(page, f"integrations-{name}")
+        for path in ("/integrations/slack/", "/integrations/webhooks/"):
+            page.goto(path)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, path
+            screenshot(page, f"integrations-{path.strip('/').replace('/', '-')}-{name}")
         assert errors == []
         context.close()
