@@ -87,6 +87,11 @@ def channel_for(customer_id: int) -> SlackChannel | None:
     return next((c for c in channels if c.team_id is None), None)
 
 
+def escaped(text: Any) -> str:
+    """Text as Slack's mrkdwn wants it: &, < and > escaped, so a name cannot forge a link or a mention."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def message_for(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     """The Slack message of an event, or None when this occurrence is not one Slack hears about."""
     if event == "health.band_changed" and payload["band"] != "red":
@@ -95,12 +100,13 @@ def message_for(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         return None
     data = event_data(event, payload)
     customer = data["customer"]
-    link = f"<{customer['url']}|{customer['name']}>"
+    link = f"<{customer['url']}|{escaped(customer['name'])}>"
     if event == "playbook_run.started":
         run = data["run"]
-        who = run["assignee_email"] or "nobody yet"
+        who = escaped(run["assignee_email"] or "nobody yet")
         text = (
-            f":clipboard: Playbook *<{run['url']}|{run['playbook']}>* started for {link} ({run['reason']});"
+            f":clipboard: Playbook *<{run['url']}|{escaped(run['playbook'])}>* started for {link}"
+            f" ({escaped(run['reason'])});"
             f" assigned to {who}."
         )
     elif event == "health.band_changed":
@@ -110,9 +116,10 @@ def message_for(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         )
     else:
         response = data["response"]
-        comment = f"\n>{response['comment'][:500]}" if response["comment"] else ""
+        comment = f"\n>{escaped(response['comment'][:500])}" if response["comment"] else ""
         text = (
-            f":warning: Detractor: {response['contact_email']} at {link} answered NPS *{response['score']}*."
+            f":warning: Detractor: {escaped(response['contact_email'])} at {link}"
+            f" answered NPS *{response['score']}*."
             f"{comment}"
         )
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}

@@ -92,7 +92,9 @@ def test_only_red_transitions_and_nps_detractors_are_posted(
             contact__customer=customer, contact__email=f"p{score}@nw.test"
         )
         with django_capture_on_commit_callbacks(execute=True):
-            invitation_answer(token=token, score=score, comment="Too slow" if score == "6" else "")
+            invitation_answer(
+                token=token, score=score, comment="Too slow <!channel> & <http://x|y>" if score == "6" else ""
+            )
     # (the detractor answer also starts the starter library's detractor follow-up: a run message)
     posted = [t for t in texts(slack) if not t.startswith(":clipboard:")]
     assert len(posted) == 2
@@ -100,7 +102,7 @@ def test_only_red_transitions_and_nps_detractors_are_posted(
     assert "turned *red* (score 32), from yellow, on 2027-01-04" in red
     assert "p6@nw.test" in detractor
     assert "NPS *6*" in detractor
-    assert ">Too slow" in detractor
+    assert ">Too slow &lt;!channel&gt; &amp; &lt;http://x|y&gt;" in detractor  # no forged mention or link
 
 
 def test_a_slack_outage_is_retried(admin_user, manager, customer, django_capture_on_commit_callbacks):
