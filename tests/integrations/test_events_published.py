@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from accounts.services import customers_upsert
 from core import events
-from metrics.health.services import health_customers_recompute, health_model_current
+from metrics.health.services import health_chunk_recompute, health_customers_recompute, health_model_current
 from metrics.services import mrr_upsert
 from playbooks.services.runs import NewRun, runs_create
 from playbooks.services.work import after_touchpoint_logged, task_complete
@@ -171,3 +171,26 @@ def test_recomputing_an_older_day_publishes_no_band_change(published, customer):
         day=today - dt.timedelta(days=5), model_id=model_id, customer_ids=[customer.pk]
     )
     assert published == []
+
+
+def test_the_nightly_chunk_publishes_band_changes_in_one_batch(customer, other_customer):
+    got: list[list[int]] = []
+
+    def batch(*, event, payloads):
+        got.append(sorted(p["customer_id"] for p in payloads))
+
+    for c in (customer, other_customer):
+        PulseFactory(customer=c, score=1)
+    today = timezone.localdate()
+    model_id = health_model_current().pk
+    lo, hi = sorted((customer.pk, other_customer.pk))
+    health_chunk_recompute(day=today, model_id=model_id, lo=lo, hi=hi)
+    for c in Customer.objects.filter(pk__in=[lo, hi]):
+        Customer.objects.filter(pk=c.pk).update(health_band="green" if c.health_band != "green" else "yellow")
+    events.subscribe_batch("health.band_changed", batch)
+    try:
+        health_chunk_recompute(day=today, model_id=model_id, lo=lo, hi=hi)
+        health_chunk_recompute(day=today, model_id=model_id, lo=lo, hi=hi)
+    finally:
+        events.unsubscribe("health.band_changed", batch)
+    assert got == [[lo, hi]]  # one call for the chunk; the re-run announces nothing
