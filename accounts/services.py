@@ -13,11 +13,12 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from core import events
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 from core.sql import chunked
 
 from .dirty import customers_mark_dirty
-from .models import ApiToken, Contact, Customer, Pulse, Role, Team, Touchpoint, User
+from .models import ApiToken, Contact, Customer, LifecycleStage, Pulse, Role, Team, Touchpoint, User
 from .visibility import can_edit_customer, can_manage_tokens_of
 
 # A touchpoint may be logged slightly ahead (time zones, a call about to start), never further.
@@ -142,8 +143,27 @@ def customers_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> d
         values.append(row)
     if errors:
         raise IngestError(sorted(errors, key=lambda e: e.row))
+    # Customers set to `churned` by hand that were not: customer.churned once each
+    # (docs/architecture.md#events).
+    to_churn = sorted(
+        {r["external_id"] for r in values if r.get("lifecycle_stage") == LifecycleStage.CHURNED}
+    )
+    was_live: list[str] = []
+    if to_churn and events.has_subscribers("customer.churned"):
+        for chunk in chunked(to_churn):
+            was_live += (
+                Customer.objects.filter(external_id__in=chunk)
+                .exclude(lifecycle_stage=LifecycleStage.CHURNED)
+                .values_list("external_id", flat=True)
+            )
     # A customer changing CSM is locked FOR UPDATE in id order before the write (see bulk_upsert).
     result = bulk_upsert(model=Customer, rows=values, key_fields=["external_id"], lock_on_change="csm_id")
+    if was_live:
+        today = timezone.localdate().isoformat()
+        churned_ids = {c.external_id: c.pk for c in result.objects if c.external_id in set(was_live)}
+        events.publish_many(
+            "customer.churned", [{"customer_id": churned_ids[e], "day": today} for e in sorted(churned_ids)]
+        )
     if result.created or result.updated:
         # Licenses, contract start, stage and segment are factor inputs (docs/health.md#live-data); the
         # batch is marked whole, as the upsert does not say which of its rows changed.

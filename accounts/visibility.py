@@ -214,3 +214,8 @@ class IsAdminRole(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return can_ingest(request.user)
+
+
+def can_manage_integrations(user: User) -> bool:
+    """The Integrations page, outbound webhooks and Slack settings: admins only."""
+    return is_admin(user)

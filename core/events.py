@@ -12,7 +12,7 @@ Events and their payloads (ids, not objects, so a subscriber loads what it needs
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 EVENTS: dict[str, tuple[str, ...]] = {
@@ -34,6 +34,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
 
 Subscriber = Callable[..., Any]
 _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
+# Subscribers that take several occurrences in one call, `fn(event=..., payloads=[...])`: a bulk write (a
+# chunk of the nightly recompute, a ledger batch) then costs them one lookup, not one per occurrence.
+_batch_subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 
 
 class UnknownEvent(KeyError):
@@ -48,23 +51,50 @@ def subscribe(event: str, fn: Subscriber) -> None:
         _subscribers[event].append(fn)
 
 
+def subscribe_batch(event: str, fn: Subscriber) -> None:
+    """Call `fn(event=event, payloads=[payload, …])` once per publish or publish_many of `event`."""
+    if event not in EVENTS:
+        raise UnknownEvent(event)
+    if fn not in _batch_subscribers[event]:
+        _batch_subscribers[event].append(fn)
+
+
 def unsubscribe(event: str, fn: Subscriber) -> None:
-    if fn in _subscribers.get(event, []):
-        _subscribers[event].remove(fn)
+    for registry in (_subscribers, _batch_subscribers):
+        if fn in registry.get(event, []):
+            registry[event].remove(fn)
 
 
-def publish(event: str, **payload: Any) -> None:
-    """Tell the subscribers of `event` in the caller's transaction; the payload must carry its keys."""
+def _checked(event: str, payload: dict[str, Any]) -> dict[str, Any]:
     keys = EVENTS.get(event)
     if keys is None:
         raise UnknownEvent(event)
     missing = [k for k in keys if k not in payload]
     if missing:
         raise TypeError(f"{event} needs {', '.join(missing)}")
-    for fn in list(_subscribers.get(event, ())):
-        fn(event=event, **payload)
+    return payload
+
+
+def publish(event: str, **payload: Any) -> None:
+    """Tell the subscribers of `event` in the caller's transaction; the payload must carry its keys."""
+    publish_many(event, [payload])
+
+
+def publish_many(event: str, payloads: Sequence[dict[str, Any]]) -> None:
+    """Several occurrences of `event` at once (a bulk write), each announced once, in the caller's
+    transaction: per-occurrence subscribers are called for each, batch subscribers once with all of them."""
+    payloads = [_checked(event, dict(p)) for p in payloads]
+    if not payloads:
+        if event not in EVENTS:
+            raise UnknownEvent(event)
+        return
+    for payload in payloads:
+        for fn in list(_subscribers.get(event, ())):
+            fn(event=event, **payload)
+    for fn in list(_batch_subscribers.get(event, ())):
+        fn(event=event, payloads=payloads)
 
 
 def has_subscribers(event: str) -> bool:
     """Whether anyone listens, so a bulk publisher can skip building payloads nobody reads."""
-    return bool(_subscribers.get(event))
+    return bool(_subscribers.get(event)) or bool(_batch_subscribers.get(event))

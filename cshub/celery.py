@@ -35,6 +35,9 @@ app.conf.beat_schedule = {
     "outbox-flush": {"task": "core.tasks.outbox_flush", "schedule": crontab(minute="*")},
     # Every 15 minutes: finish last night's recompute or trigger evaluation if it stopped part way.
     "health-catch-up": {"task": "metrics.tasks.health_catch_up", "schedule": crontab(minute="*/15")},
+    # Every minute: outbound webhook deliveries and Slack messages whose next retry is due (24 h of backoff,
+    # docs/integrations.md#retries).
+    "outbound-retry-due": {"task": "integrations.tasks.outbound_retry_due", "schedule": crontab(minute="*")},
     # Every 15 minutes: survey invitations whose send task was lost (broker down, retries spent) go out.
     "surveys-requeue": {
         "task": "surveys.tasks.invitations_requeue_stale",

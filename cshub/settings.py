@@ -342,3 +342,14 @@ CSHUB_SURVEY_RATE_LIMIT = env.int("CSHUB_SURVEY_RATE_LIMIT", default=120)
 CSHUB_SURVEY_TOKEN_RATE_LIMIT = env.int("CSHUB_SURVEY_TOKEN_RATE_LIMIT", default=30)
 CSHUB_SURVEY_RATE_WINDOW = env.int("CSHUB_SURVEY_RATE_WINDOW", default=60)
 # --- end Surveys ---
+
+# --- Zendesk (docs/integrations.md#zendesk; integrations/zendesk/ reads these) ---
+# The help desk: https://<subdomain>.zendesk.com, or ZENDESK_URL in full (another host, a test fake).
+ZENDESK_SUBDOMAIN = env.str("ZENDESK_SUBDOMAIN", default="")
+ZENDESK_URL = env.str("ZENDESK_URL", default="").rstrip("/")
+# API token authentication for `sync_zendesk` (an agent's email and an API token from the Admin Center).
+ZENDESK_EMAIL = env.str("ZENDESK_EMAIL", default="")
+ZENDESK_API_TOKEN = env.str("ZENDESK_API_TOKEN", default="")
+# The signing secret of the Zendesk webhook that posts to /integrations/zendesk/webhook/; unset: refused.
+ZENDESK_WEBHOOK_SECRET = env.str("ZENDESK_WEBHOOK_SECRET", default="")
+# --- end Zendesk ---

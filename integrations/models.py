@@ -84,3 +84,113 @@ class ConnectorActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- Outbound deliveries (shared by outbound webhooks and Slack; docs/integrations.md#outbound-webhooks)
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Gave up"
+
+
+class OutboundDelivery(models.Model):
+    """One message to send out, retried with backoff until `retry_until` (24 h after it was queued, or after a
+    resend). The row is the durable state: the first attempt is queued through the outbox in the transaction
+    that creates it, later ones by the every-minute sweep of due rows."""
+
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    retry_until = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)  # HTTP status; None: no answer
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    log = models.JSONField(default=list, blank=True)  # [{at, status, error, ms}], the latest 20 attempts
+
+    class Meta:
+        abstract = True
+
+
+# --- Outbound webhooks
+
+
+class WebhookEndpoint(models.Model):
+    """A URL an admin registered for some events; deliveries signed per Standard Webhooks with `secret`."""
+
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=list)  # names from WEBHOOK_EVENTS
+    secret = models.CharField(max_length=100)  # "whsec_" + base64 of 24 random bytes
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(OutboundDelivery):
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40)
+    msg_id = models.CharField(max_length=40, unique=True)  # the webhook-id header: same on every retry
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="webhook_delivery_due", condition=models.Q(state="pending")
+            ),
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_endpoint"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.state})"
+
+
+# --- Slack
+
+
+class SlackChannel(models.Model):
+    """An incoming-webhook URL: a team's (the team of the customer's CSM), or the default (team None)."""
+
+    team = models.OneToOneField(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="slack_channel"
+    )
+    webhook_url = models.URLField(max_length=500)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Coalesce("team", 0), name="slack_channel_one_per_team_and_default"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Slack for {self.team or 'default'}"
+
+
+class SlackMessage(OutboundDelivery):
+    channel = models.ForeignKey(SlackChannel, on_delete=models.CASCADE, related_name="messages")
+    event = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="slack_message_due", condition=models.Q(state="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Slack {self.event} ({self.state})"

@@ -20,10 +20,11 @@ from django.utils import timezone
 from accounts.dirty import customers_mark_dirty
 from accounts.models import Customer, LifecycleStage, User
 from accounts.visibility import can_edit_customer, can_ingest
+from core import events
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 from core.sql import chunked, placeholders
 
-from .churn import in_force_q, ledger_churned_on
+from .churn import churn_dates, in_force_q, ledger_churned_on
 from .engagement import first_utilization_current_sql, usage_value_sql
 from .models import (
     FirstUtilizationDay,
@@ -182,11 +183,21 @@ def customers_lifecycle_follow_ledger(
         if chunk is not None and not chunk:
             continue
         customers = Customer.objects.all() if chunk is None else Customer.objects.filter(pk__in=chunk)
-        churned += (
-            customers.exclude(lifecycle_stage=LifecycleStage.CHURNED)
-            .filter(ledger_churned_on(today))
-            .update(lifecycle_stage=LifecycleStage.CHURNED, updated_at=timezone.now())
-        )
+        churning = customers.exclude(lifecycle_stage=LifecycleStage.CHURNED).filter(ledger_churned_on(today))
+        if events.has_subscribers("customer.churned"):
+            # The ids first, to announce each churn (rare) with the day its MRR went to 0.
+            ids = list(churning.values_list("pk", flat=True))
+            if ids:
+                churned += Customer.objects.filter(pk__in=ids).update(
+                    lifecycle_stage=LifecycleStage.CHURNED, updated_at=timezone.now()
+                )
+                days = churn_dates(customer_ids=ids, day=today)
+                events.publish_many(
+                    "customer.churned",
+                    [{"customer_id": pk, "day": days.get(pk, today).isoformat()} for pk in ids],
+                )
+        else:
+            churned += churning.update(lifecycle_stage=LifecycleStage.CHURNED, updated_at=timezone.now())
         reactivated += customers.filter(
             paying, churned_before, lifecycle_stage=LifecycleStage.CHURNED
         ).update(lifecycle_stage=REACTIVATED_STAGE, updated_at=timezone.now())

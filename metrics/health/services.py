@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 from accounts.dirty import customers_mark_dirty
 from accounts.models import Customer, User
 from accounts.selectors import for_customers
+from core import events
 from core.sql import advisory_lock
 
 from ..churn import churned_on
@@ -142,6 +143,8 @@ def _snapshots_replace(
         readings = gather(config, customer_ids=ids, day=day)  # reads before the transaction: no locks held
         results = score_many(config, readings, previous_bands=previous_bands(customer_ids=ids, day=day))
         with transaction.atomic():
+            if denormalise:
+                _publish_band_changes(results, day=day, ids=ids)
             if only is None:
                 HealthSnapshot.objects.filter(date=day, customer_id__gte=lo, customer_id__lte=hi).delete()
             else:
@@ -153,6 +156,40 @@ def _snapshots_replace(
                 else:
                     customers_denormalise(lo=only[0], hi=only[-1], ids=only)
     return len(results)
+
+
+def _publish_band_changes(results: list[Result], *, day: dt.date, ids: Sequence[int]) -> int:
+    """health.band_changed for each customer whose current band (the Customer copy of its latest snapshot)
+    this write changes; returns how many. Called in the write's transaction before the copy is refreshed, so
+    a re-run of the same day, or the live recompute replacing today's snapshot with the same band, publishes
+    nothing: exactly once per change (docs/architecture.md#events). A day older than the customer's latest
+    snapshot changes no current band; a first score (no band before) is no change."""
+    if not results or not events.has_subscribers("health.band_changed"):
+        return 0
+    customers, wanted = for_customers(ids, field="pk")
+    before = {
+        pk: (band, as_of)
+        for pk, band, as_of in Customer.objects.filter(customers)
+        .values_list("pk", "health_band", "health_as_of")
+        .order_by()
+        if pk in wanted
+    }
+    changes = []
+    for r in results:
+        band, as_of = before.get(r.customer_id, ("", None))
+        if not band or not r.band or r.band == band or (as_of is not None and as_of > day):
+            continue
+        changes.append(
+            {
+                "customer_id": r.customer_id,
+                "day": day.isoformat(),
+                "band": r.band,
+                "previous_band": band,
+                "score": None if r.score is None else float(r.score),
+            }
+        )
+    events.publish_many("health.band_changed", changes)
+    return len(changes)
 
 
 def _insert(rows: list[Result], *, day: dt.date, model_id: int) -> None:

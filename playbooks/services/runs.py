@@ -22,6 +22,7 @@ from accounts.models import Customer, User
 from accounts.visibility import (
     check_can_manage,
 )
+from core import events
 from core.errors import Conflict
 
 from ..assignment import assignees_for
@@ -167,6 +168,10 @@ def runs_create(
             ],
             batch_size=1000,
         )
+        for run_id, customer_id, _ in inserted:  # only the runs this call inserted: once per run
+            events.publish(
+                "playbook_run.started", run_id=run_id, customer_id=customer_id, playbook_id=playbook.pk
+            )
         if notify:
             notifications_schedule(runs=inserted)
         else:

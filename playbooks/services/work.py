@@ -17,6 +17,7 @@ from accounts.visibility import (
     can_work_for,
     is_signed_in,
 )
+from core import events
 
 from ..models import (
     EventKind,
@@ -78,6 +79,10 @@ def _finish_task(*, user: User, task: Task, status: str, note: str) -> Task:
             message=f"{verb} “{locked.title}”" + (f": {note}" if note else ""),
             data={"task_id": locked.pk},
         )
+        if status == TaskStatus.DONE:
+            events.publish(
+                "task.completed", task_id=locked.pk, customer_id=locked.run.customer_id, user_id=user.pk
+            )
         _close_finished_runs(run_ids=[locked.run_id], now=now, actor=user)
     return locked
 
@@ -159,11 +164,13 @@ def tasks_autocomplete(*, now: dt.datetime | None = None, customer_ids: Sequence
             tp_author=Subquery(touch.values("author_id")[:1]), tp_at=Subquery(touch.values("occurred_at")[:1])
         )
         .filter(tp_at__isnull=False)
-        .values_list("pk", "run_id", "title", "required_touchpoint_kind", "tp_author", "tp_at")
+        .values_list(
+            "pk", "run_id", "run__customer_id", "title", "required_touchpoint_kind", "tp_author", "tp_at"
+        )
     )
     done_runs = []
     with transaction.atomic():
-        for task_id, run_id, title, kind, author_id, at in rows:
+        for task_id, run_id, customer_id, title, kind, author_id, at in rows:
             note = f"{TouchpointKind(kind).label} logged on {timezone.localtime(at):%Y-%m-%d}."
             if Task.objects.filter(pk=task_id, status=TaskStatus.OPEN).update(
                 status=TaskStatus.DONE, note=note, completed_by_id=author_id, completed_at=now
@@ -176,6 +183,7 @@ def tasks_autocomplete(*, now: dt.datetime | None = None, customer_ids: Sequence
                     message=f"Completed “{title}”: {note}"[:300],
                     data={"task_id": task_id, "automatic": True},
                 )
+                events.publish("task.completed", task_id=task_id, customer_id=customer_id, user_id=author_id)
                 done_runs.append(run_id)
         _close_finished_runs(run_ids=done_runs, now=now, actor=None)
     return len(done_runs)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.dirty import customers_mark_dirty, upsert_sql
 from accounts.models import Contact
+from core import events
 
 from ..models import (
     COMMENT_MAX_LENGTH,
@@ -163,9 +164,14 @@ def _answer_in_one_statement(*, token: str, score: Any, comment: str) -> Respons
         "score": value,
         "comment": comment,
     }
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # In a transaction of its own only so that survey.answered's subscribers write in it too.
         cursor.execute(sql, params)
         row = cursor.fetchone()
+        if row is not None:
+            _publish_answered(
+                response_id=row[0], customer_id=row[3], contact_id=row[4], kind=row[6], score=value
+            )
     if row is None:
         return None
     # The mark went in with the answer (the CTE above); no kick: the public hot path stays one statement with
@@ -173,6 +179,19 @@ def _answer_in_one_statement(*, token: str, score: Any, comment: str) -> Respons
     fields = ("id", "invitation_id", "campaign_id", "customer_id", "contact_id", "contact_email", "kind")
     return Response.from_db(
         "default", [*fields, "score", "comment", "answered_at"], [*row, value, comment, now]
+    )
+
+
+def _publish_answered(*, response_id: int, customer_id: int, contact_id: int, kind: str, score: int) -> None:
+    """survey.answered, in the answer's transaction (docs/architecture.md#events). History imported through
+    the API is not announced: those answers are old news."""
+    events.publish(
+        "survey.answered",
+        response_id=response_id,
+        customer_id=customer_id,
+        contact_id=contact_id,
+        kind=kind,
+        score=score,
     )
 
 
@@ -210,6 +229,13 @@ def invitation_answer(*, token: str, score: Any, comment: str = "") -> Response:
             customers_mark_dirty(
                 customer_ids=[invitation.customer_id]
             )  # NPS / CSAT (docs/health.md#live-data)
+            _publish_answered(
+                response_id=response.pk,
+                customer_id=response.customer_id,
+                contact_id=response.contact_id,
+                kind=response.kind,
+                score=value,
+            )
     except IntegrityError:
         # Without row locks (SQLite) the unique index is what stops the second of two concurrent POSTs.
         raise LinkUsed(invitation) from None

@@ -37,6 +37,7 @@ PAGES = [
     ("playbooks", "/playbooks/", STAFF),
     ("tasks", "/tasks/", ALL),
     ("team", "/team/", STAFF),
+    ("integrations", "/integrations/", ("admin",)),
 ]
 
 

@@ -1,0 +1,2 @@
+"""Outbound webhooks: admins register endpoints and events; deliveries signed per the Standard Webhooks spec
+(docs/integrations.md#outbound-webhooks)."""
