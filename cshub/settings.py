@@ -210,6 +210,13 @@ CSHUB_CUSTOMER_PANELS: list[str] = [
     "metrics.health.panels.customer_panels",
     "metrics.panels.customer_panels",
 ]
+# --- Customer timeline sources (core/timeline.py, docs/workspace.md#timeline); each returns [Source] ---
+CSHUB_TIMELINE_SOURCES: list[str] = [
+    "accounts.timeline.sources",
+    "surveys.timeline.sources",
+    "metrics.timeline.sources",
+    "playbooks.timeline.sources",
+]
 # Called as f(day=date) after each day's health recompute (command and nightly Celery chord); playbooks'
 # trigger evaluation plugs in here.
 CSHUB_AFTER_HEALTH_RECOMPUTE: list[str] = [
