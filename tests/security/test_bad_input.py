@@ -266,7 +266,12 @@ def test_nul_in_a_query_parameter_is_a_400_naming_it(csm_client):
 
 def test_timeline_cursor_and_kind_that_are_not_the_pages_own_are_a_400(csm_client, customer):
     url = f"/customers/{customer.external_id}/timeline/"
-    for before in ("abc", "2026-01-01T00:00:00Z~touchpoint~9223372036854775807000", "x~note~1", "2026-01-01~x~1"):
+    for before in (
+        "abc",
+        "2026-01-01T00:00:00Z~touchpoint~9223372036854775807000",
+        "x~note~1",
+        "2026-01-01~x~1",
+    ):
         response = csm_client.get(url, {"before": before})
         assert response.status_code == 400, before
         assert "before" in response.content.decode()
