@@ -27,7 +27,7 @@ from core.api import (
     ingest_response,
 )
 
-from . import selectors, services
+from . import search, selectors, services
 from .filters import CustomerFilter
 from .models import Contact, Customer, Note, Pulse, Touchpoint
 from .serializers import (
@@ -38,6 +38,7 @@ from .serializers import (
     NoteUpdateSerializer,
     PulseSerializer,
     PulseUpdateSerializer,
+    SearchResultsSerializer,
     TimelinePageSerializer,
     TouchpointSerializer,
     TouchpointUpdateSerializer,
@@ -368,3 +369,25 @@ class CustomerTimelineView(generics.GenericAPIView):
             for e in page.entries
         ]
         return Response(self.get_serializer({"results": results, "next": next_url}).data)
+
+
+# --- Search ---
+
+
+class SearchView(generics.GenericAPIView):
+    """`GET /api/v1/search/?q=` (any signed-in user; docs/workspace.md#search)."""
+
+    serializer_class = SearchResultsSerializer
+
+    @extend_schema(
+        summary="Search customers, contacts, touchpoints and notes",
+        description=(
+            "Every word of `q` must match, as a prefix; each group is ranked, best first, up to 8 hits. "
+            "An empty `q`, one without letters or digits, or one over 200 characters is a 400 naming `q`."
+        ),
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, required=True, description="What to look for.")],
+        responses={200: SearchResultsSerializer, 400: OpenApiResponse(description="Bad `q`.")},
+    )
+    def get(self, request: Request) -> Response:
+        results = search.search(request.query_params.get("q", ""))
+        return Response(self.get_serializer(results).data)

@@ -20,5 +20,6 @@ urlpatterns = [
     path("touchpoints/<int:pk>/", api.TouchpointDetailView.as_view(), name="api_touchpoint"),
     path("pulses/<int:pk>/", api.PulseDetailView.as_view(), name="api_pulse"),
     path("notes/", api.NoteCreateView.as_view(), name="api_notes"),
+    path("search/", api.SearchView.as_view(), name="api_search"),
     path("notes/<int:pk>/", api.NoteDetailView.as_view(), name="api_note"),
 ]

@@ -203,3 +203,37 @@ class TimelineEntrySerializer(serializers.Serializer):
 class TimelinePageSerializer(serializers.Serializer):
     results = TimelineEntrySerializer(many=True)
     next = serializers.URLField(allow_null=True, help_text="The next (older) page; null on the last.")
+
+
+class SearchCustomerSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    segment = serializers.CharField()
+    csm = serializers.CharField(help_text="The CSM's name; empty when unassigned.")
+    url = serializers.CharField(help_text="The customer page.")
+
+
+class SearchContactSerializer(serializers.Serializer):
+    customer = serializers.CharField(help_text="The customer's external_id.")
+    customer_name = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.CharField()
+
+
+class SearchTextSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("touchpoint", "touchpoint"), ("note", "note")])
+    id = serializers.IntegerField()
+    customer = serializers.CharField(help_text="The customer's external_id.")
+    customer_name = serializers.CharField()
+    at = serializers.DateTimeField()
+    author = serializers.CharField()
+    snippet = serializers.CharField(help_text="The text around the first match.")
+    url = serializers.CharField()
+
+
+class SearchResultsSerializer(serializers.Serializer):
+    customers = SearchCustomerSerializer(many=True)
+    contacts = SearchContactSerializer(many=True)
+    notes = SearchTextSerializer(many=True, help_text="Touchpoint and note text hits.")

@@ -94,6 +94,7 @@ urlpatterns = [
     path("account/tokens/", views.api_tokens, name="api_tokens"),
     path("account/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("book/", views.book, name="book"),
+    path("search/", views.search_page, name="search"),
     path("customers/<external_id:external_id>/", views.customer_detail, name="customer_detail"),
     path("customers/<external_id:external_id>/timeline/", views.customer_timeline, name="customer_timeline"),
     path(

@@ -21,7 +21,7 @@ from core.panels import customer_panels
 from core.ratelimit import allow
 from core.validation import BadQuery
 
-from . import selectors, services
+from . import search, selectors, services
 from .audit import entries_for_customer
 from .auditlog import audit_rows
 from .dirty import dirty_since
@@ -296,6 +296,29 @@ def log_delete(request: HttpRequest, external_id: str, kind: str, pk: int) -> Ht
         return HttpResponse("")  # the entry's <li> is swapped for nothing
     messages.success(request, f"{kind.capitalize()} deleted. Its text is kept in the audit log.")
     return redirect(customer)
+
+
+# --- Search (docs/workspace.md#search) -------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def search_page(request: HttpRequest) -> HttpResponse:
+    """The top bar's search: the grouped dropdown for htmx, a whole page otherwise (Enter, no JavaScript)."""
+    q = request.GET.get("q", "")
+    partial = ui.is_partial(request)
+    if partial and not q.strip():
+        return HttpResponse("")  # the box was cleared: close the dropdown
+    try:
+        results = search.search(q)
+    except ValidationError as exc:
+        error = "; ".join(exc.message_dict.get("q", exc.messages))
+        context = {"q": q, "error": error, "results": None}
+        # The dropdown shows the message in place (htmx swaps no 4xx); the page is a 400.
+        status = 200 if partial else 400
+        return ui.render_page(request, "accounts/search.html", context, partial="results", status=status)
+    context = {"q": results.q, "results": results, "error": ""}
+    return ui.render_page(request, "accounts/search.html", context, partial="results")
 
 
 # --- Password reset ----------------------------------------------------------------------------------------

@@ -1,0 +1,241 @@
+"""The top-bar search over customers, contacts and what was written (touchpoints, notes)
+(docs/workspace.md#search).
+
+Three queries whatever the database: customers, contacts, and touchpoint and note text together.
+PostgreSQL matches through the GIN indexes of accounts/search_sql.py and ranks with ts_rank; SQLite through
+its FTS5 tables and bm25. Every word of the query must match, each as a prefix ("acm tra" finds Acme Trading).
+
+Every signed-in user may read every customer and what was logged on it (docs/architecture.md#roles-and-
+permissions), so search filters nothing by role; it answers only what the customer page shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from . import search_sql
+
+MAX_QUERY_LENGTH = 200
+MAX_TERMS = 8
+GROUP_SIZE = 8  # hits per group
+# Text hits are ranked among this many matches (the newest of each kind). A word found in 100,000 notes
+# would otherwise rank all of them; the newest few hundred are the ones a CSM looks for.
+TEXT_CANDIDATES = 300
+SNIPPET = 160
+_TERM = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class CustomerHit:
+    external_id: str
+    name: str
+    segment: str
+    csm: str
+
+    @property
+    def url(self) -> str:
+        return reverse("customer_detail", kwargs={"external_id": self.external_id})
+
+
+@dataclass(frozen=True)
+class ContactHit:
+    customer: str  # external id
+    customer_name: str
+    name: str
+    email: str
+    title: str
+
+    @property
+    def url(self) -> str:
+        return reverse("customer_detail", kwargs={"external_id": self.customer}) + "#contacts-title"
+
+
+@dataclass(frozen=True)
+class TextHit:
+    kind: str  # "touchpoint" | "note"
+    id: int
+    customer: str
+    customer_name: str
+    at: dt.datetime
+    author: str
+    snippet: str
+
+    @property
+    def url(self) -> str:
+        return reverse("customer_detail", kwargs={"external_id": self.customer}) + f"#{self.kind}-{self.id}"
+
+
+@dataclass
+class SearchResults:
+    q: str
+    customers: list[CustomerHit] = field(default_factory=list)
+    contacts: list[ContactHit] = field(default_factory=list)
+    notes: list[TextHit] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.customers or self.contacts or self.notes)
+
+
+def terms_of(q: str) -> list[str]:
+    """The words searched for; ValidationError (→ 400 naming `q`) for an empty or oversized query."""
+    q = (q or "").strip()
+    if not q:
+        raise ValidationError({"q": "Type something to search for."})
+    if len(q) > MAX_QUERY_LENGTH:
+        raise ValidationError({"q": f"Search for at most {MAX_QUERY_LENGTH} characters."})
+    terms = [t.lower() for t in _TERM.findall(q)][:MAX_TERMS]
+    if not terms:
+        raise ValidationError({"q": "Search for letters or digits."})
+    return [t[:50] for t in terms]
+
+
+def search(q: str, *, limit: int = GROUP_SIZE) -> SearchResults:
+    """Customers, contacts and touchpoint/note text matching every word of `q`, best first (3 queries)."""
+    terms = terms_of(q)
+    results = SearchResults(q=q.strip())
+    if connection.vendor == "postgresql":
+        query = " & ".join(f"{t}:*" for t in terms)
+        results.customers = _pg_customers(query, limit)
+        results.contacts = _pg_contacts(query, limit)
+        results.notes = _pg_text(query, limit, terms)
+    else:
+        query = " ".join(f'"{t}"*' for t in terms)  # terms are \w+ only: nothing to escape
+        results.customers = _sqlite_customers(query, limit)
+        results.contacts = _sqlite_contacts(query, limit)
+        results.notes = _sqlite_text(query, limit, terms)
+    return results
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+CSM_NAME = "COALESCE(NULLIF(u.full_name, ''), u.email, '')"
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------------
+
+
+def _pg_customers(query: str, limit: int) -> list[CustomerHit]:
+    vector = search_sql.PG_CUSTOMER_VECTOR.replace('"name"', "c.name").replace(
+        '"external_id"', "c.external_id"
+    )
+    sql = f"""
+        WITH q AS (SELECT to_tsquery('simple', %s) AS q)
+        SELECT c.external_id, c.name, c.segment, {CSM_NAME}
+        FROM accounts_customer c CROSS JOIN q LEFT JOIN accounts_user u ON u.id = c.csm_id
+        WHERE {vector} @@ q.q
+        ORDER BY ts_rank({vector}, q.q) DESC, c.name, c.id
+        LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
+    return [CustomerHit(*row) for row in _rows(sql, [query, limit])]
+
+
+def _pg_contacts(query: str, limit: int) -> list[ContactHit]:
+    vector = search_sql.PG_CONTACT_VECTOR.replace('"name"', "k.name").replace('"email"', "k.email")
+    sql = f"""
+        WITH q AS (SELECT to_tsquery('simple', %s) AS q)
+        SELECT c.external_id, c.name, k.name, k.email, k.title
+        FROM accounts_contact k CROSS JOIN q JOIN accounts_customer c ON c.id = k.customer_id
+        WHERE {vector} @@ q.q
+        ORDER BY ts_rank({vector}, q.q) DESC, k.name, k.id
+        LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
+    return [ContactHit(*row) for row in _rows(sql, [query, limit])]
+
+
+def _pg_text(query: str, limit: int, terms: list[str]) -> list[TextHit]:
+    tp_vector = search_sql.PG_TOUCHPOINT_VECTOR.replace('"summary"', "t.summary")
+    note_vector = search_sql.PG_NOTE_VECTOR.replace('"text"', "n.text")
+    sql = f"""
+        WITH q AS (SELECT to_tsquery('english', %s) AS q),
+        hits AS (
+            (SELECT 'touchpoint' AS kind, t.id, t.customer_id, t.occurred_at AS at, t.author_id,
+                    t.summary AS body, ts_rank({tp_vector}, q.q) AS rank
+             FROM accounts_touchpoint t CROSS JOIN q WHERE {tp_vector} @@ q.q
+             ORDER BY t.occurred_at DESC LIMIT %s)
+            UNION ALL
+            (SELECT 'note', n.id, n.customer_id, n.created_at, n.author_id, n.text,
+                    ts_rank({note_vector}, q.q)
+             FROM accounts_note n CROSS JOIN q WHERE {note_vector} @@ q.q
+             ORDER BY n.created_at DESC LIMIT %s)
+        )
+        SELECT h.kind, h.id, c.external_id, c.name, h.at, {CSM_NAME}, h.body
+        FROM hits h JOIN accounts_customer c ON c.id = h.customer_id
+        LEFT JOIN accounts_user u ON u.id = h.author_id
+        ORDER BY h.rank DESC, h.at DESC, h.id DESC
+        LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
+    rows = _rows(sql, [query, TEXT_CANDIDATES, TEXT_CANDIDATES, limit])
+    return [_text_hit(row, terms) for row in rows]
+
+
+# --- SQLite (FTS5) --------------------------------------------------------------------------------------
+
+
+def _sqlite_customers(query: str, limit: int) -> list[CustomerHit]:
+    sql = f"""
+        SELECT c.external_id, c.name, c.segment, {CSM_NAME}
+        FROM search_customer s JOIN accounts_customer c ON c.id = s.rowid
+        LEFT JOIN accounts_user u ON u.id = c.csm_id
+        WHERE search_customer MATCH %s
+        ORDER BY bm25(search_customer), c.name, c.id
+        LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
+    return [CustomerHit(*row) for row in _rows(sql, [query, limit])]
+
+
+def _sqlite_contacts(query: str, limit: int) -> list[ContactHit]:
+    sql = """
+        SELECT c.external_id, c.name, k.name, k.email, k.title
+        FROM search_contact s JOIN accounts_contact k ON k.id = s.rowid
+        JOIN accounts_customer c ON c.id = k.customer_id
+        WHERE search_contact MATCH %s
+        ORDER BY bm25(search_contact), k.name, k.id
+        LIMIT %s"""
+    return [ContactHit(*row) for row in _rows(sql, [query, limit])]
+
+
+def _sqlite_text(query: str, limit: int, terms: list[str]) -> list[TextHit]:
+    sql = f"""
+        SELECT h.kind, h.id, c.external_id, c.name, h.at, {CSM_NAME}, h.body
+        FROM (
+            SELECT 'touchpoint' AS kind, t.id, t.customer_id, t.occurred_at AS at, t.author_id,
+                   t.summary AS body, bm25(search_touchpoint) AS rank
+            FROM search_touchpoint s JOIN accounts_touchpoint t ON t.id = s.rowid
+            WHERE search_touchpoint MATCH %s
+            UNION ALL
+            SELECT 'note', n.id, n.customer_id, n.created_at, n.author_id, n.text, bm25(search_note)
+            FROM search_note s JOIN accounts_note n ON n.id = s.rowid
+            WHERE search_note MATCH %s
+        ) h JOIN accounts_customer c ON c.id = h.customer_id
+        LEFT JOIN accounts_user u ON u.id = h.author_id
+        ORDER BY h.rank, h.at DESC, h.id DESC
+        LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
+    return [_text_hit(row, terms) for row in _rows(sql, [query, query, limit])]
+
+
+def _text_hit(row: tuple, terms: list[str]) -> TextHit:
+    kind, pk, external_id, customer_name, at, author, body = row
+    if isinstance(at, str):
+        at = parse_datetime(at)
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at, dt.UTC)
+    return TextHit(kind, int(pk), external_id, customer_name, at, author, snippet(body, terms))
+
+
+def snippet(body: str, terms: list[str], width: int = SNIPPET) -> str:
+    """`width` characters of `body` around the first word that starts with a term."""
+    body = " ".join(body.split())
+    lowered = body.lower()
+    starts = [m.start() for t in terms if (m := re.search(rf"\b{re.escape(t)}", lowered))]
+    start = max(0, min(starts) - width // 3) if starts else 0
+    text = body[start : start + width]
+    return ("…" if start else "") + text + ("…" if start + width < len(body) else "")
