@@ -26,9 +26,9 @@ from . import search_sql
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 8
 GROUP_SIZE = 8  # hits per group
-# Text hits are ranked among this many matches (the newest of each kind). A word found in 100,000 notes
-# would otherwise rank all of them; the newest few hundred are the ones a CSM looks for.
-TEXT_CANDIDATES = 300
+# PostgreSQL ranks at most this many matches per group (text: the newest of each kind). A word found in
+# 100,000 notes would otherwise be ranked in all of them; the newest few hundred are the ones a CSM wants.
+CANDIDATES = 300
 SNIPPET = 160
 _TERM = re.compile(r"\w+", re.UNICODE)
 
@@ -128,29 +128,41 @@ CSM_NAME = "COALESCE(NULLIF(u.full_name, ''), u.email, '')"
 
 
 def _pg_customers(query: str, limit: int) -> list[CustomerHit]:
+    # The GIN index finds the matches; only the first CANDIDATES of them are ranked, so "inc" (in every
+    # name) costs what "acme" does.
     vector = search_sql.PG_CUSTOMER_VECTOR.replace('"name"', "c.name").replace(
         '"external_id"', "c.external_id"
     )
+    ranked = search_sql.PG_CUSTOMER_VECTOR.replace('"name"', "h.name").replace(
+        '"external_id"', "h.external_id"
+    )
     sql = f"""
-        WITH q AS (SELECT to_tsquery('simple', %s) AS q)
-        SELECT c.external_id, c.name, c.segment, {CSM_NAME}
-        FROM accounts_customer c CROSS JOIN q LEFT JOIN accounts_user u ON u.id = c.csm_id
-        WHERE {vector} @@ q.q
-        ORDER BY ts_rank({vector}, q.q) DESC, c.name, c.id
+        WITH q AS (SELECT to_tsquery('simple', %s) AS q),
+        hits AS (
+            SELECT c.id, c.name, c.external_id, c.segment, c.csm_id FROM accounts_customer c CROSS JOIN q
+            WHERE {vector} @@ q.q LIMIT %s
+        )
+        SELECT h.external_id, h.name, h.segment, {CSM_NAME}
+        FROM hits h CROSS JOIN q LEFT JOIN accounts_user u ON u.id = h.csm_id
+        ORDER BY ts_rank({ranked}, q.q) DESC, h.name, h.id
         LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
-    return [CustomerHit(*row) for row in _rows(sql, [query, limit])]
+    return [CustomerHit(*row) for row in _rows(sql, [query, CANDIDATES, limit])]
 
 
 def _pg_contacts(query: str, limit: int) -> list[ContactHit]:
     vector = search_sql.PG_CONTACT_VECTOR.replace('"name"', "k.name").replace('"email"', "k.email")
+    ranked = search_sql.PG_CONTACT_VECTOR.replace('"name"', "h.name").replace('"email"', "h.email")
     sql = f"""
-        WITH q AS (SELECT to_tsquery('simple', %s) AS q)
-        SELECT c.external_id, c.name, k.name, k.email, k.title
-        FROM accounts_contact k CROSS JOIN q JOIN accounts_customer c ON c.id = k.customer_id
-        WHERE {vector} @@ q.q
-        ORDER BY ts_rank({vector}, q.q) DESC, k.name, k.id
+        WITH q AS (SELECT to_tsquery('simple', %s) AS q),
+        hits AS (
+            SELECT k.id, k.name, k.email, k.title, k.customer_id FROM accounts_contact k CROSS JOIN q
+            WHERE {vector} @@ q.q LIMIT %s
+        )
+        SELECT c.external_id, c.name, h.name, h.email, h.title
+        FROM hits h CROSS JOIN q JOIN accounts_customer c ON c.id = h.customer_id
+        ORDER BY ts_rank({ranked}, q.q) DESC, h.name, h.id
         LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
-    return [ContactHit(*row) for row in _rows(sql, [query, limit])]
+    return [ContactHit(*row) for row in _rows(sql, [query, CANDIDATES, limit])]
 
 
 def _pg_text(query: str, limit: int, terms: list[str]) -> list[TextHit]:
@@ -174,7 +186,7 @@ def _pg_text(query: str, limit: int, terms: list[str]) -> list[TextHit]:
         LEFT JOIN accounts_user u ON u.id = h.author_id
         ORDER BY h.rank DESC, h.at DESC, h.id DESC
         LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
-    rows = _rows(sql, [query, TEXT_CANDIDATES, TEXT_CANDIDATES, limit])
+    rows = _rows(sql, [query, CANDIDATES, CANDIDATES, limit])
     return [_text_hit(row, terms) for row in rows]
 
 

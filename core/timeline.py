@@ -16,9 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     CharField,
@@ -210,18 +212,55 @@ def timeline_page(
     the caller's 400: see `clean_kinds`); `before` is a cursor from the previous page."""
     cursor = decode_cursor(before) if before else None
     registry = sources()
-    wanted = [registry[k] for k in (kinds or registry) if k in registry]
+    wanted = tuple(k for k in (kinds or registry) if k in registry)
     if not wanted:
         return TimelinePage(entries=[], next_cursor=None)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    branches = [
-        s.rows(customer_id).filter(_before(s.kind, cursor)).values(*COLUMNS).order_by() for s in wanted
-    ]
-    combined = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
-    rows = list(combined.order_by("-tl_at", "-tl_kind", "-tl_ref").values_list(*COLUMNS)[: limit + 1])
+    sql, params = _compiled(
+        wanted,
+        cursor[1] if cursor else None,
+        limit,
+        timezone.localdate(),
+        tuple(settings.CSHUB_TIMELINE_SOURCES),
+    )
+    values = {_CUSTOMER: customer_id}
+    if cursor:
+        values[_prepared(_AT)] = _prepared(cursor[0])
+        values[_REF] = cursor[2]
+    params = [values.get(p, p) if isinstance(p, int | str | dt.datetime) else p for p in params]
+    with connection.cursor() as db:
+        db.execute(sql, params)
+        rows = db.fetchall()
     entries = [_entry(registry[r[0]], r) for r in rows[:limit]]
     more = len(rows) > limit
     return TimelinePage(entries=entries, next_cursor=entries[-1].cursor if more and entries else None)
+
+
+# The query is built with the ORM from every source, which costs more than running it (11 querysets with
+# their annotations, ~10 ms of Python); its SQL differs only by kinds, the cursor's kind, the page size and
+# the day (renewals "once due"), so it is built once per shape with stand-in values swapped for the real ones.
+_CUSTOMER = -7_391_104_113
+_REF = -7_391_104_114
+_AT = dt.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=dt.UTC)
+
+
+def _prepared(value: dt.datetime) -> Any:
+    return DateTimeField().get_db_prep_value(value, connection)
+
+
+@lru_cache(maxsize=256)
+def _compiled(
+    kinds: tuple[str, ...], cursor_kind: str | None, limit: int, today: dt.date, paths: tuple[str, ...]
+) -> tuple[str, list[Any]]:
+    registry = sources()
+    cursor = (_AT, cursor_kind, _REF) if cursor_kind else None
+    branches = [
+        registry[k].rows(_CUSTOMER).filter(_before(k, cursor)).values(*COLUMNS).order_by() for k in kinds
+    ]
+    combined = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    query = combined.order_by("-tl_at", "-tl_kind", "-tl_ref").values_list(*COLUMNS)[: limit + 1].query
+    sql, params = query.sql_with_params()
+    return sql, list(params)
 
 
 def timeline_entry(customer_id: int, *, kind: str, ref: int) -> Entry | None:
