@@ -389,5 +389,5 @@ class SearchView(generics.GenericAPIView):
         responses={200: SearchResultsSerializer, 400: OpenApiResponse(description="Bad `q`.")},
     )
     def get(self, request: Request) -> Response:
-        results = search.search(request.query_params.get("q", ""))
+        results = search.search(user=request.user, q=request.query_params.get("q", ""))
         return Response(self.get_serializer(results).data)

@@ -15,13 +15,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import search_sql
+from .models import User
+from .visibility import is_signed_in
 
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 8
@@ -98,8 +100,10 @@ def terms_of(q: str) -> list[str]:
     return [t[:50] for t in terms]
 
 
-def search(q: str, *, limit: int = GROUP_SIZE) -> SearchResults:
+def search(*, user: User, q: str, limit: int = GROUP_SIZE) -> SearchResults:
     """Customers, contacts and touchpoint/note text matching every word of `q`, best first (3 queries)."""
+    if not is_signed_in(user):  # a deactivated account keeps its session but reads nothing
+        raise PermissionDenied
     terms = terms_of(q)
     results = SearchResults(q=q.strip())
     if connection.vendor == "postgresql":

@@ -310,7 +310,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     if partial and not q.strip():
         return HttpResponse("")  # the box was cleared: close the dropdown
     try:
-        results = search.search(q)
+        results = search.search(user=request.user, q=q)
     except ValidationError as exc:
         error = "; ".join(exc.message_dict.get("q", exc.messages))
         context = {"q": q, "error": error, "results": None}

@@ -96,7 +96,9 @@ class Entry:
 
     @property
     def anchor(self) -> str:
-        return f"{self.kind}-{self.ref}"
+        """Its HTML id: "note-12" for the logs people link to, "timeline-task-3" for the rest (the customer
+        page's panels have their own "task-3")."""
+        return f"{self.kind}-{self.ref}" if self.editable else f"timeline-{self.kind}-{self.ref}"
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,14 @@ Runs on SQLite (FTS5) and, in the CI's second pass, on PostgreSQL (GIN)."""
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import search, services
 from accounts.models import Customer, Note
+from tests.conftest import client_for
 from tests.factories import ContactFactory, CustomerFactory, NoteFactory, TouchpointFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,28 +58,28 @@ def test_finds_touchpoint_and_note_text_with_a_snippet(csm_client, world):
     assert hit["author"] == "Casey Csm"
 
 
-def test_ranks_the_better_match_first(csm_client, customer, csm):
+def test_ranks_the_better_match_first(customer, csm):
     NoteFactory(customer=customer, author=csm, text="renewal")
     NoteFactory(customer=customer, author=csm, text="renewal renewal renewal pricing renewal discussion")
-    notes = search.search("renewal").notes
+    notes = search.search(user=csm, q="renewal").notes
     assert notes[0].snippet.startswith("renewal renewal")
 
 
 def test_the_index_follows_inserts_updates_and_deletes_on_every_path(csm_client, customer, csm):
-    assert not search.search("zebracorn").customers
+    assert not search.search(user=csm, q="zebracorn").customers
     services.customers_upsert(rows=[{"external_id": "Z-1", "name": "Zebracorn Ltd"}])  # the bulk path
-    assert [c.name for c in search.search("zebracorn").customers] == ["Zebracorn Ltd"]
+    assert [c.name for c in search.search(user=csm, q="zebracorn").customers] == ["Zebracorn Ltd"]
     Customer.objects.filter(external_id="Z-1").update(name="Unicorn Ltd")  # raw UPDATE, no service
-    assert not search.search("zebracorn").customers
-    assert [c.name for c in search.search("unicorn").customers] == ["Unicorn Ltd"]
+    assert not search.search(user=csm, q="zebracorn").customers
+    assert [c.name for c in search.search(user=csm, q="unicorn").customers] == ["Unicorn Ltd"]
     note = services.note_log(user=csm, customer=customer, text="Quokka sighting")
-    assert [n.id for n in search.search("quokka").notes] == [note.pk]
+    assert [n.id for n in search.search(user=csm, q="quokka").notes] == [note.pk]
     services.note_update(user=csm, note=note, text="Wombat sighting")
-    assert not search.search("quokka").notes
+    assert not search.search(user=csm, q="quokka").notes
     services.note_delete(user=csm, note=note)
-    assert not search.search("wombat").notes
+    assert not search.search(user=csm, q="wombat").notes
     Customer.objects.filter(external_id="Z-1").delete()
-    assert not search.search("unicorn").customers
+    assert not search.search(user=csm, q="unicorn").customers
 
 
 def test_search_is_three_queries_at_two_sizes(csm_client, world, csm):
@@ -92,7 +94,7 @@ def test_search_is_three_queries_at_two_sizes(csm_client, world, csm):
         NoteFactory(customer=world, author=csm, text=f"migration northwind step {i}")
     assert count() == small
     with CaptureQueriesContext(connection) as ctx:
-        results = search.search("northwind")
+        results = search.search(user=csm, q="northwind")
     assert len(ctx.captured_queries) == 3
     assert len(results.customers) == search.GROUP_SIZE
 
@@ -109,6 +111,15 @@ def test_bad_query_is_a_400_naming_q(csm_client, q):
 
 def test_missing_q_is_a_400(csm_client):
     assert csm_client.get(API).status_code == 400
+
+
+def test_deactivated_user_reads_nothing(csm, world):
+    client = client_for(csm)
+    csm.is_active = False
+    csm.save()
+    assert client.get(API, {"q": "northwind"}).status_code in (401, 403)
+    with pytest.raises(PermissionDenied):
+        search.search(user=csm, q="northwind")
 
 
 def test_search_needs_a_login(anonymous, world):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from collections import Counter
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -252,3 +254,11 @@ def test_json_changes_survive_the_union(csm_client, customer, csm):
     result = csm_client.get(api_url(customer), {"kind": "field_change"}).json()["results"][0]
     assert result["detail"] == 'Text: He said "no" ü {and} \\ left → x'
     assert json.dumps(result)
+
+
+def test_customer_page_ids_stay_unique_with_every_kind(csm_client, full_history, csm):
+    NoteFactory(customer=full_history, author=csm)
+    html = csm_client.get(full_history.get_absolute_url()).content.decode()
+    ids = Counter(re.findall(r'\sid="([^"]+)"', html))
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert 'id="timeline-task-' in html
