@@ -245,11 +245,16 @@ def _log_for_change(request: HttpRequest, external_id: str, kind: str, pk: int):
     return customer, log
 
 
+def _to_the_minute(value: dt.datetime) -> dt.datetime:
+    """What the form's datetime-local field shows and sends back."""
+    return timezone.localtime(value).replace(second=0, microsecond=0)
+
+
 def _edit_form(kind: str, log, data=None):
     form_class = LOG_KINDS[kind][1]
     if kind == "touchpoint":
         initial = {name: getattr(log, name) for name in services.TOUCHPOINT_EDIT_FIELDS}
-        initial["occurred_at"] = timezone.localtime(log.occurred_at).replace(second=0, microsecond=0)
+        initial["occurred_at"] = _to_the_minute(log.occurred_at)
         return form_class(data, customer=log.customer, initial=initial)
     if kind == "pulse":
         return form_class(data, initial={"score": log.score, "note": log.note})
@@ -258,6 +263,8 @@ def _edit_form(kind: str, log, data=None):
 
 def _update(kind: str, user, log, cleaned: dict) -> None:
     update = LOG_KINDS[kind][2]
+    if kind == "touchpoint" and cleaned.get("occurred_at") == _to_the_minute(log.occurred_at):
+        cleaned = {k: v for k, v in cleaned.items() if k != "occurred_at"}  # untouched, not "changed"
     if kind == "note":
         update(user=user, note=log, text=cleaned["text"])
     else:

@@ -296,3 +296,26 @@ def test_htmx_delete_removes_the_entry(csm_client, customer, csm):
     assert response.status_code == 200
     assert response.content == b""
     assert not Note.objects.exists()
+
+
+def test_editing_only_the_summary_does_not_log_a_time_change(csm_client, customer, csm):
+    touchpoint = TouchpointFactory(
+        customer=customer, author=csm, summary="Before"
+    )  # seconds and microseconds
+    url = reverse("log_edit", args=[customer.external_id, "touchpoint", touchpoint.pk])
+    form = csm_client.get(url).context["form"]
+    data = {name: form[name].value() for name in ("kind", "sentiment", "summary")}
+    data["occurred_at"] = form["occurred_at"].value().strftime("%Y-%m-%dT%H:%M")
+    data["summary"] = "After"
+    assert csm_client.post(url, data).status_code == 302
+    entry = AuditEntry.objects.get()
+    assert set(entry.changes) == {"summary"}
+    touchpoint.refresh_from_db()
+    assert touchpoint.occurred_at == original
+    assert touchpoint.summary == "After"
+
+
+def test_a_deleted_logs_author_is_kept_by_name(csm_client, customer, csm):
+    note = NoteFactory(customer=customer, author=csm)
+    assert api_delete(csm_client, note, "note").status_code == 204
+    assert AuditEntry.objects.get().changes["author"]["before_label"] == "Casey Csm"
