@@ -302,6 +302,7 @@ def test_editing_only_the_summary_does_not_log_a_time_change(csm_client, custome
     touchpoint = TouchpointFactory(
         customer=customer, author=csm, summary="Before"
     )  # seconds and microseconds
+    original = touchpoint.occurred_at
     url = reverse("log_edit", args=[customer.external_id, "touchpoint", touchpoint.pk])
     form = csm_client.get(url).context["form"]
     data = {name: form[name].value() for name in ("kind", "sentiment", "summary")}
