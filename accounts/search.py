@@ -3,7 +3,8 @@
 
 Three queries whatever the database: customers, contacts, and touchpoint and note text together.
 PostgreSQL matches through the GIN indexes of accounts/search_sql.py and ranks with ts_rank; SQLite through
-its FTS5 tables and bm25. Every word of the query must match, each as a prefix ("acm tra" finds Acme Trading).
+its FTS5 tables and bm25. Every word of the query must match, as a prefix ("acm tra" finds Acme Trading);
+on PostgreSQL the words of touchpoint and note text are whole but the last (see `_text_query`).
 
 Every signed-in user may read every customer and what was logged on it (docs/architecture.md#roles-and-
 permissions), so search filters nothing by role; it answers only what the customer page shows.
@@ -28,8 +29,8 @@ from .visibility import is_signed_in
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 8
 GROUP_SIZE = 8  # hits per group
-# PostgreSQL ranks at most this many matches per group (text: the newest of each kind). A word found in
-# 100,000 notes would otherwise be ranked in all of them; the newest few hundred are the ones a CSM wants.
+# PostgreSQL ranks at most this many matches per group (text: per kind). A word found in 100,000 notes would
+# otherwise be ranked in all of them.
 CANDIDATES = 300
 SNIPPET = 160
 _TERM = re.compile(r"\w+", re.UNICODE)
@@ -107,16 +108,24 @@ def search(*, user: User, q: str, limit: int = GROUP_SIZE) -> SearchResults:
     terms = terms_of(q)
     results = SearchResults(q=q.strip())
     if connection.vendor == "postgresql":
-        query = " & ".join(f"{t}:*" for t in terms)
-        results.customers = _pg_customers(query, limit)
-        results.contacts = _pg_contacts(query, limit)
-        results.notes = _pg_text(query, limit, terms)
+        names = " & ".join(f"{t}:*" for t in terms)
+        results.customers = _pg_customers(names, limit)
+        results.contacts = _pg_contacts(names, limit)
+        results.notes = _pg_text(_text_query(terms), limit, terms)
     else:
         query = " ".join(f'"{t}"*' for t in terms)  # terms are \w+ only: nothing to escape
         results.customers = _sqlite_customers(query, limit)
         results.contacts = _sqlite_contacts(query, limit)
         results.notes = _sqlite_text(query, limit, terms)
     return results
+
+
+def _text_query(terms: list[str]) -> str:
+    """Touchpoint and note text: the words typed are whole (stemmed: "pricing" finds "prices"), only the
+    last one, still being typed, is a prefix, once it has 3 characters: a prefix of one or two letters
+    would match most of a million texts."""
+    *whole, last = terms
+    return " & ".join([*whole, f"{last}:*" if len(last) >= 3 else last])
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -133,7 +142,7 @@ CSM_NAME = "COALESCE(NULLIF(u.full_name, ''), u.email, '')"
 
 def _pg_customers(query: str, limit: int) -> list[CustomerHit]:
     # The GIN index finds the matches; only the first CANDIDATES of them are ranked, so "inc" (in every
-    # name) costs what "acme" does.
+    # name) costs what "acme" does. The query is inline, not a CTE, so the planner sees how selective it is.
     vector = search_sql.PG_CUSTOMER_VECTOR.replace('"name"', "c.name").replace(
         '"external_id"', "c.external_id"
     )
@@ -141,56 +150,50 @@ def _pg_customers(query: str, limit: int) -> list[CustomerHit]:
         '"external_id"', "h.external_id"
     )
     sql = f"""
-        WITH q AS (SELECT to_tsquery('simple', %s) AS q),
-        hits AS (
-            SELECT c.id, c.name, c.external_id, c.segment, c.csm_id FROM accounts_customer c CROSS JOIN q
-            WHERE {vector} @@ q.q LIMIT %s
+        WITH hits AS (
+            SELECT c.id, c.name, c.external_id, c.segment, c.csm_id FROM accounts_customer c
+            WHERE {vector} @@ to_tsquery('simple', %s) LIMIT %s
         )
         SELECT h.external_id, h.name, h.segment, {CSM_NAME}
-        FROM hits h CROSS JOIN q LEFT JOIN accounts_user u ON u.id = h.csm_id
-        ORDER BY ts_rank({ranked}, q.q) DESC, h.name, h.id
+        FROM hits h LEFT JOIN accounts_user u ON u.id = h.csm_id
+        ORDER BY ts_rank({ranked}, to_tsquery('simple', %s)) DESC, h.name, h.id
         LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
-    return [CustomerHit(*row) for row in _rows(sql, [query, CANDIDATES, limit])]
+    return [CustomerHit(*row) for row in _rows(sql, [query, CANDIDATES, query, limit])]
 
 
 def _pg_contacts(query: str, limit: int) -> list[ContactHit]:
     vector = search_sql.PG_CONTACT_VECTOR.replace('"name"', "k.name").replace('"email"', "k.email")
     ranked = search_sql.PG_CONTACT_VECTOR.replace('"name"', "h.name").replace('"email"', "h.email")
     sql = f"""
-        WITH q AS (SELECT to_tsquery('simple', %s) AS q),
-        hits AS (
-            SELECT k.id, k.name, k.email, k.title, k.customer_id FROM accounts_contact k CROSS JOIN q
-            WHERE {vector} @@ q.q LIMIT %s
+        WITH hits AS (
+            SELECT k.id, k.name, k.email, k.title, k.customer_id FROM accounts_contact k
+            WHERE {vector} @@ to_tsquery('simple', %s) LIMIT %s
         )
         SELECT c.external_id, c.name, h.name, h.email, h.title
-        FROM hits h CROSS JOIN q JOIN accounts_customer c ON c.id = h.customer_id
-        ORDER BY ts_rank({ranked}, q.q) DESC, h.name, h.id
+        FROM hits h JOIN accounts_customer c ON c.id = h.customer_id
+        ORDER BY ts_rank({ranked}, to_tsquery('simple', %s)) DESC, h.name, h.id
         LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
-    return [ContactHit(*row) for row in _rows(sql, [query, CANDIDATES, limit])]
+    return [ContactHit(*row) for row in _rows(sql, [query, CANDIDATES, query, limit])]
 
 
 def _pg_text(query: str, limit: int, terms: list[str]) -> list[TextHit]:
-    tp_vector = search_sql.PG_TOUCHPOINT_VECTOR.replace('"summary"', "t.summary")
-    note_vector = search_sql.PG_NOTE_VECTOR.replace('"text"', "n.text")
+    # search_vector: the stored generated column of accounts/search_sql.py (PostgreSQL only).
     sql = f"""
-        WITH q AS (SELECT to_tsquery('english', %s) AS q),
-        hits AS (
+        WITH hits AS (
             (SELECT 'touchpoint' AS kind, t.id, t.customer_id, t.occurred_at AS at, t.author_id,
-                    t.summary AS body, ts_rank({tp_vector}, q.q) AS rank
-             FROM accounts_touchpoint t CROSS JOIN q WHERE {tp_vector} @@ q.q
-             ORDER BY t.occurred_at DESC LIMIT %s)
+                    t.summary AS body, ts_rank(t.search_vector, to_tsquery('english', %s)) AS rank
+             FROM accounts_touchpoint t WHERE t.search_vector @@ to_tsquery('english', %s) LIMIT %s)
             UNION ALL
             (SELECT 'note', n.id, n.customer_id, n.created_at, n.author_id, n.text,
-                    ts_rank({note_vector}, q.q)
-             FROM accounts_note n CROSS JOIN q WHERE {note_vector} @@ q.q
-             ORDER BY n.created_at DESC LIMIT %s)
+                    ts_rank(n.search_vector, to_tsquery('english', %s))
+             FROM accounts_note n WHERE n.search_vector @@ to_tsquery('english', %s) LIMIT %s)
         )
         SELECT h.kind, h.id, c.external_id, c.name, h.at, {CSM_NAME}, h.body
         FROM hits h JOIN accounts_customer c ON c.id = h.customer_id
         LEFT JOIN accounts_user u ON u.id = h.author_id
         ORDER BY h.rank DESC, h.at DESC, h.id DESC
         LIMIT %s"""  # noqa: S608 - the expressions are ours; the query is a parameter
-    rows = _rows(sql, [query, CANDIDATES, CANDIDATES, limit])
+    rows = _rows(sql, [query, query, CANDIDATES, query, query, CANDIDATES, limit])
     return [_text_hit(row, terms) for row in rows]
 
 

@@ -1,7 +1,10 @@
 """The full-text indexes behind the top-bar search, per database (docs/workspace.md#search).
 
-PostgreSQL: GIN indexes on `to_tsvector` expressions; the queries in accounts.search repeat the expressions
-exactly, so the planner uses them, and nothing has to keep them current.
+PostgreSQL: for customers and contacts (short names), GIN indexes on `to_tsvector` expressions, which the
+queries in accounts.search repeat exactly. For touchpoint and note text, a stored generated `search_vector`
+column with a GIN index: the database keeps it current on every write, and ranking or filtering many rows
+reads it instead of parsing each text again (the cost that dominates a common word's search). The models do
+not declare the column (it is PostgreSQL-only); nothing in Django writes it.
 SQLite (the embedded default): one FTS5 table per searched table, its rowid the row's id, kept current by
 triggers, so every path that writes the rows (services, bulk upserts, imports, raw SQL) keeps search right.
 A migration that rebuilds one of the four tables on SQLite drops its triggers: re-run `install(...)`
@@ -26,8 +29,11 @@ PG_NOTE_VECTOR = "to_tsvector('english'::regconfig, \"text\")"
 PG_INDEXES = [
     ("accounts_customer", "customer_search", PG_CUSTOMER_VECTOR),
     ("accounts_contact", "contact_search", PG_CONTACT_VECTOR),
-    ("accounts_touchpoint", "touchpoint_search", PG_TOUCHPOINT_VECTOR),
-    ("accounts_note", "note_search", PG_NOTE_VECTOR),
+]
+# table, generated column's expression, its index
+PG_VECTOR_COLUMNS = [
+    ("accounts_touchpoint", PG_TOUCHPOINT_VECTOR, "touchpoint_search_vector"),
+    ("accounts_note", PG_NOTE_VECTOR, "note_search_vector"),
 ]
 
 # table, FTS table, indexed columns (the FTS columns have the same names)
@@ -68,6 +74,12 @@ def install(connection) -> None:
         if connection.vendor == "postgresql":
             for table, name, expr in PG_INDEXES:
                 cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (({expr}))")
+            for table, expr, name in PG_VECTOR_COLUMNS:
+                cursor.execute(
+                    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS search_vector tsvector "
+                    f"GENERATED ALWAYS AS ({expr}) STORED"
+                )
+                cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (search_vector)")
         elif connection.vendor == "sqlite":
             for statement in sqlite_statements():
                 cursor.execute(statement)
@@ -78,6 +90,9 @@ def uninstall(connection) -> None:
         if connection.vendor == "postgresql":
             for _table, name, _expr in PG_INDEXES:
                 cursor.execute(f"DROP INDEX IF EXISTS {name}")
+            for table, _expr, name in PG_VECTOR_COLUMNS:
+                cursor.execute(f"DROP INDEX IF EXISTS {name}")
+                cursor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_vector")
         elif connection.vendor == "sqlite":
             for _table, fts, _cols in SQLITE_TABLES:
                 for suffix in ("ai", "ad", "au"):

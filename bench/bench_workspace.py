@@ -336,7 +336,7 @@ def main() -> int:
         Contact.objects.count() // 2
     ]
     queries = {
-        "customer name prefix": ["acme blu", "granite lab", "summit", "pione", "harbor health"],
+        "customer name prefix": ["acme anal", "granite lab", "summit", "pione", "harbor health"],
         "external id": ["WS-004211", "WS-099999", "WS-012345"],
         "contact email": [contact_email, "ines.tanaka"],
         "common word": ["customer", "renewal", "call"],
