@@ -6,8 +6,9 @@ PostgreSQL matches through the GIN indexes of accounts/search_sql.py and ranks w
 its FTS5 tables and bm25. Every word of the query must match, as a prefix ("acm tra" finds Acme Trading);
 on PostgreSQL the words of touchpoint and note text are whole but the last (see `_text_query`).
 
-Every signed-in user may read every customer and what was logged on it (docs/architecture.md#roles-and-
-permissions), so search filters nothing by role; it answers only what the customer page shows.
+Every signed-in user may read every customer and what was logged on it
+(docs/architecture.md#roles-and-permissions), so search filters nothing by role; it answers only what the
+customer page shows.
 """
 
 from __future__ import annotations
