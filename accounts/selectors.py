@@ -144,6 +144,7 @@ def book_segments(scope: BookScope) -> list[str]:
 class TimelineItem:
     entry: timeline.Entry
     can_change: bool  # the viewer may edit or delete it (a log in their log_author_scope)
+    contacts: tuple[str, ...] = ()  # a touchpoint's contacts involved, by name
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ def customer_timeline(
     *, user: User, customer: Customer, kinds: Sequence[str] = (), before: str | None = None
 ) -> CustomerTimeline:
     """A page of the customer's timeline for `user`, each entry marked editable or not: one query for the
-    page (core.timeline), plus one for a manager's team (log_author_scope), whatever the number of kinds."""
+    page (core.timeline), one for the touchpoints' contacts and one for a manager's team
+    (log_author_scope), whatever the number of kinds."""
     page = timeline.timeline_page(customer.pk, kinds=kinds or None, before=before)
     return CustomerTimeline(items=_items(user, page.entries), next_cursor=page.next_cursor, kinds=list(kinds))
 
@@ -169,7 +171,24 @@ def timeline_item(*, user: User, customer: Customer, kind: str, ref: int) -> Tim
 
 def _items(user: User, entries: list[timeline.Entry]) -> list[TimelineItem]:
     scope = log_author_scope(user) if any(e.editable for e in entries) else frozenset()
-    return [TimelineItem(e, e.editable and may_edit_log_by(scope, e.actor_id)) for e in entries]
+    touchpoint_ids = [e.ref for e in entries if e.kind == "touchpoint"]
+    contacts: dict[int, list[str]] = {}
+    if touchpoint_ids:
+        links = (
+            Touchpoint.contacts.through.objects.filter(touchpoint_id__in=touchpoint_ids)
+            .order_by("contact__name", "contact__email")
+            .values_list("touchpoint_id", "contact__name", "contact__email")
+        )
+        for touchpoint_id, name, email in links:
+            contacts.setdefault(touchpoint_id, []).append(name or email)
+    return [
+        TimelineItem(
+            e,
+            e.editable and may_edit_log_by(scope, e.actor_id),
+            tuple(contacts.get(e.ref, ())) if e.kind == "touchpoint" else (),
+        )
+        for e in entries
+    ]
 
 
 def customer_for_viewer(*, user: User, external_id: str) -> Customer:

@@ -21,6 +21,7 @@ from metrics.health.services import health_model_current
 from metrics.models.health import HealthSnapshot
 from playbooks.services.work import task_complete
 from tests.factories import (
+    ContactFactory,
     NoteFactory,
     PlaybookFactory,
     PulseFactory,
@@ -262,3 +263,11 @@ def test_customer_page_ids_stay_unique_with_every_kind(csm_client, full_history,
     ids = Counter(re.findall(r'\sid="([^"]+)"', html))
     assert [i for i, n in ids.items() if n > 1] == []
     assert 'id="timeline-task-' in html
+
+
+def test_touchpoints_show_their_contacts(csm_client, customer, csm):
+    touchpoint = TouchpointFactory(customer=customer, author=csm, summary="Demo for the buyers")
+    touchpoint.contacts.add(ContactFactory(customer=customer, name="Dana Buyer"))
+    body = csm_client.get(customer.get_absolute_url()).content.decode()
+    item = body[body.index(f'id="touchpoint-{touchpoint.pk}"') :]
+    assert "Dana Buyer" in item[: item.index("</li>")]
