@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import ApiToken, AuditEntry, Contact, Customer, Pulse, Team, Touchpoint, User
+from .models import ApiToken, AuditEntry, Contact, Customer, Note, Pulse, Team, Touchpoint, User
 
 
 @admin.register(User)
@@ -68,6 +68,14 @@ class PulseAdmin(admin.ModelAdmin):
     search_fields = ["customer__name", "note"]
     list_select_related = ["customer", "author"]
     raw_id_fields = ["customer"]
+
+
+@admin.register(Note)
+class NoteAdmin(admin.ModelAdmin):
+    list_display = ["customer", "author", "created_at", "updated_at"]
+    search_fields = ["customer__name", "text"]
+    list_select_related = ["customer", "author"]
+    raw_id_fields = ["customer", "author"]
 
 
 @admin.register(ApiToken)

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.core.exceptions import ValidationError
+from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core import timeline
 from core.api import (
     IngestAPIView,
     IngestCountsSerializer,
@@ -23,14 +27,21 @@ from core.api import (
     ingest_response,
 )
 
+from . import search, selectors, services
 from .filters import CustomerFilter
-from .models import Contact, Customer
+from .models import Contact, Customer, Note, Pulse, Touchpoint
 from .serializers import (
     ContactIngestSerializer,
     CustomerIngestSerializer,
     CustomerSerializer,
+    NoteSerializer,
+    NoteUpdateSerializer,
     PulseSerializer,
+    PulseUpdateSerializer,
+    SearchResultsSerializer,
+    TimelinePageSerializer,
     TouchpointSerializer,
+    TouchpointUpdateSerializer,
 )
 from .services import contacts_upsert, customers_upsert, pulse_log, touchpoint_log
 from .visibility import IsAdminRole
@@ -181,3 +192,202 @@ class PulseCreateView(generics.GenericAPIView):
             user=request.user, customer=data["customer"], score=data["score"], note=data.get("note", "")
         )
         return Response(self.get_serializer(pulse).data, status=status.HTTP_201_CREATED)
+
+
+class NoteCreateView(generics.GenericAPIView):
+    """`POST /api/v1/notes/`: same permission as touchpoints (docs/workspace.md#notes)."""
+
+    serializer_class = NoteSerializer
+
+    @extend_schema(summary="Write a note", responses={201: NoteSerializer, **_LOG_RESPONSES})
+    def post(self, request: Request) -> Response:
+        ser = self.get_serializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        note = services.note_log(user=request.user, customer=data["customer"], text=data["text"])
+        return Response(self.get_serializer(note).data, status=status.HTTP_201_CREATED)
+
+
+_CHANGE_RESPONSES = {
+    400: OpenApiResponse(description="Invalid fields (field → messages)."),
+    403: OpenApiResponse(
+        description="Not yours to change: authors change their own logs, managers their teams', admins all "
+        "(docs/workspace.md#editing-logs)."
+    ),
+    404: OpenApiResponse(description="No such log."),
+}
+
+
+class _LogDetailView(generics.GenericAPIView):
+    """GET (any signed-in user), PATCH and DELETE (the author, their manager, admins) of one log."""
+
+    model: type[Model]
+    kind: str
+    update_serializer_class: type[serializers.Serializer]
+
+    def get_queryset(self) -> QuerySet:
+        return self.model.objects.select_related("customer", "author")
+
+    def get_object(self) -> Any:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def _get(self, request: Request, pk: int) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def _patch(self, request: Request, pk: int) -> Response:
+        log = self.get_object()
+        ser = self.update_serializer_class(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        if self.kind == "note":
+            if "text" not in ser.validated_data:
+                raise ValidationError({"text": "This field is required."})
+            log = services.note_update(user=request.user, note=log, text=ser.validated_data["text"])
+        else:
+            update = getattr(services, f"{self.kind}_update")
+            log = update(user=request.user, **{self.kind: log}, data=ser.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=log.pk)).data)
+
+    def _delete(self, request: Request, pk: int) -> Response:
+        getattr(services, f"{self.kind}_delete")(user=request.user, **{self.kind: self.get_object()})
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TouchpointDetailView(_LogDetailView):
+    """`/api/v1/touchpoints/<id>/`."""
+
+    model, kind = Touchpoint, "touchpoint"
+    serializer_class = TouchpointSerializer
+    update_serializer_class = TouchpointUpdateSerializer
+
+    @extend_schema(summary="One touchpoint")
+    def get(self, request: Request, pk: int) -> Response:
+        return self._get(request, pk)
+
+    @extend_schema(
+        summary="Edit a touchpoint",
+        request=TouchpointUpdateSerializer,
+        responses={200: TouchpointSerializer, **_CHANGE_RESPONSES},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        return self._patch(request, pk)
+
+    @extend_schema(summary="Delete a touchpoint", responses={204: None, **_CHANGE_RESPONSES})
+    def delete(self, request: Request, pk: int) -> Response:
+        return self._delete(request, pk)
+
+
+class PulseDetailView(_LogDetailView):
+    """`/api/v1/pulses/<id>/`."""
+
+    model, kind = Pulse, "pulse"
+    serializer_class = PulseSerializer
+    update_serializer_class = PulseUpdateSerializer
+
+    @extend_schema(summary="One pulse")
+    def get(self, request: Request, pk: int) -> Response:
+        return self._get(request, pk)
+
+    @extend_schema(
+        summary="Edit a pulse",
+        request=PulseUpdateSerializer,
+        responses={200: PulseSerializer, **_CHANGE_RESPONSES},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        return self._patch(request, pk)
+
+    @extend_schema(summary="Delete a pulse", responses={204: None, **_CHANGE_RESPONSES})
+    def delete(self, request: Request, pk: int) -> Response:
+        return self._delete(request, pk)
+
+
+class NoteDetailView(_LogDetailView):
+    """`/api/v1/notes/<id>/`."""
+
+    model, kind = Note, "note"
+    serializer_class = NoteSerializer
+    update_serializer_class = NoteUpdateSerializer
+
+    @extend_schema(summary="One note")
+    def get(self, request: Request, pk: int) -> Response:
+        return self._get(request, pk)
+
+    @extend_schema(
+        summary="Edit a note",
+        request=NoteUpdateSerializer,
+        responses={200: NoteSerializer, **_CHANGE_RESPONSES},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        return self._patch(request, pk)
+
+    @extend_schema(summary="Delete a note", responses={204: None, **_CHANGE_RESPONSES})
+    def delete(self, request: Request, pk: int) -> Response:
+        return self._delete(request, pk)
+
+
+# --- Timeline ---
+
+
+class CustomerTimelineView(generics.GenericAPIView):
+    """`GET /api/v1/customers/<external_id>/timeline/?kind=&before=` (any signed-in user)."""
+
+    serializer_class = TimelinePageSerializer
+
+    @extend_schema(
+        summary="A customer's timeline",
+        description=(
+            "Everything that happened to the customer, newest first, 25 a page (docs/workspace.md#timeline). "
+            "`kind` narrows it (repeat it or separate kinds with commas); `before` is the cursor in the "
+            "previous page's `next`."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "kind", OpenApiTypes.STR, many=True, enum=list(timeline.KINDS), description="Kinds to keep."
+            ),
+            OpenApiParameter("before", OpenApiTypes.STR, description="The cursor of the next page."),
+        ],
+        responses={200: TimelinePageSerializer, 400: OpenApiResponse(description="Unknown kind or cursor.")},
+    )
+    def get(self, request: Request, external_id: str) -> Response:
+        customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
+        try:
+            kinds = timeline.clean_kinds(request.query_params.getlist("kind"))
+        except ValueError as exc:
+            raise ValidationError({"kind": str(exc)}) from None
+        try:
+            page = timeline.timeline_page(
+                customer.pk, kinds=kinds or None, before=request.query_params.get("before") or None
+            )
+        except timeline.BadCursor as exc:
+            raise ValidationError({"before": str(exc)}) from None
+        next_url = None
+        if page.next_cursor:
+            params = request.query_params.copy()
+            params["before"] = page.next_cursor
+            next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+        results = [
+            {"kind": e.kind, "at": e.at, "title": e.title, "detail": e.detail, "actor": e.actor}
+            for e in page.entries
+        ]
+        return Response(self.get_serializer({"results": results, "next": next_url}).data)
+
+
+# --- Search ---
+
+
+class SearchView(generics.GenericAPIView):
+    """`GET /api/v1/search/?q=` (any signed-in user; docs/workspace.md#search)."""
+
+    serializer_class = SearchResultsSerializer
+
+    @extend_schema(
+        summary="Search customers, contacts, touchpoints and notes",
+        description=(
+            "Every word of `q` must match, as a prefix; each group is ranked, best first, up to 8 hits. "
+            "An empty `q`, one without letters or digits, or one over 200 characters is a 400 naming `q`."
+        ),
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, required=True, description="What to look for.")],
+        responses={200: SearchResultsSerializer, 400: OpenApiResponse(description="Bad `q`.")},
+    )
+    def get(self, request: Request) -> Response:
+        results = search.search(user=request.user, q=request.query_params.get("q", ""))
+        return Response(self.get_serializer(results).data)

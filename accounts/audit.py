@@ -196,6 +196,7 @@ def record_delete(
 ) -> AuditEntry:
     """Keep the whole old row under "before" (call before the delete, while `obj.pk` is still set)."""
     changes = diff(snapshot(obj, fields), {})
+    _labels(changes, obj)  # a deleted row's author or CSM by name, as create and update do
     return record(
         actor=actor,
         action=AuditAction.DELETE,

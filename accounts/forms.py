@@ -9,6 +9,7 @@ from django.utils import timezone
 from core.validation import validate_date_range
 
 from .models import (
+    NOTE_TEXT_MAX_LENGTH,
     PULSE_NOTE_MAX_LENGTH,
     PULSE_RUBRIC,
     TOUCHPOINT_SUMMARY_MAX_LENGTH,
@@ -138,6 +139,36 @@ class PulseForm(forms.Form):
         """(value, score, rubric text, checked) for the template's radio list."""
         current = str(self["score"].value() or "")
         return [(str(s), s, text, current == str(s)) for s, text in PULSE_RUBRIC.items()]
+
+
+class TouchpointEditForm(TouchpointForm):
+    """Editing a logged touchpoint: what it was, when, how it went, what was said (contacts stay)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "touchpoint_edit_%s")
+        super().__init__(*args, **kwargs)
+        del self.fields["contacts"]
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label="Note",
+        max_length=NOTE_TEXT_MAX_LENGTH,
+        error_messages={"required": "Write the note."},
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "Context, decisions, next steps… @name to mention"}
+        ),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "note_%s")  # unique ids on the customer page (see TouchpointForm)
+        super().__init__(*args, **kwargs)
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        max_length=200, strip=True, error_messages={"required": "Type something to search for."}
+    )
 
 
 class ApiTokenForm(forms.Form):

@@ -1,4 +1,4 @@
-"""People and customer accounts: User (role), Team, Customer, Contact, Touchpoint, Pulse, AuditEntry."""
+"""People and customer accounts: User (role), Team, Customer, Contact, Touchpoint, Pulse, Note, AuditEntry."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from core.validation import validate_external_id
 # The text limits of the forms and the API alike (docs/api.md#bad-input).
 TOUCHPOINT_SUMMARY_MAX_LENGTH = 5000
 PULSE_NOTE_MAX_LENGTH = 2000
+NOTE_TEXT_MAX_LENGTH = 5000
 
 
 class Role(models.TextChoices):
@@ -286,6 +287,25 @@ class Pulse(models.Model):
     @property
     def rubric(self) -> str:
         return PULSE_RUBRIC.get(self.score, "")
+
+
+class Note(models.Model):
+    """Free text a CSM keeps on a customer: context, decisions, @mentions (docs/workspace.md#notes).
+
+    Unlike a touchpoint it is not an interaction with the customer, so it is no health input."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="notes")
+    text = models.TextField(max_length=NOTE_TEXT_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="note_customer_created")]
+
+    def __str__(self) -> str:
+        return f"Note on {self.customer} by {self.author or 'a former user'}"
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):

@@ -4,9 +4,8 @@ other apps take from accounts (the health factors)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Window
@@ -14,8 +13,18 @@ from django.db.models.functions import RowNumber, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
+from core import timeline
+
 from .models import ApiToken, Customer, Pulse, Touchpoint, User
-from .visibility import book_owners, can_see_book_of, editable_customers, is_admin, is_csm
+from .visibility import (
+    book_owners,
+    can_see_book_of,
+    editable_customers,
+    is_admin,
+    is_csm,
+    log_author_scope,
+    may_edit_log_by,
+)
 
 BOOK_PAGE_SIZE = 50
 RENEWAL_WINDOWS = (30, 90, 180)
@@ -132,52 +141,54 @@ def book_segments(scope: BookScope) -> list[str]:
 
 
 @dataclass(frozen=True)
-class TimelineEntry:
-    kind: str  # "touchpoint" | "pulse"
-    at: dt.datetime
-    item: Any
-
-
-TIMELINE_PAGE_SIZE = 25
+class TimelineItem:
+    entry: timeline.Entry
+    can_change: bool  # the viewer may edit or delete it (a log in their log_author_scope)
+    contacts: tuple[str, ...] = ()  # a touchpoint's contacts involved, by name
 
 
 @dataclass(frozen=True)
-class TimelinePage:
-    entries: list[TimelineEntry]
-    has_more: bool
-    next_offset: int
-
-    @property
-    def pages_with_next(self) -> int:
-        """How many pages a full reload must show to include the next slice (?timeline=N without JS)."""
-        return self.next_offset // TIMELINE_PAGE_SIZE + 1
+class CustomerTimeline:
+    items: list[TimelineItem]
+    next_cursor: str | None
+    kinds: list[str]  # the kinds filtered on; empty: all
 
 
 def customer_timeline(
-    customer: Customer, *, offset: int = 0, limit: int = TIMELINE_PAGE_SIZE
-) -> TimelinePage:
-    """Touchpoints and pulses of a customer merged newest first, one slice of it (three queries)."""
-    # Entries [offset, offset+limit) of the merged stream lie within the first offset+limit+1 of each kind.
-    window = offset + limit + 1
-    touchpoints = (
-        Touchpoint.objects.filter(customer=customer)
-        .select_related("author")
-        .prefetch_related("contacts")
-        .order_by("-occurred_at", "-id")[:window]
-    )
-    pulses = (
-        Pulse.objects.filter(customer=customer)
-        .select_related("author")
-        .order_by("-created_at", "-id")[:window]
-    )
-    entries = [TimelineEntry("touchpoint", t.occurred_at, t) for t in touchpoints]
-    entries += [TimelineEntry("pulse", p.created_at, p) for p in pulses]
-    entries.sort(key=lambda e: (e.at, e.kind == "touchpoint", e.item.pk), reverse=True)
-    return TimelinePage(
-        entries=entries[offset : offset + limit],
-        has_more=len(entries) > offset + limit,
-        next_offset=offset + limit,
-    )
+    *, user: User, customer: Customer, kinds: Sequence[str] = (), before: str | None = None
+) -> CustomerTimeline:
+    """A page of the customer's timeline for `user`, each entry marked editable or not: one query for the
+    page (core.timeline), one for the touchpoints' contacts and one for a manager's team
+    (log_author_scope), whatever the number of kinds."""
+    page = timeline.timeline_page(customer.pk, kinds=kinds or None, before=before)
+    return CustomerTimeline(items=_items(user, page.entries), next_cursor=page.next_cursor, kinds=list(kinds))
+
+
+def timeline_item(*, user: User, customer: Customer, kind: str, ref: int) -> TimelineItem | None:
+    entry = timeline.timeline_entry(customer.pk, kind=kind, ref=ref)
+    return _items(user, [entry])[0] if entry else None
+
+
+def _items(user: User, entries: list[timeline.Entry]) -> list[TimelineItem]:
+    scope = log_author_scope(user) if any(e.editable for e in entries) else frozenset()
+    touchpoint_ids = [e.ref for e in entries if e.kind == "touchpoint"]
+    contacts: dict[int, list[str]] = {}
+    if touchpoint_ids:
+        links = (
+            Touchpoint.contacts.through.objects.filter(touchpoint_id__in=touchpoint_ids)
+            .order_by("contact__name", "contact__email")
+            .values_list("touchpoint_id", "contact__name", "contact__email")
+        )
+        for touchpoint_id, name, email in links:
+            contacts.setdefault(touchpoint_id, []).append(name or email)
+    return [
+        TimelineItem(
+            e,
+            e.editable and may_edit_log_by(scope, e.actor_id),
+            tuple(contacts.get(e.ref, ())) if e.kind == "touchpoint" else (),
+        )
+        for e in entries
+    ]
 
 
 def customer_for_viewer(*, user: User, external_id: str) -> Customer:

@@ -7,13 +7,15 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from core import fields
+from core import fields, timeline
 
 from .models import (
+    NOTE_TEXT_MAX_LENGTH,
     PULSE_NOTE_MAX_LENGTH,
     TOUCHPOINT_SUMMARY_MAX_LENGTH,
     Customer,
     LifecycleStage,
+    Note,
     Pulse,
     Sentiment,
     Touchpoint,
@@ -147,3 +149,91 @@ class PulseSerializer(serializers.ModelSerializer):
         model = Pulse
         fields = ["id", "customer", "score", "note", "rubric", "author", "created_at"]
         read_only_fields = ["id", "rubric", "author", "created_at"]
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    """`POST /api/v1/notes/`: a note on a customer you may log on (docs/workspace.md#notes)."""
+
+    customer = _CustomerByExternalId()
+    text = fields.CharField(max_length=NOTE_TEXT_MAX_LENGTH)
+    author = fields.EmailField(source="author.email", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "customer", "text", "author", "created_at", "updated_at"]
+        read_only_fields = ["id", "author", "created_at", "updated_at"]
+
+
+# --- PATCH of a log: only the fields people may change; the customer and author stay -----------------------
+
+
+class TouchpointUpdateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TouchpointKind.choices, required=False)
+    sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False, allow_blank=True)
+    occurred_at = fields.DateTimeField(
+        required=False, help_text="ISO 8601; a time without offset is in TIME_ZONE."
+    )
+    summary = fields.CharField(max_length=TOUCHPOINT_SUMMARY_MAX_LENGTH, required=False)
+
+    def validate_occurred_at(self, value: Any) -> Any:
+        try:
+            validate_not_in_future(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+
+class PulseUpdateSerializer(serializers.Serializer):
+    score = fields.IntegerField(min_value=1, max_value=5, required=False)
+    note = fields.CharField(max_length=PULSE_NOTE_MAX_LENGTH, required=False, allow_blank=True)
+
+
+class NoteUpdateSerializer(serializers.Serializer):
+    text = fields.CharField(max_length=NOTE_TEXT_MAX_LENGTH)
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[(k, k) for k in timeline.KINDS])
+    at = serializers.DateTimeField()
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    actor = serializers.CharField(help_text="Who acted, in words; empty when nobody did (a ticket, MRR).")
+
+
+class TimelinePageSerializer(serializers.Serializer):
+    results = TimelineEntrySerializer(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next (older) page; null on the last.")
+
+
+class SearchCustomerSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    name = serializers.CharField()
+    segment = serializers.CharField()
+    csm = serializers.CharField(help_text="The CSM's name; empty when unassigned.")
+    url = serializers.CharField(help_text="The customer page.")
+
+
+class SearchContactSerializer(serializers.Serializer):
+    customer = serializers.CharField(help_text="The customer's external_id.")
+    customer_name = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.CharField()
+
+
+class SearchTextSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("touchpoint", "touchpoint"), ("note", "note")])
+    id = serializers.IntegerField()
+    customer = serializers.CharField(help_text="The customer's external_id.")
+    customer_name = serializers.CharField()
+    at = serializers.DateTimeField()
+    author = serializers.CharField()
+    snippet = serializers.CharField(help_text="The text around the first match.")
+    url = serializers.CharField()
+
+
+class SearchResultsSerializer(serializers.Serializer):
+    customers = SearchCustomerSerializer(many=True)
+    contacts = SearchContactSerializer(many=True)
+    notes = SearchTextSerializer(many=True, help_text="Touchpoint and note text hits.")

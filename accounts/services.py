@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -17,9 +17,23 @@ from core import events
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
 from core.sql import chunked
 
+from . import audit
 from .dirty import customers_mark_dirty
-from .models import ApiToken, Contact, Customer, LifecycleStage, Pulse, Role, Team, Touchpoint, User
-from .visibility import can_edit_customer, can_manage_tokens_of
+from .models import (
+    NOTE_TEXT_MAX_LENGTH,
+    ApiToken,
+    Contact,
+    Customer,
+    LifecycleStage,
+    Note,
+    Pulse,
+    Role,
+    Team,
+    Touchpoint,
+    TouchpointKind,
+    User,
+)
+from .visibility import can_edit_customer, can_edit_log, can_manage_tokens_of
 
 # A touchpoint may be logged slightly ahead (time zones, a call about to start), never further.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
@@ -78,6 +92,141 @@ def pulse_log(*, user: User, customer: Customer, score: int, note: str = "") -> 
     pulse = Pulse.objects.create(customer=customer, author=user, score=score, note=note)
     customers_mark_dirty(customer_ids=[customer.pk])  # CSM pulse (docs/health.md#live-data)
     return pulse
+
+
+@transaction.atomic
+def note_log(*, user: User, customer: Customer, text: str) -> Note:
+    """Write a note on a customer the user may log on; `note.created` tells the @mention notifications."""
+    _require_edit(user, customer)
+    text = _note_text(text)
+    note = Note.objects.create(customer=customer, author=user, text=text)
+    events.publish("note.created", note_id=note.pk, customer_id=customer.pk, author_id=user.pk, text=text)
+    return note
+
+
+def _note_text(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": "Write the note."})
+    if len(text) > NOTE_TEXT_MAX_LENGTH:
+        raise ValidationError({"text": f"Keep notes under {NOTE_TEXT_MAX_LENGTH:,} characters."})
+    return text
+
+
+# --- Editing and deleting logs (docs/workspace.md#editing-logs): the author, their manager, admins; the old
+# text goes to the audit log in the same transaction. -------------------------------------------------------
+
+TOUCHPOINT_EDIT_FIELDS = ("kind", "occurred_at", "sentiment", "summary")
+PULSE_EDIT_FIELDS = ("score", "note")
+NOTE_EDIT_FIELDS = ("text",)
+# What a deletion keeps under "before": the edited fields plus who wrote it and when.
+TOUCHPOINT_AUDIT_FIELDS = (*TOUCHPOINT_EDIT_FIELDS, "author")
+PULSE_AUDIT_FIELDS = (*PULSE_EDIT_FIELDS, "created_at", "author")
+NOTE_AUDIT_FIELDS = (*NOTE_EDIT_FIELDS, "created_at", "author")
+
+
+def _locked_for_edit(user: User, model: type, pk: int) -> Any:
+    """The row, locked against a concurrent edit, if `user` may edit it (PermissionDenied otherwise)."""
+    obj = model.objects.select_for_update().select_related("customer").get(pk=pk)
+    if not can_edit_log(user, obj):
+        raise PermissionDenied(f"You can only change your own {model._meta.verbose_name_plural}.")
+    return obj
+
+
+def _unknown_fields(data: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in unknown})
+
+
+@transaction.atomic
+def touchpoint_update(*, user: User, touchpoint: Touchpoint, data: Mapping[str, Any]) -> Touchpoint:
+    """Change a touchpoint's kind, time, sentiment or summary; the previous values go to the audit log."""
+    _unknown_fields(data, TOUCHPOINT_EDIT_FIELDS)
+    touchpoint = _locked_for_edit(user, Touchpoint, touchpoint.pk)
+    if "occurred_at" in data:
+        validate_not_in_future(data["occurred_at"])
+    if "kind" in data and data["kind"] not in TouchpointKind.values:
+        raise ValidationError({"kind": "Choose a touchpoint type."})
+    if "summary" in data and not (data["summary"] or "").strip():
+        raise ValidationError({"summary": "Write a short summary of what happened."})
+    before = audit.snapshot(touchpoint, TOUCHPOINT_EDIT_FIELDS)
+    for name, value in data.items():
+        setattr(touchpoint, name, value)
+    touchpoint.save(update_fields=list(data) or None)
+    entry = audit.record_update(
+        actor=user,
+        obj=touchpoint,
+        before=before,
+        fields=TOUCHPOINT_EDIT_FIELDS,
+        customer=touchpoint.customer_id,
+    )
+    if entry is not None:
+        customers_mark_dirty(customer_ids=[touchpoint.customer_id])  # engagement may move
+    return touchpoint
+
+
+@transaction.atomic
+def touchpoint_delete(*, user: User, touchpoint: Touchpoint) -> None:
+    """Delete a touchpoint; the whole old row stays in the audit log."""
+    touchpoint = _locked_for_edit(user, Touchpoint, touchpoint.pk)
+    audit.record_delete(
+        actor=user, obj=touchpoint, fields=TOUCHPOINT_AUDIT_FIELDS, customer=touchpoint.customer_id
+    )
+    customer_id = touchpoint.customer_id
+    touchpoint.delete()
+    customers_mark_dirty(customer_ids=[customer_id])
+
+
+@transaction.atomic
+def pulse_update(*, user: User, pulse: Pulse, data: Mapping[str, Any]) -> Pulse:
+    """Change a pulse's score or note; the previous values go to the audit log."""
+    _unknown_fields(data, PULSE_EDIT_FIELDS)
+    pulse = _locked_for_edit(user, Pulse, pulse.pk)
+    if "score" in data and not 1 <= int(data["score"]) <= 5:
+        raise ValidationError({"score": "Pulse score must be between 1 and 5."})
+    before = audit.snapshot(pulse, PULSE_EDIT_FIELDS)
+    for name, value in data.items():
+        setattr(pulse, name, value)
+    pulse.save(update_fields=list(data) or None)
+    entry = audit.record_update(
+        actor=user, obj=pulse, before=before, fields=PULSE_EDIT_FIELDS, customer=pulse.customer_id
+    )
+    if entry is not None:
+        customers_mark_dirty(customer_ids=[pulse.customer_id])  # the CSM pulse factor
+    return pulse
+
+
+@transaction.atomic
+def pulse_delete(*, user: User, pulse: Pulse) -> None:
+    """Delete a pulse; the whole old row stays in the audit log."""
+    pulse = _locked_for_edit(user, Pulse, pulse.pk)
+    audit.record_delete(actor=user, obj=pulse, fields=PULSE_AUDIT_FIELDS, customer=pulse.customer_id)
+    customer_id = pulse.customer_id
+    pulse.delete()
+    customers_mark_dirty(customer_ids=[customer_id])
+
+
+@transaction.atomic
+def note_update(*, user: User, note: Note, text: str) -> Note:
+    """Rewrite a note; the previous text goes to the audit log."""
+    note = _locked_for_edit(user, Note, note.pk)
+    text = _note_text(text)
+    before = audit.snapshot(note, NOTE_EDIT_FIELDS)
+    note.text = text
+    note.save(update_fields=["text", "updated_at"])
+    audit.record_update(
+        actor=user, obj=note, before=before, fields=NOTE_EDIT_FIELDS, customer=note.customer_id
+    )
+    return note
+
+
+@transaction.atomic
+def note_delete(*, user: User, note: Note) -> None:
+    """Delete a note; its text stays in the audit log."""
+    note = _locked_for_edit(user, Note, note.pk)
+    audit.record_delete(actor=user, obj=note, fields=NOTE_AUDIT_FIELDS, customer=note.customer_id)
+    note.delete()
 
 
 @transaction.atomic

@@ -1,10 +1,25 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
 from .forms import EmailAuthenticationForm
+
+
+class LogKindConverter:
+    """touchpoint, pulse or note: the logs people edit and delete (docs/workspace.md#editing-logs)."""
+
+    regex = "touchpoint|pulse|note"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(LogKindConverter, "log_kind")
 
 urlpatterns = [
     path(
@@ -79,10 +94,20 @@ urlpatterns = [
     path("account/tokens/", views.api_tokens, name="api_tokens"),
     path("account/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("book/", views.book, name="book"),
+    path("search/", views.search_page, name="search"),
     path("customers/<external_id:external_id>/", views.customer_detail, name="customer_detail"),
     path("customers/<external_id:external_id>/timeline/", views.customer_timeline, name="customer_timeline"),
     path(
         "customers/<external_id:external_id>/touchpoints/", views.touchpoint_create, name="touchpoint_create"
     ),
     path("customers/<external_id:external_id>/pulses/", views.pulse_create, name="pulse_create"),
+    path("customers/<external_id:external_id>/notes/", views.note_create, name="note_create"),
+    path(
+        "customers/<external_id:external_id>/<log_kind:kind>s/<int:pk>/edit/", views.log_edit, name="log_edit"
+    ),
+    path(
+        "customers/<external_id:external_id>/<log_kind:kind>s/<int:pk>/delete/",
+        views.log_delete,
+        name="log_delete",
+    ),
 ]

@@ -15,19 +15,21 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core import exports, ui
+from core import exports, timeline, ui
 from core.net import client_ip
 from core.panels import book_notes, customer_panels
 from core.ratelimit import allow
-from core.validation import query_int
+from core.validation import BadQuery
 
-from . import selectors, services
+from . import search, selectors, services
+from .audit import entries_for_customer
+from .auditlog import audit_rows
 from .dirty import dirty_since
-from .forms import ApiTokenForm, BookFilterForm, PulseForm, TouchpointForm
-from .models import ApiToken, Customer
+from .forms import ApiTokenForm, BookFilterForm, NoteForm, PulseForm, TouchpointEditForm, TouchpointForm
+from .models import ApiToken, Customer, Note, Pulse, Touchpoint
 from .services import pulse_log, touchpoint_log
 from .tokens import api_token_create
-from .visibility import can_edit_customer
+from .visibility import can_edit_customer, can_edit_log
 
 BOOK_CSV_COLUMNS: list[exports.Column] = [
     ("external_id", lambda c: c.external_id),
@@ -85,31 +87,51 @@ def _customer_context(request: HttpRequest, customer: Customer, **forms) -> dict
     context = {
         "customer": customer,
         "can_edit": can_edit,
-        "timeline": selectors.customer_timeline(customer, limit=_timeline_shown(request)),
+        **_timeline_context(request, customer),
         "contacts": list(customer.contacts.all()),
+        "audit_rows": audit_rows(entries_for_customer(customer, limit=AUDIT_PANEL_SIZE)),
         **_panels_context(request, customer),
     }
     if can_edit:
         context["touchpoint_form"] = forms.get("touchpoint_form") or TouchpointForm(customer=customer)
         context["pulse_form"] = forms.get("pulse_form") or PulseForm()
+        context["note_form"] = forms.get("note_form") or NoteForm()
     return context
 
 
-def _timeline_shown(request: HttpRequest) -> int:
-    """Without JavaScript, "Show older activity" reloads the page with ?timeline=N pages of entries."""
-    pages = min(max(ui.int_param(request, "timeline") or 1, 1), 40)
-    return pages * selectors.TIMELINE_PAGE_SIZE
+AUDIT_PANEL_SIZE = 30
+
+
+def _timeline_context(request: HttpRequest, customer: Customer) -> dict:
+    """?kind= (repeatable) narrows the timeline, ?before= is the keyset cursor of the next page: both a
+    400 naming themselves when they are not what the page's own links send."""
+    try:
+        kinds = timeline.clean_kinds(request.GET.getlist("kind"))
+    except ValueError as exc:
+        raise BadQuery("kind", str(exc)) from None
+    try:
+        page = selectors.customer_timeline(
+            user=request.user, customer=customer, kinds=kinds, before=request.GET.get("before") or None
+        )
+    except timeline.BadCursor as exc:
+        raise BadQuery("before", str(exc)) from None
+    kind_query = "".join(f"&kind={k}" for k in kinds)
+    return {
+        "timeline": page,
+        "timeline_kinds": [(s.kind, s.label) for s in timeline.sources().values()],
+        "timeline_kind_query": kind_query,
+    }
 
 
 @login_required
 @require_GET
 def customer_timeline(request: HttpRequest, external_id: str) -> HttpResponse:
-    """The next timeline slice for htmx's "Show older activity" (the link falls back to ?timeline=N)."""
+    """The next timeline page for htmx's "Show older activity" (the link falls back to the full page)."""
     customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
-    # Sent by the page's own "Show older activity" link: anything else is a 400 naming it.
-    offset = query_int(request.GET, "offset", default=0, max_value=100_000)
-    context = {"customer": customer, "timeline": selectors.customer_timeline(customer, offset=offset)}
-    return render(request, "accounts/customer_detail.html#timeline_entries", context)
+    context = {"customer": customer, **_timeline_context(request, customer)}
+    response = render(request, "accounts/customer_detail.html#timeline_entries", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
@@ -144,7 +166,7 @@ def _log_activity(request: HttpRequest, external_id: str, *, kind: str, make_for
         except ValidationError as exc:
             form.add_error(None, exc)  # a dict of field errors lands on the fields
         else:
-            label = kind.capitalize()
+            label = {"note": "Note"}.get(kind, kind.capitalize())
             if not ui.is_partial(request):
                 messages.success(request, f"{label} logged.")
                 return redirect(customer)
@@ -154,7 +176,9 @@ def _log_activity(request: HttpRequest, external_id: str, *, kind: str, make_for
                 "customer": customer,
                 "can_edit": True,
                 f"{kind}_form": make_form(customer, None),
-                "new_entry": selectors.TimelineEntry(kind, timezone.now(), item),
+                "new_item": selectors.timeline_item(
+                    user=request.user, customer=customer, kind=kind, ref=item.pk
+                ),
                 "saved": f"{label} logged and added to the timeline.",
                 **_panels_context(request, customer),  # health as it is now (out of band)
             }
@@ -190,6 +214,122 @@ def pulse_create(request: HttpRequest, external_id: str) -> HttpResponse:
         make_form=lambda customer, data: PulseForm(data),
         save=lambda customer, data: pulse_log(user=request.user, customer=customer, **data),
     )
+
+
+@login_required
+@require_POST
+def note_create(request: HttpRequest, external_id: str) -> HttpResponse:
+    return _log_activity(
+        request,
+        external_id,
+        kind="note",
+        make_form=lambda customer, data: NoteForm(data),
+        save=lambda customer, data: services.note_log(user=request.user, customer=customer, **data),
+    )
+
+
+# --- Editing and deleting logs (docs/workspace.md#editing-logs) ------------------------------------------
+
+LOG_KINDS = {
+    # kind: (model, edit form, update service, delete service)
+    "touchpoint": (Touchpoint, TouchpointEditForm, services.touchpoint_update, services.touchpoint_delete),
+    "pulse": (Pulse, PulseForm, services.pulse_update, services.pulse_delete),
+    "note": (Note, NoteForm, services.note_update, services.note_delete),
+}
+
+
+def _log_for_change(request: HttpRequest, external_id: str, kind: str, pk: int):
+    """The customer and one of its logs that the user may change: 404 when it is not this customer's, 403
+    when it is not theirs to change (docs/architecture.md#roles-and-permissions)."""
+    customer = selectors.customer_for_viewer(user=request.user, external_id=external_id)
+    model = LOG_KINDS[kind][0]
+    log = get_object_or_404(model.objects.select_related("author"), pk=pk, customer=customer)
+    if not can_edit_log(request.user, log):
+        raise PermissionDenied(f"You can only change your own {model._meta.verbose_name_plural}.")
+    return customer, log
+
+
+def _to_the_minute(value: dt.datetime) -> dt.datetime:
+    """What the form's datetime-local field shows and sends back."""
+    return timezone.localtime(value).replace(second=0, microsecond=0)
+
+
+def _edit_form(kind: str, log, data=None):
+    form_class = LOG_KINDS[kind][1]
+    if kind == "touchpoint":
+        initial = {name: getattr(log, name) for name in services.TOUCHPOINT_EDIT_FIELDS}
+        initial["occurred_at"] = _to_the_minute(log.occurred_at)
+        return form_class(data, customer=log.customer, initial=initial)
+    if kind == "pulse":
+        return form_class(data, initial={"score": log.score, "note": log.note})
+    return form_class(data, initial={"text": log.text})
+
+
+def _update(kind: str, user, log, cleaned: dict) -> None:
+    update = LOG_KINDS[kind][2]
+    if kind == "touchpoint" and cleaned.get("occurred_at") == _to_the_minute(log.occurred_at):
+        cleaned = {k: v for k, v in cleaned.items() if k != "occurred_at"}  # untouched, not "changed"
+    if kind == "note":
+        update(user=user, note=log, text=cleaned["text"])
+    else:
+        update(user=user, **{kind: log}, data=cleaned)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def log_edit(request: HttpRequest, external_id: str, kind: str, pk: int) -> HttpResponse:
+    """Edit a touchpoint, pulse or note: its author, their manager, an admin; the old text goes to the audit
+    log."""
+    customer, log = _log_for_change(request, external_id, kind, pk)
+    form = _edit_form(kind, log, request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                _update(kind, request.user, log, form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"{kind.capitalize()} updated.")
+                return redirect(f"{customer.get_absolute_url()}#{kind}-{log.pk}")
+        status = 400
+    context = {"customer": customer, "log": log, "kind": kind, "form": form}
+    return render(request, "accounts/log_edit.html", context, status=status)
+
+
+@login_required
+@require_POST
+def log_delete(request: HttpRequest, external_id: str, kind: str, pk: int) -> HttpResponse:
+    """Delete a touchpoint, pulse or note (same rule as editing); htmx removes its timeline entry."""
+    customer, log = _log_for_change(request, external_id, kind, pk)
+    LOG_KINDS[kind][3](user=request.user, **{kind: log})
+    if ui.is_partial(request):
+        return HttpResponse("")  # the entry's <li> is swapped for nothing
+    messages.success(request, f"{kind.capitalize()} deleted. Its text is kept in the audit log.")
+    return redirect(customer)
+
+
+# --- Search (docs/workspace.md#search) -------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def search_page(request: HttpRequest) -> HttpResponse:
+    """The top bar's search: the grouped dropdown for htmx, a whole page otherwise (Enter, no JavaScript)."""
+    q = request.GET.get("q", "")
+    partial = ui.is_partial(request)
+    if partial and not q.strip():
+        return HttpResponse("")  # the box was cleared: close the dropdown
+    try:
+        results = search.search(user=request.user, q=q)
+    except ValidationError as exc:
+        error = "; ".join(exc.message_dict.get("q", exc.messages))
+        context = {"q": q, "error": error, "results": None}
+        # The dropdown shows the message in place (htmx swaps no 4xx); the page is a 400.
+        status = 200 if partial else 400
+        return ui.render_page(request, "accounts/search.html", context, partial="results", status=status)
+    context = {"q": results.q, "results": results, "error": ""}
+    return ui.render_page(request, "accounts/search.html", context, partial="results")
 
 
 # --- Password reset ----------------------------------------------------------------------------------------

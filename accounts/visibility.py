@@ -13,6 +13,7 @@ Anonymous and deactivated users have no scope at all.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -176,6 +177,39 @@ def can_work_for(user: User, *, assignee_id: int | None, customer: Customer) -> 
         if assignee_id and team_members(user).filter(pk=assignee_id).exists():
             return True
         return can_edit_customer(user, customer)
+    return False
+
+
+# --- Whose logs (touchpoints, pulses, notes) ---------------------------------------------------------------
+
+
+def log_author_scope(user: User) -> frozenset[int] | None:
+    """The authors whose touchpoints, pulses and notes `user` may edit or delete, for checking many entries
+    with one query: None means every author (admins); a manager themselves and their teams' members; a CSM
+    only themselves; nobody for anonymous or deactivated users. A log whose author is gone is admins' only."""
+    if not is_signed_in(user):
+        return frozenset()
+    if user.role == Role.ADMIN:
+        return None
+    if user.role == Role.MANAGER:
+        return frozenset({user.pk, *team_member_ids(user).values_list("pk", flat=True)})
+    return frozenset({user.pk})
+
+
+def may_edit_log_by(scope: frozenset[int] | None, author_id: int | None) -> bool:
+    """Whether a log by `author_id` is in a `log_author_scope`."""
+    return scope is None or (author_id is not None and author_id in scope)
+
+
+def can_edit_log(user: User, log: Any) -> bool:
+    """Edit or delete a touchpoint, pulse or note (anything with `author_id`): the author; a manager their
+    teams' members' logs; an admin all (docs/architecture.md#roles-and-permissions)."""
+    if not is_signed_in(user):
+        return False
+    if user.role == Role.ADMIN or (log.author_id is not None and log.author_id == user.pk):
+        return True
+    if user.role == Role.MANAGER and log.author_id is not None:
+        return team_members(user).filter(pk=log.author_id).exists()
     return False
 
 

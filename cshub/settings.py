@@ -212,6 +212,13 @@ CSHUB_CUSTOMER_PANELS: list[str] = [
 ]
 # One line per Book row from the apps to the right of accounts (core.panels.book_notes).
 CSHUB_BOOK_NOTES: list[str] = ["metrics.health.panels.book_weakest_factors"]
+# --- Customer timeline sources (core/timeline.py, docs/workspace.md#timeline); each returns [Source] ---
+CSHUB_TIMELINE_SOURCES: list[str] = [
+    "accounts.timeline.sources",
+    "surveys.timeline.sources",
+    "metrics.timeline.sources",
+    "playbooks.timeline.sources",
+]
 # Called as f(day=date) after each day's health recompute (command and nightly Celery chord); playbooks'
 # trigger evaluation plugs in here.
 CSHUB_AFTER_HEALTH_RECOMPUTE: list[str] = [

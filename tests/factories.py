@@ -6,7 +6,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from accounts.models import Contact, Customer, LifecycleStage, Pulse, Role, Team, Touchpoint, User
+from accounts.models import Contact, Customer, LifecycleStage, Note, Pulse, Role, Team, Touchpoint, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -80,6 +80,15 @@ class PulseFactory(factory.django.DjangoModelFactory):
 
 
 # --- surveys (helper E) ---
+
+
+class NoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Note
+
+    customer = factory.SubFactory(CustomerFactory)
+    author = factory.LazyAttribute(lambda o: o.customer.csm)
+    text = "Sponsor moves to the EU office in March."
 
 
 class CampaignFactory(factory.django.DjangoModelFactory):

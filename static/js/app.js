@@ -45,4 +45,34 @@
     var toggle = document.getElementById("nav-toggle");
     if (toggle) toggle.checked = false;
   });
+
+  // The top-bar search: arrow keys move through the hits, Enter opens the chosen one (or the results page),
+  // Escape or a click elsewhere closes the dropdown.
+  function searchHits(form) {
+    return Array.prototype.slice.call(form.querySelectorAll("#search-results .search__hit"));
+  }
+  document.addEventListener("keydown", function (evt) {
+    var input = evt.target;
+    var form = input && input.closest && input.closest("form[data-search]");
+    if (!form) return;
+    var hits = searchHits(form);
+    var current = hits.findIndex(function (h) { return h.getAttribute("aria-selected") === "true"; });
+    if (evt.key === "ArrowDown" || evt.key === "ArrowUp") {
+      if (!hits.length) return;
+      evt.preventDefault();
+      var next = evt.key === "ArrowDown" ? Math.min(current + 1, hits.length - 1) : Math.max(current - 1, 0);
+      hits.forEach(function (h, i) { h.setAttribute("aria-selected", i === next ? "true" : "false"); });
+      hits[next].scrollIntoView({ block: "nearest" });
+      input.setAttribute("aria-activedescendant", hits[next].id);
+    } else if (evt.key === "Enter" && current >= 0) {
+      evt.preventDefault();
+      window.location.href = hits[current].href;
+    } else if (evt.key === "Escape") {
+      form.querySelector("#search-results").innerHTML = "";
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var results = document.getElementById("search-results");
+    if (results && !evt.target.closest("form[data-search]")) results.innerHTML = "";
+  });
 })();

@@ -89,7 +89,7 @@ def test_csm_works_the_book_and_logs_activity(page, phone_page, screenshot, cons
     page.get_by_label("Segment").select_option("")
     expect(page).not_to_have_url(re.compile(r"segment=Enterprise"))
     expect(page).to_have_url(re.compile(r"sort=name"))  # changing a filter keeps the sort
-    page.get_by_label("Search").fill("Northwind")
+    page.get_by_label("Search", exact=True).fill("Northwind")  # the Book's own box, not the top bar's
     expect(rows).to_have_count(1)
     page.get_by_role("link", name="Northwind Traders").click()
     expect(page.get_by_role("heading", name="Northwind Traders")).to_be_visible()

@@ -264,13 +264,21 @@ def test_nul_in_a_query_parameter_is_a_400_naming_it(csm_client):
     assert csm_client.get("/book/?q=%00").status_code == 400
 
 
-def test_timeline_offset_past_its_range_is_a_400(csm_client, customer):
-    url = f"/customers/{customer.external_id}/timeline/?offset=9223372036854775807"
-    response = csm_client.get(url)
-    assert response.status_code == 400
-    assert "offset" in response.content.decode()
-    assert csm_client.get(f"/customers/{customer.external_id}/timeline/?offset=abc").status_code == 400
-    assert csm_client.get(f"/customers/{customer.external_id}/timeline/?offset=25").status_code == 200
+def test_timeline_cursor_and_kind_that_are_not_the_pages_own_are_a_400(csm_client, customer):
+    url = f"/customers/{customer.external_id}/timeline/"
+    for before in (
+        "abc",
+        "2026-01-01T00:00:00Z~touchpoint~9223372036854775807000",
+        "x~note~1",
+        "2026-01-01~x~1",
+    ):
+        response = csm_client.get(url, {"before": before})
+        assert response.status_code == 400, before
+        assert "before" in response.content.decode()
+    assert csm_client.get(url, {"kind": "nonsense"}).status_code == 400
+    assert csm_client.get(customer.get_absolute_url(), {"before": "abc"}).status_code == 400
+    assert csm_client.get(url, {"before": "2026-01-01T00:00:00.000000Z~note~5"}).status_code == 200
+    assert csm_client.get(url, {"kind": "note"}).status_code == 200
 
 
 @pytest.fixture
