@@ -57,6 +57,20 @@ def test_results_tiles_show_scores(csm_client, customer):
     ]
 
 
+def test_results_chart_has_every_month_with_gaps_where_nobody_answered(csm_client, customer):
+    contact = ContactFactory(customer=customer)
+    ResponseFactory(contact=contact, score=10, answered_at=timezone.now() - dt.timedelta(days=200))
+    ResponseFactory(contact=ContactFactory(customer=customer), score=0)
+    chart = csm_client.get(RESULTS).context["chart"]
+    today = timezone.localdate()
+    assert len(chart["labels"]) == 12  # the 12 months of the period, answered or not
+    assert chart["labels"][-1] == today.strftime("%b %Y")
+    assert chart["nps"][-1] == -100
+    assert chart["nps"].count(None) == 10
+    old = (timezone.now() - dt.timedelta(days=200)).strftime("%b %Y")
+    assert chart["nps"][chart["labels"].index(old)] == 100
+
+
 def test_comments_feed_filters_by_band_segment_and_csm(csm_client, customer, other_customer):
     ResponseFactory(contact=ContactFactory(customer=customer), score=1, comment="Detractor at Northwind")
     ResponseFactory(contact=ContactFactory(customer=customer), score=10, comment="Promoter at Northwind")
