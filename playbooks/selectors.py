@@ -147,3 +147,16 @@ def library(*, user: User) -> list[Playbook]:
         .prefetch_related("steps", Prefetch("triggers", queryset=triggers))
         .order_by("name")
     )
+
+
+def customers_with_open_run(*, playbook: Playbook, customers: list[Customer]) -> list[int]:
+    """Ids of `customers` where `playbook` is already open (a bulk start skips them)."""
+    return list(
+        Run.objects.open()
+        .filter(playbook=playbook, customer_id__in=[c.pk for c in customers])
+        .values_list("customer_id", flat=True)
+    )
+
+
+def open_run_count(*, run_ids: list[int]) -> int:
+    return Run.objects.open().filter(pk__in=run_ids).count()
