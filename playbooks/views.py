@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -99,6 +101,12 @@ def _finish(request: HttpRequest, pk: int, *, skip: bool) -> HttpResponse:
         if in_run:  # on the run page: refresh its progress tile too (out of band)
             progress = {**_progress(list(task.run.tasks.all())), "oob": True}
             response.write(render_to_string("playbooks/run.html#progress", progress, request=request))
+        else:  # My tasks: the header's "54 open · 33 overdue" and each group's count (out of band)
+            counts = {"counts": selectors.inbox_counts(user=request.user), "oob": True}
+            response.write(render_to_string("playbooks/inbox.html#counts_oob", counts, request=request))
+        if not error:
+            done = f"“{task.title}” {'skipped' if skip else 'done'}."
+            response["HX-Trigger"] = json.dumps({"toast": {"message": done, "kind": "success"}})
         patch_vary_headers(response, ["HX-Request"])
         return response
     if error:

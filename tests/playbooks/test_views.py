@@ -4,6 +4,7 @@ customer panel — with the docs/architecture.md#roles-and-permissions denials."
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -67,6 +68,33 @@ def test_complete_task_with_htmx(csm_client, csm, customer):
     assert b"Called them" in response.content
     task.refresh_from_db()
     assert (task.status, task.note, task.completed_by) == (TaskStatus.DONE, "Called them", csm)
+
+
+def test_completing_a_task_updates_the_my_tasks_header_and_says_so(csm_client, csm, customer):
+    today = timezone.localdate()
+    run = RunFactory(customer=customer, assignee=csm)
+    late = TaskFactory(run=run, title="Call the sponsor", due_date=today - dt.timedelta(days=3))
+    TaskFactory(run=run, due_date=today - dt.timedelta(days=1))
+    TaskFactory(run=run, due_date=today + dt.timedelta(days=4))
+    page = csm_client.get("/tasks/").content.decode()
+    assert "3 open tasks from playbooks" in page
+    assert '<span class="delta--down">2 overdue</span>' in page
+    response = csm_client.post(f"/tasks/{late.pk}/complete/", {"note": ""}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    header = body[body.index('id="inbox-counts"') :]
+    assert 'hx-swap-oob="true"' in header.split(">")[0]
+    assert "2 open tasks from playbooks" in header
+    assert '<span class="delta--down">1 overdue</span>' in header
+    assert '<span class="card__subtitle" id="count-overdue" hx-swap-oob="true">1</span>' in body
+    assert json.loads(response["HX-Trigger"]) == {
+        "toast": {"message": "“Call the sponsor” done.", "kind": "success"}
+    }
+
+
+def test_a_refused_skip_has_no_success_toast(csm_client, csm, customer):
+    task = TaskFactory(run=RunFactory(customer=customer, assignee=csm))
+    response = csm_client.post(f"/tasks/{task.pk}/skip/", {"note": ""}, HTTP_HX_REQUEST="true")
+    assert "HX-Trigger" not in response
 
 
 def test_skip_without_note_shows_the_error(csm_client, csm, customer):
