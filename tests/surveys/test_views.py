@@ -176,6 +176,18 @@ def test_manager_cannot_pick_another_teams_customer(manager_client, other_custom
     assert Invitation.objects.count() == 0
 
 
+def test_campaign_picker_is_a_searchable_list_of_tick_boxes_that_keeps_picks(manager_client, customer):
+    page = manager_client.get(NEW).content.decode()
+    assert "<select multiple" not in page
+    assert 'name="customers" multiple' not in page
+    assert f'type="checkbox" name="customers" value="{customer.pk}"' in page
+    assert "data-picker-search" in page
+    assert "surveys/picker" in page
+    again = manager_client.post(NEW, {"customers": [customer.pk], "action": "preview"}).content.decode()
+    assert f'type="checkbox" name="customers" value="{customer.pk}"' in again
+    assert "1 picked" in again  # a form shown again (here without a kind) keeps the picks and says how many
+
+
 def test_campaign_form_rejects_missing_kind(manager_client, customer):
     response = manager_client.post(NEW, {"customers": [customer.pk], "action": "preview"})
     assert response.status_code == 400
