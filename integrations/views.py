@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.visibility import can_ingest
 from core import ui
@@ -14,6 +15,7 @@ from core import ui
 from .csv_import import KINDS
 from .forms import CsvImportForm
 from .models import ImportJob
+from .samples import sample_csv, sample_path
 from .services import import_job_create
 
 
@@ -40,7 +42,7 @@ def import_csv(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "integrations/import.html",
-        {"form": form, "kinds": KINDS, "recent": recent},
+        {"form": form, "kinds": KINDS, "recent": recent, "samples": {k for k in KINDS if sample_path(k)}},
         status=status,
     )
 
@@ -57,4 +59,18 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
         request, "integrations/import_job.html", {"job": job, "kind": KINDS.get(job.kind)}, partial="card"
     )
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def import_sample(request: HttpRequest, kind: str) -> HttpResponse:
+    """A sample CSV of `kind`, its dates moved so the newest is today (integrations/samples.py)."""
+    if not can_ingest(request.user):
+        raise PermissionDenied("Only admins can import data.")
+    text = sample_csv(kind, today=timezone.localdate())
+    if text is None:
+        raise Http404("No sample of that kind.")
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}.csv"'
     return response
