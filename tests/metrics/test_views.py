@@ -228,3 +228,9 @@ def test_customer_list_export_button_says_export(manager_client, cohort):
     button = body[body.index('class="btn btn--sm btn--ghost export-link"') :]
     button = button[: button.index("</a>")]
     assert "</svg>Export CSV<span" in button  # the caption stays for screen readers only
+
+
+def test_an_unknown_revenue_scope_is_a_400_not_a_500(csm_client):
+    response = csm_client.get(reverse("revenue"), {"whose": "everyone-else"})
+    assert response.status_code == 400
+    assert csm_client.get(reverse("revenue_customers"), {"whose": "x", "metric": "end"}).status_code == 400
