@@ -8,7 +8,7 @@ core/templatetags/cshub_format.py are these functions, and views that build text
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 DASH = "—"  # an undefined value (null), as text
@@ -75,6 +75,20 @@ def format_number(value: Decimal | float | None, places: int = 1) -> str:
     if value is None or value == "":
         return DASH
     return _grouped(Decimal(str(value)), places)
+
+
+def round_health(value: Decimal | float | None) -> int | None:
+    """A health score or its change as people read it: a whole number of points, half up (-0.4 is 0, so a
+    drop that rounds to nothing is no drop)."""
+    if value is None or value == "":
+        return None
+    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def format_health(value: Decimal | float | None) -> str:
+    """A health score on every page: whole points ("72"); null → "—"."""
+    rounded = round_health(value)
+    return DASH if rounded is None else str(rounded)
 
 
 def api_rate(value: Decimal | None) -> float | None:

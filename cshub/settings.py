@@ -333,8 +333,14 @@ CSHUB_API_BAD_TOKEN_LIMIT = env.int("CSHUB_API_BAD_TOKEN_LIMIT", default=20)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"no_traceback_for_refusals": {"()": "core.log_filters.NoTracebackForRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's own console handler (under DEBUG) wrote every record a second time beside the root's.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["no_traceback_for_refusals"]},
+    },
 }
 
 # --- Surveys (docs/surveys.md; surveys/ reads these) ---

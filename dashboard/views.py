@@ -195,6 +195,8 @@ def trends(request: HttpRequest) -> HttpResponse:
         "funnel_start": funnel_start,
         "funnel_end": funnel_end,
         "has_snapshots": any(m.total for m in band_mix),
+        # Months before the first snapshot are blank bars: the note says why (no history, not zero customers).
+        "band_mix_since": next((m.day for m in band_mix if m.total), None) if not band_mix[0].total else None,
         "chart_js": chart_js(),
     }
     return ui.render_page(request, "dashboard/trends.html", context, partial="charts")

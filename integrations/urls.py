@@ -21,4 +21,5 @@ urlpatterns = [
         name="integrations_delivery_resend",
     ),
     path("integrations/zendesk/webhook/", zendesk_views.zendesk_webhook, name="zendesk_webhook"),
+    path("imports/samples/<slug:kind>.csv", views.import_sample, name="import_sample"),
 ]

@@ -7,9 +7,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.visibility import can_ingest
 from core import ui
@@ -17,6 +18,7 @@ from core import ui
 from .csv_import import KINDS
 from .forms import CsvImportForm, SlackChannelsForm, WebhookEndpointForm
 from .models import DeliveryState, ImportJob, WebhookDelivery
+from .samples import sample_csv, sample_path
 from .selectors import (
     check_can_manage,
     integrations_overview,
@@ -59,7 +61,7 @@ def import_csv(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "integrations/import.html",
-        {"form": form, "kinds": KINDS, "recent": recent},
+        {"form": form, "kinds": KINDS, "recent": recent, "samples": {k for k in KINDS if sample_path(k)}},
         status=status,
     )
 
@@ -180,3 +182,17 @@ def webhook_resend(request: HttpRequest, pk: int) -> HttpResponse:
     webhook_delivery_resend(user=request.user, delivery=delivery)
     messages.success(request, f"Delivery {delivery.msg_id} queued again.")
     return redirect("integrations_webhook", pk=delivery.endpoint_id)
+
+
+@login_required
+@require_GET
+def import_sample(request: HttpRequest, kind: str) -> HttpResponse:
+    """A sample CSV of `kind`, its dates moved so the newest is today (integrations/samples.py)."""
+    if not can_ingest(request.user):
+        raise PermissionDenied("Only admins can import data.")
+    text = sample_csv(kind, today=timezone.localdate())
+    if text is None:
+        raise Http404("No sample of that kind.")
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}.csv"'
+    return response

@@ -40,7 +40,12 @@ def _pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
-def _tiles(m: RevenueMetrics) -> list[dict[str, Any]]:
+# Tiles whose number is a rate over the period: each names the period in words (a 7-day NRR looks like a
+# month's otherwise).
+RATE_TILES = {"nrr", "grr", "churn", "quick_ratio", "clv", "expansion"}
+
+
+def _tiles(m: RevenueMetrics, period: str) -> list[dict[str, Any]]:
     tiles = [
         {
             "key": "mrr",
@@ -94,8 +99,10 @@ def _tiles(m: RevenueMetrics) -> list[dict[str, Any]]:
             "list": "expansion",
         },
     ]
+    on_end = f"on {m.end:%b} {m.end.day}, {m.end.year}"
     for tile in tiles:
         tile["definition"] = DEFINITIONS[tile["key"]]
+        tile["period"] = period if tile["key"] in RATE_TILES else on_end
     return tiles
 
 
@@ -155,11 +162,11 @@ def revenue(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     for key in ("format", "table"):  # the CSV export link's own parameters (core.exports)
         query.pop(key, None)
-    form = RevenueFilterForm(query or None)
+    form = RevenueFilterForm(query or None, user=request.user)
     if query and not form.is_valid():
         return render(request, "metrics/revenue.html", {"form": form}, status=400)
-    if not query:
-        form = RevenueFilterForm({"period": "month"})
+    if not query:  # the viewer's own customers over the last complete month
+        form = RevenueFilterForm({"period": "month"}, user=request.user)
         form.is_valid()
     data = form.cleaned_data
     m = revenue_metrics(scope=form.scope, start=data["start"], end=data["end"])
@@ -185,7 +192,7 @@ def revenue(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "m": m,
-        "tiles": _tiles(m),
+        "tiles": _tiles(m, form.period_words),
         "definitions": DEFINITIONS,
         "movements": movements,
         "months": _series(months),
@@ -197,7 +204,7 @@ def revenue(request: HttpRequest) -> HttpResponse:
 @login_required
 def revenue_customer_list(request: HttpRequest) -> HttpResponse:
     """The customers behind a revenue number: which churned, expanded, contracted… and by how much."""
-    form = RevenueCustomersForm(request.GET)
+    form = RevenueCustomersForm(request.GET, user=request.user)
     if not form.is_valid():
         return render(request, "metrics/revenue_customers.html", {"form": form}, status=400)
     data = form.cleaned_data

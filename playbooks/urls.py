@@ -15,6 +15,7 @@ urlpatterns = [
     path("playbooks/", views.library, name="library"),
     path("playbooks/new/", views.playbook_edit, name="new"),
     path("playbooks/assign/", views.assign, name="assign"),
+    path("playbooks/assign/undo/", views.assign_undo, name="assign_undo"),
     path("playbooks/assign/<external_id:external_id>/", views.assign_customer, name="assign_customer"),
     path("playbooks/runs/<int:pk>/", views.run_detail, name="run"),
     path("playbooks/<int:pk>/", views.playbook_edit, name="edit"),

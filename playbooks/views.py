@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -99,6 +101,12 @@ def _finish(request: HttpRequest, pk: int, *, skip: bool) -> HttpResponse:
         if in_run:  # on the run page: refresh its progress tile too (out of band)
             progress = {**_progress(list(task.run.tasks.all())), "oob": True}
             response.write(render_to_string("playbooks/run.html#progress", progress, request=request))
+        else:  # My tasks: the header's "54 open · 33 overdue" and each group's count (out of band)
+            counts = {"counts": selectors.inbox_counts(user=request.user), "oob": True}
+            response.write(render_to_string("playbooks/inbox.html#counts_oob", counts, request=request))
+        if not error:
+            done = f"“{task.title}” {'skipped' if skip else 'done'}."
+            response["HX-Trigger"] = json.dumps({"toast": {"message": done, "kind": "success"}})
         patch_vary_headers(response, ["HX-Request"])
         return response
     if error:
@@ -302,7 +310,9 @@ def assign(request: HttpRequest) -> HttpResponse:
     segments = list(
         scope.exclude(segment="").order_by("segment").values_list("segment", flat=True).distinct()
     )
-    source = request.POST if request.method == "POST" else request.GET
+    # The filters are in the page's query string, which the start form posts back to; a POST without one
+    # may carry them in its body. (Read from the body alone, "all matching" ignored the page's filters.)
+    source = request.GET or (request.POST if request.method == "POST" else request.GET)
     filters = AssignFilterForm(source, segments=segments, csms=csms)
     customers = scope.select_related("csm")
     if q := filters.value("q"):
@@ -320,6 +330,10 @@ def assign(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if request.POST.get("scope") == "all":
             chosen = list(customers)
+            # Every matching customer is a bulk action: it starts only from the confirmation step, and only
+            # for the number of customers that step showed (the filters may match others by then).
+            if request.POST.get("confirm") != "yes" or request.POST.get("expected") != str(len(chosen)):
+                return _assign_confirm(request, form=form, chosen=chosen)
         else:
             ids = [int(i) for i in request.POST.getlist("customers") if i.isdigit()]
             chosen = list(customers.filter(pk__in=ids))
@@ -333,14 +347,77 @@ def assign(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            text = f"Started “{form.cleaned_data['playbook'].name}” for {len(result.started)} customer(s)"
+            name, n = form.cleaned_data["playbook"].name, len(result.started)
+            text = f"Started “{name}” for {n} customer{'s' if n != 1 else ''}"
             if result.already_open:
-                text += f"; {result.already_open} already had it open"
+                text += f"; already open for {_names(result.already_open_customers)}"
             messages.success(request, text + ".")
+            # The undo (assign_undo) cancels exactly these runs: their ids stay on the server.
+            request.session[BULK_START_KEY] = {"runs": result.started, "playbook": name}
             return redirect(f"{reverse('playbooks:assign')}?{request.GET.urlencode()}")
     page = Paginator(customers, ASSIGN_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"filters": filters, "form": form, "page": page, "query": source.urlencode()}
+    context = {
+        "filters": filters,
+        "form": form,
+        "page": page,
+        "query": source.urlencode(),
+        "last_start": _last_bulk_start(request),
+    }
     return render(request, "playbooks/assign.html", context)
+
+
+BULK_START_KEY = "playbooks_bulk_start"
+CONFIRM_LIST = 20  # customers named on the confirmation step; the rest are counted
+
+
+def _names(customers: list[Customer], limit: int = 5) -> str:
+    names = ", ".join(c.name for c in customers[:limit])
+    return names + (f" and {len(customers) - limit} more" if len(customers) > limit else "")
+
+
+def _assign_confirm(request: HttpRequest, *, form: AssignForm, chosen: list[Customer]) -> HttpResponse:
+    """The confirmation step of "Start for all matching": how many, who, and who already has it open."""
+    playbook = form.cleaned_data["playbook"]
+    open_ids = set(selectors.customers_with_open_run(playbook=playbook, customers=chosen))
+    context = {
+        "form": form,
+        "playbook": playbook,
+        "count": len(chosen),
+        "shown": chosen[:CONFIRM_LIST],
+        "already_open": [c for c in chosen if c.pk in open_ids],
+        "changed": request.POST.get("confirm") == "yes",
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "playbooks/assign_confirm.html", context)
+
+
+def _last_bulk_start(request: HttpRequest) -> dict | None:
+    """The last bulk start of this session while some of its runs are still open (what Undo would cancel)."""
+    last = request.session.get(BULK_START_KEY)
+    if not last:
+        return None
+    still_open = selectors.open_run_count(run_ids=last["runs"])
+    return {**last, "open": still_open} if still_open else None
+
+
+@login_required
+@require_POST
+def assign_undo(request: HttpRequest) -> HttpResponse:
+    """Undo the session's last bulk start: cancel its runs that are still open."""
+    last = request.session.pop(BULK_START_KEY, None)
+    if last:
+        cancelled = services.runs_cancel(
+            user=request.user,
+            run_ids=last["runs"],
+            outcome_note="Undone: cancelled right after a bulk start.",
+        )
+        messages.success(
+            request,
+            f"Cancelled “{last['playbook']}” for {cancelled} customer{'s' if cancelled != 1 else ''}.",
+        )
+    else:
+        messages.info(request, "Nothing to undo.")
+    return redirect(f"{reverse('playbooks:assign')}?{request.GET.urlencode()}")
 
 
 @login_required

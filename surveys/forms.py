@@ -50,7 +50,8 @@ class CampaignForm(forms.Form):
         required=False,
         label="Or pick customers",
         help_text="Picked customers replace the filters above.",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        # Tick boxes in a searchable list (surveys/picker.js), not a multi-select that needs Ctrl-click.
+        widget=forms.CheckboxSelectMultiple,
     )
     question = forms.CharField(
         required=False,

@@ -4,11 +4,13 @@ settings are read once per process (and this one runs with the test settings).""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,3 +152,15 @@ def test_dockerfile_builds_a_non_root_image_with_collected_static_files():
     assert user[-1] != "USER root"
     dockerignore = (ROOT / ".dockerignore").read_text().split()
     assert {".env", ".venv", ".git", "db.sqlite3*"} <= set(dockerignore)
+
+
+@pytest.mark.django_db
+def test_a_403_is_logged_once_without_a_traceback(csm_client, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert csm_client.get("/team/").status_code == 403
+    refusals = [r for r in caplog.records if r.name == "django.request"]
+    assert [r.getMessage() for r in refusals] == ["Forbidden (Permission denied): /team/"]
+    assert refusals[0].exc_info is None
+    # One handler writes it: Django's own console handler (under DEBUG) no longer repeats the root's.
+    assert logging.getLogger("django").handlers == []
+    assert logging.getLogger("django").propagate

@@ -31,7 +31,15 @@ from .runs import (
     playbook_runs_start,
     runs_create,
 )
-from .work import can_manage_run, can_work_task, run_close, task_complete, task_skip, tasks_autocomplete
+from .work import (
+    can_manage_run,
+    can_work_task,
+    run_close,
+    runs_cancel,
+    task_complete,
+    task_skip,
+    tasks_autocomplete,
+)
 
 __all__ = [
     "BulkStart",
@@ -48,6 +56,7 @@ __all__ = [
     "playbook_save",
     "run_close",
     "run_url",
+    "runs_cancel",
     "runs_create",
     "runs_email",
     "runs_notify",

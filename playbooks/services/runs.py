@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -189,6 +189,8 @@ def check_can_assign(*, user: User, customers: Sequence[Customer]) -> None:
 class BulkStart:
     started: list[int]
     already_open: int
+    # The customers skipped because the playbook was already open there, by name (the page names them).
+    already_open_customers: list[Customer] = field(default_factory=list)
 
 
 def playbook_runs_start(
@@ -203,7 +205,9 @@ def playbook_runs_start(
     reason = f"Started by {user.get_full_name()}" + (f": {note}" if note else "")
     rows = [NewRun(c.pk, reason, {"manual": True, "note": note}) for c in customers]
     started = runs_create(playbook=playbook, rows=rows, started_by=user)
-    return BulkStart(started=started, already_open=len(customers) - len(started))
+    started_for = set(Run.objects.filter(pk__in=started).values_list("customer_id", flat=True))
+    skipped = sorted((c for c in customers if c.pk not in started_for), key=lambda c: (c.name, c.pk))
+    return BulkStart(started=started, already_open=len(skipped), already_open_customers=skipped)
 
 
 def playbook_run_start(*, user: User, playbook: Playbook, customer: Customer, note: str = "") -> Run:

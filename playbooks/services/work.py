@@ -147,6 +147,38 @@ def run_close(*, user: User, run: Run, status: str, outcome_note: str) -> Run:
     return run
 
 
+def runs_cancel(*, user: User, run_ids: Sequence[int], outcome_note: str) -> int:
+    """Cancel many open runs at once (the undo of a bulk start): each must be one `user` may close; the runs
+    already closed are left alone. Answers how many were cancelled."""
+    outcome_note = outcome_note.strip()
+    if not outcome_note:
+        raise ValidationError({"outcome_note": "Describe the outcome."})
+    runs = list(Run.objects.open().filter(pk__in=list(run_ids)).select_related("customer"))
+    if any(not can_manage_run(user, run) for run in runs):
+        raise PermissionDenied("Only the assignee or a manager of these customers can cancel these runs.")
+    now = timezone.now()
+    with transaction.atomic():
+        # Conditional UPDATE: a run closed meanwhile (by its assignee, or by a second click) is not touched.
+        ids = list(
+            Run.objects.open()
+            .filter(pk__in=[r.pk for r in runs])
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        Run.objects.filter(pk__in=ids, status=RunStatus.OPEN).update(
+            status=RunStatus.CANCELLED, closed_at=now, closed_by=user, outcome_note=outcome_note[:2000]
+        )
+        Task.objects.filter(run_id__in=ids, status=TaskStatus.OPEN).update(
+            status=TaskStatus.SKIPPED, note="Run closed.", completed_by=user, completed_at=now
+        )
+        message = f"{RunStatus.CANCELLED.label}: {outcome_note}"[:300]
+        RunEvent.objects.bulk_create(
+            [RunEvent(run_id=i, at=now, kind=EventKind.CLOSED, actor=user, message=message) for i in ids],
+            batch_size=1000,
+        )
+    return len(ids)
+
+
 def tasks_autocomplete(*, now: dt.datetime | None = None, customer_ids: Sequence[int] | None = None) -> int:
     """Open tasks whose step asks for a touchpoint of kind X are done once one is logged after the run
     began (of `customer_ids` only, when given)."""

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
+from core.numbers import format_health
 from metrics.models import HealthSnapshot
 from playbooks.models import Run
 
@@ -35,8 +36,18 @@ def describe(params: dict) -> str:
 
 
 def reason(params: dict, values: dict) -> str:
-    was = f", was {values['previous_band']}" if values.get("previous_band") else ""
-    return f"Health entered {params['band']}: score {values['score']} on {values['date']}{was}"
+    """Why the run started, in words that hold whatever the band was the snapshot before: "was red" after
+    "entered red" read as a contradiction when the customer had stayed red since its last run ended."""
+    band, day = params["band"], values["date"]
+    score = f"score {format_health(values['score'])} on {day}"
+    previous, outside_on = values.get("previous_band"), values.get("outside_band_on")
+    if not previous:
+        return f"Health entered {band}: {score}, its first score"
+    if previous != band:
+        return f"Health entered {band} from {previous}: {score}"
+    if outside_on:
+        return f"Health entered {band} after {outside_on} and is still {band}: {score}"
+    return f"Health {band} since its first score: {score}"
 
 
 def matches(ctx: Context) -> Iterator[Match]:

@@ -40,6 +40,29 @@
     });
   });
 
+  // A table wider than its card scrolls sideways inside .table-wrap; on a phone nothing shows that more
+  // columns are hidden to the right, so an overflowing wrap gets a hint above it (and loses it when it fits).
+  function markScrollables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var hint = wrap.previousElementSibling;
+      var has = hint && hint.classList.contains("scroll-hint");
+      var overflows = wrap.clientWidth > 0 && wrap.scrollWidth > wrap.clientWidth + 1;
+      wrap.classList.toggle("table-wrap--overflows", overflows);
+      if (overflows && !has) {
+        hint = document.createElement("p");
+        hint.className = "scroll-hint";
+        hint.textContent = "Scroll sideways for more columns \u2192";
+        wrap.parentNode.insertBefore(hint, wrap);
+      } else if (!overflows && has) {
+        hint.remove();
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", markScrollables);
+  window.addEventListener("resize", markScrollables);
+  document.addEventListener("htmx:afterSettle", markScrollables);
+  document.addEventListener("toggle", markScrollables, true);  // tables inside <details>
+
   // Close the mobile menu after navigating.
   document.addEventListener("htmx:beforeRequest", function () {
     var toggle = document.getElementById("nav-toggle");

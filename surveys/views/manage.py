@@ -46,6 +46,15 @@ def chart_js() -> str | None:
     return f"vendor/{found[-1].name}" if found else None
 
 
+def _every_month(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first day of each calendar month from `start`'s to `end`'s."""
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
 def _filters(request: HttpRequest) -> ResultsFilterForm:
     form = ResultsFilterForm(request.GET or None)
     form.is_valid()
@@ -87,11 +96,14 @@ def results(request: HttpRequest) -> HttpResponse:
                 ],
             }
         )
+    # The chart has every month of the period, evenly spaced, and a gap (null) where nobody answered: only the
+    # months with answers drew Jan → Nov as wide as Nov → Dec, and a line across the silent months.
+    chart_months = _every_month(start, end)
     chart = {
-        "labels": [m.strftime("%b %Y") for m in month_keys],
-        "nps": [_num(by_month[Kind.NPS].get(m)) for m in month_keys],
-        "csat": [_num(by_month[Kind.CSAT].get(m)) for m in month_keys],
-        "ces": [_num(by_month[Kind.CES].get(m)) for m in month_keys],
+        "labels": [m.strftime("%b %Y") for m in chart_months],
+        "nps": [_num(by_month[Kind.NPS].get(m)) for m in chart_months],
+        "csat": [_num(by_month[Kind.CSAT].get(m)) for m in chart_months],
+        "ces": [_num(by_month[Kind.CES].get(m)) for m in chart_months],
     }
     if exports.wants_csv(request, "months"):
         return exports.csv_response("survey-scores-by-month", _MONTH_COLUMNS, table)

@@ -648,4 +648,15 @@ def test_openapi_schema_generates_without_warnings(tmp_path):
 
 def test_schema_and_docs_need_a_login(anonymous):
     assert anonymous.get("/api/schema/").status_code == 401
-    assert anonymous.get("/api/docs/").status_code == 401
+    docs = anonymous.get("/api/docs/")  # a page for people: to the login page, back to the docs after
+    assert docs.status_code == 302
+    assert docs["Location"] == "/login/?next=/api/docs/"
+
+
+def test_admin_navigation_links_to_api_docs_and_django_admin(admin_client, csm_client):
+    page = admin_client.get("/").content.decode()
+    assert 'href="/api/docs/">API docs</a>' in page
+    assert 'href="/admin/">Django admin</a>' in page
+    csm_page = csm_client.get("/").content.decode()
+    assert "API docs</a>" not in csm_page
+    assert "Django admin</a>" not in csm_page

@@ -79,8 +79,19 @@ def test_book_shows_score_band_and_change(csm_client, scored):
     html = csm_client.get(reverse("book")).content.decode()
     assert "score score--red" in html
     assert ">32<" in html  # 31.5 shown rounded
-    assert "▼ -12" in html
+    assert "▼ \u221212" in html
     assert "▲ +4" in html
+
+
+def test_book_change_that_rounds_to_zero_is_neutral_not_a_red_drop(csm_client, csm):
+    CustomerFactory(
+        csm=csm, health_score=Decimal("61.4"), health_band="yellow", health_change_7d=Decimal("-0.4")
+    )
+    html = csm_client.get(reverse("book")).content.decode()
+    assert "▼" not in html
+    assert "delta--down" not in html
+    assert '<span class="muted">► 0</span>' in html
+    assert ">61<" in html
 
 
 def test_unknown_band_is_ignored_not_an_error(csm_client, scored):

@@ -9,12 +9,14 @@ import pytest
 from core.numbers import (
     DASH,
     api_rate,
+    format_health,
     format_money,
     format_money_short,
     format_number,
     format_percent,
     quantize_money,
     ratio,
+    round_health,
 )
 from core.templatetags import cshub_format
 
@@ -96,3 +98,11 @@ def test_the_template_filters_are_these_formatters():
 )
 def test_api_rate_is_a_fraction_to_four_places_and_null_stays_null(value, expected):
     assert api_rate(value) == expected
+
+
+def test_health_is_whole_points_everywhere_rounded_half_up():
+    assert format_health(Decimal("72.5")) == "73"
+    assert format_health(Decimal("72.4")) == "72"
+    assert format_health(None) == "\u2014"
+    assert round_health(Decimal("-0.4")) == 0
+    assert round_health(Decimal("-0.5")) == -1

@@ -409,3 +409,24 @@ def test_home_and_trends_queries_are_constant(who, request, manager, csm, django
         assert client.get(reverse("home")).status_code == 200
     with django_assert_max_num_queries(66):
         assert client.get(reverse("trends")).status_code == 200
+
+
+def test_home_shows_what_at_risk_arr_counts_not_only_in_a_tooltip(book, csm_client):
+    page = csm_client.get(reverse("home")).content.decode()
+    definition = page[page.index('data-testid="at-risk-definition"') :]
+    definition = definition[: definition.index("</div>")]
+    assert "red or yellow" in definition
+    assert "red $1,200" in definition  # the red customer's 100 MRR x 12
+    assert "yellow $2,400" in definition
+
+
+def test_trends_says_when_the_band_mix_history_starts(book, csm, csm_client):
+    red = book[0][0]
+    last_month_end = TODAY.replace(day=1) - dt.timedelta(days=1)
+    _snapshot(red, last_month_end, "red", 30)
+    page = csm_client.get(reverse("trends")).content.decode()
+    note = f"No health snapshots before {last_month_end:%B %Y}"
+    assert note in page
+    first = selectors.band_mix_by_month(portfolio=selectors.portfolio_for(csm), today=TODAY)[0]
+    _snapshot(red, first.day, "red", 30)  # history from the chart's first month: nothing to explain
+    assert "No health snapshots before" not in csm_client.get(reverse("trends")).content.decode()

@@ -23,7 +23,7 @@ def test_manager_reads_revenue_and_opens_the_churned_customers(page, manager, co
     ledger([(stays, first_day.isoformat(), 650), (leaves, first_day.isoformat(), 0)])
 
     log_in(page, manager.email, "pass-1234-word")
-    page.goto("/revenue/")
+    page.goto(f"/revenue/?whose=all&period=month&date={first_day.isoformat()}")
     page.wait_for_function("() => window.Chart && Object.keys(Chart.instances).length === 3")
     tile = page.locator('.tile[data-metric="churn"]')
     assert "50.0 %" in tile.inner_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -9,9 +10,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Contact, Customer
 from integrations.models import ImportJob, ImportState
+from integrations.samples import shift_dates
 from metrics.models import MrrEntry, Renewal, Ticket, UsageEvent
 from surveys.models import Response as SurveyResponse
 from tests.factories import UserFactory
@@ -108,6 +111,8 @@ def test_upload_becomes_a_job_whose_page_shows_counts(
     page = admin_client.get(response["Location"])
     assert page.status_code == 200
     assert b"1 created" in page.content
+    assert b'class="alert alert--success"' in page.content
+    assert b"Imported 1 row (MRR ledger):" in page.content
     assert MrrEntry.objects.count() == 1
     job.refresh_from_db()
     assert (job.state, job.rows_validated, job.rows_written, job.counts) == (
@@ -226,3 +231,38 @@ def test_anonymous_is_sent_to_login(anonymous):
     response = anonymous.get(reverse("import_csv"))
     assert response.status_code == 302
     assert "login" in response["Location"]
+
+
+def test_samples_download_from_the_page_dated_so_the_newest_is_today(admin_client, settings):
+    page = admin_client.get(reverse("import_csv")).content.decode()
+    assert reverse("import_sample", args=["renewals"]) in page
+    response = admin_client.get(reverse("import_sample", args=["renewals"]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="renewals.csv"'
+    text = response.content.decode()
+    today = timezone.localdate()
+    # renewals.csv: due 2025-01-15 and 2025-03-01 (45 days apart): the newest is today.
+    assert f"ACME-001,{(today - dt.timedelta(days=45)).isoformat()},78000.00" in text
+    assert f"GLOBEX-002,{today.isoformat()},14400.00" in text
+    assert text.splitlines()[0] == (SAMPLES / "renewals.csv").read_text().splitlines()[0]
+
+
+def test_downloaded_samples_import_in_order(admin_client, tmp_path):
+    UserFactory(email="priya@demo.cshub.dev")
+    for kind in ("customers", "contacts", "mrr", "usage_events", "tickets", "renewals", "survey_responses"):
+        text = admin_client.get(reverse("import_sample", args=[kind])).content.decode()
+        path = tmp_path / f"{kind}.csv"
+        path.write_text(text, encoding="utf-8")
+        assert "Imported" in run(kind, path), kind
+    assert Renewal.objects.filter(due_date=timezone.localdate()).exists()
+
+
+def test_shift_dates_moves_every_date_by_the_same_days():
+    text = "a,2024-07-01T09:00:00Z,2024-07-03,12024-07-03"
+    assert shift_dates(text, today=dt.date(2026, 12, 7)) == "a,2026-12-05T09:00:00Z,2026-12-07,12024-07-03"
+
+
+@pytest.mark.parametrize("kind", ["nope", "..", "customers-x"])
+def test_unknown_sample_is_404_and_samples_are_for_admins(admin_client, csm_client, kind):
+    assert admin_client.get(f"/imports/samples/{kind}.csv").status_code == 404
+    assert csm_client.get(reverse("import_sample", args=["customers"])).status_code == 403

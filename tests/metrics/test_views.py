@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.templatetags.cshub_format import money_short
+from metrics.forms import period_words
 from metrics.models import ValueMilestone
 from tests.factories import CustomerFactory, RenewalFactory, TicketFactory
 
@@ -149,3 +150,87 @@ def test_admin_pages_list_metrics_data(customer):
         assert client.get(f"/admin/metrics/{model}/").status_code == 200, model
     assert client.get("/admin/metrics/keyfeature/add/").status_code == 200
     assert client.get("/admin/metrics/mrrentry/add/").status_code == 403  # ledger rows come from ingestion
+
+
+def test_revenue_defaults_to_the_viewers_own_customers_and_names_them(csm_client, csm, other_csm):
+    ledger([(CustomerFactory(name="Mine", csm=csm), "2024-01-01", 100)])
+    ledger([(CustomerFactory(name="Theirs", csm=other_csm), "2024-01-01", 900)])
+    params = {"period": "month", "date": "2024-03-20"}
+    mine = csm_client.get(reverse("revenue"), params)
+    assert mine.context["form"].scope_label == "Your book"
+    assert '<span id="revenue-scope">Your book</span>' in mine.content.decode()
+    assert {t["key"]: t["value"] for t in mine.context["tiles"]}["mrr"] == "$100"
+    everyone = csm_client.get(reverse("revenue"), {**params, "whose": "all"})
+    assert everyone.context["form"].scope_label == "All customers"
+    assert {t["key"]: t["value"] for t in everyone.context["tiles"]}["mrr"] == "$1,000"
+    one = csm_client.get(reverse("revenue"), {**params, "csm": other_csm.email})
+    assert one.context["form"].scope_label == "Olive Othercsm's book"
+    assert {t["key"]: t["value"] for t in one.context["tiles"]}["mrr"] == "$900"
+
+
+def test_manager_revenue_lists_keep_to_their_teams(manager_client, csm, other_csm):
+    ledger([(CustomerFactory(name="Ours", csm=csm), "2024-01-01", 100)])
+    ledger([(CustomerFactory(name="Other Team Co", csm=other_csm), "2024-01-01", 900)])
+    page = manager_client.get(reverse("revenue"), {"period": "month", "date": "2024-03-20"})
+    assert page.context["form"].scope_label == "Your teams"
+    assert "whose=mine" in page.context["query"]  # the tiles' links keep the scope
+    listed = manager_client.get(reverse("revenue_customers") + "?" + page.context["query"] + "&metric=end")
+    assert "Ours" in listed.content.decode()
+    assert "Other Team Co" not in listed.content.decode()
+
+
+def test_admin_revenue_covers_everyone_without_a_scope_choice(admin_client, csm):
+    response = admin_client.get(reverse("revenue"))
+    assert response.context["form"].scope_label == "All customers"
+    assert 'name="whose"' not in response.content.decode()
+
+
+def test_revenue_default_period_is_the_last_complete_month(csm_client):
+    today = timezone.localdate()
+    last_day = today.replace(day=1) - dt.timedelta(days=1)
+    form = csm_client.get(reverse("revenue")).context["form"]
+    assert (form.cleaned_data["start"], form.cleaned_data["end"]) == (last_day.replace(day=1), last_day)
+    assert form.period_words == last_day.strftime("%B %Y")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "words"),
+    [
+        ("2024-03-01", "2024-03-31", "March 2024"),
+        ("2024-04-01", "2024-06-30", "Q2 2024"),
+        ("2024-01-01", "2024-12-31", "2024"),
+        ("2024-12-01", "2024-12-07", "December 2024 to date (Dec 1 \u2013 Dec 7, 7 days)"),
+        ("2024-03-03", "2024-04-09", "Mar 3 \u2013 Apr 9, 2024 (38 days)"),
+        ("2023-12-30", "2024-01-02", "Dec 30, 2023 \u2013 Jan 2, 2024 (4 days)"),
+    ],
+)
+def test_period_words(start, end, words):
+    assert period_words(dt.date.fromisoformat(start), dt.date.fromisoformat(end)) == words
+
+
+def test_every_revenue_rate_names_its_period(csm_client, cohort):
+    response = csm_client.get(reverse("revenue"), {"period": "month", "date": "2024-03-20"})
+    tiles = {t["key"]: t for t in response.context["tiles"]}
+    for key in ("nrr", "grr", "churn", "quick_ratio", "clv", "expansion"):
+        assert tiles[key]["period"] == "March 2024"
+    assert tiles["mrr"]["period"] == "on Mar 31, 2024"
+    body = response.content.decode()
+    assert body.count('<div class="tile__period">March 2024</div>') == 6
+    assert '<span id="revenue-period">March 2024</span>' in body
+
+
+def test_customer_list_export_button_says_export(manager_client, cohort):
+    response = manager_client.get(
+        reverse("revenue_customers"), {"start": "2024-03-01", "end": "2024-03-31", "metric": "end"}
+    )
+    body = response.content.decode()
+    assert "Paying at the end (E)" in body  # the page's own label, in its title
+    button = body[body.index('class="btn btn--sm btn--ghost export-link"') :]
+    button = button[: button.index("</a>")]
+    assert "</svg>Export CSV<span" in button  # the caption stays for screen readers only
+
+
+def test_an_unknown_revenue_scope_is_a_400_not_a_500(csm_client):
+    response = csm_client.get(reverse("revenue"), {"whose": "everyone-else"})
+    assert response.status_code == 400
+    assert csm_client.get(reverse("revenue_customers"), {"whose": "x", "metric": "end"}).status_code == 400

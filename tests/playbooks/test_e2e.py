@@ -124,6 +124,8 @@ def manager_screens(chromium: str, base_url: str, email: str, customer_path: str
         page.get_by_role("button", name="Filter").click()
         page.get_by_label("Playbook").select_option(label="Onboarding")
         page.get_by_role("button", name="Start for all 1 matching").click()
+        expect(page.get_by_test_id("assign-confirm")).to_contain_text("Customers")  # asks before starting
+        page.get_by_role("button", name="Start for 1 customer").click()
         expect(page.locator(".alert--success")).to_contain_text("for 1 customer")
         page.screenshot(path=str(SCREENSHOTS / "playbooks-07-assign.png"), full_page=True)
 

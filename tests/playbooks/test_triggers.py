@@ -336,3 +336,26 @@ def test_disabled_playbooks_and_triggers_start_nothing(csm):
     trigger.enabled = True
     trigger.save()
     assert triggers_evaluate().total_started == 1
+
+
+@pytest.mark.parametrize(
+    ("values", "text"),
+    [
+        ({"previous_band": "yellow"}, "Health entered red from yellow: score 31 on 2026-12-07"),
+        ({"previous_band": None}, "Health entered red: score 31 on 2026-12-07, its first score"),
+        (
+            {"previous_band": "red", "outside_band_on": "2026-11-20"},
+            "Health entered red after 2026-11-20 and is still red: score 31 on 2026-12-07",
+        ),
+        (
+            {"previous_band": "red", "outside_band_on": None},
+            "Health red since its first score: score 31 on 2026-12-07",
+        ),
+    ],
+)
+def test_band_entered_reason_never_says_entered_red_was_red(values, text):
+    from playbooks.triggers import band_entered
+
+    reason = band_entered.reason({"band": "red"}, {"score": 30.6, "date": "2026-12-07", **values})
+    assert reason == text
+    assert "was red" not in reason

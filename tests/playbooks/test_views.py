@@ -4,12 +4,14 @@ customer panel — with the docs/architecture.md#roles-and-permissions denials."
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from playbooks.models import Playbook, Run, RunStatus, Task, TaskStatus, Trigger
-from playbooks.services import playbook_run_start
+from playbooks.services import playbook_run_start, runs_cancel
 from tests.factories import CustomerFactory, RunFactory, TaskFactory
 
 from .conftest import make_playbook
@@ -66,6 +68,33 @@ def test_complete_task_with_htmx(csm_client, csm, customer):
     assert b"Called them" in response.content
     task.refresh_from_db()
     assert (task.status, task.note, task.completed_by) == (TaskStatus.DONE, "Called them", csm)
+
+
+def test_completing_a_task_updates_the_my_tasks_header_and_says_so(csm_client, csm, customer):
+    today = timezone.localdate()
+    run = RunFactory(customer=customer, assignee=csm)
+    late = TaskFactory(run=run, title="Call the sponsor", due_date=today - dt.timedelta(days=3))
+    TaskFactory(run=run, due_date=today - dt.timedelta(days=1))
+    TaskFactory(run=run, due_date=today + dt.timedelta(days=4))
+    page = csm_client.get("/tasks/").content.decode()
+    assert "3 open tasks from playbooks" in page
+    assert '<span class="delta--down">2 overdue</span>' in page
+    response = csm_client.post(f"/tasks/{late.pk}/complete/", {"note": ""}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    header = body[body.index('id="inbox-counts"') :]
+    assert 'hx-swap-oob="true"' in header.split(">")[0]
+    assert "2 open tasks from playbooks" in header
+    assert '<span class="delta--down">1 overdue</span>' in header
+    assert '<span class="card__subtitle" id="count-overdue" hx-swap-oob="true">1</span>' in body
+    assert json.loads(response["HX-Trigger"]) == {
+        "toast": {"message": "“Call the sponsor” done.", "kind": "success"}
+    }
+
+
+def test_a_refused_skip_has_no_success_toast(csm_client, csm, customer):
+    task = TaskFactory(run=RunFactory(customer=customer, assignee=csm))
+    response = csm_client.post(f"/tasks/{task.pk}/skip/", {"note": ""}, HTTP_HX_REQUEST="true")
+    assert "HX-Trigger" not in response
 
 
 def test_skip_without_note_shows_the_error(csm_client, csm, customer):
@@ -125,7 +154,7 @@ def test_run_page_shows_progress_reason_and_health(csm_client, csm, customer, ma
     body = response.content.decode()
     assert "1 of 2 tasks" in body
     assert "Sponsor left" in body
-    assert "35.0" in body
+    assert ">35</span> Red" in body  # whole points, as on every page (core.numbers.format_health)
     assert "Red" in body
     assert response.context["progress"] == 50
 
@@ -265,11 +294,64 @@ def test_manager_bulk_assigns_filtered_customers(manager_client, csm, customer):
     playbook, _ = make_playbook()
     red = CustomerFactory(csm=csm, health_band="red", health_score=20)
     CustomerFactory(csm=csm, health_band="green", health_score=90)
-    response = manager_client.post(
-        "/playbooks/assign/?band=red", {"playbook": playbook.pk, "scope": "all", "band": "red"}
-    )
+    response = manager_client.post("/playbooks/assign/?band=red", {"playbook": playbook.pk, "scope": "all"})
+    assert response.status_code == 200  # the confirmation step first: nothing started yet
+    assert not Run.objects.exists()
+    assert response.context["count"] == 1
+    confirmed = {"playbook": playbook.pk, "scope": "all", "confirm": "yes", "expected": "1"}
+    response = manager_client.post("/playbooks/assign/?band=red", confirmed)
     assert response.status_code == 302
     assert list(Run.objects.values_list("customer", flat=True)) == [red.pk]
+
+
+def test_start_for_all_matching_asks_first_and_names_who_already_has_it(manager_client, csm):
+    playbook, _ = make_playbook("Rescue")
+    CustomerFactory(csm=csm, name="Beta New")
+    RunFactory(playbook=playbook, customer=CustomerFactory(csm=csm, name="Acme Open"), assignee=csm)
+    response = manager_client.post("/playbooks/assign/", {"playbook": playbook.pk, "scope": "all"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Start “Rescue” for 2 customers?" in body
+    assert "Acme Open" in body.split('data-testid="already-open"')[1].split("</p>")[0]
+    assert Run.objects.count() == 1
+    # A count that no longer matches what was confirmed asks again instead of starting.
+    stale = {"playbook": playbook.pk, "scope": "all", "confirm": "yes", "expected": "5"}
+    again = manager_client.post("/playbooks/assign/", stale)
+    assert again.status_code == 200
+    assert "changed since you asked" in again.content.decode()
+    assert Run.objects.count() == 1
+    done = manager_client.post("/playbooks/assign/", {**stale, "expected": "2"}, follow=True).content.decode()
+    assert Run.objects.count() == 2
+    assert "Started “Rescue” for 1 customer; already open for Acme Open." in done
+
+
+def test_undo_cancels_the_runs_of_the_last_bulk_start_only(manager_client, csm):
+    playbook, _ = make_playbook("Rescue")
+    earlier = RunFactory(playbook=playbook, customer=CustomerFactory(csm=csm), assignee=csm)
+    customers = [CustomerFactory(csm=csm) for _ in range(3)]
+    manager_client.post(
+        "/playbooks/assign/",
+        {"playbook": playbook.pk, "scope": "selected", "customers": [c.pk for c in customers]},
+    )
+    page = manager_client.get("/playbooks/assign/").content.decode()
+    assert "Undo: cancel 3 runs" in page
+    undone = manager_client.post("/playbooks/assign/undo/", follow=True).content.decode()
+    assert "Cancelled “Rescue” for 3 customers." in undone
+    assert Run.objects.filter(status=RunStatus.CANCELLED).count() == 3
+    assert not Task.objects.filter(run__status=RunStatus.CANCELLED, status=TaskStatus.OPEN).exists()
+    earlier.refresh_from_db()
+    assert earlier.status == RunStatus.OPEN
+    assert "Undo" not in manager_client.get("/playbooks/assign/").content.decode()
+    assert "Nothing to undo." in manager_client.post("/playbooks/assign/undo/", follow=True).content.decode()
+
+
+def test_undo_needs_the_right_to_close_those_runs(csm, other_csm, admin_user):
+    playbook, _ = make_playbook("Rescue")
+    theirs = RunFactory(playbook=playbook, customer=CustomerFactory(csm=other_csm), assignee=other_csm)
+    with pytest.raises(PermissionDenied):
+        runs_cancel(user=csm, run_ids=[theirs.pk], outcome_note="no")
+    assert runs_cancel(user=admin_user, run_ids=[theirs.pk], outcome_note="Undone") == 1
+    assert runs_cancel(user=admin_user, run_ids=[theirs.pk], outcome_note="Undone") == 0
 
 
 def test_bulk_assign_selected_ignores_customers_outside_the_team(manager_client, customer, other_customer):

@@ -57,6 +57,20 @@ def test_results_tiles_show_scores(csm_client, customer):
     ]
 
 
+def test_results_chart_has_every_month_with_gaps_where_nobody_answered(csm_client, customer):
+    contact = ContactFactory(customer=customer)
+    ResponseFactory(contact=contact, score=10, answered_at=timezone.now() - dt.timedelta(days=200))
+    ResponseFactory(contact=ContactFactory(customer=customer), score=0)
+    chart = csm_client.get(RESULTS).context["chart"]
+    today = timezone.localdate()
+    assert len(chart["labels"]) == 12  # the 12 months of the period, answered or not
+    assert chart["labels"][-1] == today.strftime("%b %Y")
+    assert chart["nps"][-1] == -100
+    assert chart["nps"].count(None) == 10
+    old = (timezone.now() - dt.timedelta(days=200)).strftime("%b %Y")
+    assert chart["nps"][chart["labels"].index(old)] == 100
+
+
 def test_comments_feed_filters_by_band_segment_and_csm(csm_client, customer, other_customer):
     ResponseFactory(contact=ContactFactory(customer=customer), score=1, comment="Detractor at Northwind")
     ResponseFactory(contact=ContactFactory(customer=customer), score=10, comment="Promoter at Northwind")
@@ -160,6 +174,18 @@ def test_manager_cannot_pick_another_teams_customer(manager_client, other_custom
     assert response.status_code == 400
     assert "customers" in response.context["form"].errors
     assert Invitation.objects.count() == 0
+
+
+def test_campaign_picker_is_a_searchable_list_of_tick_boxes_that_keeps_picks(manager_client, customer):
+    page = manager_client.get(NEW).content.decode()
+    assert "<select multiple" not in page
+    assert 'name="customers" multiple' not in page
+    assert f'type="checkbox" name="customers" value="{customer.pk}"' in page
+    assert "data-picker-search" in page
+    assert "surveys/picker" in page
+    again = manager_client.post(NEW, {"customers": [customer.pk], "action": "preview"}).content.decode()
+    assert f'type="checkbox" name="customers" value="{customer.pk}"' in again
+    assert "1 picked" in again  # a form shown again (here without a kind) keeps the picks and says how many
 
 
 def test_campaign_form_rejects_missing_kind(manager_client, customer):

@@ -2,7 +2,13 @@
 (function () {
   "use strict";
   if (typeof Chart === "undefined") return;
-  var money = function (v) { return "$" + Math.round(v).toLocaleString(); };
+  // Negative amounts as "−$50,000" (a real minus sign before the dollar), as core.numbers.format_money does.
+  var money = function (v) {
+    var n = Math.round(v);
+    return (n < 0 ? "\u2212$" : "$") + Math.abs(n).toLocaleString("en-US");
+  };
+  // Phones: axis titles would sit over the tick labels of a 300px-wide chart.
+  var narrow = window.matchMedia("(max-width: 640px)").matches;
   var green = "#16a34a", red = "#dc2626", blue = "#2563eb", teal = "#0d9488", grey = "#64748b", amber = "#d97706";
 
   var bridgeEl = document.getElementById("revenue-bridge");
@@ -18,22 +24,41 @@
     steps.push(["Contraction", afterUp - b.contraction, afterUp, amber]);
     steps.push(["Churn", afterUp - b.contraction - b.churn, afterUp - b.contraction, red]);
     steps.push(["Closing", 0, b.closing, grey]);
+    // A floating waterfall scaled to the movements: from $0 a month's movements are slivers beside MRR.
+    // The axis starts just below the lowest running total, and the note under the chart says so.
+    var levels = [b.opening, afterUp, afterUp - b.contraction, b.closing,
+      b.opening + b.new, b.opening + b.new + b.expansion];
+    var lo = Math.min.apply(null, levels), hi = Math.max.apply(null, levels);
+    var pad = Math.max((hi - lo) * 0.25, hi * 0.002, 1);
+    var unit = Math.pow(10, Math.floor(Math.log10(pad)));  // a round number to start the axis at
+    var yMin = hi - lo > 0 ? Math.max(0, Math.floor((lo - pad) / unit) * unit) : 0;
+    if (yMin > 0) {
+      var note = document.getElementById("bridge-note");
+      note.textContent = "The axis starts at " + money(yMin) + ", not $0, so the movements can be seen; " +
+        "the Opening and Closing bars are cut.";
+      note.hidden = false;
+    }
     new Chart(document.getElementById("bridge-chart"), {
       type: "bar",
       data: {
         labels: steps.map(function (s) { return s[0]; }),
         datasets: [{
-          data: steps.map(function (s) { return [s[1], s[2]]; }),
+          data: steps.map(function (s) { return [Math.max(s[1], yMin), s[2]]; }),
           backgroundColor: steps.map(function (s) { return s[3]; }),
+          minBarLength: 2,
         }],
       },
       options: {
         maintainAspectRatio: false,
         plugins: {
           legend: { display: false },
-          tooltip: { callbacks: { label: function (c) { var r = c.raw; return money(r[1] - r[0]); } } },
+          tooltip: { callbacks: { label: function (c) {
+            var s = steps[c.dataIndex];
+            var sign = s[0] === "Contraction" || s[0] === "Churn" ? -1 : 1;
+            return money(sign * (s[2] - s[1]));
+          } } },
         },
-        scales: { y: { ticks: { callback: money } } },
+        scales: { y: { min: yMin, ticks: { callback: money } } },
       },
     });
   }
@@ -63,8 +88,8 @@
       plugins: { tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + money(c.raw); } } } },
       scales: {
         x: { stacked: true },
-        y: { stacked: true, title: { display: true, text: "MRR movements" }, ticks: { callback: money } },
-        mrr: { position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "Closing MRR" }, ticks: { callback: money } },
+        y: { stacked: true, title: { display: !narrow, text: "MRR movements" }, ticks: { callback: money } },
+        mrr: { position: "right", grid: { drawOnChartArea: false }, title: { display: !narrow, text: "Closing MRR" }, ticks: { callback: money } },
       },
     },
   });

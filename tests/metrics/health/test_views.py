@@ -139,6 +139,16 @@ def test_preview_lists_customers_changing_band(manager_client, csm):
     assert sum(preview.after_histogram) == 1
 
 
+def test_editor_note_is_labelled_required_to_save_not_optional(manager_client):
+    page = manager_client.get(URL).content.decode()
+    label = page[page.index('<label for="id_note">') :]
+    label = label[: label.index("</label>")]
+    assert "(required to save)" in label
+    assert "(optional)" not in label
+    refused = manager_client.post(URL, form_data(health_model_current(), note="", action="save"))
+    assert "Say why" in refused.content.decode()
+
+
 def test_save_creates_a_version_with_note_and_user(manager_client, manager):
     model = health_model_current()
     nps_before = float(model.factors.get(key="nps").weight)
