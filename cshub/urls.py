@@ -24,5 +24,6 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("playbooks.urls")),
     path("", include("integrations.urls")),
+    path("", include("integrations.segment.urls")),  # /v1/batch … (docs/integrations.md)
     path("", include("dashboard.urls")),
 ]

@@ -84,3 +84,51 @@ class ConnectorActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- Segment (docs/integrations.md#segment-spec-tracking-api) ---------------------------------------
+
+
+class SegmentWriteKey(models.Model):
+    """The write key the tracking API accepts (one row). Kept as the key itself, not a hash: `manage.py
+    segment_write_key` must print it again, as Segment's own settings page does; the Integrations page shows
+    only its first characters."""
+
+    key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"write key {self.key[:6]}…"
+
+
+class SegmentGroupLink(models.Model):
+    """A user's last `group` call: the customer (groupId = external_id) of its later track/page/screen calls
+    that carry no `context.groupId`."""
+
+    user_id = models.CharField(max_length=200, unique=True)
+    group_id = models.CharField(max_length=100)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.group_id}"
+
+
+class SegmentPendingKind(models.TextChoices):
+    USAGE = "usage", "Usage event"
+    CONTACT = "contact", "Contact"
+
+
+class SegmentPending(models.Model):
+    """A call whose customer is not known yet (no group for its user, or a groupId no customer has): kept,
+    not dropped, and written when the `group` call that names its customer arrives. `row` is the validated
+    row as the usage or contact ingestion takes it, less `customer`."""
+
+    message_id = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=SegmentPendingKind.choices)
+    user_id = models.CharField(max_length=200, db_index=True)
+    group_id = models.CharField(max_length=100, blank=True, db_index=True)
+    row = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"pending {self.kind} {self.message_id}"
