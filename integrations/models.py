@@ -132,3 +132,50 @@ class SegmentPending(models.Model):
 
     def __str__(self) -> str:
         return f"pending {self.kind} {self.message_id}"
+
+
+# --- Stripe (docs/integrations.md#stripe) ------------------------------------------------------------------
+
+
+class StripeEvent(models.Model):
+    """A webhook event already applied: a replay of its id (Stripe retries, or a resend) changes nothing."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class StripeCustomerLink(models.Model):
+    """Which cshub customer a Stripe customer is: its `metadata.cshub_external_id`, else its Stripe id."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    external_id = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} → {self.external_id}"
+
+
+class StripeSubscriptionVersion(models.Model):
+    """A subscription as it was from `effective_date` on (the fields the MRR rules read). The ledger of its
+    customer is Σ over its subscriptions of these versions' MRR (integrations/stripe_billing/mrr.py)."""
+
+    subscription_id = models.CharField(max_length=255)
+    stripe_customer = models.CharField(max_length=255, db_index=True)
+    effective_date = models.DateField()
+    # The Stripe event's `created` (or the sync's time): an older event arriving late does not overwrite
+    # a newer version of the same day.
+    stamp = models.BigIntegerField()
+    data = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription_id", "effective_date"], name="stripe_subscription_version_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} from {self.effective_date}"

@@ -4,24 +4,23 @@ metrics.services.usage_events_ingest), so validation, idempotency and dirty mark
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import snapshot
-from accounts.models import AuditAction, AuditEntry, Contact, Customer
-from accounts.services import contacts_upsert, customers_upsert
+from accounts.models import Contact, Customer
+from accounts.services import contacts_upsert
 from core.api import INGEST_LOCK_TIMEOUT
 from core.sql import chunked, set_local_lock_timeout
 from metrics.services import usage_events_ingest
 
+from ..connector_audit import audit_changes, customers_upsert_audited
 from ..models import SegmentGroupLink, SegmentPending, SegmentPendingKind
 from .mapping import Parsed, parse_messages, pending_usage_row, usage_row_from_pending
 
 AUDIT_LABEL = "Segment"
-CUSTOMER_FIELDS = ("name", "segment", "licenses")
 CONTACT_FIELDS = ("email", "name", "title")
 
 
@@ -108,15 +107,12 @@ def _groups_write(rows: list[dict[str, Any]], counts: dict[str, int]) -> list[st
     for row in rows:
         merged.setdefault(row["external_id"], {}).update(row)
     ids = sorted(merged)
-    before = {c.external_id: c for c in Customer.objects.filter(external_id__in=ids)}
+    existing = set(Customer.objects.filter(external_id__in=ids).values_list("external_id", flat=True))
     for external_id, row in merged.items():
-        if external_id not in before and "name" not in row:
+        if external_id not in existing and "name" not in row:
             row["name"] = external_id  # a new customer needs a name; its next group call may give one
-    result = customers_upsert(rows=[merged[i] for i in ids])
+    result = customers_upsert_audited(rows=[merged[i] for i in ids], label=AUDIT_LABEL)
     counts["customers"] += result["created"] + result["updated"]
-    if result["created"] or result["updated"]:
-        after = Customer.objects.filter(external_id__in=ids)
-        _audit(before, {c.external_id: c for c in after}, CUSTOMER_FIELDS, customer_of=lambda c: c.pk)
     return ids
 
 
@@ -141,37 +137,10 @@ def _contacts_write(rows: list[dict[str, Any]]) -> int:
     before = existing()
     result = contacts_upsert(rows=[merged[k] for k in keys])
     if result["created"] or result["updated"]:
-        _audit(before, existing(), CONTACT_FIELDS, customer_of=lambda c: c.customer_id)
-    return result["created"] + result["updated"]
-
-
-def _audit(before: dict, after: dict, fields: Sequence[str], *, customer_of: Any) -> None:
-    """One audit entry per created or changed row (docs/workspace.md#audit-log), written in one statement."""
-    entries = []
-    for key, obj in after.items():
-        old = before.get(key)
-        new_values = snapshot(obj, fields)
-        old_values = snapshot(old, fields) if old is not None else {}
-        changes = {
-            name: {"before": old_values.get(name), "after": value}
-            for name, value in new_values.items()
-            if old_values.get(name) != value
-        }
-        if not changes:
-            continue
-        entries.append(
-            AuditEntry(
-                actor=None,
-                actor_label=AUDIT_LABEL,
-                action=AuditAction.UPDATE if old is not None else AuditAction.CREATE,
-                object_type=obj._meta.model_name,
-                object_id=str(obj.pk),
-                object_repr=str(obj)[:200],
-                customer_id=customer_of(obj),
-                changes=changes,
-            )
+        audit_changes(
+            before, existing(), CONTACT_FIELDS, label=AUDIT_LABEL, customer_of=lambda c: c.customer_id
         )
-    AuditEntry.objects.bulk_create(entries, batch_size=1000)
+    return result["created"] + result["updated"]
 
 
 def _attach(group_ids: Iterable[str], counts: dict[str, int]) -> None:

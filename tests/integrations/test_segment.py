@@ -51,8 +51,14 @@ def track(message_id: str, user: str = "u1", event: str = "Report Viewed", **ext
 
 
 def group(group_id: str, user: str = "u1", **traits) -> dict:
-    return {"type": "group", "messageId": f"g-{group_id}-{user}", "userId": user, "groupId": group_id,
-            "traits": traits, "timestamp": NOW}  # fmt: skip
+    return {
+        "type": "group",
+        "messageId": f"g-{group_id}-{user}",
+        "userId": user,
+        "groupId": group_id,
+        "traits": traits,
+        "timestamp": NOW,
+    }
 
 
 def test_batch_maps_group_identify_and_track(key):
