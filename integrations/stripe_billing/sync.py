@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import stripe
@@ -31,9 +32,21 @@ def stripe_client() -> stripe.StripeClient:
     )
 
 
+def _plain(value: Any) -> Any:
+    """The library reads JSON numbers with a fraction as Decimal; a version is stored as JSON, as a webhook's
+    body has them (25.0, not "25.0"), so the two compare equal."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _all(listing: Any) -> Iterator[dict[str, Any]]:
     for obj in listing.auto_paging_iter():
-        yield obj.to_dict()
+        yield _plain(obj.to_dict())
 
 
 def stripe_sync(*, since: dt.date | None = None, client: stripe.StripeClient | None = None) -> dict[str, int]:
