@@ -77,22 +77,32 @@ def stripe_event_apply(*, event: dict[str, Any]) -> dict[str, Any]:
 
 def _customer_rows(customers: Sequence[dict[str, Any]], *, strict: bool) -> tuple[list[dict], dict[str, str]]:
     """Validated customer rows and {stripe id: external_id}; a bad one raises (strict) or is recorded."""
-    rows, links = [], {}
-    for obj in customers:
-        if obj.get("deleted") or not obj.get("id"):
-            continue
-        external_id = (obj.get("metadata") or {}).get("cshub_external_id") or obj["id"]
-        row = {"external_id": external_id, "name": (obj.get("name") or obj.get("email") or obj["id"])[:200]}
-        try:
-            rows += validate_rows(CustomerIngestSerializer, [row])
-        except IngestError as exc:
-            if strict:
-                raise
-            message = f"customer {obj['id']}: {exc.errors[0].message}"
-            activity.record_error(CONNECTOR, message, kind="customer", payload=obj)
-            continue
-        links[obj["id"]] = rows[-1]["external_id"]
-    return rows, links
+    objs = [o for o in customers if o.get("id") and not o.get("deleted")]
+    rows = [
+        {
+            "external_id": (o.get("metadata") or {}).get("cshub_external_id") or o["id"],
+            "name": (o.get("name") or o.get("email") or o["id"])[:200],
+        }
+        for o in objs
+    ]
+    if not rows:
+        return [], {}
+    try:
+        valid = validate_rows(CustomerIngestSerializer, rows)  # one pass over all rows (the common case)
+    except IngestError as exc:
+        if strict:
+            raise
+        bad = {e.row for e in exc.errors}
+        for e in exc.errors:
+            activity.record_error(
+                CONNECTOR,
+                f"customer {objs[e.row]['id']}: {e.field}: {e.message}",
+                kind="customer",
+                payload=objs[e.row],
+            )
+        objs = [o for i, o in enumerate(objs) if i not in bad]
+        valid = validate_rows(CustomerIngestSerializer, [r for i, r in enumerate(rows) if i not in bad])
+    return valid, {o["id"]: row["external_id"] for o, row in zip(objs, valid, strict=True)}
 
 
 def stripe_objects_apply(

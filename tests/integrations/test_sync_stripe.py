@@ -1,5 +1,5 @@
 """`manage.py sync_stripe` (docs/integrations.md#the-backfill): the stripe library's auto-paging against a
-local fake of Stripe's list endpoints (tests/integrations/fake_stripe.py)."""
+local fake of Stripe's list endpoints (bench/fake_stripe.py, shared with bench/bench_stripe.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Customer
+from bench.fake_stripe import FakeStripe
 from integrations import activity
 from integrations.models import StripeSubscriptionVersion
 from metrics.models import MrrEntry
 
 from . import stripe_fixtures as fx
-from .fake_stripe import FakeStripe
 from .test_stripe import deliver_all, ledger
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +78,16 @@ def test_without_a_key_the_command_says_so(settings):
     settings.STRIPE_API_KEY = ""
     with pytest.raises(CommandError, match="STRIPE_API_KEY"):
         sync()
+
+
+def test_a_bad_customer_is_recorded_and_skipped_the_rest_is_written(settings):
+    bad = fx.customer("cus_bad", "Bad", metadata={"cshub_external_id": "no spaces allowed"})
+    good = fx.CUSTOMERS[0]
+    with FakeStripe(customers=[bad, good], subscriptions=[], api_key=KEY) as server:
+        settings.STRIPE_API_KEY = KEY
+        settings.STRIPE_API_BASE = server.url
+        sync()
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["cus_monthly"]
+    [error] = activity.last_errors("stripe")
+    assert "cus_bad" in error.error
+    assert "external_id" in error.error
