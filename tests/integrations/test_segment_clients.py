@@ -9,9 +9,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 from rudderstack.analytics import Client as RudderClient
-from rudderstack.analytics import request as rudder_request
 from segment.analytics import Client as SegmentClient
-from segment.analytics import request as segment_request
 
 from accounts.models import Customer
 from integrations.segment.keys import write_key_get_or_create
@@ -31,15 +29,6 @@ CLIENTS = {
         key, host=host, max_retries=0, on_error=lambda e, batch: errors.append(e)
     ),
 }
-
-
-@pytest.fixture(autouse=True)
-def _close_keepalive_connections():
-    """The libraries keep one HTTP session per process: close it before live_server stops, so no server
-    thread is left waiting on a kept-alive connection at exit."""
-    yield
-    segment_request._session.close()
-    rudder_request._session.close()
 
 
 def factor(customer: Customer, key: str):
