@@ -257,3 +257,13 @@ def test_query_count_of_a_batch_does_not_grow_with_its_size(key, django_assert_m
         with django_assert_max_num_queries(16):
             assert post("/v1/batch", {"batch": batch}, key).json()["accepted"] == size
     assert Contact.objects.count() == 0
+
+
+@pytest.mark.parametrize("who", ["csm_client", "admin_client"])
+def test_a_signed_in_session_is_not_a_write_key(request, key, who):
+    """Only the write key authenticates the tracking API (docs/architecture.md#roles-and-permissions:
+    ingestion is for admins, who hold the key); a browser session, even an admin's, is refused."""
+    client = request.getfixturevalue(who)
+    response = client.post("/v1/track", data=json.dumps(track("s1")), content_type="application/json")
+    assert response.status_code == 401
+    assert UsageEvent.objects.count() == 0

@@ -199,3 +199,12 @@ def test_an_amount_off_larger_than_the_price_floors_at_zero():
     sub["discount"] = fx.discount("big", amount_off=5000, duration="forever", start="2025-01-10")
     sub["discount"]["coupon"]["currency"] = "usd"
     assert mrr_on(copy.deepcopy(sub), fx.d("2025-03-01")) == 0
+
+
+@pytest.mark.parametrize("who", ["csm_client", "admin_client"])
+def test_a_signed_in_session_does_not_replace_the_signature(request, who):
+    client = request.getfixturevalue(who)
+    body = json.dumps(fx.EVENTS[0])
+    response = client.post(URL, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert not Customer.objects.filter(external_id="cus_monthly").exists()
