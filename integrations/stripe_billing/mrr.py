@@ -18,6 +18,7 @@ Stripe's Subscription object (API versions with `price` or the older `plan` on i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -43,7 +44,13 @@ def day_of(timestamp: int | None) -> dt.date | None:
     """A Stripe timestamp (Unix seconds) as a day in TIME_ZONE."""
     if timestamp is None:
         return None
-    return timezone.localtime(dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)).date()
+    return _day_in(int(timestamp), timezone.get_current_timezone())
+
+
+@functools.lru_cache(maxsize=65536)
+def _day_in(timestamp: int, tz: dt.tzinfo) -> dt.date:
+    # Cached: the rules ask for the same few timestamps many times over (a backfill: ~10 per subscription).
+    return dt.datetime.fromtimestamp(timestamp, tz=tz).date()
 
 
 def _dec(value: Any) -> Decimal:

@@ -5,6 +5,8 @@ same versions and ledger rows and writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -66,23 +68,40 @@ def stripe_sync(*, since: dt.date | None = None, client: stripe.StripeClient | N
             totals[key] += value
         totals["seen"] += len(customers) + len(seen)
 
-    batch: list[dict] = []
-    for customer in _all(client.v1.customers.list(params=params)):
-        batch.append(customer)
-        if len(batch) >= CHUNK:
-            apply(batch, [])
-            batch = []
-    if batch:
-        apply(batch, [])
     now = int(time.time())
-    subs: list[Seen] = []
     sub_params = {**params, "status": "all", "expand": ["data.discounts"]}
-    for sub in _all(client.v1.subscriptions.list(params=sub_params)):
-        subs.append(Seen(sub, None, now))
-        if len(subs) >= CHUNK:
-            apply([], subs)
-            subs = []
-    if subs:
-        apply([], subs)
+    chunks: queue.Queue = queue.Queue(maxsize=4)
+
+    def fetch() -> None:
+        """In a thread: the pages are read and parsed by the library while the previous chunk is written
+        (the database works meanwhile). Customers first, so subscriptions find them."""
+        try:
+            for kind, listing in (
+                ("customers", client.v1.customers.list(params=params)),
+                ("subscriptions", client.v1.subscriptions.list(params=sub_params)),
+            ):
+                batch: list[dict] = []
+                for obj in _all(listing):
+                    batch.append(obj)
+                    if len(batch) >= CHUNK:
+                        chunks.put((kind, batch))
+                        batch = []
+                if batch:
+                    chunks.put((kind, batch))
+            chunks.put(None)
+        except Exception as exc:  # handed to the writing thread, which raises it
+            chunks.put(exc)
+
+    reader = threading.Thread(target=fetch, name="stripe-sync-fetch", daemon=True)
+    reader.start()
+    while (item := chunks.get()) is not None:
+        if isinstance(item, Exception):
+            raise item
+        kind, batch = item
+        if kind == "customers":
+            apply(batch, [])
+        else:
+            apply([], [Seen(sub, None, now) for sub in batch])
+    reader.join()
     activity.record_received(CONNECTOR, kind="sync", items=totals["seen"])
     return totals

@@ -91,3 +91,10 @@ def test_a_bad_customer_is_recorded_and_skipped_the_rest_is_written(settings):
     [error] = activity.last_errors("stripe")
     assert "cus_bad" in error.error
     assert "external_id" in error.error
+
+
+def test_a_key_stripe_refuses_is_a_command_error_and_writes_nothing(fake, settings):
+    settings.STRIPE_API_KEY = "rk_wrong"
+    with pytest.raises(CommandError, match="Invalid API Key"):
+        sync()
+    assert not Customer.objects.exists()

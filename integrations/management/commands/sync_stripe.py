@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import stripe
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.stripe_billing.sync import stripe_sync
@@ -21,7 +22,10 @@ class Command(BaseCommand):
     def handle(self, *args, since: dt.date | None = None, **options) -> None:
         try:
             totals = stripe_sync(since=since)
-        except ValueError as exc:
+        except (
+            ValueError,
+            stripe.StripeError,
+        ) as exc:  # no key; Stripe refused (a wrong key, a network error)
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"{totals['seen']:,} objects read; {totals['customers']:,} customers and "
