@@ -28,12 +28,15 @@ from accounts.serializers import ContactIngestSerializer, CustomerIngestSerializ
 from core import fields as api_fields
 from core.api import validate_rows
 from core.ingest import IngestError, RowError
+from core.validation import EXTERNAL_ID_MESSAGE, EXTERNAL_ID_RE
 from metrics.serializers import validate_usage_events
 
 # Segment's limits (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/#max-request-size)
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 EVENT_TYPES = ("track", "page", "screen")
+MAX_USER_ID = 200  # as a usage event's user_id
+MAX_GROUP_ID = 100  # as a customer's external_id
 # Validation needs a customer; the real one is resolved after the group calls of the batch are applied.
 _UNRESOLVED = "-"
 
@@ -99,6 +102,11 @@ def parse_messages(messages: list[Any], *, default_type: str | None = None) -> P
         if user is None:
             errors.append(RowError(i, "userId", "Either userId or anonymousId is required."))
             continue
+        if len(user) > MAX_USER_ID:
+            errors.append(
+                RowError(i, "userId", f"Ensure this field has no more than {MAX_USER_ID} characters.")
+            )
+            continue
         message_id = _text(message.get("messageId")) or f"cshub-{uuid.uuid4()}"
         traits = message.get("traits")
         traits = traits if isinstance(traits, dict) else {}
@@ -120,6 +128,11 @@ def parse_messages(messages: list[Any], *, default_type: str | None = None) -> P
             continue
         context = message.get("context")
         group = _text(context.get("groupId")) if isinstance(context, dict) else None
+        if group is not None and (len(group) > MAX_GROUP_ID or not EXTERNAL_ID_RE.fullmatch(group)):
+            errors.append(
+                RowError(i, "context.groupId", f"{EXTERNAL_ID_MESSAGE} At most {MAX_GROUP_ID} characters.")
+            )
+            continue
         if kind == "identify":
             if isinstance(context, dict) and not traits and isinstance(context.get("traits"), dict):
                 traits = context["traits"]

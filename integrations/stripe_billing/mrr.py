@@ -76,6 +76,8 @@ def _interval(price: dict[str, Any]) -> tuple[str, int]:
 
 def months_per_interval(price: dict[str, Any]) -> Decimal:
     interval, count = _interval(price)
+    if interval not in MONTHS_PER_INTERVAL or count < 1:
+        raise ValueError(f"billing interval {count} x {interval!r}")
     return MONTHS_PER_INTERVAL[interval] * count
 
 

@@ -28,7 +28,7 @@ from metrics.services import mrr_upsert
 from .. import activity
 from ..connector_audit import customers_upsert_audited
 from ..models import StripeCustomerLink, StripeEvent, StripeSubscriptionVersion
-from .mrr import currencies, customer_ledger, day_of, relevant, schedule
+from .mrr import breakpoints, currencies, customer_ledger, day_of, mrr_on, relevant, schedule
 
 CONNECTOR = "stripe"
 AUDIT_LABEL = "Stripe"
@@ -66,8 +66,12 @@ def stripe_event_apply(*, event: dict[str, Any]) -> dict[str, Any]:
         if kind in CUSTOMER_EVENTS:
             counts = stripe_objects_apply(customers=[obj], seen=[], strict=True)
         elif kind.startswith(SUBSCRIPTION_EVENTS):
-            created = int(event.get("created") or time.time())
-            day = day_of(obj.get("start_date")) if kind.endswith(".created") else day_of(created)
+            try:
+                created = int(event.get("created") or time.time())
+                day = day_of(obj.get("start_date")) if kind.endswith(".created") else None
+            except (TypeError, ValueError, OverflowError, OSError):
+                created, day = int(time.time()), None  # the rules' own check then says what is wrong
+            day = day or day_of(created)
             counts = stripe_objects_apply(customers=[], seen=[Seen(obj, day, created)], strict=True)
         else:
             counts = {}  # other events (invoices, charges…) carry nothing the ledger reads
@@ -78,13 +82,12 @@ def stripe_event_apply(*, event: dict[str, Any]) -> dict[str, Any]:
 def _customer_rows(customers: Sequence[dict[str, Any]], *, strict: bool) -> tuple[list[dict], dict[str, str]]:
     """Validated customer rows and {stripe id: external_id}; a bad one raises (strict) or is recorded."""
     objs = [o for o in customers if o.get("id") and not o.get("deleted")]
-    rows = [
-        {
-            "external_id": (o.get("metadata") or {}).get("cshub_external_id") or o["id"],
-            "name": (o.get("name") or o.get("email") or o["id"])[:200],
-        }
-        for o in objs
-    ]
+    objs = [o for o in objs if isinstance(o["id"], str)]
+    rows = []
+    for o in objs:
+        metadata = o.get("metadata") if isinstance(o.get("metadata"), dict) else {}
+        name = o.get("name") or o.get("email") or o["id"]
+        rows.append({"external_id": metadata.get("cshub_external_id") or o["id"], "name": str(name)[:200]})
     if not rows:
         return [], {}
     try:
@@ -117,7 +120,27 @@ def stripe_objects_apply(
     rows, links = _customer_rows(customers, strict=strict)
     keep: list[Seen] = []
     for item in seen:
-        found = currencies(item.sub) - {settings.CSHUB_CURRENCY}
+        try:  # Stripe's shapes, checked once here so the ledger's arithmetic cannot fail later
+            found = currencies(item.sub) - {settings.CSHUB_CURRENCY}
+            breakpoints(item.sub)
+            mrr_on(item.sub, timezone.localdate())
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            ArithmeticError,
+            OverflowError,
+            OSError,
+        ) as exc:
+            counts["errors"] += 1
+            activity.record_error(
+                CONNECTOR,
+                f"subscription {item.sub.get('id')}: not in Stripe's shape ({exc.__class__.__name__}: {exc})",
+                kind="customer.subscription",
+                payload=item.sub,
+            )
+            continue
         if found:
             counts["errors"] += 1
             activity.record_error(

@@ -267,3 +267,19 @@ def test_a_signed_in_session_is_not_a_write_key(request, key, who):
     response = client.post("/v1/track", data=json.dumps(track("s1")), content_type="application/json")
     assert response.status_code == 401
     assert UsageEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        (track("l1", user="u" * 201), "userId"),
+        ({"type": "identify", "userId": "u" * 201, "traits": {"email": "a@b.test"}}, "userId"),
+        (track("g1", context={"groupId": "bad id"}), "context.groupId"),
+        (track("g2", context={"groupId": "G" * 101}), "context.groupId"),
+    ],
+)
+def test_ids_outside_their_domain_are_400_not_500(key, message, field):
+    response = post("/v1/batch", {"batch": [message]}, key)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+    assert SegmentPending.objects.count() == 0

@@ -208,3 +208,16 @@ def test_a_signed_in_session_does_not_replace_the_signature(request, who):
     response = client.post(URL, data=body, content_type="application/json")
     assert response.status_code == 400
     assert not Customer.objects.filter(external_id="cus_monthly").exists()
+
+
+def test_a_subscription_not_in_stripes_shape_is_recorded_not_a_500():
+    odd = copy.deepcopy(fx.BY_ID["sub_monthly"])
+    odd["items"]["data"][0]["price"]["recurring"]["interval"] = "decade"
+    odd["start_date"] = "yesterday"
+    weird_customer = {**fx.CUSTOMERS[1], "name": 12345, "metadata": ["not", "a", "dict"]}
+    assert deliver(fx.event("evt_odd", "customer.subscription.created", odd, "2025-01-10")).status_code == 200
+    assert deliver(fx.event("evt_weird", "customer.created", weird_customer, "2025-01-10")).status_code == 200
+    assert not MrrEntry.objects.exists()
+    assert Customer.objects.get(external_id="cus_yearly").name == "12345"
+    [error] = activity.last_errors("stripe")
+    assert "not in Stripe's shape" in error.error
