@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts import audit
@@ -155,6 +155,7 @@ def stripe_objects_apply(
 
     # Subscriptions of Stripe customers never seen: the customer is created under its Stripe id.
     stripe_ids = {stripe_customer_of(i.sub) for i in keep} | set(links)
+    stripe_customers_lock(stripe_ids=stripe_ids)
     known = dict(
         StripeCustomerLink.objects.filter(stripe_id__in=stripe_ids).values_list("stripe_id", "external_id")
     )
@@ -184,6 +185,17 @@ def stripe_objects_apply(
     if touched:
         counts["ledger_rows"] = _ledgers_rebuild(sorted(touched), known)
     return counts
+
+
+def stripe_customers_lock(*, stripe_ids: set[str]) -> None:
+    """Serialise writes about the same Stripe customers until the transaction ends: two deliveries for a
+    new subscription (created and updated, sent at once) would both find no version and insert the same one.
+    PostgreSQL transaction-level advisory locks, in sorted order (no deadlock); SQLite has one writer."""
+    if connection.vendor != "postgresql" or not stripe_ids:
+        return
+    with connection.cursor() as cursor:
+        for stripe_id in sorted(stripe_ids):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"cshub.stripe:{stripe_id}"])
 
 
 def _customer_rename(*, stripe_id: str, old: str, new: str) -> None:
