@@ -146,12 +146,19 @@ def _contacts_write(rows: list[dict[str, Any]]) -> int:
 def _attach(group_ids: Iterable[str], counts: dict[str, int]) -> None:
     """Write the kept calls whose customer these group calls made known, then forget them."""
     group_ids = sorted(group_ids)
-    by_user = dict(SegmentGroupLink.objects.filter(group_id__in=group_ids).values_list("user_id", "group_id"))
     kept = list(SegmentPending.objects.filter(group_id__in=group_ids).order_by("id"))
-    for chunk in chunked(sorted(by_user)):
-        kept += SegmentPending.objects.filter(group_id="", user_id__in=chunk).order_by("id")
-    if not kept:
+    # Calls without a group whose user is now linked to one of these: a semi-join, not a list of every
+    # user a big customer ever had.
+    linked = SegmentGroupLink.objects.filter(group_id__in=group_ids).values("user_id")
+    orphans = list(SegmentPending.objects.filter(group_id="", user_id__in=linked).order_by("id"))
+    if not kept and not orphans:
         return
+    by_user = dict(
+        SegmentGroupLink.objects.filter(user_id__in={o.user_id for o in orphans}).values_list(
+            "user_id", "group_id"
+        )
+    )
+    kept += orphans
     events, contacts = [], []
     for item in kept:
         customer = item.group_id or by_user[item.user_id]
