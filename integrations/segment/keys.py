@@ -35,3 +35,15 @@ def write_key_matches(candidate: str) -> bool:
 def write_key_hint(key: str) -> str:
     """What a page may show of a key: its first characters."""
     return f"{key[:6]}…" if key else ""
+
+
+def segment_status() -> dict[str, object]:
+    """What the Integrations page shows of the tracking API: configured or not, the key's first characters
+    (never the whole key), and the paths to give the libraries' host."""
+    key = SegmentWriteKey.objects.values_list("key", flat=True).first() or ""
+    return {
+        "configured": bool(key),
+        "write_key_hint": write_key_hint(key),
+        "endpoints": ["/v1/batch", "/v1/track", "/v1/identify", "/v1/group", "/v1/page", "/v1/screen"],
+        "command": "manage.py segment_write_key [--rotate]",
+    }

@@ -283,3 +283,12 @@ def test_ids_outside_their_domain_are_400_not_500(key, message, field):
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == field
     assert SegmentPending.objects.count() == 0
+
+
+def test_the_status_shows_only_the_start_of_the_key(key):
+    from integrations.segment.keys import segment_status
+
+    status = segment_status()
+    assert status["configured"] is True
+    assert status["write_key_hint"] == key[:6] + "…"
+    assert key not in str(status)

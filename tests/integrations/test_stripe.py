@@ -221,3 +221,16 @@ def test_a_subscription_not_in_stripes_shape_is_recorded_not_a_500():
     assert Customer.objects.get(external_id="cus_yearly").name == "12345"
     [error] = activity.last_errors("stripe")
     assert "not in Stripe's shape" in error.error
+
+
+def test_the_status_never_shows_a_secret_in_full(settings):
+    from integrations.stripe_billing.status import stripe_status
+
+    settings.STRIPE_API_KEY = "rk_live_0123456789abcdef"
+    status = stripe_status()
+    assert status["webhook_configured"] is True
+    assert status["api_key_configured"] is True
+    assert fx.SECRET not in str(status)
+    assert settings.STRIPE_API_KEY not in str(status)
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    assert stripe_status()["webhook_configured"] is False
