@@ -234,3 +234,17 @@ def test_the_status_never_shows_a_secret_in_full(settings):
     assert settings.STRIPE_API_KEY not in str(status)
     settings.STRIPE_WEBHOOK_SECRET = ""
     assert stripe_status()["webhook_configured"] is False
+
+
+@pytest.mark.parametrize("subscriptions", [1, 8])
+def test_a_webhooks_queries_do_not_grow_with_the_customers_subscriptions(
+    subscriptions, django_assert_max_num_queries
+):
+    for n in range(subscriptions):
+        sub = fx.subscription(f"sub_q{n}", "cus_q", [(fx.price(1000 + n), 1)])
+        deliver(fx.event(f"evt_q{n}", "customer.subscription.created", sub, "2025-01-10"))
+    upgraded = fx.subscription("sub_q0", "cus_q", [(fx.price(5000), 2)])
+    with django_assert_max_num_queries(24):  # 23 at both sizes
+        response = deliver(fx.event("evt_up", "customer.subscription.updated", upgraded, "2025-03-01"))
+    assert response.status_code == 200
+    assert ledger()["cus_q"][-1][0] == fx.d("2025-03-01")
