@@ -18,6 +18,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from .validation import BadQuery, bad_text
 
 ANONYMOUS_MAX_BODY = 64 * 1024
+# Paths whose requests authenticate themselves (an API token, a write key, a webhook signature) and cap their
+# own bodies: the API (core.parsers), the tracking API at /v1/ (500 KB, docs/integrations.md) and the
+# connectors' webhooks under /integrations/.
+SELF_LIMITED_PREFIXES = ("/api/", "/v1/", "/integrations/")
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -55,7 +59,9 @@ class InputLimitsMiddleware:
             except ValueError:
                 length = 0
             # API clients authenticate by token, which DRF checks later: core.parsers caps their bodies.
-            anonymous = not request.user.is_authenticated and not request.path.startswith("/api/")
+            anonymous = not request.user.is_authenticated and not request.path.startswith(
+                SELF_LIMITED_PREFIXES
+            )
             limit = ANONYMOUS_MAX_BODY if anonymous else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             if length > limit:
                 return bad_request(

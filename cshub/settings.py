@@ -202,6 +202,16 @@ CSHUB_BACKTEST_WORKERS = env.int("CSHUB_BACKTEST_WORKERS", default=2)
 # --- Metric settings (docs/metrics.md) ---
 CSHUB_GROSS_MARGIN = env.float("CSHUB_GROSS_MARGIN", default=1.0)
 CSHUB_CAC = env.float("CSHUB_CAC", default=0.0)
+# The one reporting currency (ISO code, lower case as Stripe writes it): the MRR ledger is in it; a Stripe
+# subscription in another currency is recorded as a connector error, not converted
+# (docs/integrations.md#stripe).
+CSHUB_CURRENCY = env.str("CSHUB_CURRENCY", default="usd").strip().lower()
+# Stripe (docs/integrations.md#stripe): the webhook endpoint's signing secret (whsec_…) and a restricted API
+# key with read access to customers and subscriptions, for `manage.py sync_stripe`. STRIPE_API_BASE points
+# the library elsewhere (stripe-mock, or the tests' local fake).
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_KEY = env.str("STRIPE_API_KEY", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
 
 # --- Customer page panels from apps right of accounts (cshub/panels.py); one dotted path per provider ---
 CSHUB_CUSTOMER_PANELS: list[str] = [

@@ -28,5 +28,7 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("playbooks.urls")),
     path("", include("integrations.urls")),
+    path("", include("integrations.segment.urls")),  # /v1/batch … (docs/integrations.md)
+    path("", include("integrations.stripe_billing.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -194,3 +194,98 @@ class SlackMessage(OutboundDelivery):
 
     def __str__(self) -> str:
         return f"Slack {self.event} ({self.state})"
+
+
+# --- Segment (docs/integrations.md#segment-spec-tracking-api) ---------------------------------------
+
+
+class SegmentWriteKey(models.Model):
+    """The write key the tracking API accepts (one row). Kept as the key itself, not a hash: `manage.py
+    segment_write_key` must print it again, as Segment's own settings page does; the Integrations page shows
+    only its first characters."""
+
+    key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"write key {self.key[:6]}…"
+
+
+class SegmentGroupLink(models.Model):
+    """A user's last `group` call: the customer (groupId = external_id) of its later track/page/screen calls
+    that carry no `context.groupId`."""
+
+    user_id = models.CharField(max_length=200, unique=True)
+    group_id = models.CharField(max_length=100)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.group_id}"
+
+
+class SegmentPendingKind(models.TextChoices):
+    USAGE = "usage", "Usage event"
+    CONTACT = "contact", "Contact"
+
+
+class SegmentPending(models.Model):
+    """A call whose customer is not known yet (no group for its user, or a groupId no customer has): kept,
+    not dropped, and written when the `group` call that names its customer arrives. `row` is the validated
+    row as the usage or contact ingestion takes it, less `customer`."""
+
+    message_id = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=SegmentPendingKind.choices)
+    user_id = models.CharField(max_length=200, db_index=True)
+    group_id = models.CharField(max_length=100, blank=True, db_index=True)
+    row = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"pending {self.kind} {self.message_id}"
+
+
+# --- Stripe (docs/integrations.md#stripe) ------------------------------------------------------------------
+
+
+class StripeEvent(models.Model):
+    """A webhook event already applied: a replay of its id (Stripe retries, or a resend) changes nothing."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class StripeCustomerLink(models.Model):
+    """Which cshub customer a Stripe customer is: its `metadata.cshub_external_id`, else its Stripe id."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    external_id = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} → {self.external_id}"
+
+
+class StripeSubscriptionVersion(models.Model):
+    """A subscription as it was from `effective_date` on (the fields the MRR rules read). The ledger of its
+    customer is Σ over its subscriptions of these versions' MRR (integrations/stripe_billing/mrr.py)."""
+
+    subscription_id = models.CharField(max_length=255)
+    stripe_customer = models.CharField(max_length=255, db_index=True)
+    effective_date = models.DateField()
+    # The Stripe event's `created` (or the sync's time): an older event arriving late does not overwrite
+    # a newer version of the same day.
+    stamp = models.BigIntegerField()
+    data = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription_id", "effective_date"], name="stripe_subscription_version_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} from {self.effective_date}"

@@ -1,0 +1,1 @@
+"""Stripe in: the webhook, the MRR rules and `sync_stripe` (docs/integrations.md#stripe)."""
