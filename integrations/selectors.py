@@ -19,7 +19,9 @@ from accounts.visibility import can_manage_integrations
 
 from . import activity
 from .models import ConnectorActivity, SlackChannel, WebhookDelivery, WebhookEndpoint
+from .segment.keys import segment_status
 from .slack.services import masked
+from .stripe_billing.status import stripe_status
 
 DELIVERIES_PER_PAGE = 50
 
@@ -53,12 +55,13 @@ def _tail(secret: str) -> str:
 
 
 def integrations_overview(*, user: User) -> list[Connector]:
-    """Every connector with its state and activity: a constant number of queries (3 per connector, 3 more)."""
+    """Every connector with its state and activity: a constant number of queries (3 per connector, 4 more)."""
     check_can_manage(user)
     endpoints = list(WebhookEndpoint.objects.order_by("pk"))
     channels = list(SlackChannel.objects.select_related("team"))
     active = [e for e in endpoints if e.is_active]
     zendesk_configured = bool(settings.ZENDESK_WEBHOOK_SECRET)
+    segment, stripe = segment_status(), stripe_status()
     zendesk_api = bool((settings.ZENDESK_URL or settings.ZENDESK_SUBDOMAIN) and settings.ZENDESK_API_TOKEN)
     connectors = [
         Connector(
@@ -66,18 +69,40 @@ def integrations_overview(*, user: User) -> list[Connector]:
             "Segment-spec tracking API",
             "in",
             "Product usage, contacts and customers from Segment or RudderStack clients.",
-            None,
-            "Clients send to the endpoint below with the write key (manage.py segment_write_key).",
+            bool(segment["configured"]),
+            (
+                "Write key created: clients send to the endpoint below with it."
+                if segment["configured"]
+                else "No write key yet: create one with manage.py segment_write_key."
+            ),
             copy=[("Endpoint", _absolute("/v1/batch"))],
+            secrets=[("Write key", f"{segment['write_key_hint']}…")] if segment["configured"] else [],
         ),
         Connector(
             "stripe",
             "Stripe",
             "in",
-            "Subscriptions become the MRR ledger.",
-            None,
-            "Add the endpoint below in Stripe's dashboard; its signing secret goes in the environment.",
-            copy=[("Webhook endpoint", _absolute("/integrations/stripe/webhook/"))],
+            f"Subscriptions become the MRR ledger (in {str(stripe['currency']).upper()}).",
+            bool(stripe["webhook_configured"]),
+            (
+                "Webhook signing secret set"
+                if stripe["webhook_configured"]
+                else "No signing secret (STRIPE_WEBHOOK_SECRET): webhook calls are refused"
+            )
+            + (
+                "; API key set for sync_stripe."
+                if stripe["api_key_configured"]
+                else "; no API key for sync_stripe."
+            ),
+            copy=[("Webhook endpoint", _absolute(str(stripe["webhook_path"])))],
+            secrets=[
+                (label, str(stripe[hint]))
+                for label, hint, on in (
+                    ("Signing secret", "webhook_secret_hint", "webhook_configured"),
+                    ("API key", "api_key_hint", "api_key_configured"),
+                )
+                if stripe[on]
+            ],
         ),
         Connector(
             "zendesk",

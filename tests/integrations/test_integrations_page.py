@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from integrations import activity
 from integrations.models import DeliveryState, SlackChannel, WebhookDelivery, WebhookEndpoint
+from integrations.segment.keys import write_key_get_or_create
 from integrations.slack.services import slack_channel_set
 from integrations.webhooks.services import webhook_endpoint_create
 from tests.factories import TeamFactory
@@ -250,3 +251,20 @@ def test_the_endpoint_list_query_count_does_not_grow(admin_client, admin_user, d
             )
     html = load()
     assert html.count('<span class="badge badge--red">1</span>') == 12
+
+
+def test_segment_and_stripe_show_their_state_with_secrets_masked(admin_client, settings):
+    html = admin_client.get(reverse("integrations")).content.decode()
+    assert "No write key yet" in html
+    assert "No signing secret (STRIPE_WEBHOOK_SECRET)" in html
+
+    key = write_key_get_or_create()
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_0123456789abcdefSECRET"
+    settings.STRIPE_API_KEY = "rk_live_0123456789abcdefSECRET"
+    html = admin_client.get(reverse("integrations")).content.decode()
+    assert "Write key created" in html
+    assert f"{key[:6]}…" in html
+    assert key not in html
+    assert "Webhook signing secret set; API key set for sync_stripe." in html
+    assert "whsec_01…" in html
+    assert "SECRET" not in html
