@@ -35,6 +35,12 @@ app.conf.beat_schedule = {
     "outbox-flush": {"task": "core.tasks.outbox_flush", "schedule": crontab(minute="*")},
     # Every 15 minutes: finish last night's recompute or trigger evaluation if it stopped part way.
     "health-catch-up": {"task": "metrics.tasks.health_catch_up", "schedule": crontab(minute="*/15")},
+    # Mondays at 03:00 TIME_ZONE: the week's snapshot of every renewal's forecast category and expected ARR,
+    # so forecast accuracy can show how the mix moved week by week (docs/renewals.md#weekly-snapshots).
+    "renewal-forecast-snapshot": {
+        "task": "metrics.tasks.renewal_forecast_snapshot",
+        "schedule": crontab(0, 3, day_of_week=1),
+    },
     # Every 15 minutes: survey invitations whose send task was lost (broker down, retries spent) go out.
     "surveys-requeue": {
         "task": "surveys.tasks.invitations_requeue_stale",

@@ -36,6 +36,7 @@ from .models import (
     UsageUserDay,
     ValueMilestone,
 )
+from .renewal_rules import forecast_freeze
 from .scope import q
 
 
@@ -224,9 +225,12 @@ def renewals_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> di
             customer_id__in={r["customer_id"] for r in chunk}, due_date__in={r["due_date"] for r in chunk}
         )
 
-    return bulk_upsert(
-        model=Renewal, rows=values, key_fields=["customer_id", "due_date"], lookup=lookup
-    ).as_dict()
+    result = bulk_upsert(model=Renewal, rows=values, key_fields=["customer_id", "due_date"], lookup=lookup)
+    if result.created or result.updated:
+        # An outcome that arrives here closes the forecast as the app's does (docs/renewals.md#outcomes).
+        for chunk in chunked(values):
+            forecast_freeze(renewal_ids=lookup(chunk).values("pk"), today=timezone.localdate())
+    return result.as_dict()
 
 
 # --- Key features (docs/api.md#key-features) ----------------------------------------------------

@@ -1,0 +1,313 @@
+"""Reads of the renewals forecast (docs/renewals.md): a quarter's figures per CSM in one grouped query, the
+renewals behind each figure, forecast accuracy and the weekly category mix. Every function takes the CSM ids
+of the viewer's scope (accounts.visibility.scope_csm_ids: None = every customer) and aggregates in SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Least
+
+from core.numbers import quantize_money, ratio
+from core.sql import MONEY_FIELD
+
+from ..models import ForecastCategory, Outcome, Renewal, RenewalForecastSnapshot
+from ..renewal_rules import actual_arr, at_risk_rate, retained_arr, with_expected
+from .quarters import Quarter
+
+FLAG_DAYS = 90  # docs/renewals.md#flags: due within this many days and still without a category
+CATEGORIES = [c.value for c in ForecastCategory]
+RED = "red"
+
+# What a figure of the page drills down to (?bucket=…): its label and the filter on annotated renewals.
+BUCKETS: dict[str, str] = {
+    "all": "All renewals due",
+    "commit": "Commit",
+    "likely": "Likely",
+    "at_risk": "At risk",
+    "lost": "Lost",
+    "uncategorized": "No category",
+    "expected": "With a forecast (expected ARR)",
+    "renewed": "Renewed",
+    "churned": "Churned",
+    "open": "Open",
+    "gap": "Short of 100 % GRR",
+    "flag_uncategorized": f"Due within {FLAG_DAYS} days, no category",
+    "flag_commit_red": "Commit while the customer is red",
+}
+
+
+def _scoped(renewals: QuerySet[Renewal], csm_ids: Iterable[int] | None) -> QuerySet[Renewal]:
+    return renewals if csm_ids is None else renewals.filter(book_csm_id__in=list(csm_ids))
+
+
+def _in_quarter(quarter: Quarter) -> Q:
+    return Q(due_date__gte=quarter.start, due_date__lte=quarter.end)
+
+
+def _flag_uncategorized(today: dt.date) -> Q:
+    return Q(outcome=Outcome.PENDING, category="", due_date__lte=today + dt.timedelta(days=FLAG_DAYS))
+
+
+FLAG_COMMIT_RED = Q(outcome=Outcome.PENDING, category=ForecastCategory.COMMIT, customer__health_band=RED)
+
+
+@dataclass
+class Figures:
+    """A quarter's forecast over some renewals (docs/renewals.md#the-quarter): money in dollars, `n_*` counts.
+    The category buckets split arr_due; renewed_arr is what renewed (upsell included), churned_arr and
+    open_arr are ARR due; `retained_arr` caps each renewed renewal at its ARR due and `open_expected_arr`
+    caps each open renewal's expected ARR at its ARR due: the gap to 100 % GRR is what neither covers."""
+
+    renewals: int = 0
+    arr_due: Decimal = Decimal("0.00")
+    commit_arr: Decimal = Decimal("0.00")
+    likely_arr: Decimal = Decimal("0.00")
+    at_risk_arr: Decimal = Decimal("0.00")
+    lost_arr: Decimal = Decimal("0.00")
+    uncategorized_arr: Decimal = Decimal("0.00")
+    expected_arr: Decimal = Decimal("0.00")
+    renewed_arr: Decimal = Decimal("0.00")
+    churned_arr: Decimal = Decimal("0.00")
+    open_arr: Decimal = Decimal("0.00")
+    retained_arr: Decimal = Decimal("0.00")
+    open_expected_arr: Decimal = Decimal("0.00")
+    n_commit: int = 0
+    n_likely: int = 0
+    n_at_risk: int = 0
+    n_lost: int = 0
+    n_uncategorized: int = 0
+    n_expected: int = 0
+    n_renewed: int = 0
+    n_churned: int = 0
+    n_open: int = 0
+    n_flag_uncategorized: int = 0
+    n_flag_commit_red: int = 0
+
+    @property
+    def gap_arr(self) -> Decimal:
+        """ARR due - retained - open expected (each capped at its due): short of 100 % GRR."""
+        return self.arr_due - self.retained_arr - self.open_expected_arr
+
+    @property
+    def forecast_grr(self) -> Decimal | None:
+        """(retained + open expected) ÷ ARR due: the GRR the quarter ends at if the forecast holds."""
+        return ratio(self.retained_arr + self.open_expected_arr, self.arr_due)
+
+    @property
+    def flags(self) -> int:
+        return self.n_flag_uncategorized + self.n_flag_commit_red
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in dataclasses.fields(Figures)}
+        )
+
+
+MONEY = [f.name for f in dataclasses.fields(Figures) if f.name.endswith("_arr") or f.name == "arr_due"]
+
+
+def _aggregates(today: dt.date) -> dict[str, Any]:
+    pending = Q(outcome=Outcome.PENDING)
+    out: dict[str, Any] = {
+        "renewals": Count("pk"),
+        "arr_due": Sum("arr_due"),
+        "expected_arr": Sum("expected"),
+        "n_expected": Count("pk", filter=~Q(category="")),
+        "renewed_arr": Sum("actual", filter=Q(outcome=Outcome.RENEWED)),
+        "churned_arr": Sum("arr_due", filter=Q(outcome=Outcome.CHURNED)),
+        "open_arr": Sum("arr_due", filter=pending),
+        "retained_arr": Sum(retained_arr(), filter=Q(outcome=Outcome.RENEWED)),
+        "open_expected_arr": Sum(
+            Least(F("expected"), F("arr_due"), output_field=MONEY_FIELD), filter=pending & ~Q(category="")
+        ),
+        "n_renewed": Count("pk", filter=Q(outcome=Outcome.RENEWED)),
+        "n_churned": Count("pk", filter=Q(outcome=Outcome.CHURNED)),
+        "n_open": Count("pk", filter=pending),
+        "uncategorized_arr": Sum("arr_due", filter=Q(category="")),
+        "n_uncategorized": Count("pk", filter=Q(category="")),
+        "n_flag_uncategorized": Count("pk", filter=_flag_uncategorized(today)),
+        "n_flag_commit_red": Count("pk", filter=FLAG_COMMIT_RED),
+    }
+    for category in CATEGORIES:
+        out[f"{category}_arr"] = Sum("arr_due", filter=Q(category=category))
+        out[f"n_{category}"] = Count("pk", filter=Q(category=category))
+    return out
+
+
+def _figures(row: dict[str, Any]) -> Figures:
+    values = {name: row[name] for name in (f.name for f in dataclasses.fields(Figures))}
+    for name in MONEY:
+        values[name] = quantize_money(values[name])  # SQLite sums decimals as floats; empty sums are None
+    return Figures(**values)
+
+
+@dataclass
+class Forecast:
+    """The quarter's forecast: the total, and one Figures per CSM (book_csm id; None = no CSM)."""
+
+    quarter: Quarter
+    as_of: dt.date
+    at_risk_rate: Decimal
+    total: Figures
+    by_csm: dict[int | None, Figures] = field(default_factory=dict)
+
+
+def forecast(*, quarter: Quarter, csm_ids: Iterable[int] | None, today: dt.date) -> Forecast:
+    """docs/renewals.md#the-quarter: the renewals due in `quarter` of the customers of `csm_ids` (None: all),
+    grouped by CSM. Two queries: the at_risk rate and one grouped aggregate."""
+    rate = at_risk_rate(today)
+    renewals = with_expected(_scoped(Renewal.objects.filter(_in_quarter(quarter)), csm_ids), rate)
+    aggregates = {f"f_{name}": value for name, value in _aggregates(today).items()}
+    rows = renewals.order_by().values("book_csm_id").annotate(**aggregates)
+    by_csm = {
+        row["book_csm_id"]: _figures({k[2:]: v for k, v in row.items() if k.startswith("f_")}) for row in rows
+    }
+    total = sum(by_csm.values(), Figures())
+    return Forecast(quarter=quarter, as_of=today, at_risk_rate=rate, total=total, by_csm=by_csm)
+
+
+def bucket_q(bucket: str, today: dt.date) -> Q:
+    """The filter of a drill-down bucket over renewals annotated by with_expected."""
+    pending = Q(outcome=Outcome.PENDING)
+    if bucket in CATEGORIES:
+        return Q(category=bucket)
+    filters = {
+        "all": Q(),
+        "uncategorized": Q(category=""),
+        "expected": ~Q(category=""),
+        "renewed": Q(outcome=Outcome.RENEWED),
+        "churned": Q(outcome=Outcome.CHURNED),
+        "open": pending,
+        "gap": Q(outcome=Outcome.CHURNED)
+        | Q(outcome=Outcome.RENEWED, renewed_arr__lt=F("arr_due"))
+        | (pending & Q(category=""))
+        | (pending & Q(expected__lt=F("arr_due"))),
+        "flag_uncategorized": _flag_uncategorized(today),
+        "flag_commit_red": FLAG_COMMIT_RED,
+    }
+    return filters[bucket]
+
+
+def forecast_renewals(
+    *,
+    quarter: Quarter,
+    csm_ids: Iterable[int] | None,
+    today: dt.date,
+    bucket: str = "all",
+    rate: Decimal | None = None,
+) -> QuerySet[Renewal]:
+    """The renewals behind a figure (docs/renewals.md#drill-down), annotated with `expected` and `actual`,
+    with customer and CSM, by due date. `rate`: the at_risk rate when the caller has it (one query less)."""
+    rate = at_risk_rate(today) if rate is None else rate
+    renewals = with_expected(_scoped(Renewal.objects.filter(_in_quarter(quarter)), csm_ids), rate)
+    return (
+        renewals.filter(bucket_q(bucket, today))
+        .select_related("customer", "customer__csm")
+        .order_by("due_date", "customer__name", "pk")
+    )
+
+
+# --- Accuracy and the weekly mix -------------------------------------------------------------------------
+
+
+@dataclass
+class Accuracy:
+    """Forecast against outcome over closed renewals that had a forecast when they closed
+    (docs/renewals.md#forecast-accuracy). accuracy = 1 - |actual - expected| ÷ expected, floored at 0."""
+
+    closed: int = 0
+    expected_arr: Decimal = Decimal("0.00")
+    actual_arr: Decimal = Decimal("0.00")
+    closed_unforecast: int = 0
+    still_open: int = 0
+
+    @property
+    def variance_arr(self) -> Decimal:
+        return self.actual_arr - self.expected_arr
+
+    @property
+    def accuracy(self) -> Decimal | None:
+        miss = ratio(abs(self.variance_arr), self.expected_arr)
+        return None if miss is None else max(Decimal(0), 1 - miss)
+
+    def __add__(self, other: Accuracy) -> Accuracy:
+        return Accuracy(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in dataclasses.fields(Accuracy)}
+        )
+
+
+def accuracy(
+    *, quarter: Quarter, csm_ids: Iterable[int] | None
+) -> tuple[Accuracy, dict[int | None, Accuracy]]:
+    """(overall, per CSM) for the renewals due in `quarter`: expected = the expected ARR frozen when each
+    closed (closed_expected_arr), actual = what it renewed (0 when churned). One grouped query."""
+    forecast_made = Q(closed_expected_arr__isnull=False) & ~Q(outcome=Outcome.PENDING)
+    rows = (
+        _scoped(Renewal.objects.filter(_in_quarter(quarter)), csm_ids)
+        .annotate(actual=actual_arr())
+        .order_by()
+        .values("book_csm_id")
+        .annotate(
+            a_closed=Count("pk", filter=forecast_made),
+            a_expected=Sum("closed_expected_arr", filter=forecast_made),
+            a_actual=Sum("actual", filter=forecast_made),
+            a_unforecast=Count(
+                "pk", filter=~Q(outcome=Outcome.PENDING) & Q(closed_expected_arr__isnull=True)
+            ),
+            a_open=Count("pk", filter=Q(outcome=Outcome.PENDING)),
+        )
+    )
+    by_csm = {
+        row["book_csm_id"]: Accuracy(
+            closed=row["a_closed"],
+            expected_arr=quantize_money(row["a_expected"]),
+            actual_arr=quantize_money(row["a_actual"]),
+            closed_unforecast=row["a_unforecast"],
+            still_open=row["a_open"],
+        )
+        for row in rows
+    }
+    return sum(by_csm.values(), Accuracy()), by_csm
+
+
+@dataclass
+class Week:
+    """One weekly snapshot of the quarter's renewals: ARR due per category ("" = none) and expected ARR."""
+
+    taken_on: dt.date
+    arr_by_category: dict[str, Decimal]
+    expected_arr: Decimal
+
+    @property
+    def arr_due(self) -> Decimal:
+        return sum(self.arr_by_category.values(), Decimal("0.00"))
+
+
+def weekly_mix(*, quarter: Quarter, csm_ids: Iterable[int] | None) -> list[Week]:
+    """How the category mix of the quarter's renewals moved, snapshot by snapshot (docs/renewals.md
+    #weekly-snapshots), oldest first. One grouped query."""
+    snapshots = RenewalForecastSnapshot.objects.filter(_in_quarter(quarter))
+    if csm_ids is not None:
+        snapshots = snapshots.filter(csm_id__in=list(csm_ids))
+    rows = (
+        snapshots.order_by()
+        .values("taken_on", "category")
+        .annotate(arr=Sum("arr_due"), expected=Sum("expected_arr"))
+        .order_by("taken_on", "category")
+    )
+    weeks: dict[dt.date, Week] = {}
+    for row in rows:
+        week = weeks.setdefault(
+            row["taken_on"],
+            Week(row["taken_on"], dict.fromkeys(["", *CATEGORIES], Decimal("0.00")), Decimal("0.00")),
+        )
+        week.arr_by_category[row["category"]] = quantize_money(row["arr"])
+        week.expected_arr += quantize_money(row["expected"])
+    return list(weeks.values())
