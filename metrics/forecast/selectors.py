@@ -43,8 +43,15 @@ BUCKETS: dict[str, str] = {
 }
 
 
-def _scoped(renewals: QuerySet[Renewal], csm_ids: Iterable[int] | None) -> QuerySet[Renewal]:
-    return renewals if csm_ids is None else renewals.filter(book_csm_id__in=list(csm_ids))
+def _scoped(renewals: QuerySet[Renewal], csm_ids: Iterable[int | None] | None) -> QuerySet[Renewal]:
+    """Renewals of the customers of these CSMs (None among them: customers with no CSM); all when None."""
+    if csm_ids is None:
+        return renewals
+    ids = list(csm_ids)
+    known = [i for i in ids if i is not None]
+    if len(known) < len(ids):
+        return renewals.filter(Q(book_csm_id__in=known) | Q(book_csm_id__isnull=True))
+    return renewals.filter(book_csm_id__in=known)
 
 
 def _in_quarter(quarter: Quarter) -> Q:
@@ -159,7 +166,7 @@ class Forecast:
     by_csm: dict[int | None, Figures] = field(default_factory=dict)
 
 
-def forecast(*, quarter: Quarter, csm_ids: Iterable[int] | None, today: dt.date) -> Forecast:
+def forecast(*, quarter: Quarter, csm_ids: Iterable[int | None] | None, today: dt.date) -> Forecast:
     """docs/renewals.md#the-quarter: the renewals due in `quarter` of the customers of `csm_ids` (None: all),
     grouped by CSM. Two queries: the at_risk rate and one grouped aggregate."""
     rate = at_risk_rate(today)
@@ -198,7 +205,7 @@ def bucket_q(bucket: str, today: dt.date) -> Q:
 def forecast_renewals(
     *,
     quarter: Quarter,
-    csm_ids: Iterable[int] | None,
+    csm_ids: Iterable[int | None] | None,
     today: dt.date,
     bucket: str = "all",
     rate: Decimal | None = None,
@@ -244,7 +251,7 @@ class Accuracy:
 
 
 def accuracy(
-    *, quarter: Quarter, csm_ids: Iterable[int] | None
+    *, quarter: Quarter, csm_ids: Iterable[int | None] | None
 ) -> tuple[Accuracy, dict[int | None, Accuracy]]:
     """(overall, per CSM) for the renewals due in `quarter`: expected = the expected ARR frozen when each
     closed (closed_expected_arr), actual = what it renewed (0 when churned). One grouped query."""
@@ -290,7 +297,7 @@ class Week:
         return sum(self.arr_by_category.values(), Decimal("0.00"))
 
 
-def weekly_mix(*, quarter: Quarter, csm_ids: Iterable[int] | None) -> list[Week]:
+def weekly_mix(*, quarter: Quarter, csm_ids: Iterable[int | None] | None) -> list[Week]:
     """How the category mix of the quarter's renewals moved, snapshot by snapshot (docs/renewals.md
     #weekly-snapshots), oldest first. One grouped query."""
     snapshots = RenewalForecastSnapshot.objects.filter(_in_quarter(quarter))
