@@ -120,39 +120,43 @@ class Figures:
 MONEY = [f.name for f in dataclasses.fields(Figures) if f.name.endswith("_arr") or f.name == "arr_due"]
 
 
-def _aggregates(today: dt.date) -> dict[str, Any]:
-    pending = Q(outcome=Outcome.PENDING)
-    out: dict[str, Any] = {
-        "renewals": Count("pk"),
-        "arr_due": Sum("arr_due"),
-        "expected_arr": Sum("expected"),
-        "n_expected": Count("pk", filter=~Q(category="")),
-        "renewed_arr": Sum("actual", filter=Q(outcome=Outcome.RENEWED)),
-        "churned_arr": Sum("arr_due", filter=Q(outcome=Outcome.CHURNED)),
-        "open_arr": Sum("arr_due", filter=pending),
-        "retained_arr": Sum(retained_arr(), filter=Q(outcome=Outcome.RENEWED)),
-        "open_expected_arr": Sum(
-            Least(F("expected"), F("arr_due"), output_field=MONEY_FIELD), filter=pending & ~Q(category="")
-        ),
-        "n_renewed": Count("pk", filter=Q(outcome=Outcome.RENEWED)),
-        "n_churned": Count("pk", filter=Q(outcome=Outcome.CHURNED)),
-        "n_open": Count("pk", filter=pending),
-        "uncategorized_arr": Sum("arr_due", filter=Q(category="")),
-        "n_uncategorized": Count("pk", filter=Q(category="")),
-        "n_flag_uncategorized": Count("pk", filter=_flag_uncategorized(today)),
-        "n_flag_commit_red": Count("pk", filter=FLAG_COMMIT_RED),
+def _group_aggregates(today: dt.date) -> dict[str, Any]:
+    """Per (CSM, category, outcome): seven sums, no FILTER per figure; _fold adds the groups up."""
+    return {
+        "g_n": Count("pk"),
+        "g_due": Sum("arr_due"),
+        "g_expected": Sum("expected"),
+        "g_actual": Sum("actual"),
+        "g_retained": Sum(retained_arr()),
+        "g_expected_capped": Sum(Least(F("expected"), F("arr_due"), output_field=MONEY_FIELD)),
+        "g_flag": Count("pk", filter=_flag_uncategorized(today)),
     }
-    for category in CATEGORIES:
-        out[f"{category}_arr"] = Sum("arr_due", filter=Q(category=category))
-        out[f"n_{category}"] = Count("pk", filter=Q(category=category))
-    return out
 
 
-def _figures(row: dict[str, Any]) -> Figures:
-    values = {name: row[name] for name in (f.name for f in dataclasses.fields(Figures))}
-    for name in MONEY:
-        values[name] = quantize_money(values[name])  # SQLite sums decimals as floats; empty sums are None
-    return Figures(**values)
+def _fold(figures: Figures, row: dict[str, Any]) -> None:
+    """Add one (CSM, category, outcome) group to `figures` (docs/renewals.md#the-quarter)."""
+    n, due = row["g_n"], quantize_money(row["g_due"])
+    category, outcome = row["category"], row["outcome"]
+    figures.renewals += n
+    figures.arr_due += due
+    name = category or "uncategorized"
+    setattr(figures, f"{name}_arr", getattr(figures, f"{name}_arr") + due)
+    setattr(figures, f"n_{name}", getattr(figures, f"n_{name}") + n)
+    figures.expected_arr += quantize_money(row["g_expected"])
+    figures.n_expected += n if category else 0
+    figures.n_flag_uncategorized += row["g_flag"]
+    if outcome == Outcome.RENEWED:
+        figures.renewed_arr += quantize_money(row["g_actual"])
+        figures.retained_arr += quantize_money(row["g_retained"])
+        figures.n_renewed += n
+    elif outcome == Outcome.CHURNED:
+        figures.churned_arr += due
+        figures.n_churned += n
+    else:
+        figures.open_arr += due
+        figures.n_open += n
+        if category:
+            figures.open_expected_arr += quantize_money(row["g_expected_capped"])
 
 
 @dataclass
@@ -168,14 +172,26 @@ class Forecast:
 
 def forecast(*, quarter: Quarter, csm_ids: Iterable[int | None] | None, today: dt.date) -> Forecast:
     """docs/renewals.md#the-quarter: the renewals due in `quarter` of the customers of `csm_ids` (None: all),
-    grouped by CSM. Two queries: the at_risk rate and one grouped aggregate."""
+    grouped by CSM. Three queries: the at_risk rate, one grouped aggregate and the red flags."""
     rate = at_risk_rate(today)
     renewals = with_expected(_scoped(Renewal.objects.filter(_in_quarter(quarter)), csm_ids), rate)
-    aggregates = {f"f_{name}": value for name, value in _aggregates(today).items()}
-    rows = renewals.order_by().values("book_csm_id").annotate(**aggregates)
-    by_csm = {
-        row["book_csm_id"]: _figures({k[2:]: v for k, v in row.items() if k.startswith("f_")}) for row in rows
-    }
+    rows = (
+        renewals.order_by().values("book_csm_id", "category", "outcome").annotate(**_group_aggregates(today))
+    )
+    by_csm: dict[int | None, Figures] = {}
+    for row in rows:
+        _fold(by_csm.setdefault(row["book_csm_id"], Figures()), row)
+    # The red flag joins the customers: a query of its own over the few pending commits, so the main
+    # aggregate reads only the renewals (no join over every customer).
+    red = (
+        _scoped(Renewal.objects.filter(_in_quarter(quarter)), csm_ids)
+        .filter(FLAG_COMMIT_RED)
+        .order_by()
+        .values_list("book_csm_id")
+        .annotate(n=Count("pk"))
+    )
+    for csm_id, n in red:
+        by_csm[csm_id].n_flag_commit_red = n
     total = sum(by_csm.values(), Figures())
     return Forecast(quarter=quarter, as_of=today, at_risk_rate=rate, total=total, by_csm=by_csm)
 
@@ -300,7 +316,7 @@ class Week:
 def weekly_mix(*, quarter: Quarter, csm_ids: Iterable[int | None] | None) -> list[Week]:
     """How the category mix of the quarter's renewals moved, snapshot by snapshot (docs/renewals.md
     #weekly-snapshots), oldest first. One grouped query."""
-    snapshots = RenewalForecastSnapshot.objects.filter(_in_quarter(quarter))
+    snapshots = RenewalForecastSnapshot.objects.filter(quarter_start=quarter.start)
     if csm_ids is not None:
         snapshots = snapshots.filter(csm_id__in=list(csm_ids))
     rows = (

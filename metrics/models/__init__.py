@@ -238,29 +238,26 @@ class Renewal(models.Model):
 
 
 class RenewalForecastSnapshot(models.Model):
-    """One renewal's forecast as it stood on a week's snapshot day (docs/renewals.md#weekly-snapshots):
-    kept so that forecast accuracy can show how the category mix moved week by week. Written by
-    metrics.forecast.snapshots.forecast_snapshot_take, one INSERT … SELECT per week, replaced if re-run."""
+    """The forecast of one CSM's renewals due in one quarter, per category, as it stood in one week
+    (docs/renewals.md#weekly-snapshots): what forecast accuracy reads to show how the category mix moved week
+    by week. Written by metrics.forecast.snapshots.forecast_snapshot_take, one grouped query per week,
+    replaced if re-run the same week."""
 
     taken_on = models.DateField(help_text="The Monday of the week the snapshot belongs to.")
-    renewal = models.ForeignKey(Renewal, on_delete=models.CASCADE, related_name="+", db_index=False)
-    due_date = models.DateField()
+    quarter_start = models.DateField(help_text="First day of the quarter the renewals are due in.")
     csm = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    arr_due = models.DecimalField(max_digits=14, decimal_places=2)
     category = models.CharField(max_length=10, choices=ForecastCategory.choices, blank=True)
-    expected_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    renewals = models.PositiveIntegerField()
+    arr_due = models.DecimalField(max_digits=16, decimal_places=2)
+    expected_arr = models.DecimalField(max_digits=16, decimal_places=2)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["renewal", "taken_on"], name="renewal_snapshot_unique_per_week"),
-        ]
-        indexes = [models.Index(fields=["due_date", "taken_on"])]
+        indexes = [models.Index(fields=["quarter_start", "taken_on"])]
 
     def __str__(self) -> str:
-        return f"{self.renewal_id} on {self.taken_on}: {self.category or '-'}"
+        return f"{self.taken_on} {self.quarter_start} {self.csm_id} {self.category or '-'}: {self.arr_due}"
 
 
 class KeyFeature(models.Model):

@@ -206,7 +206,7 @@ def test_weekly_snapshot_is_replaced_when_taken_twice_and_shows_the_mix(book, ad
     n = forecast_snapshot_take(day=TODAY)
     assert n == 10  # the 9 of Q1 and the one of Q2
     assert forecast_snapshot_take(day=TODAY + dt.timedelta(days=2)) == 10  # same week: replaced
-    assert RenewalForecastSnapshot.objects.count() == 10
+    assert sum(RenewalForecastSnapshot.objects.values_list("renewals", flat=True)) == 10
     services.renewal_forecast_set(user=admin_user, renewal=book["r5"], category="likely")
     call_command("renewal_forecast_snapshot", "--date", (TODAY + dt.timedelta(days=7)).isoformat())
     weeks = selectors.weekly_mix(quarter=Q1, csm_ids=None)
