@@ -79,5 +79,9 @@ class Migration(migrations.Migration):
             model_name='renewalforecastsnapshot',
             index=models.Index(fields=['quarter_start', 'taken_on'], name='metrics_ren_quarter_d41d89_idx'),
         ),
+        migrations.AddIndex(
+            model_name='renewal',
+            index=models.Index(condition=models.Q(('category', 'at_risk'), ('outcome__in', ['renewed', 'churned'])), fields=['due_date'], name='renewal_closed_at_risk'),
+        ),
         migrations.RunPython(_sqlite_only(_book_csm.install), _sqlite_only(_book_csm.uninstall)),
     ]

@@ -227,7 +227,16 @@ class Renewal(models.Model):
                 name="renewal_expected_arr_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["due_date"]), models.Index(fields=["book_csm", "due_date"])]
+        indexes = [
+            models.Index(fields=["due_date"]),
+            models.Index(fields=["book_csm", "due_date"]),
+            # The at-risk rate (metrics.renewal_rules.at_risk_rate) reads only these, on every forecast read.
+            models.Index(
+                fields=["due_date"],
+                condition=Q(category="at_risk", outcome__in=["renewed", "churned"]),
+                name="renewal_closed_at_risk",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer} renewal {self.due_date}"
