@@ -232,6 +232,18 @@ def test_ingested_outcome_freezes_and_reopening_forgets(book, admin_user):
     )
     r1.refresh_from_db()
     assert r1.closed_expected_arr is None
+    ingested = AuditEntry.objects.filter(object_type="renewal", object_id=str(r1.pk), actor=None).order_by(
+        "id"
+    )
+    assert [e.changes["outcome"] for e in ingested] == [
+        {"before": "pending", "after": "churned"},
+        {"before": "churned", "after": "pending"},
+    ]
+    assert ingested[0].changes["closed_expected_arr"] == {"before": None, "after": "120000.00"}
+    renewals_upsert(
+        rows=[{"customer": "R1", "due_date": r1.due_date, "arr_due": D(120000), "outcome": "pending"}]
+    )
+    assert ingested.count() == 2  # unchanged: nothing to audit
 
 
 def test_forecast_changes_are_audited(book):
