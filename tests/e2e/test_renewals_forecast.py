@@ -68,6 +68,7 @@ def test_category_moves_the_managers_page_and_an_outcome_updates_ledger_grr_and_
     screenshot(manager_page, "renewals-list")
     row.get_by_role("link", name="Pending — record…").click()
     manager_page.wait_for_url(f"**/renewals/{renewal.pk}/**")
+    screenshot(manager_page, "renewal-edit")
     manager_page.get_by_label("Downgraded to").check()
     manager_page.locator("#id_arr").fill("9000")
     assert manager_page.get_by_label("Also record the new MRR").is_checked()
@@ -90,5 +91,7 @@ def test_category_moves_the_managers_page_and_an_outcome_updates_ledger_grr_and_
     log_in(phone, manager.email, "pass-1234-word")
     phone.goto("/renewals/")
     screenshot(phone, "renewals-phone")
+    phone.goto(f"/renewals/list/?quarter={quarter_of(due).key}")
+    screenshot(phone, "renewals-list-phone")
     phone_context.close()
     assert console_errors == []
