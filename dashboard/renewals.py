@@ -221,7 +221,7 @@ def renewals(request: HttpRequest) -> HttpResponse:
     scope = page_scope(request.user, csm=request.GET.get("csm", ""), team=request.GET.get("team", ""))
     with analytic_transaction(cap_parallel_workers=True):
         result = selectors.forecast(quarter=quarter, csm_ids=scope.csm_ids, today=today)
-        overall, accuracy = selectors.accuracy(quarter=quarter, csm_ids=scope.csm_ids)
+        overall, accuracy = result.accuracy_total, result.accuracy
         weeks = selectors.weekly_mix(quarter=quarter, csm_ids=scope.csm_ids)
     csm_rows, team_rows = _rows(result, accuracy, scope)
     total = Row(

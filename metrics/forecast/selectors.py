@@ -121,7 +121,7 @@ MONEY = [f.name for f in dataclasses.fields(Figures) if f.name.endswith("_arr") 
 
 
 def _group_aggregates(today: dt.date) -> dict[str, Any]:
-    """Per (CSM, category, outcome): seven sums, no FILTER per figure; _fold adds the groups up."""
+    """Per (CSM, category, outcome): ten sums, no FILTER per figure; _fold adds the groups up."""
     return {
         "g_n": Count("pk"),
         "g_due": Sum("arr_due"),
@@ -130,6 +130,10 @@ def _group_aggregates(today: dt.date) -> dict[str, Any]:
         "g_retained": Sum(retained_arr()),
         "g_expected_capped": Sum(Least(F("expected"), F("arr_due"), output_field=MONEY_FIELD)),
         "g_flag": Count("pk", filter=_flag_uncategorized(today)),
+        # Forecast accuracy (docs/renewals.md#forecast-accuracy) from the same scan.
+        "g_frozen_n": Count("pk", filter=Q(closed_expected_arr__isnull=False)),
+        "g_frozen_expected": Sum("closed_expected_arr"),
+        "g_frozen_actual": Sum("actual", filter=Q(closed_expected_arr__isnull=False)),
     }
 
 
@@ -168,19 +172,34 @@ class Forecast:
     at_risk_rate: Decimal
     total: Figures
     by_csm: dict[int | None, Figures] = field(default_factory=dict)
+    accuracy_total: Accuracy | None = None
+    accuracy: dict[int | None, Accuracy] = field(default_factory=dict)
+
+
+def _fold_accuracy(acc: Accuracy, row: dict[str, Any]) -> None:
+    if row["outcome"] == Outcome.PENDING:
+        acc.still_open += row["g_n"]
+        return
+    acc.closed += row["g_frozen_n"]
+    acc.closed_unforecast += row["g_n"] - row["g_frozen_n"]
+    acc.expected_arr += quantize_money(row["g_frozen_expected"])
+    acc.actual_arr += quantize_money(row["g_frozen_actual"])
 
 
 def forecast(*, quarter: Quarter, csm_ids: Iterable[int | None] | None, today: dt.date) -> Forecast:
     """docs/renewals.md#the-quarter: the renewals due in `quarter` of the customers of `csm_ids` (None: all),
-    grouped by CSM. Three queries: the at_risk rate, one grouped aggregate and the red flags."""
+    grouped by CSM, with forecast accuracy (as `accuracy` computes it). Three queries: the at_risk rate, one
+    grouped aggregate and the red flags."""
     rate = at_risk_rate(today)
     renewals = with_expected(_scoped(Renewal.objects.filter(_in_quarter(quarter)), csm_ids), rate)
     rows = (
         renewals.order_by().values("book_csm_id", "category", "outcome").annotate(**_group_aggregates(today))
     )
     by_csm: dict[int | None, Figures] = {}
+    accuracy_by_csm: dict[int | None, Accuracy] = {}
     for row in rows:
         _fold(by_csm.setdefault(row["book_csm_id"], Figures()), row)
+        _fold_accuracy(accuracy_by_csm.setdefault(row["book_csm_id"], Accuracy()), row)
     # The red flag joins the customers: a query of its own over the few pending commits, so the main
     # aggregate reads only the renewals (no join over every customer).
     red = (
@@ -193,7 +212,15 @@ def forecast(*, quarter: Quarter, csm_ids: Iterable[int | None] | None, today: d
     for csm_id, n in red:
         by_csm[csm_id].n_flag_commit_red = n
     total = sum(by_csm.values(), Figures())
-    return Forecast(quarter=quarter, as_of=today, at_risk_rate=rate, total=total, by_csm=by_csm)
+    return Forecast(
+        quarter=quarter,
+        as_of=today,
+        at_risk_rate=rate,
+        total=total,
+        by_csm=by_csm,
+        accuracy_total=sum(accuracy_by_csm.values(), Accuracy()),
+        accuracy=accuracy_by_csm,
+    )
 
 
 def bucket_q(bucket: str, today: dt.date) -> Q:

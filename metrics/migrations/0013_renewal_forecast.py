@@ -83,5 +83,9 @@ class Migration(migrations.Migration):
             model_name='renewal',
             index=models.Index(condition=models.Q(('category', 'at_risk'), ('outcome__in', ['renewed', 'churned'])), fields=['due_date'], name='renewal_closed_at_risk'),
         ),
+        migrations.AddIndex(
+            model_name='renewal',
+            index=models.Index(condition=models.Q(('category', 'commit'), ('outcome', 'pending')), fields=['due_date'], name='renewal_pending_commit'),
+        ),
         migrations.RunPython(_sqlite_only(_book_csm.install), _sqlite_only(_book_csm.uninstall)),
     ]

@@ -236,6 +236,12 @@ class Renewal(models.Model):
                 condition=Q(category="at_risk", outcome__in=["renewed", "churned"]),
                 name="renewal_closed_at_risk",
             ),
+            # The "commit while red" flag (metrics.forecast.selectors) joins only these to their customers.
+            models.Index(
+                fields=["due_date"],
+                condition=Q(category="commit", outcome="pending"),
+                name="renewal_pending_commit",
+            ),
         ]
 
     def __str__(self) -> str:

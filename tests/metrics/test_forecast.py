@@ -195,6 +195,10 @@ def test_accuracy_equals_the_hand_computation(book, other_csm):
     assert overall.accuracy == 1 - D("1250") / D("88750")
     assert overall.still_open == 7
     assert by_csm[other_csm.pk].closed == 2
+    # The Renewals page reads the same figures from the forecast's one scan.
+    f = selectors.forecast(quarter=Q1, csm_ids=None, today=TODAY)
+    assert f.accuracy_total == overall
+    assert f.accuracy == by_csm
 
 
 def test_accuracy_is_null_without_expected_and_floored_at_zero():
