@@ -74,7 +74,8 @@ def renewal_forecast_set(
             )
         new_override = renewal.expected_arr_override if expected_arr is UNSET else expected_arr
         if new_category == "":
-            if expected_arr not in (UNSET, None):
+            # A new amount without a category is an error; the one already set (a form sends it back) goes.
+            if expected_arr not in (UNSET, None) and expected_arr != renewal.expected_arr_override:
                 errors.setdefault("expected_arr", "Choose a category first: an expected ARR belongs to one.")
             new_override = None  # no category, no forecast
         if new_override is not None and new_override < 0:

@@ -135,3 +135,12 @@ def test_page_and_list_queries_do_not_grow(admin_user, csm, due, q, n, django_as
         assert client.get(f"/renewals/?quarter={q}").status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(f"/renewals/list/?quarter={q}").status_code == 200
+
+
+def test_clearing_the_category_in_a_row_drops_its_override(csm_client, renewals, q):
+    a = renewals["a"]
+    Renewal.objects.filter(pk=a.pk).update(expected_arr_override=D("800.00"))
+    r = csm_client.post(f"/renewals/{a.pk}/forecast/", {"category": "", "expected_arr": "800.00", "note": ""})
+    assert r.status_code == 302
+    a.refresh_from_db()
+    assert (a.category, a.expected_arr_override) == ("", None)

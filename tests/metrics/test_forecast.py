@@ -18,6 +18,7 @@ from metrics.forecast.snapshots import forecast_snapshot_take, week_of
 from metrics.models import ForecastCategory, Renewal, RenewalForecastSnapshot
 from metrics.renewal_rules import at_risk_rate, fallback_rate
 from metrics.services import renewals_upsert
+from metrics.tasks import renewal_forecast_snapshot
 from tests.factories import CustomerFactory
 
 TODAY = dt.date(2027, 2, 15)
@@ -266,3 +267,8 @@ def test_quarters():
     choices = quarter_choices(TODAY)
     assert len(choices) == 9
     assert choices[4] == quarter_of(TODAY) == Q1
+
+
+def test_the_weekly_task_takes_a_snapshot(book):
+    assert renewal_forecast_snapshot.apply(args=[TODAY.isoformat()]).get() == 10
+    assert RenewalForecastSnapshot.objects.filter(taken_on=week_of(TODAY)).exists()
