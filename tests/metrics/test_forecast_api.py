@@ -311,3 +311,23 @@ def test_forecast_queries_do_not_grow_with_renewals(admin_client, csm, due, n, d
     with django_assert_max_num_queries(6):
         body = admin_client.get(_url(due)).json()
     assert len(body["renewals"]) == n
+
+
+def test_renewal_page_is_read_only_for_who_may_not_change_it(other_csm_client, csm_client, renewal):
+    page = other_csm_client.get(f"/renewals/{renewal.pk}/")
+    assert page.status_code == 200
+    assert b'id="forecast-form"' not in page.content
+    assert b'id="outcome-form"' not in page.content
+    own = csm_client.get(f"/renewals/{renewal.pk}/")
+    assert b'id="forecast-form"' in own.content
+    assert b'id="outcome-form"' in own.content
+
+
+def test_renewals_list_offers_the_row_form_only_on_editable_rows(
+    admin_client, other_csm_client, renewal, due
+):
+    q = quarter_of(due).key
+    admin = admin_client.get(f"/renewals/list/?quarter={q}")
+    assert f'action="/renewals/{renewal.pk}/forecast/"'.encode() in admin.content
+    # other_csm sees only their own book (no renewal here), and a direct post is refused.
+    assert other_csm_client.post(f"/renewals/{renewal.pk}/forecast/", {"category": "lost"}).status_code == 403
