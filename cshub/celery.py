@@ -38,6 +38,12 @@ app.conf.beat_schedule = {
     # Every minute: outbound webhook deliveries and Slack messages whose next retry is due (24 h of backoff,
     # docs/integrations.md#retries).
     "outbound-retry-due": {"task": "integrations.tasks.outbound_retry_due", "schedule": crontab(minute="*")},
+    # Mondays at 03:00 TIME_ZONE: the week's snapshot of every renewal's forecast category and expected ARR,
+    # so forecast accuracy can show how the mix moved week by week (docs/renewals.md#weekly-snapshots).
+    "renewal-forecast-snapshot": {
+        "task": "metrics.tasks.renewal_forecast_snapshot",
+        "schedule": crontab(0, 3, day_of_week=1),
+    },
     # Every 15 minutes: survey invitations whose send task was lost (broker down, retries spent) go out.
     "surveys-requeue": {
         "task": "surveys.tasks.invitations_requeue_stale",

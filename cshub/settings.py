@@ -247,6 +247,9 @@ CSHUB_AFTER_LIVE_RECOMPUTE: list[str] = ["playbooks.evaluation.triggers_evaluate
 CSHUB_AFTER_TOUCHPOINT_LOGGED: list[str] = ["playbooks.services.work.after_touchpoint_logged"]
 # Who gets a playbook run for a customer with no CSM when no team manager can be found (an email; optional).
 CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE = env.str("CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE", default="")
+# The renewal rate an at_risk renewal is expected at while there are fewer than 5 closed at_risk renewals in
+# the last year to learn it from (docs/renewals.md#the-at-risk-rate).
+CSHUB_RENEWAL_AT_RISK_FALLBACK_RATE = env.str("CSHUB_RENEWAL_AT_RISK_FALLBACK_RATE", default="0.5")
 
 # --- REST API ---
 REST_FRAMEWORK = {

@@ -21,6 +21,7 @@ from accounts.demo import DemoContext, plan_customers
 from accounts.models import Customer
 
 from .models import KeyFeature, MrrEntry, Renewal, Ticket, UsageDaily, ValueMilestone
+from .renewal_rules import forecast_freeze
 from .revenue import add_months, month_start
 from .services import first_utilization_refresh, mrr_ledger_relink, usage_events_ingest
 
@@ -164,8 +165,35 @@ def _seed_renewals(ctx: DemoContext, plans: list[Any], ids: dict[str, int], ledg
                     renewed_arr=renewed,
                 )
             )
+    trajectories = {ids[p.external_id]: p.trajectory for p in plans}
+    for r in renewals:
+        r.category = _demo_category(ctx, r, trajectories[r.customer_id])
     created = Renewal.objects.bulk_create(renewals, ignore_conflicts=True, batch_size=2000)
+    # The forecast the CSMs made before the closed ones closed (docs/renewals.md#expected-arr).
+    forecast_freeze(renewal_ids=Renewal.objects.exclude(category="").values("pk"), today=ctx.today)
     ctx.log(f"metrics: {len(created)} renewals considered (existing ones kept)")
+
+
+# The category a CSM would have given a renewal, by the customer's trajectory (docs/renewals.md#categories).
+DEMO_CATEGORIES = {
+    "healthy": ["commit", "commit", "likely"],
+    "steady": ["likely", "commit", "likely"],
+    "declining": ["at_risk", "at_risk", "lost"],
+    "recovering": ["likely", "at_risk", "likely"],
+}
+
+
+def _demo_category(ctx: DemoContext, renewal: Renewal, trajectory: str) -> str:
+    """Pending renewals due within 90 days mostly have one (a fifth still not); later ones mostly not;
+    closed ones had one that their outcome mostly bears out."""
+    rng = ctx.rng_for("forecast", renewal.customer_id, renewal.due_date.isoformat())
+    if renewal.outcome == "pending":
+        soon = renewal.due_date <= ctx.today + dt.timedelta(days=90)
+        if rng.random() < (0.2 if soon else 0.7):
+            return ""
+    elif renewal.outcome == "churned":
+        return rng.choice(["at_risk", "lost", "at_risk", "likely"])
+    return rng.choice(DEMO_CATEGORIES.get(trajectory, ["likely"]))
 
 
 def _user_activity(ctx: DemoContext, plan: Any) -> tuple[int, float, float]:

@@ -14,7 +14,8 @@ from core.panels import Panel
 
 from .engagement import engagement_metrics
 from .forms import ValueMilestoneForm
-from .models import MrrEntry, Renewal, Ticket
+from .models import ForecastCategory, MrrEntry, Renewal, Ticket
+from .renewal_rules import at_risk_rate, with_expected
 from .scope import Scope
 from .support import support_metrics
 
@@ -77,7 +78,12 @@ def customer_panels(*, customer: Any, user: Any) -> list[Panel]:
         "can_log": can_edit_customer(user, customer),
         "milestone_form": ValueMilestoneForm(),
     }
-    renewals = list(Renewal.objects.filter(customer=customer).order_by("-due_date")[:8])
+    # With each renewal's forecast (docs/renewals.md): one more query for the at_risk rate.
+    renewals = list(
+        with_expected(Renewal.objects.filter(customer=customer), at_risk_rate(today)).order_by("-due_date")[
+            :8
+        ]
+    )
     return [
         Panel(title="Revenue", template="metrics/panels/revenue.html", context=_revenue(customer), order=20),
         Panel(title="Usage", template="metrics/panels/usage.html", context=usage, order=30),
@@ -91,7 +97,11 @@ def customer_panels(*, customer: Any, user: Any) -> list[Panel]:
         Panel(
             title="Renewals",
             template="metrics/panels/renewals.html",
-            context={"renewals": renewals},
+            context={
+                "renewals": renewals,
+                "can_edit": usage["can_log"],
+                "categories": ForecastCategory.choices,
+            },
             order=50,
         ),
     ]

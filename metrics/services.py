@@ -17,8 +17,9 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from accounts import audit
 from accounts.dirty import customers_mark_dirty
-from accounts.models import Customer, LifecycleStage, User
+from accounts.models import AuditAction, AuditEntry, Customer, LifecycleStage, User
 from accounts.visibility import can_edit_customer, can_ingest
 from core import events
 from core.ingest import IngestError, RowError, bulk_upsert, check_duplicate_keys
@@ -37,6 +38,7 @@ from .models import (
     UsageUserDay,
     ValueMilestone,
 )
+from .renewal_rules import forecast_freeze
 from .scope import q
 
 
@@ -235,9 +237,50 @@ def renewals_upsert(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> di
             customer_id__in={r["customer_id"] for r in chunk}, due_date__in={r["due_date"] for r in chunk}
         )
 
-    return bulk_upsert(
-        model=Renewal, rows=values, key_fields=["customer_id", "due_date"], lookup=lookup
-    ).as_dict()
+    before = {}
+    for chunk in chunked(values):
+        before.update({(r["customer_id"], r["due_date"]): r for r in lookup(chunk).values(*RENEWAL_AUDITED)})
+    result = bulk_upsert(model=Renewal, rows=values, key_fields=["customer_id", "due_date"], lookup=lookup)
+    if result.created or result.updated:
+        entries = []
+        for chunk in chunked(values):
+            # An outcome that arrives here closes the forecast as the app's does (docs/renewals.md#outcomes).
+            forecast_freeze(renewal_ids=lookup(chunk).values("pk"), today=timezone.localdate())
+            for row in lookup(chunk).values(*RENEWAL_AUDITED):
+                entry = _renewal_audit_entry(before.get((row["customer_id"], row["due_date"])), row)
+                if entry is not None:
+                    entries.append(entry)
+        audit.record_many(entries)  # docs/workspace.md#audit-log: ingested changes too
+    return result.as_dict()
+
+
+RENEWAL_AUDITED = (
+    "id",
+    "customer_id",
+    "due_date",
+    "arr_due",
+    "outcome",
+    "renewed_arr",
+    "closed_expected_arr",
+)
+
+
+def _renewal_audit_entry(old: dict[str, Any] | None, new: dict[str, Any]) -> AuditEntry | None:
+    """The audit entry of one ingested renewal: created, or the fields that changed (None: nothing did)."""
+    fields = RENEWAL_AUDITED[3:]
+    changes = audit.diff({k: old[k] for k in fields} if old else {}, {k: new[k] for k in fields})
+    if not changes:
+        return None
+    return AuditEntry(
+        actor=None,
+        actor_label="ingestion (API or CSV import)",
+        action=AuditAction.UPDATE if old else AuditAction.CREATE,
+        object_type="renewal",
+        object_id=str(new["id"]),
+        object_repr=f"Renewal {new['due_date'].isoformat()}",
+        customer_id=new["customer_id"],
+        changes=changes,
+    )
 
 
 # --- Key features (docs/api.md#key-features) ----------------------------------------------------

@@ -9,6 +9,7 @@ from celery import chord, shared_task
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
+from .forecast.snapshots import forecast_snapshot_take
 from .health.backtest_jobs import backtest_job_run
 from .health.live import health_live_recompute
 
@@ -134,3 +135,12 @@ def first_utilization_refresh() -> int:
     from .services import first_utilization_refresh as refresh
 
     return refresh()
+
+
+# --- Renewals forecast (docs/renewals.md#weekly-snapshots) ------------------------------------------
+
+
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def renewal_forecast_snapshot(day: str | None = None) -> int:
+    """Beat, Mondays 03:00 TIME_ZONE: the week's snapshot of every renewal's forecast (replaced if re-run)."""
+    return forecast_snapshot_take(day=dt.date.fromisoformat(day) if day else timezone.localdate())

@@ -13,4 +13,5 @@ urlpatterns = [
         name="value_milestone_log",
     ),
     path("", include("metrics.health.urls")),
+    path("", include("metrics.forecast.urls")),
 ]

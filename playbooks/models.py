@@ -68,6 +68,7 @@ class Condition(models.TextChoices):
     CSAT_LOW = "csat_low", "Low CSAT answer"
     NO_TOUCHPOINT = "no_touchpoint", "No touchpoint for a while"
     RENEWAL_DUE = "renewal_due", "Renewal approaching"
+    RENEWAL_RISK = "renewal_risk", "Renewal at risk (forecast or red)"
     USAGE_DROP = "usage_drop", "Usage dropped month over month"
     LICENSE_UTILIZATION_BELOW = "license_utilization_below", "License utilization below"
     NEW_CUSTOMER = "new_customer", "New customer (onboarding)"

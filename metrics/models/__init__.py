@@ -185,12 +185,31 @@ class Outcome(models.TextChoices):
     CHURNED = "churned", "Churned"
 
 
+class ForecastCategory(models.TextChoices):
+    """A renewal's forecast category (docs/renewals.md); blank is "not categorised yet"."""
+
+    COMMIT = "commit", "Commit"
+    LIKELY = "likely", "Likely"
+    AT_RISK = "at_risk", "At risk"
+    LOST = "lost", "Lost"
+
+
 class Renewal(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="renewals")
     due_date = models.DateField()
     arr_due = models.DecimalField(max_digits=14, decimal_places=2)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     renewed_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # The forecast (docs/renewals.md): set by the customer's CSM (their manager, an admin).
+    category = models.CharField(max_length=10, choices=ForecastCategory.choices, blank=True, default="")
+    expected_arr_override = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="Replaces the category's rule."
+    )
+    forecast_note = models.CharField(max_length=500, blank=True, default="")
+    # The expected ARR as it stood when the outcome was recorded (the forecast that accuracy is judged by);
+    # null while pending. metrics.renewal_rules.freeze_sql writes it.
+    closed_expected_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    forecast_updated_at = models.DateTimeField(null=True, blank=True)
     book_csm = book_csm_field()
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -203,11 +222,57 @@ class Renewal(models.Model):
                 condition=Q(renewed_arr__isnull=True) | Q(renewed_arr__gte=0),
                 name="renewal_renewed_arr_not_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(expected_arr_override__isnull=True) | Q(expected_arr_override__gte=0),
+                name="renewal_expected_arr_not_negative",
+            ),
         ]
-        indexes = [models.Index(fields=["due_date"]), models.Index(fields=["book_csm", "due_date"])]
+        indexes = [
+            models.Index(fields=["due_date"]),
+            models.Index(fields=["book_csm", "due_date"]),
+            # The at-risk rate (metrics.renewal_rules.at_risk_rate) reads only these, on every forecast read.
+            models.Index(
+                fields=["due_date"],
+                condition=Q(category="at_risk", outcome__in=["renewed", "churned"]),
+                name="renewal_closed_at_risk",
+            ),
+            # The "commit while red" flag (metrics.forecast.selectors) joins only these to their customers.
+            models.Index(
+                fields=["due_date"],
+                condition=Q(category="commit", outcome="pending"),
+                name="renewal_pending_commit",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer} renewal {self.due_date}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.outcome != Outcome.PENDING
+
+
+class RenewalForecastSnapshot(models.Model):
+    """The forecast of one CSM's renewals due in one quarter, per category, as it stood in one week
+    (docs/renewals.md#weekly-snapshots): what forecast accuracy reads to show how the category mix moved week
+    by week. Written by metrics.forecast.snapshots.forecast_snapshot_take, one grouped query per week,
+    replaced if re-run the same week."""
+
+    taken_on = models.DateField(help_text="The Monday of the week the snapshot belongs to.")
+    quarter_start = models.DateField(help_text="First day of the quarter the renewals are due in.")
+    csm = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    category = models.CharField(max_length=10, choices=ForecastCategory.choices, blank=True)
+    renewals = models.PositiveIntegerField()
+    arr_due = models.DecimalField(max_digits=16, decimal_places=2)
+    expected_arr = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["quarter_start", "taken_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.taken_on} {self.quarter_start} {self.csm_id} {self.category or '-'}: {self.arr_due}"
 
 
 class KeyFeature(models.Model):

@@ -15,6 +15,7 @@ from . import (
     no_touchpoint,
     nps_detractor,
     renewal_due,
+    renewal_risk,
     score_drop,
     usage_drop,
 )
@@ -29,6 +30,7 @@ MODULES: dict[str, ModuleType] = {
         csat_low,
         no_touchpoint,
         renewal_due,
+        renewal_risk,
         usage_drop,
         license_utilization_below,
         new_customer,

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import LifecycleStage
-from metrics.models import UsageDaily
+from metrics.models import Renewal, UsageDaily
 from playbooks.models import Run, RunStatus, Task
 from playbooks.triggers import clean_params
 from tests.factories import CustomerFactory, ResponseFactory, TouchpointFactory
@@ -359,3 +359,40 @@ def test_band_entered_reason_never_says_entered_red_was_red(values, text):
     reason = band_entered.reason({"band": "red"}, {"score": 30.6, "date": "2026-12-07", **values})
     assert reason == text
     assert "was red" not in reason
+
+
+# --- renewal_risk (docs/renewals.md#playbook-trigger) -------------------------------------------------------
+
+
+def test_renewal_risk_fires_on_at_risk_or_red_within_the_window_once_per_renewal(csm):
+    playbook, trigger = make_playbook(condition="renewal_risk", params={"days": 60}, cooldown=0)
+    today = timezone.localdate()
+    soon = today + dt.timedelta(days=30)
+    at_risk = CustomerFactory(csm=csm)
+    Renewal.objects.create(customer=at_risk, due_date=soon, arr_due=1000, category="at_risk")
+    red = CustomerFactory(csm=csm, health_band="red")
+    Renewal.objects.create(customer=red, due_date=soon, arr_due=1000, category="commit")
+    fine = CustomerFactory(csm=csm, health_band="green")
+    Renewal.objects.create(customer=fine, due_date=soon, arr_due=1000, category="likely")
+    later = CustomerFactory(csm=csm)
+    Renewal.objects.create(
+        customer=later, due_date=today + dt.timedelta(days=90), arr_due=1000, category="at_risk"
+    )
+    closed = CustomerFactory(csm=csm, health_band="red")
+    Renewal.objects.create(
+        customer=closed, due_date=soon, arr_due=1000, outcome="churned", category="at_risk"
+    )
+    assert evaluate(trigger) == 2
+    assert set(runs_for(playbook).values_list("customer", flat=True)) == {at_risk.pk, red.pk}
+    run = runs_for(playbook, at_risk).get()
+    assert run.reason_values["values"]["category"] == "at_risk"
+    Run.objects.update(status=RunStatus.DONE, closed_at=timezone.now() - dt.timedelta(days=1))
+    assert evaluate(trigger) == 0  # the same renewals: worked already
+    Renewal.objects.create(customer=fine, due_date=soon + dt.timedelta(days=1), arr_due=5, category="at_risk")
+    assert evaluate(trigger) == 1
+
+
+def test_renewal_risk_params():
+    assert clean_params("renewal_risk", {}) == {"days": 60}
+    with pytest.raises(ValidationError):
+        clean_params("renewal_risk", {"days": 0})
