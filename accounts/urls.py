@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import edit_views, views
 from .forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -85,4 +85,13 @@ urlpatterns = [
         "customers/<external_id:external_id>/touchpoints/", views.touchpoint_create, name="touchpoint_create"
     ),
     path("customers/<external_id:external_id>/pulses/", views.pulse_create, name="pulse_create"),
+    # Editing in the app (docs/workspace.md#editing-in-the-app)
+    path("customers/<external_id:external_id>/edit/", edit_views.customer_edit, name="customer_edit"),
+    path("customers/<external_id:external_id>/contacts/new/", edit_views.contact_edit, name="contact_create"),
+    path(
+        "customers/<external_id:external_id>/contacts/<int:pk>/edit/",
+        edit_views.contact_edit,
+        name="contact_edit",
+    ),
+    path("book/bulk/", edit_views.book_bulk_edit, name="book_bulk_edit"),
 ]

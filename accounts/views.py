@@ -23,12 +23,19 @@ from core.validation import query_int
 
 from . import selectors, services
 from .dirty import dirty_since
+from .edit_forms import BulkEditForm
 from .forms import ApiTokenForm, BookFilterForm, PulseForm, TouchpointForm
 from .models import ApiToken, Customer
 from .services import pulse_log, touchpoint_log
 from .tokens import api_token_create
-from .visibility import can_edit_customer
+from .visibility import (
+    assignable_csms,
+    can_edit_customer,
+    can_edit_customer_fields,
+    is_manager_or_admin,
+)
 
+BOOK_FILTERS = ("q", "csm", "segment", "stage", "renewal", "band")
 BOOK_CSV_COLUMNS: list[exports.Column] = [
     ("external_id", lambda c: c.external_id),
     ("customer", lambda c: c.name),
@@ -73,6 +80,11 @@ def book(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "filtered": filtered,
     }
+    if is_manager_or_admin(request.user):  # bulk edit; accounts.editing checks each customer
+        context["can_bulk_edit"] = True
+        context["bulk_filters"] = [(k, request.GET[k]) for k in BOOK_FILTERS if request.GET.get(k)]
+        if not ui.is_partial(request):
+            context["bulk_form"] = BulkEditForm(csms=assignable_csms(request.user).order_by("full_name"))
     return ui.render_page(request, "accounts/book.html", context, partial="rows")
 
 
@@ -81,6 +93,7 @@ def _customer_context(request: HttpRequest, customer: Customer, **forms) -> dict
     context = {
         "customer": customer,
         "can_edit": can_edit,
+        "can_edit_fields": can_edit_customer_fields(request.user, customer),
         "timeline": selectors.customer_timeline(customer, limit=_timeline_shown(request)),
         "contacts": list(customer.contacts.all()),
         **_panels_context(request, customer),
