@@ -9,7 +9,7 @@ from django import forms
 
 from core.validation import validate_date_range
 
-from .models import LifecycleStage, User
+from .models import LifecycleStage, Role, Team, User
 from .serializers import MAX_LICENSES
 
 UNASSIGN = "none"
@@ -113,3 +113,53 @@ class BulkEditForm(forms.Form):
                 value = LifecycleStage(value).label
             words.append(f"{label} → {value}")
         return words
+
+
+# --- Users and teams (admins) ---
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.get_full_name()
+
+
+class TeamsField(forms.ModelMultipleChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            queryset=Team.objects.order_by("name"),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            **kwargs,
+        )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254)
+    full_name = forms.CharField(label="Name", required=False, max_length=150)
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+    teams = TeamsField(label="Teams")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "invite_%s")
+        super().__init__(*args, **kwargs)
+
+
+class UserEditForm(forms.Form):
+    full_name = forms.CharField(label="Name", required=False, max_length=150)
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+    teams = TeamsField(label="Teams")
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=100)
+    manager = PersonChoiceField(label="Manager", queryset=User.objects.none(), required=False)
+    members = PeopleChoiceField(
+        label="Members", queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "team_%s")
+        super().__init__(*args, **kwargs)
+        active = User.objects.filter(is_active=True).order_by("full_name", "email")
+        self.fields["manager"].queryset = active.exclude(role=Role.CSM)
+        self.fields["members"].queryset = active

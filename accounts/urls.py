@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import edit_views, views
+from . import edit_views, notification_views, people_views, views
 from .forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -94,4 +94,16 @@ urlpatterns = [
         name="contact_edit",
     ),
     path("book/bulk/", edit_views.book_bulk_edit, name="book_bulk_edit"),
+    # Users and teams (admins; docs/workspace.md#users-and-teams)
+    path("people/users/", people_views.users, name="people_users"),
+    path("people/users/<int:pk>/", people_views.user_edit, name="people_user"),
+    path("people/users/<int:pk>/active/", people_views.user_active, name="people_user_active"),
+    path("people/teams/", people_views.teams, name="people_teams"),
+    path("people/teams/<int:pk>/", people_views.team_edit, name="people_team"),
+    # Notifications (docs/workspace.md#notifications)
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
+    path("notifications/read/", notification_views.notification_read, name="notifications_read_all"),
+    path("notifications/<int:pk>/read/", notification_views.notification_read, name="notification_read"),
+    path("notifications/settings/", notification_views.notification_settings, name="notification_settings"),
 ]
