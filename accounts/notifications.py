@@ -52,9 +52,11 @@ def notify(
     url: str = "",
     customer_id: int | None = None,
     actor_id: int | None = None,
+    email: bool = True,
 ) -> list[Notification]:
     """Write one notification per active user in `user_ids` (not to the actor themselves); queue the email of
-    those who want it at once. Rows only: safe inside the publisher's transaction."""
+    those who want it at once. Rows only: safe inside the publisher's transaction. `email=False`: another
+    email already tells them (a new playbook run's), so the row counts as emailed."""
     ids = {pk for pk in user_ids if pk and pk != actor_id}
     if not ids:
         return []
@@ -69,9 +71,12 @@ def notify(
             customer_id=customer_id,
             actor_id=actor_id,
             created_at=now,
+            emailed_at=None if email else now,
         )
         for pk in sorted(active)
     )
+    if not email:
+        return rows
     not_immediate = set(
         NotificationSettings.objects.filter(user_id__in=active)
         .exclude(email_mode=EmailMode.IMMEDIATE)

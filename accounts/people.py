@@ -19,7 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 from . import audit
 from .enqueue import user_invite_email_on_commit
 from .models import Role, Team, User
-from .visibility import can_manage_people
+from .visibility import can_manage_people, is_manager_or_admin
 
 USER_FIELDS = ("email", "full_name", "role", "is_active")
 TEAM_FIELDS = ("name", "manager")
@@ -127,7 +127,7 @@ def team_save(
         taken = taken.exclude(pk=team.pk)
     if not name or taken.exists():
         raise ValidationError({"name": "Another team has this name." if name else "Name the team."})
-    if manager is not None and (not manager.is_active or manager.role == Role.CSM):
+    if manager is not None and not is_manager_or_admin(manager):
         raise ValidationError({"manager": "The manager must be an active manager or admin."})
     members_sorted = sorted(u.pk for u in members)
     if team is None:

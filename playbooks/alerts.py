@@ -26,7 +26,7 @@ def on_task_assigned(
 ) -> None:
     if not assignee_id or assignee_id == by_user_id:
         return
-    task = Task.objects.filter(pk=task_id).only("title").first()
+    task = Task.objects.filter(pk=task_id).only("title", "assignee_pinned").first()
     customer = _customer(customer_id)
     if task is None or customer is None:
         return
@@ -37,6 +37,9 @@ def on_task_assigned(
         url=reverse("playbooks:inbox"),
         customer_id=customer.pk,
         actor_id=by_user_id,
+        # A task a playbook run created or moved is in the run's own email (playbooks.services.notifications);
+        # one a person chose the assignee of (ad-hoc, reassigned) is emailed here.
+        email=task.assignee_pinned,
     )
 
 

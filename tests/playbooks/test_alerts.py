@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 def test_task_assigned_notifies_the_assignee_and_emails_at_once(
     csm, manager, customer, django_capture_on_commit_callbacks
 ):
-    task = TaskFactory(run=RunFactory(customer=customer), title="Call the sponsor", assignee=csm)
+    task = TaskFactory(
+        run=RunFactory(customer=customer), title="Call the sponsor", assignee=csm, assignee_pinned=True
+    )
     with django_capture_on_commit_callbacks(execute=True):
         events.publish(
             "task.assigned",
