@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core import ui
 
-from . import editing, selectors
+from . import editing, saved_views, selectors
 from .edit_forms import BulkEditForm, ContactForm, CustomerEditForm
 from .forms import BookFilterForm
 from .models import Contact, Customer, User
@@ -156,3 +156,32 @@ def _encode(params: dict[str, str]) -> str:
     q = QueryDict(mutable=True)
     q.update(params)
     return q.urlencode()
+
+
+# --- Saved views of the Book (docs/workspace.md#saved-views) ---
+
+
+@login_required
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    try:
+        view = saved_views.saved_view_create(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            query=request.POST.get("query", ""),
+            shared=request.POST.get("shared") == "1",
+        )
+    except ValidationError as exc:
+        context = {"title": "View not saved", "message": " ".join(exc.messages), "back": reverse("book")}
+        return render(request, "accounts/book_view_error.html", context, status=400)
+    messages.success(request, f"View “{view.name}” saved.")
+    return redirect(reverse("book") + (f"?{view.query}" if view.query else ""))
+
+
+@login_required
+@require_POST
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    view = get_object_or_404(saved_views.saved_views_for(request.user), pk=pk)
+    saved_views.saved_view_delete(user=request.user, view=view)
+    messages.success(request, f"View “{view.name}” deleted.")
+    return redirect("book")

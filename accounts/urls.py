@@ -94,6 +94,8 @@ urlpatterns = [
         name="contact_edit",
     ),
     path("book/bulk/", edit_views.book_bulk_edit, name="book_bulk_edit"),
+    path("book/views/", edit_views.saved_view_create, name="saved_view_create"),
+    path("book/views/<int:pk>/delete/", edit_views.saved_view_delete, name="saved_view_delete"),
     # Users and teams (admins; docs/workspace.md#users-and-teams)
     path("people/users/", people_views.users, name="people_users"),
     path("people/users/<int:pk>/", people_views.user_edit, name="people_user"),

@@ -26,10 +26,10 @@ from .dirty import dirty_since
 from .edit_forms import BulkEditForm
 from .forms import ApiTokenForm, BookFilterForm, PulseForm, TouchpointForm
 from .models import ApiToken, Customer
+from .saved_views import clean_query, saved_views_for
 from .services import pulse_log, touchpoint_log
 from .tokens import api_token_create
 from .visibility import (
-    assignable_csms,
     can_edit_customer,
     can_edit_customer_fields,
     is_manager_or_admin,
@@ -79,12 +79,17 @@ def book(request: HttpRequest) -> HttpResponse:
         "page": page,
         "sort": sort,
         "filtered": filtered,
+        "current_query": clean_query(request.GET.urlencode()),  # what "Save this view" saves
     }
+    if not ui.is_partial(request):  # the saved views menu (docs/workspace.md#saved-views): one query
+        context["saved_views"] = list(saved_views_for(request.user))
     if is_manager_or_admin(request.user):  # bulk edit; accounts.editing checks each customer
         context["can_bulk_edit"] = True
         context["bulk_filters"] = [(k, request.GET[k]) for k in BOOK_FILTERS if request.GET.get(k)]
         if not ui.is_partial(request):
-            context["bulk_form"] = BulkEditForm(csms=assignable_csms(request.user).order_by("full_name"))
+            # The CSM picker's people (already read) and oneself: no query of its own; the service checks.
+            people = [*scope.choices, *([] if request.user in scope.choices else [request.user])]
+            context["bulk_form"] = BulkEditForm(csms=people)
     return ui.render_page(request, "accounts/book.html", context, partial="rows")
 
 
