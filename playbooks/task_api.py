@@ -29,6 +29,8 @@ def active_user(email: str) -> User:
 class OwnTaskSerializer(serializers.ModelSerializer):
     customer = fields.CharField(source="run.customer.external_id", read_only=True)
     assignee = fields.EmailField(source="assignee.email", read_only=True, allow_null=True)
+    # Plain text, not a second enum named "status" in the schema (the runs API has one): open, done, skipped.
+    status = fields.CharField(read_only=True, help_text="open, done or skipped")
 
     class Meta:
         model = Task
