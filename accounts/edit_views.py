@@ -114,6 +114,9 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
+MAX_SELECTED = 1000  # ticked on the Book's pages (50 a page); "all matching" has no such limit
+
+
 @login_required
 @require_POST
 def book_bulk_edit(request: HttpRequest) -> HttpResponse:
@@ -131,9 +134,15 @@ def book_bulk_edit(request: HttpRequest) -> HttpResponse:
         qs = _matching(request, params)
     else:
         qs = Customer.objects.filter(pk__in=form.cleaned_data["ids"])
-    ids = list(field_editable_customers(request.user, qs.order_by()).values_list("pk", flat=True))
-    if form.cleaned_data["target"] == "selected" and len(ids) != len(set(form.cleaned_data["ids"])):
-        raise PermissionDenied(editing.DENIED)
+    if form.cleaned_data["target"] == "selected":
+        ids = sorted(set(form.cleaned_data["ids"]))  # accounts.editing refuses any the user may not edit
+        if len(ids) > MAX_SELECTED:
+            form.add_error(None, "Too many ticked customers; choose all matching customers instead.")
+            return render(request, "accounts/book_bulk.html", {"form": form, "back": back}, status=400)
+        if field_editable_customers(request.user, Customer.objects.filter(pk__in=ids)).count() != len(ids):
+            raise PermissionDenied(editing.DENIED)
+    else:
+        ids = list(field_editable_customers(request.user, qs.order_by()).values_list("pk", flat=True))
     if request.POST.get("confirm") != "1":
         context = {
             "form": form,

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import events
+from core.sql import chunked
 
 from . import audit
 from .dirty import customers_mark_dirty
@@ -28,6 +29,7 @@ CUSTOMER_EDIT_FIELDS = ("csm", "renewal_date", "lifecycle_stage", "licenses", "s
 # Factor inputs among them (docs/health.md#live-data): a change marks the customer dirty.
 HEALTH_INPUT_FIELDS = frozenset({"licenses", "lifecycle_stage", "segment"})
 CONTACT_FIELDS = ("email", "name", "title")
+BULK_CHUNK = 5000  # ids per statement: far below PostgreSQL's 65,535 parameters and SQLite's 32,766
 DENIED = "Only managers (for their teams' customers) and admins can edit customer fields."
 
 
@@ -100,17 +102,19 @@ def customers_bulk_update(*, user: User, customer_ids: Sequence[int], changes: M
     ids = sorted(set(customer_ids))
     if not ids:
         raise ValidationError("No customers are selected.")
-    allowed = field_editable_customers(user, Customer.objects.filter(pk__in=ids))
-    if allowed.count() != len(ids):
-        raise PermissionDenied(DENIED)
     attnames = {_attname(n): v for n, v in values.items()}
-    # Locked in id order (as the ingestion upsert does), then read: their values before the change.
-    rows = list(
-        Customer.objects.select_for_update()
-        .filter(pk__in=ids)
-        .order_by("pk")
-        .values("pk", "name", *[_attname(n) for n in CUSTOMER_EDIT_FIELDS])
-    )
+    # Locked in id order (as the ingestion upsert does) and read with their values before the change, in
+    # chunks (a statement's parameters are bounded); only those the user may edit come back.
+    rows: list[dict[str, Any]] = []
+    for chunk in chunked(ids, BULK_CHUNK):
+        rows.extend(
+            field_editable_customers(user, Customer.objects.filter(pk__in=list(chunk)))
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .values("pk", "name", *[_attname(n) for n in CUSTOMER_EDIT_FIELDS])
+        )
+    if len(rows) != len(ids):
+        raise PermissionDenied(DENIED)
     now = timezone.now()
     entries: list[AuditEntry] = []
     changed_ids: list[int] = []
@@ -147,8 +151,8 @@ def customers_bulk_update(*, user: User, customer_ids: Sequence[int], changes: M
         )
     if not changed_ids:
         return 0
-    for start in range(0, len(changed_ids), 5000):
-        Customer.objects.filter(pk__in=changed_ids[start : start + 5000]).update(**attnames, updated_at=now)
+    for chunk in chunked(changed_ids, BULK_CHUNK):
+        Customer.objects.filter(pk__in=list(chunk)).update(**attnames, updated_at=now)
     audit.record_many(entries)
     if dirty_ids:
         customers_mark_dirty(customer_ids=dirty_ids)

@@ -286,3 +286,19 @@ def test_api_patch_of_deactivated_csm_email_is_400(admin_client, customer):
         api_url(customer), {"csm_email": gone.email}, content_type="application/json"
     )
     assert response.status_code == 400
+
+
+def test_bulk_matching_more_than_a_chunk(admin_client, csm, monkeypatch):
+    from accounts import editing
+
+    monkeypatch.setattr(editing, "BULK_CHUNK", 2)  # several chunks with a handful of rows
+    CustomerFactory.create_batch(5, csm=csm, segment="SMB")
+    data = {"target": "matching", "segment": "SMB", "licenses": "7", "confirm": "1"}
+    assert admin_client.post(reverse("book_bulk_edit"), data).status_code == 302
+    assert Customer.objects.filter(licenses=7).count() == 5
+    assert AuditEntry.objects.count() == 5
+
+
+def test_bulk_too_many_ticked_is_400(admin_client):
+    data = {"target": "selected", "ids": list(range(1, 1002)), "licenses": "7"}
+    assert admin_client.post(reverse("book_bulk_edit"), data).status_code == 400
