@@ -28,11 +28,13 @@ from core.api import (
 )
 
 from . import search, selectors, services
+from .editing import customer_update
 from .filters import CustomerFilter
 from .models import Contact, Customer, Note, Pulse, Touchpoint
 from .serializers import (
     ContactIngestSerializer,
     CustomerIngestSerializer,
+    CustomerPatchSerializer,
     CustomerSerializer,
     NoteSerializer,
     NoteUpdateSerializer,
@@ -47,6 +49,11 @@ from .services import contacts_upsert, customers_upsert, pulse_log, touchpoint_l
 from .visibility import IsAdminRole
 
 # --- Customers ---
+
+_EDIT_RESPONSES = {
+    400: OpenApiResponse(description="Invalid fields (field → messages); nothing is written."),
+    403: OpenApiResponse(description="Only managers (their teams' customers) and admins edit customers."),
+}
 
 
 class CustomerPagination(PageNumberPagination):
@@ -119,13 +126,28 @@ class CustomerListView(CustomerReadMixin, generics.ListAPIView):
 
 
 class CustomerDetailView(CustomerReadMixin, generics.RetrieveAPIView):
-    """`GET /api/v1/customers/<external_id>/` (any signed-in user)."""
+    """`GET /api/v1/customers/<external_id>/` (any signed-in user) and `PATCH` (managers: their teams'
+    customers; admins: all), which changes CSM, renewal date, stage, licenses or segment, audited."""
 
     filterset_class = None
 
     @extend_schema(summary="One customer")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Edit a customer's fields (managers: their teams'; admins: all)",
+        description="Change `csm_email`, `renewal_date`, `lifecycle_stage`, `licenses` or `segment`; the "
+        "change is kept in the audit log (docs/workspace.md#audit-log). An omitted field is left alone.",
+        request=CustomerPatchSerializer,
+        responses={200: CustomerSerializer, **_EDIT_RESPONSES},
+    )
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        customer = self.get_object()
+        ser = CustomerPatchSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        customer_update(user=request.user, customer=customer, changes=ser.changes())
+        return Response(self.get_serializer(self.get_object()).data)
 
 
 class ContactIngestView(IngestAPIView):

@@ -399,3 +399,74 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_type} {self.object_repr or self.object_id}"
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned to you"
+    TURNED_RED = "turned_red", "Turned red in your book"
+    SURVEY_ANSWERED = "survey_answered", "Survey answered in your book"
+    MENTIONED = "mentioned", "Mentioned in a note"
+
+
+class Notification(models.Model):
+    """One in-app notification (docs/workspace.md#notifications), written by the event subscribers in the
+    transaction of what caused it. `emailed_at` is set when an email (at once or in the digest) carried it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_list"),
+            # The top bar's unread count: a partial index holding only the unread rows.
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread"),
+            # The digest's unsent rows.
+            models.Index(fields=["user"], condition=Q(emailed_at__isnull=True), name="notification_unsent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EmailMode(models.TextChoices):
+    IMMEDIATE = "immediate", "Email each one at once"
+    DIGEST = "digest", "One email a day (digest)"
+    OFF = "off", "No email, in the app only"
+
+
+class NotificationSettings(models.Model):
+    """How a user hears about notifications by email; users without a row get them at once."""
+
+    user = models.OneToOneField(
+        User, primary_key=True, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    email_mode = models.CharField(max_length=10, choices=EmailMode.choices, default=EmailMode.IMMEDIATE)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.email_mode}"
+
+
+class SavedView(models.Model):
+    """A Book filter saved by name (docs/workspace.md#saved-views): the owner's, or shared with the teams the
+    owner belongs to or manages."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=1000, help_text="The Book's query string (filters and sort).")
+    shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_view_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

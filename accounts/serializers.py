@@ -20,6 +20,7 @@ from .models import (
     Sentiment,
     Touchpoint,
     TouchpointKind,
+    User,
 )
 from .services import validate_not_in_future
 
@@ -237,3 +238,36 @@ class SearchResultsSerializer(serializers.Serializer):
     customers = SearchCustomerSerializer(many=True)
     contacts = SearchContactSerializer(many=True)
     notes = SearchTextSerializer(many=True, help_text="Touchpoint and note text hits.")
+
+
+class CustomerPatchSerializer(serializers.Serializer):
+    """`PATCH /api/v1/customers/<external_id>/` (managers: their teams' customers; admins: all): the fields a
+    person edits in the app (docs/workspace.md#editing-in-the-app); an omitted field is left alone."""
+
+    csm_email = fields.EmailField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="An active user; empty or null unassigns.",
+    )
+    renewal_date = fields.DateField(required=False, allow_null=True)
+    lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
+    licenses = fields.IntegerField(min_value=0, max_value=MAX_LICENSES, required=False)
+    segment = fields.CharField(max_length=50, required=False, allow_blank=True, allow_null=True)
+
+    def validate_csm_email(self, value: str | None) -> User | None:
+        if not value:
+            return None
+        user = User.objects.filter(email__iexact=value.strip(), is_active=True).first()
+        if user is None:
+            raise serializers.ValidationError("No active cshub user has this email.")
+        return user
+
+    def validate_segment(self, value: str | None) -> str:
+        return (value or "").strip()
+
+    def changes(self) -> dict[str, Any]:
+        data = dict(self.validated_data)
+        if "csm_email" in data:
+            data["csm"] = data.pop("csm_email")
+        return data

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter
 
-from . import views
+from . import edit_views, notification_views, people_views, views
 from .forms import EmailAuthenticationForm
 
 
@@ -110,4 +110,27 @@ urlpatterns = [
         views.log_delete,
         name="log_delete",
     ),
+    # Editing in the app (docs/workspace.md#editing-in-the-app)
+    path("customers/<external_id:external_id>/edit/", edit_views.customer_edit, name="customer_edit"),
+    path("customers/<external_id:external_id>/contacts/new/", edit_views.contact_edit, name="contact_create"),
+    path(
+        "customers/<external_id:external_id>/contacts/<int:pk>/edit/",
+        edit_views.contact_edit,
+        name="contact_edit",
+    ),
+    path("book/bulk/", edit_views.book_bulk_edit, name="book_bulk_edit"),
+    path("book/views/", edit_views.saved_view_create, name="saved_view_create"),
+    path("book/views/<int:pk>/delete/", edit_views.saved_view_delete, name="saved_view_delete"),
+    # Users and teams (admins; docs/workspace.md#users-and-teams)
+    path("people/users/", people_views.users, name="people_users"),
+    path("people/users/<int:pk>/", people_views.user_edit, name="people_user"),
+    path("people/users/<int:pk>/active/", people_views.user_active, name="people_user_active"),
+    path("people/teams/", people_views.teams, name="people_teams"),
+    path("people/teams/<int:pk>/", people_views.team_edit, name="people_team"),
+    # Notifications (docs/workspace.md#notifications)
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
+    path("notifications/read/", notification_views.notification_read, name="notifications_read_all"),
+    path("notifications/<int:pk>/read/", notification_views.notification_read, name="notification_read"),
+    path("notifications/settings/", notification_views.notification_settings, name="notification_settings"),
 ]

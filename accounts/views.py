@@ -25,12 +25,15 @@ from . import search, selectors, services
 from .audit import entries_for_customer
 from .auditlog import audit_rows
 from .dirty import dirty_since
+from .edit_forms import BulkEditForm
 from .forms import ApiTokenForm, BookFilterForm, NoteForm, PulseForm, TouchpointEditForm, TouchpointForm
 from .models import ApiToken, Customer, Note, Pulse, Touchpoint
+from .saved_views import clean_query, saved_views_for
 from .services import pulse_log, touchpoint_log
 from .tokens import api_token_create
-from .visibility import can_edit_customer, can_edit_log
+from .visibility import can_edit_customer, can_edit_customer_fields, can_edit_log, is_manager_or_admin
 
+BOOK_FILTERS = ("q", "csm", "segment", "stage", "renewal", "band")
 BOOK_CSV_COLUMNS: list[exports.Column] = [
     ("external_id", lambda c: c.external_id),
     ("customer", lambda c: c.name),
@@ -78,7 +81,17 @@ def book(request: HttpRequest) -> HttpResponse:
         "page": page,
         "sort": sort,
         "filtered": filtered,
+        "current_query": clean_query(request.GET.urlencode()),  # what "Save this view" saves
     }
+    if not ui.is_partial(request):  # the saved views menu (docs/workspace.md#saved-views): one query
+        context["saved_views"] = list(saved_views_for(request.user))
+    if is_manager_or_admin(request.user):  # bulk edit; accounts.editing checks each customer
+        context["can_bulk_edit"] = True
+        context["bulk_filters"] = [(k, request.GET[k]) for k in BOOK_FILTERS if request.GET.get(k)]
+        if not ui.is_partial(request):
+            # The CSM picker's people (already read) and oneself: no query of its own; the service checks.
+            people = [*scope.choices, *([] if request.user in scope.choices else [request.user])]
+            context["bulk_form"] = BulkEditForm(csms=people)
     return ui.render_page(request, "accounts/book.html", context, partial="rows")
 
 
@@ -88,6 +101,7 @@ def _customer_context(request: HttpRequest, customer: Customer, **forms) -> dict
         "customer": customer,
         "can_edit": can_edit,
         **_timeline_context(request, customer),
+        "can_edit_fields": can_edit_customer_fields(request.user, customer),
         "contacts": list(customer.contacts.all()),
         "audit_rows": audit_rows(entries_for_customer(customer, limit=AUDIT_PANEL_SIZE)),
         **_panels_context(request, customer),

@@ -253,3 +253,56 @@ class IsAdminRole(permissions.BasePermission):
 def can_manage_integrations(user: User) -> bool:
     """The Integrations page, outbound webhooks and Slack settings: admins only."""
     return is_admin(user)
+
+
+# --- The workspace: editing in the app, people, tasks (docs/workspace.md) ----------------------------------
+
+
+def field_editable_customers(user: User, queryset: CustomerQuerySet | None = None) -> CustomerQuerySet:
+    """The customers whose fields (CSM, renewal date, stage, licenses, segment) and contacts `user` may edit:
+    a manager their teams' customers (and their own), an admin all, a CSM none."""
+    qs = Customer.objects.all() if queryset is None else queryset
+    if not is_manager_or_admin(user):
+        return qs.none()
+    return editable_customers(user, qs)
+
+
+def can_edit_customer_fields(user: User, customer: Customer) -> bool:
+    """Edit a customer's fields and contacts (docs/workspace.md#editing-in-the-app)."""
+    return can_manage_customer(user, customer)
+
+
+def assignable_csms(user: User) -> UserQuerySet:
+    """Whom `user` may make a customer's CSM: an admin any active CSM or manager; a manager their active team
+    members and themselves; a CSM nobody."""
+    if is_admin(user):
+        return User.objects.filter(is_active=True, role__in=[Role.CSM, Role.MANAGER])
+    if is_manager(user):
+        return User.objects.filter(Q(pk__in=team_member_ids(user)) | Q(pk=user.pk), is_active=True)
+    return User.objects.none()
+
+
+def can_manage_people(user: User) -> bool:
+    """The users and teams pages: invite, change role and team, deactivate; create and edit teams."""
+    return is_admin(user)
+
+
+def teammate_ids(user: User) -> UserQuerySet:
+    """Members of the teams `user` belongs to, as a subquery of primary keys."""
+    return User.objects.filter(teams__members=user).values("pk")
+
+
+def task_assignees(user: User) -> UserQuerySet:
+    """To whom `user` may assign or reassign a task: a CSM to themselves or another active CSM of their
+    team; a manager anyone active in their teams, or themselves; an admin any active user."""
+    if not is_signed_in(user):
+        return User.objects.none()
+    if user.role == Role.ADMIN:
+        return User.objects.filter(is_active=True)
+    if user.role == Role.MANAGER:
+        return User.objects.filter(Q(pk__in=team_member_ids(user)) | Q(pk=user.pk), is_active=True)
+    return User.objects.filter(Q(pk=user.pk) | Q(pk__in=teammate_ids(user), role=Role.CSM), is_active=True)
+
+
+def can_assign_task_to(user: User, assignee: User) -> bool:
+    return task_assignees(user).filter(pk=assignee.pk).exists()

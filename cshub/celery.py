@@ -26,6 +26,8 @@ app.conf.beat_schedule = {
     "playbooks-evaluate-fast": {"task": "playbooks.tasks.evaluate_fast", "schedule": crontab(minute="*/5")},
     # Daily at 07:00 TIME_ZONE: one digest email per user who chose the digest for new playbook runs.
     "playbooks-digests": {"task": "playbooks.tasks.digests_send", "schedule": crontab(0, 7)},
+    # Daily at 07:05 TIME_ZONE: the notification digest for users who chose it (docs/workspace.md).
+    "notifications-digest": {"task": "accounts.tasks.notifications_digest", "schedule": crontab(5, 7)},
     # Every 15 minutes: stored first 10 % utilization days made stale by new usage (team time to value).
     "first-utilization-refresh": {
         "task": "metrics.tasks.first_utilization_refresh",

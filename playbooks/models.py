@@ -193,6 +193,9 @@ class Task(models.Model):
         on_delete=models.SET_NULL,
         related_name="playbook_tasks",
     )
+    # Set when a person chose the assignee (an ad-hoc task, a reassignment): the task then stays with them
+    # when its run moves to another assignee (docs/workspace.md#own-tasks).
+    assignee_pinned = models.BooleanField(default=False)
     due_date = models.DateField()
     status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     note = models.TextField(blank=True)
@@ -220,6 +223,9 @@ class EventKind(models.TextChoices):
     REASSIGNED = "reassigned", "Reassigned"
     TASK_DONE = "task_done", "Task done"
     TASK_SKIPPED = "task_skipped", "Task skipped"
+    TASK_ADDED = "task_added", "Task added"
+    TASK_SNOOZED = "task_snoozed", "Task snoozed"
+    TASK_REASSIGNED = "task_reassigned", "Task reassigned"
     NOTIFIED = "notified", "Assignee notified"
     CLOSED = "closed", "Closed"
 

@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,6 +15,9 @@ from accounts.models import Customer, Role, User
 from accounts.visibility import can_work_for, is_manager, is_manager_or_admin, team_member_ids
 
 from .models import Playbook, Run, RunEvent, RunStatus, Task, TaskStatus, Trigger
+
+ADHOC_KEY = "adhoc"  # playbooks.services.own_tasks: the built-in playbook of ad-hoc tasks
+TEAM_TASKS_SHOWN = 10  # per person on the team tasks page, overdue and soonest first
 
 
 def _signed_in(user: User) -> None:
@@ -160,7 +164,8 @@ def library(*, user: User) -> list[Playbook]:
     _signed_in(user)
     triggers = Trigger.objects.annotate(fired=Count("runs")).order_by("pk")
     return list(
-        Playbook.objects.annotate(
+        Playbook.objects.exclude(starter_key=ADHOC_KEY)  # the built-in holder of ad-hoc tasks
+        .annotate(
             runs_total=Count("runs", distinct=True),
             runs_open=Count("runs", filter=Q(runs__status=RunStatus.OPEN), distinct=True),
             runs_done=Count("runs", filter=Q(runs__status=RunStatus.DONE), distinct=True),
@@ -183,3 +188,26 @@ def customers_with_open_run(*, playbook: Playbook, customers: list[Customer]) ->
 
 def open_run_count(*, run_ids: list[int]) -> int:
     return Run.objects.open().filter(pk__in=run_ids).count()
+
+
+def team_open_tasks(*, people: list[User], per_person: int = TEAM_TASKS_SHOWN) -> dict[int, list[Task]]:
+    """Each person's first open tasks (in open runs) by due date: one query, a window numbering each
+    person's tasks so no person's list is cut by another's."""
+    ids = [p.pk for p in people]
+    if not ids:
+        return {}
+    ranked = (
+        Task.objects.filter(assignee_id__in=ids, status=TaskStatus.OPEN, run__status=RunStatus.OPEN)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("assignee_id")], order_by=[F("due_date").asc(), F("pk").asc()]
+            )
+        )
+        .filter(rank__lte=per_person)
+        .select_related("run__customer", "run__playbook")
+        .order_by("assignee_id", "due_date", "pk")
+    )
+    out: dict[int, list[Task]] = {pk: [] for pk in ids}
+    for task in ranked:
+        out[task.assignee_id].append(task)
+    return out

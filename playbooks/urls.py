@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import task_views, views
 
 app_name = "playbooks"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("tasks/notifications/", views.notifications, name="notifications"),
     path("tasks/<int:pk>/complete/", views.task_complete, name="task_complete"),
     path("tasks/<int:pk>/skip/", views.task_skip, name="task_skip"),
+    path("tasks/<int:pk>/snooze/", task_views.task_snooze, name="task_snooze"),
+    path("tasks/<int:pk>/reassign/", task_views.task_reassign, name="task_reassign"),
+    path("customers/<external_id:external_id>/tasks/", task_views.task_add, name="task_add"),
     path("playbooks/", views.library, name="library"),
     path("playbooks/new/", views.playbook_edit, name="new"),
     path("playbooks/assign/", views.assign, name="assign"),

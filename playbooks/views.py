@@ -23,6 +23,7 @@ from accounts.visibility import (
     can_manage_customer,
     editable_customers,
     is_manager_or_admin,
+    task_assignees,
 )
 from core import ui
 
@@ -75,6 +76,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "inbox": selectors.inbox_tasks(user=request.user),
         "note_form": TaskNoteForm(),
         "notify_form": NotificationForm(initial={"mode": pref or NotifyMode.IMMEDIATE}),
+        # reassign choices (docs/workspace.md#own-tasks); the service checks them again
+        "assignees": list(task_assignees(request.user).exclude(pk=request.user.pk).order_by("full_name")),
     }
     return render(request, "playbooks/inbox.html", context)
 
@@ -142,7 +145,10 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_GET
 def team_tasks(request: HttpRequest) -> HttpResponse:
     rows = selectors.team_workload(user=request.user)
-    return render(request, "playbooks/team.html", {"rows": rows})
+    tasks = selectors.team_open_tasks(people=rows)
+    for person in rows:
+        person.open_tasks = tasks.get(person.pk, [])
+    return render(request, "playbooks/team.html", {"rows": rows, "today": timezone.localdate()})
 
 
 # --- Runs ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 - work: complete or skip tasks (by hand or automatically), close runs;
 - assignees: keep the assignees of open runs in line with the customers' CSMs;
 - definitions: configure playbooks and their triggers;
+- own_tasks: ad-hoc tasks on a customer, snooze, reassign (docs/workspace.md#own-tasks);
 - notifications: email assignees about new runs (now or in a daily digest), and their choice between the two.
 
 The names below are the package's public surface (views, API, evaluation, tasks, demo). runs and assignees
@@ -22,6 +23,7 @@ from .notifications import (
     runs_email,
     runs_notify,
 )
+from .own_tasks import task_add, task_reassign, task_snooze
 from .runs import (
     BulkStart,
     NewRun,
@@ -61,8 +63,11 @@ __all__ = [
     "runs_email",
     "runs_notify",
     "runs_reconcile",
+    "task_add",
     "task_complete",
+    "task_reassign",
     "task_skip",
+    "task_snooze",
     "tasks_autocomplete",
     "trigger_delete",
     "trigger_save",

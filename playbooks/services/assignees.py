@@ -10,6 +10,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Role, User
+from core import events
 
 from ..assignment import assignees_for
 from ..models import (
@@ -84,10 +85,24 @@ def runs_reconcile(*, now: dt.datetime | None = None) -> int:
 
 
 def _sync_task_assignees() -> int:
-    """Open tasks of open runs follow their run's assignee."""
-    run_assignee = Run.objects.filter(pk=OuterRef("run_id")).values("assignee_id")[:1]
-    return (
+    """Open tasks of open runs follow their run's assignee, except tasks a person assigned by hand
+    (`assignee_pinned`: an ad-hoc task, a reassignment) while that assignee is active. Each moved task
+    publishes task.assigned (docs/workspace.md#own-tasks)."""
+    stale = (
         Task.objects.filter(status=TaskStatus.OPEN, run__status=RunStatus.OPEN)
         .filter(Q(assignee__isnull=True) | ~Q(assignee_id=F("run__assignee_id")))
-        .update(assignee_id=Subquery(run_assignee))
+        .filter(Q(assignee_pinned=False) | Q(assignee__isnull=True) | Q(assignee__is_active=False))
     )
+    rows = list(stale.values_list("pk", "run__customer_id", "run__assignee_id"))
+    if not rows:
+        return 0
+    run_assignee = Run.objects.filter(pk=OuterRef("run_id")).values("assignee_id")[:1]
+    moved = Task.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
+        assignee_id=Subquery(run_assignee), assignee_pinned=False
+    )
+    for pk, customer_id, assignee_id in rows:
+        if assignee_id:
+            events.publish(
+                "task.assigned", task_id=pk, customer_id=customer_id, assignee_id=assignee_id, by_user_id=None
+            )
+    return moved

@@ -136,7 +136,7 @@ def runs_create(
             now=now,
         )
         by_customer = {r.customer_id: r for r in rows}
-        Task.objects.bulk_create(
+        tasks = Task.objects.bulk_create(
             [
                 Task(
                     run_id=run_id,
@@ -152,6 +152,9 @@ def runs_create(
                 for step in steps
             ],
             batch_size=1000,
+        )
+        _publish_assigned(
+            tasks, customers={run_id: customer_id for run_id, customer_id, _ in inserted}, by=started_by
         )
         who = f"by {started_by.get_full_name()}" if started_by else f"by the trigger “{trigger.describe()}”"
         RunEvent.objects.bulk_create(
@@ -177,6 +180,21 @@ def runs_create(
         else:
             Run.objects.filter(pk__in=[r[0] for r in inserted]).update(notified_at=now)
     return [run_id for run_id, _, _ in inserted]
+
+
+def _publish_assigned(tasks: Sequence[Task], *, customers: dict[int, int], by: User | None) -> None:
+    """task.assigned for each new task with an assignee (docs/architecture.md#events)."""
+    if not events.has_subscribers("task.assigned"):
+        return
+    for task in tasks:
+        if task.assignee_id and task.pk:
+            events.publish(
+                "task.assigned",
+                task_id=task.pk,
+                customer_id=customers[task.run_id],
+                assignee_id=task.assignee_id,
+                by_user_id=by.pk if by else None,
+            )
 
 
 def check_can_assign(*, user: User, customers: Sequence[Customer]) -> None:

@@ -1,0 +1,146 @@
+"""The notification subscribers (playbooks.alerts, docs/workspace.md#notifications), driven by publishing the
+events directly, as the lower layers do."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.db import transaction
+
+from accounts.models import EmailMode, Notification, NotificationKind, NotificationSettings
+from core import events
+from tests.factories import ContactFactory, RunFactory, TaskFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_task_assigned_notifies_the_assignee_and_emails_at_once(
+    csm, manager, customer, django_capture_on_commit_callbacks
+):
+    task = TaskFactory(
+        run=RunFactory(customer=customer), title="Call the sponsor", assignee=csm, assignee_pinned=True
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        events.publish(
+            "task.assigned",
+            task_id=task.pk,
+            customer_id=customer.pk,
+            assignee_id=csm.pk,
+            by_user_id=manager.pk,
+        )
+    n = Notification.objects.get()
+    assert (n.user, n.kind, n.actor) == (csm, NotificationKind.ASSIGNED, manager)
+    assert "Call the sponsor" in n.title
+    assert customer.name in n.title
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [csm.email]
+    n.refresh_from_db()
+    assert n.emailed_at is not None
+
+
+def test_assigning_oneself_notifies_nobody(csm, customer):
+    task = TaskFactory(run=RunFactory(customer=customer), assignee=csm)
+    events.publish(
+        "task.assigned", task_id=task.pk, customer_id=customer.pk, assignee_id=csm.pk, by_user_id=csm.pk
+    )
+    assert not Notification.objects.exists()
+
+
+def test_turned_red_notifies_the_csm_only_on_entering_red(csm, customer):
+    events.publish(
+        "health.band_changed",
+        customer_id=customer.pk,
+        day=dt.date(2026, 12, 1),
+        band="yellow",
+        previous_band="green",
+        score=55,
+    )
+    events.publish(
+        "health.band_changed",
+        customer_id=customer.pk,
+        day=dt.date(2026, 12, 2),
+        band="red",
+        previous_band="yellow",
+        score=31,
+    )
+    n = Notification.objects.get()
+    assert n.user == csm
+    assert n.kind == NotificationKind.TURNED_RED
+    assert n.url == customer.get_absolute_url()
+
+
+def test_survey_answered_notifies_the_csm(csm, customer):
+    contact = ContactFactory(customer=customer, name="Pat Doe")
+    events.publish(
+        "survey.answered", response_id=1, customer_id=customer.pk, contact_id=contact.pk, kind="nps", score=3
+    )
+    n = Notification.objects.get()
+    assert n.user == csm
+    assert n.title == f"Pat Doe of {customer.name} answered NPS with 3"
+
+
+def test_mentions_by_email_local_part(csm, manager, other_csm, customer):
+    UserFactory(email="gone@example.com", is_active=False)
+    text = "Spoke with @manager and @Other.CSM. (cc @gone, not mail@example.com, not @nobody)"
+    events.publish("note.created", note_id=7, customer_id=customer.pk, author_id=csm.pk, text=text)
+    assert set(Notification.objects.values_list("user__email", flat=True)) == {manager.email, other_csm.email}
+    assert Notification.objects.filter(kind=NotificationKind.MENTIONED, actor=csm).count() == 2
+
+
+def test_author_mentioning_themselves_is_not_notified(csm, customer):
+    events.publish("note.created", note_id=1, customer_id=customer.pk, author_id=csm.pk, text="note to @csm")
+    assert not Notification.objects.exists()
+
+
+def test_notification_rolls_back_with_the_publisher(csm, customer):
+    def publisher():
+        with transaction.atomic():
+            events.publish(
+                "health.band_changed",
+                customer_id=customer.pk,
+                day=dt.date(2026, 12, 2),
+                band="red",
+                previous_band="green",
+                score=20,
+            )
+            raise RuntimeError("the publisher fails")
+
+    with pytest.raises(RuntimeError):
+        publisher()
+    assert not Notification.objects.exists()
+
+
+def test_digest_users_get_one_email_a_day(csm, customer, django_capture_on_commit_callbacks):
+    from accounts.notifications import notifications_digest_send
+
+    NotificationSettings.objects.create(user=csm, email_mode=EmailMode.DIGEST)
+    with django_capture_on_commit_callbacks(execute=True):
+        for day in (1, 2):
+            events.publish(
+                "health.band_changed",
+                customer_id=customer.pk,
+                day=dt.date(2026, 12, day),
+                band="red",
+                previous_band="green",
+                score=20,
+            )
+    assert not mail.outbox
+    assert notifications_digest_send() == 1
+    assert len(mail.outbox) == 1
+    assert "daily digest" in mail.outbox[0].subject
+    assert notifications_digest_send() == 0  # nothing sent twice
+
+
+def test_email_off_sends_nothing(csm, customer, django_capture_on_commit_callbacks):
+    NotificationSettings.objects.create(user=csm, email_mode=EmailMode.OFF)
+    with django_capture_on_commit_callbacks(execute=True):
+        events.publish(
+            "health.band_changed",
+            customer_id=customer.pk,
+            day=dt.date(2026, 12, 2),
+            band="red",
+            previous_band="green",
+            score=20,
+        )
+    assert Notification.objects.count() == 1
+    assert not mail.outbox
