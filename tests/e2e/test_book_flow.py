@@ -166,7 +166,7 @@ def test_manager_switches_between_team_and_one_csm(page, screenshot, console_err
     log_in(page, manager.email, PASSWORD)
     expect(page.get_by_role("heading", name="Your team's book")).to_be_visible()
     expect(page.get_by_text("61 customers in your team's book")).to_be_visible()
-    page.get_by_label("CSM").select_option(label="Terry Teammate")
+    page.get_by_label("CSM", exact=True).select_option(label="Terry Teammate")
     expect(page).to_have_url(re.compile(rf"csm={teammate.pk}"))
     expect(page.locator("#book-table tbody tr")).to_have_count(1)
     expect(page.locator("#book-table")).to_contain_text("Teammate Co")

@@ -123,7 +123,7 @@ def test_changed_pages_fit_and_work_at_desktop_and_phone(browser, live_server, s
     assert page.locator('.tile[data-metric="nrr"] .tile__period').inner_text() == period
     expect(page.locator("#bridge-note")).to_contain_text("not $0")
     screenshot(page, "finish-revenue-1440")
-    page.get_by_label("Customers").select_option("all")
+    page.locator("#id_whose").select_option("all")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("h1")).to_have_text("Revenue · All customers")
 
