@@ -252,9 +252,9 @@ def generate() -> None:
         _sql(
             f"""
             INSERT INTO {Task._meta.db_table} ("order", run_id, title, guidance, required_touchpoint_kind, assignee_id,
-                                               due_date, status, note, completed_by_id, completed_at)
+                                               due_date, status, note, completed_by_id, completed_at, assignee_pinned)
             SELECT 1, r.id, 'Call the sponsor', '', '', r.assignee_id, %s::date, 'done', '', r.assignee_id,
-                   r.started_at + interval '1 day'
+                   r.started_at + interval '1 day', false
             FROM {Run._meta.db_table} r
             """,
             [today],

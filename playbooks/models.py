@@ -195,7 +195,8 @@ class Task(models.Model):
     )
     # Set when a person chose the assignee (an ad-hoc task, a reassignment): the task then stays with them
     # when its run moves to another assignee (docs/workspace.md#own-tasks).
-    assignee_pinned = models.BooleanField(default=False)
+    # db_default: raw SQL writers of tasks (benchmarks, bulk paths) need not know the column
+    assignee_pinned = models.BooleanField(default=False, db_default=False)
     due_date = models.DateField()
     status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     note = models.TextField(blank=True)

@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='renewal',
             name='category',
-            field=models.CharField(blank=True, choices=[('commit', 'Commit'), ('likely', 'Likely'), ('at_risk', 'At risk'), ('lost', 'Lost')], default='', max_length=10),
+            field=models.CharField(blank=True, choices=[('commit', 'Commit'), ('likely', 'Likely'), ('at_risk', 'At risk'), ('lost', 'Lost')], db_default='', default='', max_length=10),
         ),
         migrations.AddField(
             model_name='renewal',
@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='renewal',
             name='forecast_note',
-            field=models.CharField(blank=True, default='', max_length=500),
+            field=models.CharField(blank=True, db_default='', default='', max_length=500),
         ),
         migrations.AddField(
             model_name='renewal',

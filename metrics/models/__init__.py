@@ -201,11 +201,14 @@ class Renewal(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     renewed_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     # The forecast (docs/renewals.md): set by the customer's CSM (their manager, an admin).
-    category = models.CharField(max_length=10, choices=ForecastCategory.choices, blank=True, default="")
+    # db_default on the forecast columns: raw SQL writers of renewals (benchmarks) need not know them
+    category = models.CharField(
+        max_length=10, choices=ForecastCategory.choices, blank=True, default="", db_default=""
+    )
     expected_arr_override = models.DecimalField(
         max_digits=14, decimal_places=2, null=True, blank=True, help_text="Replaces the category's rule."
     )
-    forecast_note = models.CharField(max_length=500, blank=True, default="")
+    forecast_note = models.CharField(max_length=500, blank=True, default="", db_default="")
     # The expected ARR as it stood when the outcome was recorded (the forecast that accuracy is judged by);
     # null while pending. metrics.renewal_rules.freeze_sql writes it.
     closed_expected_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
