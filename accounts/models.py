@@ -443,12 +443,18 @@ class EmailMode(models.TextChoices):
 
 
 class NotificationSettings(models.Model):
-    """How a user hears about notifications by email; users without a row get them at once."""
+    """How a user hears about notifications: by email (users without a row get them at once) and in their
+    team's Slack channel (docs/workspace.md#notifications)."""
 
     user = models.OneToOneField(
         User, primary_key=True, on_delete=models.CASCADE, related_name="notification_settings"
     )
     email_mode = models.CharField(max_length=10, choices=EmailMode.choices, default=EmailMode.IMMEDIATE)
+    slack = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="Also post what is assigned to me or mentions me to my team's Slack channel, where set up.",
+    )
 
     def __str__(self) -> str:
         return f"{self.user}: {self.email_mode}"

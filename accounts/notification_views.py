@@ -20,6 +20,11 @@ from .models import EmailMode
 
 class EmailModeForm(forms.Form):
     email_mode = forms.ChoiceField(label="Email me", choices=EmailMode.choices, widget=forms.RadioSelect)
+    slack = forms.BooleanField(
+        label="Also post what is assigned to me or mentions me to my team's Slack channel",
+        required=False,
+        help_text="Where an admin has set up a Slack channel for your team (or a default one).",
+    )
 
 
 @login_required
@@ -52,10 +57,16 @@ def notification_read(request: HttpRequest, pk: int | None = None) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HttpRequest) -> HttpResponse:
     form = EmailModeForm(
-        request.POST or None, initial={"email_mode": notifications.email_mode_of(request.user)}
+        request.POST or None,
+        initial={
+            "email_mode": notifications.email_mode_of(request.user),
+            "slack": notifications.slack_wanted(request.user),
+        },
     )
     if request.method == "POST" and form.is_valid():
-        notifications.notification_settings_set(user=request.user, email_mode=form.cleaned_data["email_mode"])
+        notifications.notification_settings_set(
+            user=request.user, email_mode=form.cleaned_data["email_mode"], slack=form.cleaned_data["slack"]
+        )
         messages.success(request, "Notification settings saved.")
         return redirect("notification_settings")
     status = 400 if form.errors else 200

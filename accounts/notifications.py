@@ -23,6 +23,8 @@ from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core import events
+
 from .enqueue import notification_email_on_commit
 from .models import EmailMode, Notification, NotificationSettings, User
 
@@ -75,6 +77,10 @@ def notify(
         )
         for pk in sorted(active)
     )
+    events.publish_many(
+        "notification.created",
+        [{"notification_id": r.pk, "user_id": r.user_id, "kind": r.kind} for r in rows],
+    )
     if not email:
         return rows
     not_immediate = set(
@@ -117,11 +123,21 @@ def email_mode_of(user: User) -> str:
     return row.email_mode if row else EmailMode.IMMEDIATE
 
 
-def notification_settings_set(*, user: User, email_mode: str) -> NotificationSettings:
-    """At once, a daily digest, or no email."""
+def slack_wanted(user: User) -> bool:
+    row = NotificationSettings.objects.filter(user=user).first()
+    return row.slack if row else True
+
+
+def notification_settings_set(
+    *, user: User, email_mode: str, slack: bool | None = None
+) -> NotificationSettings:
+    """At once, a daily digest, or no email; and whether personal notifications also go to Slack."""
     if email_mode not in EmailMode.values:
         raise ValidationError({"email_mode": "Choose how to get notification emails."})
-    row, _ = NotificationSettings.objects.update_or_create(user=user, defaults={"email_mode": email_mode})
+    defaults: dict = {"email_mode": email_mode}
+    if slack is not None:
+        defaults["slack"] = bool(slack)
+    row, _ = NotificationSettings.objects.update_or_create(user=user, defaults=defaults)
     return row
 
 

@@ -30,6 +30,8 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "customer.churned": ("customer_id", "day"),
     # a note was written on a customer (its text, for @mentions)
     "note.created": ("note_id", "customer_id", "author_id", "text"),
+    # an in-app notification was written for a person (Slack delivers the personal ones where set up)
+    "notification.created": ("notification_id", "user_id", "kind"),
 }
 
 Subscriber = Callable[..., Any]

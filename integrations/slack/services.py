@@ -2,7 +2,10 @@
 
 Three events post to Slack: a playbook run started, a customer's band turned red, and an NPS detractor answer
 (0 to 6). The message goes to the channel of the team of the customer's CSM (the first of their teams by
-name that has one), else to the default channel; with neither, nothing is sent. Messages are rows written in
+name that has one), else to the default channel; with neither, nothing is sent. And the personal
+notifications that concern one person — a task assigned to them, a note mentioning them — go to the channel
+of that person's team (else the default), naming them, unless they turned it off in their notification
+settings (docs/workspace.md#notifications). Messages are rows written in
 the event's transaction and sent after commit through the outbox, retried like outbound webhooks
 (integrations.outbound). Incoming-webhook URLs are secrets: pages show only their last characters.
 """
@@ -14,13 +17,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts import audit
-from accounts.models import Customer, Team, User
+from accounts.models import Customer, Notification, NotificationKind, NotificationSettings, Team, User
 from accounts.visibility import can_manage_integrations
 
 from .. import activity, outbound
@@ -77,9 +81,14 @@ def slack_channel_set(*, user: User, team: Team | None, webhook_url: str) -> Sla
 def channel_for(customer_id: int) -> SlackChannel | None:
     """The team channel of the customer's CSM, else the default (two queries)."""
     csm_id = Customer.objects.filter(pk=customer_id).values_list("csm_id", flat=True).first()
+    return channel_for_user(csm_id)
+
+
+def channel_for_user(user_id: int | None) -> SlackChannel | None:
+    """The channel of the first team (by name) the user is in or manages that has one, else the default."""
     wanted = Q(team__isnull=True)
-    if csm_id:
-        wanted |= Q(team__members=csm_id) | Q(team__manager=csm_id)
+    if user_id:
+        wanted |= Q(team__members=user_id) | Q(team__manager=user_id)
     channels = list(SlackChannel.objects.select_related("team").filter(wanted).distinct())
     by_team = sorted((c for c in channels if c.team_id), key=lambda c: c.team.name)
     if by_team:
@@ -180,3 +189,46 @@ def slack_messages_retry_due(*, now: dt.datetime | None = None) -> int:
         for pk in ids:
             slack_deliver_on_commit(message_id=pk)
     return len(ids)
+
+
+# The personal notifications Slack carries: the team-wide ones (red, detractor) already post for everyone.
+PERSONAL_KINDS = (NotificationKind.ASSIGNED, NotificationKind.MENTIONED)
+
+
+def slack_notifications_received(*, event: str, payloads: Sequence[dict[str, Any]]) -> int:
+    """core.events batch subscriber of "notification.created": a SlackMessage per personal notification whose
+    person wants Slack and has a channel, in the notification's transaction; returns how many. One query
+    when no channel is set up."""
+    wanted = [p for p in payloads if p["kind"] in PERSONAL_KINDS]
+    if not wanted or not SlackChannel.objects.exists():
+        return 0
+    off = set(
+        NotificationSettings.objects.filter(
+            user_id__in={p["user_id"] for p in wanted}, slack=False
+        ).values_list("user_id", flat=True)
+    )
+    notes = Notification.objects.select_related("user").in_bulk(
+        [p["notification_id"] for p in wanted if p["user_id"] not in off]
+    )
+    sent = 0
+    for note in notes.values():
+        if note.emailed_at is not None:  # told by another message already (a new run's, which Slack also gets)
+            continue
+        channel = channel_for_user(note.user_id)
+        if channel is None:
+            continue
+        who = escaped(note.user.get_full_name() or note.user.email)
+        link = f" <{settings.SITE_URL}{note.url}|Open>" if note.url else ""
+        text = f":bell: For *{who}*: {escaped(note.title)}.{link}"
+        now = timezone.now()
+        message = SlackMessage.objects.create(
+            channel=channel,
+            event=event,
+            payload={"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]},
+            created_at=now,
+            next_attempt_at=now,
+            retry_until=now + outbound.RETRY_FOR,
+        )
+        slack_deliver_on_commit(message_id=message.pk)
+        sent += 1
+    return sent

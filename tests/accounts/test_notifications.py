@@ -69,8 +69,17 @@ def test_mark_read_redirects_only_on_site(csm_client, csm):
 
 
 def test_settings_page_saves_the_mode_and_rejects_bad_input(csm_client, csm):
+    page = csm_client.get(reverse("notification_settings")).content.decode()
+    assert 'name="slack"' in page
+    assert (
+        "checked" in page[page.index('name="slack"') - 200 : page.index('name="slack"') + 200]
+    )  # on by default
     assert csm_client.post(reverse("notification_settings"), {"email_mode": "digest"}).status_code == 302
-    assert NotificationSettings.objects.get(user=csm).email_mode == EmailMode.DIGEST
+    row = NotificationSettings.objects.get(user=csm)
+    assert row.email_mode == EmailMode.DIGEST
+    assert row.slack is False  # the box was left unticked
+    csm_client.post(reverse("notification_settings"), {"email_mode": "digest", "slack": "on"})
+    assert NotificationSettings.objects.get(user=csm).slack is True
     assert csm_client.post(reverse("notification_settings"), {"email_mode": "pigeon"}).status_code == 400
 
 

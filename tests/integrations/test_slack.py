@@ -136,3 +136,29 @@ def test_channel_urls_are_admin_only_audited_masked_and_removable(admin_user, ma
     slack_channel_set(user=admin_user, team=None, webhook_url="")
     assert not SlackChannel.objects.exists()
     assert AuditEntry.objects.filter(object_type="slackchannel").count() == 2  # set, removed
+
+
+def test_a_mention_goes_to_the_persons_team_channel_unless_they_turned_slack_off(
+    admin_user, manager, csm, customer, slack, django_capture_on_commit_callbacks, settings
+):
+    from accounts.notifications import notification_settings_set
+    from accounts.services import note_log
+
+    team = csm.teams.get()
+    slack_channel_set(user=admin_user, team=team, webhook_url=f"{slack.url}/services/T1/B1/north")
+    local = csm.email.split("@")[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        note = note_log(user=manager, customer=customer, text=f"@{local} please call them <b>today</b>")
+    [got] = slack.received
+    assert got.path == "/services/T1/B1/north"
+    text = got.json()["text"]
+    assert text.startswith(
+        ":bell: For *Casey Csm*: Maria Manager mentioned you in a note on Northwind Traders"
+    )
+    assert f"<{settings.SITE_URL}/customers/NW-1/#note-{note.pk}|Open>" in text
+
+    notification_settings_set(user=csm, email_mode="off", slack=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        note_log(user=manager, customer=customer, text=f"@{local} and again")
+    assert len(slack.received) == 1  # turned off: nothing more
+    assert SlackMessage.objects.count() == 1
