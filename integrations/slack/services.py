@@ -212,7 +212,8 @@ def slack_notifications_received(*, event: str, payloads: Sequence[dict[str, Any
     )
     sent = 0
     for note in notes.values():
-        if note.emailed_at is not None:  # told by another message already (a new run's, which Slack also gets)
+        # Told by another message already: a task a new run assigned is in the run's own Slack message.
+        if note.emailed_at is not None:
             continue
         channel = channel_for_user(note.user_id)
         if channel is None:
