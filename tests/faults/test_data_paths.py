@@ -121,4 +121,4 @@ def test_a_big_csv_upload_answers_at_once_and_a_worker_imports_it(celery_app, ad
     assert (job.rows_validated, job.rows_written, job.counts["created"]) == (20_000, 20_000, 20_000)
     assert MrrEntry.objects.count() == 20_000
     assert ledger_link_mismatches() == 0
-    assert b"Imported 20000 mrr rows" in client.get(response["Location"]).content
+    assert b"Imported 20000 rows (MRR ledger):" in client.get(response["Location"]).content
