@@ -207,9 +207,9 @@ def test_two_concurrent_posts_store_exactly_one_response():
 
 
 def test_answer_post_is_one_statement_on_postgresql(django_assert_max_num_queries):
-    """The hot public path: no SELECT FOR UPDATE/INSERT/UPDATE round trips, one statement for the answer. What
-    listens to `survey.answered` (the CSM's notification, Slack, outbound webhooks: docs/architecture.md#events)
-    adds its own few reads and rows in the same transaction, and nothing more."""
+    """The hot public path: no SELECT FOR UPDATE/INSERT/UPDATE round trips, one statement for the answer.
+    What listens to `survey.answered` (the CSM's notification, Slack, outbound webhooks; see
+    docs/architecture.md#events) adds its own few reads and rows in the same transaction, nothing more."""
     require_postgres()
     invitation, token = invitation_with_token()
     client = Client()
