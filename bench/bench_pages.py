@@ -23,12 +23,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import setup_django  # noqa: E402
+from bench.common import open_database, setup_django  # noqa: E402
 
 CUSTOMERS = 100_000
 BIG_BOOK = 2_000
@@ -38,25 +37,6 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", "50"))
 WARMUP = 3
 TARGET_MEDIAN_MS = 300
 TARGET_P95_MS = 600
-
-
-def _database() -> tuple[str, bool]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench_pages needs DATABASE_URL pointing at PostgreSQL (it creates its own database there)")
-    import psycopg
-
-    parsed = urlparse(url)
-    name = os.environ.get("BENCH_PAGES_DB", "cshub_bench_pages")
-    admin_url = urlunparse(parsed._replace(path="/postgres"))
-    reuse = os.environ.get("BENCH_PAGES_REUSE") == "1"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not (reuse and exists):
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-            reuse = False
-    return urlunparse(parsed._replace(path=f"/{name}")), reuse
 
 
 def _sql(statement: str, params: list | None = None) -> None:
@@ -298,7 +278,12 @@ def _measure(client, url: str) -> tuple[list[float], list[int]]:
 
 
 def main() -> int:
-    url, reused = _database()
+    url, reused = open_database(
+        script="bench_pages",
+        default_name="cshub_bench_pages",
+        db_env="BENCH_PAGES_DB",
+        reuse_env="BENCH_PAGES_REUSE",
+    )
     setup_django(url)
     from django.test import Client
 

@@ -24,12 +24,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import setup_django  # noqa: E402
+from bench.common import open_database, setup_django  # noqa: E402
 
 CUSTOMERS = 100_000
 IN_QUARTER = 25_000
@@ -40,27 +39,6 @@ WEEKS = 13
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "30"))
 WARMUP = 3
 TARGET_P95_MS = 300
-
-
-def _database() -> tuple[str, bool]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench_renewals needs DATABASE_URL pointing at PostgreSQL (it creates its own database there)"
-        )
-    import psycopg
-
-    parsed = urlparse(url)
-    name = os.environ.get("BENCH_DB", "cshub_bench_renewals")
-    admin_url = urlunparse(parsed._replace(path="/postgres"))
-    reuse = os.environ.get("BENCH_REUSE") == "1"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not (reuse and exists):
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-            reuse = False
-    return urlunparse(parsed._replace(path=f"/{name}")), reuse
 
 
 def _sql(statement: str, params: list | None = None) -> None:
@@ -209,7 +187,7 @@ def _measure(client, url: str) -> tuple[list[float], list[int]]:
 
 
 def main() -> int:
-    url, reused = _database()
+    url, reused = open_database(script="bench_renewals", default_name="cshub_bench_renewals")
     setup_django(url)
     from django.db import connection
     from django.test import Client

@@ -29,12 +29,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import setup_django  # noqa: E402
+from bench.common import open_database, setup_django  # noqa: E402
 
 CUSTOMERS = int(os.environ.get("BENCH_WORKSPACE_CUSTOMERS", "100000"))  # smaller to try the script out
 TOUCHPOINTS_PER_CUSTOMER = 6
@@ -59,27 +58,6 @@ FIRST = "Ada Ben Cleo Dan Eva Finn Gia Hugo Ines Jon Kai Lena Milo Nora Otto Pia
 LAST = "Adams Baker Chen Diaz Evans Fischer Garcia Hansen Ito Jones Kim Lopez Meyer Novak Olsen Patel Quinn Rossi Smith Tanaka Ueda Vogel Weber Young Zhang".split()
 NAME_A = "Acme Blue Cobalt Delta Ember Falcon Granite Harbor Indigo Juniper Kestrel Lumen Maple Nimbus Orchid Pioneer Quartz Raven Summit Tidal".split()
 NAME_B = "Analytics Bank Cloud Dynamics Energy Foods Group Health Industries Labs Logistics Media Networks Partners Retail Robotics Software Systems Travel Works".split()
-
-
-def _database() -> tuple[str, bool]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench_workspace needs DATABASE_URL pointing at PostgreSQL (it creates its own database there)"
-        )
-    import psycopg
-
-    parsed = urlparse(url)
-    name = os.environ.get("BENCH_WORKSPACE_DB", "cshub_bench_workspace")
-    admin_url = urlunparse(parsed._replace(path="/postgres"))
-    reuse = os.environ.get("BENCH_WORKSPACE_REUSE") == "1"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not (reuse and exists):
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-            reuse = False
-    return urlunparse(parsed._replace(path=f"/{name}")), reuse
 
 
 def _sql(statement: str, params: list | None = None) -> None:
@@ -310,7 +288,12 @@ def _p95(times: list[float]) -> float:
 
 
 def main() -> int:
-    url, reused = _database()
+    url, reused = open_database(
+        script="bench_workspace",
+        default_name="cshub_bench_workspace",
+        db_env="BENCH_WORKSPACE_DB",
+        reuse_env="BENCH_WORKSPACE_REUSE",
+    )
     setup_django(url)
     from django.db import connection
     from django.test import Client
