@@ -12,7 +12,10 @@ latent health). This one tells another, so that a health model is not judged by 
   what predicts churn is the MIX: a utility that rises with the wanted behaviours and falls with the
   unwanted ones, as in behaviour-driven churn simulators.
 - Each month the rates drift (mean-reverting), the utility is recomputed and a churn is drawn from
-  base * exp(-utility + newness + noise): accounts in their first two months churn several times as often.
+  base * exp(-utility + newness + noise). The rates are set to what the health issue measured on an
+  external behaviour-driven population (not this one): about 7 % of accounts leave within their first
+  month, about 1 % a month after three months, so new accounts churn several times as often and about half
+  of the churners leave in their first two months.
   Usage continues unchanged up to the churn day (no fading before leaving), so only levels warn, not trends.
 - Accounts arrive through the whole period (a third exist before it), so many are young at any as-of date.
 
@@ -40,7 +43,11 @@ KEY = ("post", "comment", "share")
 MEAN_RATE = np.array([12.0, 18.0, 5.0, 30.0, 60.0, 70.0, 6.0, 1.5])
 UTILITY = np.array([0.45, 0.35, 0.35, 0.25, 0.15, -0.35, -0.45, -0.55])
 PLANS = (("Basic", 29.0, 0.5), ("Pro", 79.0, 0.35), ("Team", 199.0, 0.15))
-BASE_CHURN = 0.03  # monthly, at utility 0 and after the first months
+BASE_CHURN = 0.004  # monthly, at utility 0 and after the first months (about 1 % on average with the spread)
+# exp(newness) multiplies the month's hazard of an account in its first 30, 60 and 90 days (its tenure at the
+# month's start; an account that starts during the month counts as in its first 30 days).
+NEWNESS = ((30, np.log(8.0)), (60, np.log(4.0)), (90, np.log(2.0)))
+FIRST_CHURN_DAY = 7  # an account can leave from its 8th day
 ACTIVE_DAY_SHARE = (0.25, 0.9)  # share of days with any activity, per account (uniform)
 
 
@@ -81,11 +88,13 @@ def generate(*, customers: int, months: int, seed: int, end: dt.date, tz: ZoneIn
         tenure = hi_m - contract_start
         # Utility from the mix: the standardised taste (busyness cancels out of the balance).
         utility = (z - busy[:, None]) @ UTILITY * 2.0
-        newness = np.where(tenure < 60, 1.4, np.where(tenure < 120, 0.7, 0.0))
+        newness = np.zeros(n)
+        for days, boost in reversed(NEWNESS):
+            newness = np.where(lo_m - contract_start < days, boost, newness)
         hazard = BASE_CHURN * np.exp(-utility + newness + rng.normal(0, 0.5, n))
-        can = alive & (tenure > 14)
+        can = alive & (tenure > FIRST_CHURN_DAY)
         churns = can & (rng.random(n) < 1 - np.exp(-hazard))
-        first = np.maximum(lo_m, contract_start + 15)
+        first = np.maximum(lo_m, contract_start + FIRST_CHURN_DAY + 1)
         day = first + (rng.random(n) * np.maximum(hi_m - first + 1, 1)).astype(int)
         churn_day = np.where(churns, np.minimum(day, hi_m), churn_day)
         for i in np.flatnonzero(churns):

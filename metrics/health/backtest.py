@@ -320,6 +320,9 @@ class EarlyWarning:
     warned: int  # red or yellow `lead_days` before
     share: float | None
     not_paying: int  # not paying `lead_days` before (count as not warned)
+    # warned among the churners that were paying `lead_days` before (a customer that signed up less than
+    # `lead_days` before leaving cannot be warned that far ahead)
+    share_of_paying: float | None
     unscored: int  # paying but not enough data (count as not warned)
     alarm_rate: float | None  # share of the scored customer-rows that are red or yellow
     scored_rows: int
@@ -366,6 +369,7 @@ def collect(
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
     snapshots: bool = True,
+    as_of_dates: Sequence[dt.date] | None = None,
 ) -> Collected:
     """Gather the readings of `config`'s enabled factors for every customer paying on each as-of date of
     [start, end], chunk by chunk through the engine's `gather` (exactly what the recompute reads for that
@@ -378,8 +382,18 @@ def collect(
 
     `workers` dates are read at once, each on its own database connection (threads: the time goes into SQL,
     which runs outside the GIL); default `settings.CSHUB_BACKTEST_WORKERS` on PostgreSQL outside a
-    transaction, else 1 (a thread's connection would not see a test's uncommitted rows; SQLite serialises)."""
-    as_of_dates = month_starts(start, end)
+    transaction, else 1 (a thread's connection would not see a test's uncommitted rows; SQLite serialises).
+
+    `as_of_dates`: a grid of one's own instead of the month starts of [start, end] (a benchmark that judges
+    the early warning on every day, as a daily recompute shows it); the early warning then looks at the last
+    grid date on or before each churn date minus `lead`, over churn dates `lead` days after the first grid
+    date to `lead` days after the last."""
+    grid_end = None
+    if as_of_dates is None:
+        as_of_dates = month_starts(start, end)
+    else:
+        as_of_dates = sorted(set(as_of_dates))
+        grid_end = as_of_dates[-1] + dt.timedelta(days=1) if as_of_dates else None
     keys = tuple(f.key for f in config.active)
     ledgers = _ledgers()
     ids = sorted(ledgers)
@@ -444,7 +458,7 @@ def collect(
         pos = int(np.searchsorted(customers, cid))
         return int(offsets[d]) + pos if pos < customers.size and customers[pos] == cid else -1
 
-    window, warning_rows = _warning_rows(ledgers, as_of_dates, row_of, lead=lead)
+    window, warning_rows = _warning_rows(ledgers, as_of_dates, row_of, lead=lead, grid_end=grid_end)
     k = len(keys)
     return Collected(
         as_of_dates=as_of_dates,
@@ -572,7 +586,12 @@ def _on_own_connection(fn: Callable[[int], Any]) -> Callable[[int], Any]:
 
 
 def _warning_rows(
-    ledgers: dict[int, Ledger], as_of_dates: list[dt.date], row_of: Callable[[int, int], int], *, lead: int
+    ledgers: dict[int, Ledger],
+    as_of_dates: list[dt.date],
+    row_of: Callable[[int, int], int],
+    *,
+    lead: int,
+    grid_end: dt.date | None = None,
 ) -> tuple[tuple[dt.date, dt.date], list[int]]:
     """Early warning on the as-of grid (docs/health.md#backtest): each churn event C whose C - lead falls
     in [first as-of date, the month after the last) looks at the customer on the last as-of date on or
@@ -581,7 +600,8 @@ def _warning_rows(
     if not as_of_dates:
         return (dt.date.min, dt.date.min), []
     gap = dt.timedelta(days=lead)
-    window = (as_of_dates[0] + gap, _next_month(as_of_dates[-1]) + gap - dt.timedelta(days=1))
+    after_last = grid_end or _next_month(as_of_dates[-1])  # the grid's next date after its last
+    window = (as_of_dates[0] + gap, after_last + gap - dt.timedelta(days=1))
     out = []
     for cid in sorted(ledgers):
         for churn in ledgers[cid].churn_dates():
@@ -778,6 +798,7 @@ def evaluate(
             warned=warned,
             share=warned / churners if churners else None,
             not_paying=int((lead_bands == -1).sum()),
+            share_of_paying=warned / paying if (paying := int((lead_bands != -1).sum())) else None,
             unscored=int((lead_bands == 0).sum()),
             alarm_rate=alarms / scored if scored else None,
             scored_rows=scored,

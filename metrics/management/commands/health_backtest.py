@@ -117,7 +117,8 @@ def render(report: BacktestReport) -> str:
         f"== Early warning ({ew.lead_days} days before the churn date, "
         f"churns {ew.window_start} to {ew.window_end})",
         f"churners {ew.churners}, warned (red or yellow) {ew.warned}: {_pct(ew.share)}; "
-        f"not paying then {ew.not_paying}, not enough data then {ew.unscored}",
+        f"not paying then {ew.not_paying}, not enough data then {ew.unscored}; "
+        f"warned of those paying then: {_pct(ew.share_of_paying)}",
         f"alarm rate (red or yellow among {ew.scored_rows} scored rows): {_pct(ew.alarm_rate)}",
     ]
     return "\n".join(lines)

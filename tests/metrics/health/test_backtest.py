@@ -19,6 +19,7 @@ from metrics.health.backtest import (
     calibration,
     collect,
     early_warning_share,
+    evaluate,
     lift,
     month_starts,
     percentile,
@@ -242,9 +243,27 @@ def test_population_report_equals_the_hand_computation(population):
     ew = report.early_warning
     assert (ew.churners, ew.warned, ew.not_paying, ew.unscored) == (4, 2, 1, 0)
     assert ew.share == pytest.approx(2 / 4)
+    assert ew.share_of_paying == pytest.approx(2 / 3)  # the one not paying then could not be warned
     assert (ew.window_start, ew.window_end) == (D(2026, 1, 31), D(2026, 4, 30))
     # alarm rate: red or yellow among the 12 scored rows: B x2, F, C x3
     assert (ew.scored_rows, ew.alarm_rate) == (12, 0.5)
+
+
+def test_a_grid_of_ones_own_looks_at_the_exact_lead_day(population):
+    # The grid Jan 21, Feb 13, Feb 18 (as a daily recompute would show those days): churns from Jan 21 + 30 to
+    # Feb 18 + 30 count: B (Feb 20) is looked at on Jan 21 (pulse 2 of Dec 31: red), C (Mar 15) on Feb 13
+    # (pulse 3 of Jan 31: yellow), E (Mar 20) on Feb 18 (pulse 4: green); G (Feb 15) and D fall outside.
+    model, _ = population
+    config = ModelConfig.of(model)
+    days = [D(2026, 2, 18), D(2026, 1, 21), D(2026, 2, 13), D(2026, 2, 13)]  # order and repeats do not matter
+    data = collect(config, start=START, end=END, as_of_dates=days)
+    assert data.as_of_dates == [D(2026, 1, 21), D(2026, 2, 13), D(2026, 2, 18)]
+    assert data.window == (D(2026, 2, 20), D(2026, 3, 20))
+    ew = evaluate(config, data, horizons=(30,), resamples=0).early_warning
+    assert (ew.churners, ew.warned, ew.not_paying, ew.unscored) == (3, 2, 0, 0)
+    assert ew.share == ew.share_of_paying == pytest.approx(2 / 3)
+    # Jan 21: A B C E (D left Jan 20); Feb 13: A B C E F G (F from Feb 10); Feb 18: G left on Feb 15
+    assert data.size == 4 + 6 + 5
 
 
 def test_bootstrap_interval_of_a_run_is_identical_for_the_same_seed(population):
@@ -351,6 +370,7 @@ EARLY_WARNING_KEYS = {
     "warned",
     "share",
     "not_paying",
+    "share_of_paying",
     "unscored",
     "alarm_rate",
     "scored_rows",
