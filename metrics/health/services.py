@@ -30,7 +30,7 @@ from .nightly import health_day_hooks_sent, health_day_recomputed
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FACTORS = [  # the default model v3 (docs/health.md#the-default-model), as migration 0014 installs it
+DEFAULT_FACTORS = [  # the default model v4's (docs/health.md#the-default-model), as 0016 installs it
     ("license_utilization", 12, 0.0, 0.8),
     ("relative_usage", 12, 10.0, 60.0),
     ("usage_trend", 4, 0.5, 1.0),
@@ -44,6 +44,8 @@ DEFAULT_FACTORS = [  # the default model v3 (docs/health.md#the-default-model), 
     ("pulse", 8, 1.0, 5.0),
     ("engagement", 8, 60.0, 14.0),
 ]
+# v4's green, yellow and leave margin: v3's weights with green from 64 (docs/health.md#the-default-model)
+DEFAULT_THRESHOLDS = (Decimal(64), Decimal(40), Decimal(3))
 
 # Customers per transaction / Celery task: ~15 queries and ~40 MB of memory each. Large enough that a task's
 # fixed costs (a new database connection per task under Celery's Django fixup, query planning) stay small
@@ -344,9 +346,9 @@ def health_model_current() -> HealthModel:
                     {"key": key, "weight": w, "bad": bad, "good": good, "enabled": True}
                     for key, w, bad, good in DEFAULT_FACTORS
                 ],
-                green=Decimal(70),
-                yellow=Decimal(40),
-                margin=Decimal(3),
+                green=DEFAULT_THRESHOLDS[0],
+                yellow=DEFAULT_THRESHOLDS[1],
+                margin=DEFAULT_THRESHOLDS[2],
                 note="Default model (docs/health.md)",
             )
     except IntegrityError:  # created concurrently by another process: use theirs

@@ -1,5 +1,6 @@
-"""Default models v2 and v3 (docs/health.md#the-default-model): migrations 0010 and 0014 install them as new
-versions over the shipped v1 and v2 only; the customer page and the model editor show their new factors."""
+"""Default models v2, v3 and v4 (docs/health.md#the-default-model): migrations 0010, 0014 and 0016 install
+them as new versions over the shipped v1, v2 and v3 only; the customer page and the model editor show their
+new factors."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
-from metrics.health.services import DEFAULT_FACTORS, health_model_create, health_recompute
+from metrics.health.services import DEFAULT_FACTORS, DEFAULT_THRESHOLDS, health_model_create, health_recompute
 from metrics.models import HealthModel, HealthSnapshot
 from metrics.services import mrr_ledger_relink
 from tests.factories import CustomerFactory, MrrEntryFactory, PulseFactory
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.django_db
 
 MIGRATION = import_module("metrics.migrations.0010_health_default_model_v2")
 V3 = import_module("metrics.migrations.0014_health_default_model_v3")
+V4 = import_module("metrics.migrations.0016_health_default_model_v4")
 TODAY = timezone.localdate()
 
 
@@ -29,21 +31,31 @@ def factors_of(model: HealthModel) -> list[tuple[str, float, float, float]]:
     return [(f.key, float(f.weight), f.bad, f.good) for f in model.factors.order_by("position")]
 
 
-def test_fresh_database_runs_v3_and_keeps_v2_and_v1_in_history():
+def test_fresh_database_runs_v4_and_keeps_v3_v2_and_v1_in_history():
     current = HealthModel.objects.current()
     assert factors_of(current) == [(k, float(w), b, g) for k, w, b, g in DEFAULT_FACTORS]
     assert factors_of(current) == [(k, float(w), b, g) for k, w, b, g in V3.V3_FACTORS]
     assert sum(w for _, w, _, _ in DEFAULT_FACTORS) == 100
-    assert (current.green_threshold, current.yellow_threshold, current.hysteresis_margin) == (70, 40, 3)
-    v2 = HealthModel.objects.get(version=current.version - 1)
+    assert (current.green_threshold, current.yellow_threshold, current.hysteresis_margin) == (64, 40, 3)
+    assert (
+        current.green_threshold,
+        current.yellow_threshold,
+        current.hysteresis_margin,
+    ) == DEFAULT_THRESHOLDS
+    v3 = HealthModel.objects.get(version=current.version - 1)
+    assert factors_of(v3) == factors_of(current)
+    assert (v3.green_threshold, v3.yellow_threshold, v3.hysteresis_margin) == (70, 40, 3)
+    v2 = HealthModel.objects.get(version=current.version - 2)
     assert factors_of(v2) == [(k, float(w), b, g) for k, w, b, g in MIGRATION.V2_FACTORS]
-    v1 = HealthModel.objects.get(version=current.version - 2)
+    v1 = HealthModel.objects.get(version=current.version - 3)
     assert factors_of(v1) == [(k, float(w), b, g) for k, w, b, g in V1_FACTORS]
     assert sum(w for _, w, _, _ in V1_FACTORS) == 100
 
 
 def test_migration_installs_v2_over_the_shipped_v1():
-    HealthModel.objects.filter(note__in=[MIGRATION.NOTE, V3.NOTE]).delete()  # as before 0010: v1 in force
+    HealthModel.objects.filter(
+        note__in=[MIGRATION.NOTE, V3.NOTE, V4.NOTE]
+    ).delete()  # as before 0010: v1 in force
     v1 = HealthModel.objects.current()
     MIGRATION.install_v2(apps, None)
     current = HealthModel.objects.current()
@@ -52,7 +64,7 @@ def test_migration_installs_v2_over_the_shipped_v1():
 
 
 def test_an_edited_model_stays_in_force():
-    HealthModel.objects.filter(note__in=[MIGRATION.NOTE, V3.NOTE]).delete()
+    HealthModel.objects.filter(note__in=[MIGRATION.NOTE, V3.NOTE, V4.NOTE]).delete()
     edited = health_model_create(
         factors=[
             {"key": k, "weight": w + 5 if k == "nps" else w, "bad": b, "good": g, "enabled": True}
@@ -69,7 +81,7 @@ def test_an_edited_model_stays_in_force():
 
 
 def test_migration_installs_v3_over_the_shipped_v2_only():
-    HealthModel.objects.filter(note=V3.NOTE).delete()  # as before 0014: v2 in force
+    HealthModel.objects.filter(note__in=[V3.NOTE, V4.NOTE]).delete()  # as before 0014: v2 in force
     v2 = HealthModel.objects.current()
     V3.install_v3(apps, None)
     current = HealthModel.objects.current()
@@ -95,8 +107,35 @@ def test_migration_installs_v3_over_the_shipped_v2_only():
     assert HealthModel.objects.current() == v2
 
 
+def test_migration_installs_v4_over_the_shipped_v3_only():
+    HealthModel.objects.filter(note=V4.NOTE).delete()  # as before 0016: v3 in force
+    v3 = HealthModel.objects.current()
+    V4.install_v4(apps, None)
+    current = HealthModel.objects.current()
+    assert current.version == v3.version + 1
+    assert factors_of(current) == factors_of(v3)
+    assert (current.green_threshold, current.yellow_threshold, current.hysteresis_margin) == (64, 40, 3)
+    # an edited v3 (here its green threshold) stays in force
+    HealthModel.objects.filter(note=V4.NOTE).delete()
+    v3.green_threshold = Decimal(72)
+    v3.save()
+    V4.install_v4(apps, None)
+    assert HealthModel.objects.current() == v3
+    # reverse: deletes v4 unless a snapshot uses it
+    v3.green_threshold = Decimal(70)
+    v3.save()
+    V4.install_v4(apps, None)
+    v4 = HealthModel.objects.get(note=V4.NOTE)
+    HealthSnapshot.objects.create(customer=CustomerFactory(), date=TODAY, score=50, band="yellow", model=v4)
+    V4.remove_v4(apps, None)
+    assert HealthModel.objects.filter(pk=v4.pk).exists()
+    HealthSnapshot.objects.all().delete()
+    V4.remove_v4(apps, None)
+    assert HealthModel.objects.current() == v3
+
+
 def test_reverse_deletes_v2_unless_a_snapshot_uses_it():
-    HealthModel.objects.filter(note=V3.NOTE).delete()
+    HealthModel.objects.filter(note__in=[V3.NOTE, V4.NOTE]).delete()
     v2 = HealthModel.objects.get(note=MIGRATION.NOTE)
     HealthSnapshot.objects.create(customer=CustomerFactory(), date=TODAY, score=50, band="yellow", model=v2)
     MIGRATION.remove_v2(apps, None)
