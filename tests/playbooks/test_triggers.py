@@ -68,23 +68,24 @@ def test_band_entered_yellow_from_green(csm, health_model):
 
 
 def test_hysteresis_wobble_starts_one_run(csm, health_model):
-    """docs/health.md with green ≥ 70 and margin 3: scores 72, 68, 71, 66 enter yellow once (on 66)."""
-    assert (float(health_model.green_threshold), float(health_model.hysteresis_margin)) == (70.0, 3.0)
+    """docs/health.md's example moved to the default v4's green ≥ 64 (margin 3): scores 66, 62, 65, 60 enter
+    yellow once (on 60)."""
+    assert (float(health_model.green_threshold), float(health_model.hysteresis_margin)) == (64.0, 3.0)
     playbook, trigger = make_playbook(condition="band_entered", params={"band": "yellow"}, cooldown=0)
     customer = CustomerFactory(csm=csm)
     start = TODAY - dt.timedelta(days=3)
     bands = []
-    for offset, score in enumerate([72, 68, 71, 66]):
+    for offset, score in enumerate([66, 62, 65, 60]):
         day = start + dt.timedelta(days=offset)
         bands.append(snapshot(customer, day, score).band)
         evaluate(trigger, today=day, now=NOW + dt.timedelta(days=offset - 3))
     assert bands == ["green", "green", "green", "yellow"]
     assert runs_for(playbook, customer).count() == 1
 
-    # It keeps wobbling below 73 (the way back to green): still the same single entry, even once the run is
+    # It keeps wobbling below 67 (the way back to green): still the same single entry, even once the run is
     # closed and the cooldown (0 days) is over.
     Run.objects.filter(playbook=playbook).update(status=RunStatus.DONE, closed_at=NOW)
-    for offset, score in enumerate([69, 72, 67], start=4):
+    for offset, score in enumerate([63, 66, 61], start=4):
         day = start + dt.timedelta(days=offset)
         assert snapshot(customer, day, score).band == "yellow"
         evaluate(trigger, today=day, now=NOW + dt.timedelta(days=offset - 3))
