@@ -3,22 +3,30 @@
 It builds (or reuses with --reuse) a database `cshub_bench_live` with bench_health's generator, its 60 days
 of data ending today (the live recompute computes today), then measures:
 
-1. **Write path.** The dirty mark (one statement) inside a write's transaction, and the kick after commit
-   (the debounce key in Redis; a task published only by the first write of a burst): added ms per write.
-2. **CPU per customer**, in this process, counting this process and its PostgreSQL backend (/proc): the
-   nightly chunk (5,000 customers, warm) against the live path on batches of dirty customers (10, 50, 200,
-   1,000), recompute alone and with the live trigger evaluation.
+First, untimed, the state a live day starts from: today's snapshot of every customer, and the answer triggers'
+cursors at the newest answer (the 5-minute fast evaluation has seen the generated history).
+
+1. **Write path.** A pulse written and committed with and without the dirty mark (one statement) and the
+   kick after commit, interleaved: added ms per write; and the kick alone in its three cases (a task this
+   process queued and that cannot have started: no round trip; the key in Redis with its task due: add
+   refused, then get; the first write of a burst: add, then the task published).
+2. **CPU per customer**, in this process, counting this process and its PostgreSQL backend (/proc), the
+   same work on both sides: the nightly chunk (5,000 customers, warm) against the live path on batches of
+   dirty customers (10, 50, 100, 200, 1,000) for the recompute alone; and the chunk followed by the live
+   conditions' evaluation for its customers (rolled back) against the live batches with their evaluation.
 3. **Latency with a real worker** (`celery worker -c 2`): a stream of factor-changing writes spread over
    random customers (default 1,000 a minute for 120 s: pulses, and every tenth an NPS detractor answer,
    which starts the starter library's detractor follow-up), then p50/p95/max from commit to the updated
-   snapshot (its computed_at) and from commit to the run, and the worker's CPU per recomputed customer.
+   snapshot (its computed_at) and from commit to the run, and the worker's CPU per recomputed customer
+   (its Python processes and their PostgreSQL backends).
 
 Targets (issue 17): p95 commit → snapshot ≤ 60 s (goal ≤ 10 s), p95 → run ≤ 90 s, live CPU per customer ≤ 3
 times the nightly chunk's, the write path's added latency ≤ 2 ms.
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cshub REDIS_URL=redis://127.0.0.1:6379/6 \
        python bench/bench_live.py [--customers 100000] [--events-per-100k 10000000] [--rate 1000]
-       [--seconds 120] [--reuse]
+       [--seconds 120] [--reuse] [--parts write,cpu,stream]
+Through `bench/run.py live`: BENCH_LIVE_DB, BENCH_LIVE_REUSE=1 and BENCH_LIVE_PARTS stand for the options.
 """
 
 from __future__ import annotations
@@ -372,9 +380,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events-per-100k", type=int, default=gen.PER_100K["events"])
     parser.add_argument("--rate", type=int, default=1000, help="writes per minute")
     parser.add_argument("--seconds", type=int, default=120)
-    parser.add_argument("--reuse", action="store_true")
     parser.add_argument(
-        "--parts", default="write,cpu,stream", help="which measurements, comma-separated: write, cpu, stream"
+        "--reuse",
+        action="store_true",
+        default=os.environ.get("BENCH_LIVE_REUSE") == "1",
+        help="keep the data",
+    )
+    parser.add_argument(
+        "--parts",
+        default=os.environ.get("BENCH_LIVE_PARTS", "write,cpu,stream"),
+        help="which measurements, comma-separated: write, cpu, stream",
     )
     args, _rest = parser.parse_known_args(argv)
     gen.PER_100K["events"] = args.events_per_100k

@@ -229,6 +229,32 @@ def test_live_evaluation_leaves_other_customers_alone(csm, customer, other_custo
     assert not Run.objects.filter(customer=customer).exists()
 
 
+def test_live_evaluation_starts_runs_only_for_eligible_customers(csm, manager):
+    """Blocked by an open run, or churned: the live evaluation (the batch's eligible ids) starts nothing."""
+    from accounts.models import LifecycleStage
+
+    pulse_only_model()
+    today = timezone.localdate()
+    fresh = CustomerFactory(csm=csm, contract_start=today - dt.timedelta(days=5))
+    churned = CustomerFactory(
+        csm=csm, contract_start=today - dt.timedelta(days=5), lifecycle_stage=LifecycleStage.CHURNED
+    )
+    already = CustomerFactory(csm=csm)
+    rescue = Playbook.objects.get(starter_key="red_health_rescue")
+    playbook_run_start(user=manager, playbook=rescue, customer=already, note="by hand")
+    DirtyCustomer.objects.all().delete()
+    for c in (fresh, churned, already):
+        pulse_log(user=csm, customer=c, score=1)
+    assert health_live_recompute().customers == 3
+
+    started = set(Run.objects.values_list("customer_id", "playbook__starter_key"))
+    assert (fresh.pk, "onboarding") in started
+    assert (fresh.pk, "red_health_rescue") in started
+    assert not {c for c, _ in started} & {churned.pk}
+    assert Run.objects.filter(customer=already, playbook=rescue).count() == 1  # the open one, not a second
+    assert HealthSnapshot.objects.get(customer=already, date=today).band == "red"
+
+
 def test_a_call_completes_its_task_in_the_same_transaction(csm, manager, customer):
     playbook = Playbook.objects.get(starter_key="red_health_rescue")
     run = playbook_run_start(user=manager, playbook=playbook, customer=customer, note="")
