@@ -82,16 +82,15 @@ def trigger_evaluate(
     customers' answers were not looked at."""
     module = triggers.module_for(trigger.condition)
     params = module.clean(trigger.params or {})
-    eligible: QuerySet | list[int] = _eligible(trigger, now, today, customer_ids)
-    if customer_ids is not None:
-        # A batch of the live recompute: its eligible ids first, so each condition's query starts from them
-        # by index; as a subquery the planner may scan the whole table for the condition (new_customer's
-        # contract dates: every customer at 100,000), once per batch.
-        eligible = list(eligible.values_list("pk", flat=True))
-        if not eligible:
-            return 0, 0
     upto = module.cursor_upto() if hasattr(module, "cursor_upto") else None
-    ctx = triggers.Context(trigger=trigger, params=params, today=today, now=now, eligible=eligible, upto=upto)
+    ctx = triggers.Context(
+        trigger=trigger,
+        params=params,
+        today=today,
+        now=now,
+        eligible=_eligible(trigger, now, today, customer_ids),
+        upto=upto,
+    )
     rows = [
         NewRun(m.customer_id, module.reason(params, m.values), _values(trigger, params, m), m.key)
         for m in module.matches(ctx)

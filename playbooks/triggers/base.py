@@ -26,9 +26,7 @@ class Context:
     params: dict[str, Any]
     today: dt.date
     now: dt.datetime
-    # Customer ids that may get a new run of this playbook: a subquery (values("pk")), or a list of ids when
-    # the evaluation is restricted to a few customers (the live evaluation)
-    eligible: QuerySet | list[int]
+    eligible: QuerySet  # Customer ids (values("pk")) that may get a new run of this playbook
     upto: int | None = None  # cursor conditions: newest row id when the evaluation started
 
 
