@@ -113,17 +113,17 @@ def kick() -> None:
     if _deferred.get():
         return
     now = time.time()
-    if now < _queued_eta - KICK_MARGIN:
-        return
     try:
-        delay = settings.CSHUB_LIVE_DEBOUNCE_SECONDS
         task = task_named(settings.CSHUB_LIVE_RECOMPUTE_TASK)
+        queued_later = not task.app.conf.task_always_eager  # eager (tests, the demo): it runs inline, now
+        if queued_later and now < _queued_eta - KICK_MARGIN:
+            return
+        delay = settings.CSHUB_LIVE_DEBOUNCE_SECONDS
         if cache.add(KICK_KEY, now + delay, timeout=int(delay) + 60):
             task.apply_async(countdown=delay)  # its ETA: at least now + delay
-            # Eager (tests, the demo): the task has already run, inline.
-            _queued_eta = 0.0 if task.app.conf.task_always_eager else now + delay
+            _queued_eta = now + delay if queued_later else 0.0
             return
-        queued = cache.get(KICK_KEY)  # another process queued it: the ETA it stored
+        queued = cache.get(KICK_KEY) if queued_later else None  # queued by another process: its ETA
         if isinstance(queued, float):
             _queued_eta = max(_queued_eta, queued)
     except Exception:

@@ -321,6 +321,24 @@ def test_a_write_learns_another_process_queued_task_from_the_cache(queued_for_re
     assert cache.get(KICK_KEY) is None
 
 
+def test_inline_tasks_never_skip_the_kick(queued_for_real, settings, csm, customer):
+    """Tasks running inline (tests, the demo) have no queued task to wait for: a write recomputes at once,
+    even right after this process queued one for a worker."""
+    from accounts.dirty import kick
+    from cshub.celery import app
+
+    kick()  # queued for a worker, 30 s later
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    cache.delete(KICK_KEY)
+    DirtyCustomer.objects.all().delete()
+    with transaction.atomic():
+        customers_mark_dirty(customer_ids=[customer.pk])
+    kick()  # what the mark's transaction runs once committed (the test's own transaction never commits)
+    assert dirty_ids() == set()
+    assert HealthSnapshot.objects.filter(customer=customer, date=timezone.localdate()).exists()
+
+
 def test_a_write_goes_to_the_cache_once_the_queued_task_may_have_started(queued_for_real):
     from accounts.dirty import kick
 
