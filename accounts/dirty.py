@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -43,6 +44,12 @@ DIRTY_TABLE = DirtyCustomer._meta.db_table
 KICK_KEY = "cshub:health-live:queued"
 # A claimed customer is left alone by other workers this long (a worker that died frees it after this).
 LEASE = dt.timedelta(minutes=5)
+# A write skips the cache while the queued task's ETA is further away than this (seconds): the slack for the
+# clocks of the web processes' and the worker's hosts differing (Celery runs a task at its ETA by the
+# worker's clock; the ETA a process learns from the cache was set by another process's clock).
+KICK_MARGIN = 1.0
+# The ETA (epoch seconds) of the latest queued live recompute this process knows of; 0: none known.
+_queued_eta = 0.0
 _deferred: ContextVar[bool] = ContextVar("live_recompute_deferred", default=False)
 
 
@@ -96,20 +103,37 @@ def customers_mark_dirty(*, customer_ids: Iterable[int] | None) -> None:
 
 def kick() -> None:
     """Queue the live recompute in a few seconds, unless a burst of writes already did. Never raises: the
-    write has committed, and a broker or cache that is down only delays the recompute until the sweep."""
+    write has committed, and a broker or cache that is down only delays the recompute until the sweep.
+
+    No cache round trip while a task this process knows of is queued and cannot have started yet (before its
+    ETA, less KICK_MARGIN): its claim comes after this write's commit, so it recomputes this mark. After that
+    moment, writes go to the cache again; the task deletes the key when it starts, so a write that comes after
+    its claim queues the next task (docs/health.md#live-data)."""
+    global _queued_eta
     if _deferred.get():
         return
+    now = time.time()
     try:
-        delay = settings.CSHUB_LIVE_DEBOUNCE_SECONDS
-        if not cache.add(KICK_KEY, 1, timeout=int(delay) + 60):
+        task = task_named(settings.CSHUB_LIVE_RECOMPUTE_TASK)
+        queued_later = not task.app.conf.task_always_eager  # eager (tests, the demo): it runs inline, now
+        if queued_later and now < _queued_eta - KICK_MARGIN:
             return
-        task_named(settings.CSHUB_LIVE_RECOMPUTE_TASK).apply_async(countdown=delay)
+        delay = settings.CSHUB_LIVE_DEBOUNCE_SECONDS
+        if cache.add(KICK_KEY, now + delay, timeout=int(delay) + 60):
+            task.apply_async(countdown=delay)  # its ETA: at least now + delay
+            _queued_eta = now + delay if queued_later else 0.0
+            return
+        queued = cache.get(KICK_KEY) if queued_later else None  # queued by another process: its ETA
+        if isinstance(queued, float):
+            _queued_eta = max(_queued_eta, queued)
     except Exception:
         log.warning("Could not queue the live health recompute; the sweep will pick it up.", exc_info=True)
 
 
 def kick_taken() -> None:
     """The task has started: the next write queues another one (whose countdown is the debounce)."""
+    global _queued_eta
+    _queued_eta = 0.0
     try:
         cache.delete(KICK_KEY)
     except Exception:

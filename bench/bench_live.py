@@ -3,22 +3,30 @@
 It builds (or reuses with --reuse) a database `cshub_bench_live` with bench_health's generator, its 60 days
 of data ending today (the live recompute computes today), then measures:
 
-1. **Write path.** The dirty mark (one statement) inside a write's transaction, and the kick after commit
-   (the debounce key in Redis; a task published only by the first write of a burst): added ms per write.
-2. **CPU per customer**, in this process, counting this process and its PostgreSQL backend (/proc): the
-   nightly chunk (5,000 customers, warm) against the live path on batches of dirty customers (10, 50, 200,
-   1,000), recompute alone and with the live trigger evaluation.
+First, untimed, the state a live day starts from: today's snapshot of every customer, and the answer triggers'
+cursors at the newest answer (the 5-minute fast evaluation has seen the generated history).
+
+1. **Write path.** A pulse written and committed with and without the dirty mark (one statement) and the
+   kick after commit, interleaved: added ms per write; and the kick alone in its three cases (a task this
+   process queued and that cannot have started: no round trip; the key in Redis with its task due: add
+   refused, then get; the first write of a burst: add, then the task published).
+2. **CPU per customer**, in this process, counting this process and its PostgreSQL backend (/proc), the
+   same work on both sides: the nightly chunk (5,000 customers, warm) against the live path on batches of
+   dirty customers (10, 50, 100, 200, 1,000) for the recompute alone; and the chunk followed by the live
+   conditions' evaluation for its customers (rolled back) against the live batches with their evaluation.
 3. **Latency with a real worker** (`celery worker -c 2`): a stream of factor-changing writes spread over
    random customers (default 1,000 a minute for 120 s: pulses, and every tenth an NPS detractor answer,
    which starts the starter library's detractor follow-up), then p50/p95/max from commit to the updated
-   snapshot (its computed_at) and from commit to the run, and the worker's CPU per recomputed customer.
+   snapshot (its computed_at) and from commit to the run, and the worker's CPU per recomputed customer
+   (its Python processes and their PostgreSQL backends).
 
 Targets (issue 17): p95 commit → snapshot ≤ 60 s (goal ≤ 10 s), p95 → run ≤ 90 s, live CPU per customer ≤ 3
 times the nightly chunk's, the write path's added latency ≤ 2 ms.
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cshub REDIS_URL=redis://127.0.0.1:6379/6 \
        python bench/bench_live.py [--customers 100000] [--events-per-100k 10000000] [--rate 1000]
-       [--seconds 120] [--reuse]
+       [--seconds 120] [--reuse] [--parts write,cpu,stream]
+Through `bench/run.py live`: BENCH_LIVE_DB, BENCH_LIVE_REUSE=1 and BENCH_LIVE_PARTS stand for the options.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,22 +66,63 @@ def backend_pid() -> int:
     return gen._scalar("SELECT pg_backend_pid()")
 
 
+class BackendCpu(threading.Thread):
+    """CPU of the PostgreSQL backends serving other processes than this one (the worker's), sampled from
+    /proc every 0.5 s: a backend that ends between samples (CONN_MAX_AGE) loses at most its last 0.5 s."""
+
+    def __init__(self, db_url: str, exclude: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.db_url, self.exclude = db_url, set(exclude)
+        self.start_cpu: dict[int, float] = {}
+        self.last_cpu: dict[int, float] = {}
+        self.stopping = threading.Event()
+
+    def _sample(self, conn, first: bool) -> None:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        for (pid,) in rows:
+            if pid in self.exclude:
+                continue
+            cpu = cpu_of([pid])
+            if first:
+                self.start_cpu[pid] = cpu
+            self.last_cpu[pid] = max(cpu, self.last_cpu.get(pid, 0.0))
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            self._sample(conn, first=True)
+            while not self.stopping.wait(0.5):
+                self._sample(conn, first=False)
+            self._sample(conn, first=False)
+
+    def stop(self) -> float:
+        self.stopping.set()
+        self.join(timeout=10)
+        return sum(cpu - self.start_cpu.get(pid, 0.0) for pid, cpu in self.last_cpu.items())
+
+
 def p(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def write_path(customer_ids: list[int], n: int = 400) -> None:
-    """Added latency of a write: a pulse written and committed with and without its dirty mark and kick."""
+    """Added latency of a write: a pulse written and committed with and without its dirty mark and kick,
+    interleaved; then the kick alone in each of its cases (accounts.dirty.kick)."""
     from django.core.cache import cache
     from django.db import transaction
 
-    from accounts.dirty import KICK_KEY, customers_mark_dirty
+    from accounts import dirty
     from accounts.models import DirtyCustomer, Pulse
+    from cshub.celery import app
 
     plain, marked, marks = [], [], []
     rng = random.Random(1)
     written = []
+    dirty.kick_taken()
     for i in range(2 * n):
         cid = rng.choice(customer_ids)
         t0 = time.perf_counter()
@@ -80,14 +130,32 @@ def write_path(customer_ids: list[int], n: int = 400) -> None:
             written.append(Pulse.objects.create(customer_id=cid, score=3).pk)
             if i % 2:
                 t1 = time.perf_counter()
-                customers_mark_dirty(customer_ids=[cid])
+                dirty.customers_mark_dirty(customer_ids=[cid])
                 marks.append(time.perf_counter() - t1)
         (marked if i % 2 else plain).append(time.perf_counter() - t0)  # incl. commit and the kick on commit
-    cache.delete(KICK_KEY)
-    t3 = time.perf_counter()
-    cache.add(KICK_KEY, 1, timeout=5)  # the first write of a burst: the key is set and a task published
-    first_add = time.perf_counter() - t3
-    cache.delete(KICK_KEY)
+
+    def kicks(prepare) -> list[float]:
+        took = []
+        for _ in range(n):
+            prepare()
+            t = time.perf_counter()
+            dirty.kick()
+            took.append(time.perf_counter() - t)
+        return took
+
+    dirty.kick_taken()
+    t = time.perf_counter()
+    dirty.kick()  # the first write of a burst: the key set in the cache, the task published
+    first = time.perf_counter() - t
+    known = kicks(lambda: None)  # a task this process queued, not started: no round trip
+
+    def unknown() -> None:  # the key set by another process, its task's ETA passed (about to start)
+        dirty.kick_taken()
+        cache.set(dirty.KICK_KEY, time.time() - 1)
+
+    fetched = kicks(unknown)
+    dirty.kick_taken()
+    app.control.purge()
     Pulse.objects.filter(pk__in=written).delete()
     DirtyCustomer.objects.all().delete()
     ms = 1000
@@ -97,13 +165,45 @@ def write_path(customer_ids: list[int], n: int = 400) -> None:
         f"  a pulse write + commit, without / with mark+kick p50 {p(plain, 0.5) * ms:6.2f} / "
         f"{p(marked, 0.5) * ms:6.2f} ms (+{(p(marked, 0.5) - p(plain, 0.5)) * ms:.2f})  "
         f"p95 {p(plain, 0.95) * ms:6.2f} / {p(marked, 0.95) * ms:6.2f} ms\n"
-        f"  the burst's first kick: debounce key set in Redis    {first_add * ms:6.2f} ms (+ one publish)",
+        f"  the kick: its task queued by this process, not started (no round trip) p50 "
+        f"{p(known, 0.5) * ms:6.3f} ms\n"
+        f"            the key there, its task due (add refused, then get)        p50 "
+        f"{p(fetched, 0.5) * ms:6.3f} ms  p95 {p(fetched, 0.95) * ms:6.3f} ms\n"
+        f"            the first of a burst (add, then the task published)         {first * ms:6.3f} ms",
         flush=True,
     )
 
 
-def cpu_per_customer(customer_ids: list[int], today: dt.date) -> tuple[float, dict[int, tuple[float, float]]]:
-    """Nightly chunk vs live batches, CPU of this process + its PostgreSQL backend, per customer."""
+def nightly_evaluation_cpu(today: dt.date, pids: list[int], customer_ids: list[int]) -> float:
+    """CPU per customer of evaluating the live conditions (playbooks.evaluation.LIVE) for a nightly chunk's
+    customers, 5,000 at once (the nightly hook evaluates everyone at once: at 100,000 customers that starts
+    a red-health rescue for every red customer that never had one, minutes of work; a chunk's share of it is
+    the same SQL over the chunk's ids). In a transaction then rolled back, so the live batches measured next
+    find the same state (docs/operations.md#live-data)."""
+    from django.db import transaction
+
+    from playbooks.evaluation import triggers_evaluate_live
+
+    c0 = cpu_of(pids)
+    with transaction.atomic():
+        done = triggers_evaluate_live(day=today, customer_ids=customer_ids)
+        transaction.set_rollback(True)
+    cpu = cpu_of(pids) - c0
+    print(
+        f"  its customers' live conditions evaluated at once ({done.total_started:,} runs started, rolled "
+        f"back)  {cpu / len(customer_ids) * 1000:7.3f} ms CPU per customer",
+        flush=True,
+    )
+    return cpu / len(customer_ids)
+
+
+def cpu_per_customer(
+    customer_ids: list[int], today: dt.date
+) -> tuple[float, float, dict[int, tuple[float, float]]]:
+    """Nightly chunk vs live batches, CPU of this process + its PostgreSQL backend, per customer: recompute
+    alone on both sides, and recompute + the live conditions' trigger evaluation on both sides."""
+    from django.conf import settings
+
     from accounts.dirty import customers_mark_dirty
     from accounts.models import DirtyCustomer
     from metrics.health.factors.relative_usage import distribution
@@ -114,26 +214,29 @@ def cpu_per_customer(customer_ids: list[int], today: dt.date) -> tuple[float, di
     pids = [os.getpid(), backend_pid()]
     distribution(today)  # warm: each worker process builds it once per 5 minutes
     chunks = customer_id_chunks()
-    nightly = []
+    nightly, evaluation = [], []
     for lo, hi in chunks[1:3] or chunks[:1]:
         c0 = cpu_of(pids)
         n = health_chunk_recompute(day=today, model_id=model_id, lo=lo, hi=hi)
         nightly.append((cpu_of(pids) - c0) / n)
+        print(f"  nightly chunk (5,000 customers, warm)  {nightly[-1] * 1000:7.3f} ms CPU per customer")
+        evaluation.append(nightly_evaluation_cpu(today, pids, [c for c in customer_ids if lo <= c <= hi]))
     per_nightly = statistics.mean(nightly)
-    print(f"  nightly chunk (5,000 customers, warm)            {per_nightly * 1000:7.3f} ms CPU per customer")
+    per_nightly_all = per_nightly + statistics.mean(evaluation)
+    print(
+        f"  nightly, mean: chunk {per_nightly * 1000:.3f}, chunk + evaluation "
+        f"{per_nightly_all * 1000:.3f} ms CPU per customer",
+        flush=True,
+    )
     rng = random.Random(2)
     live: dict[int, tuple[float, float]] = {}
-    for size in (10, 50, 200, 1000):
+    saved = settings.CSHUB_AFTER_LIVE_RECOMPUTE
+    for size in (10, 50, 100, 200, 1000):
         results = []
         for with_triggers in (False, True):
             DirtyCustomer.objects.all().delete()
             customers_mark_dirty(customer_ids=rng.sample(customer_ids, size))
-            hooks = None if with_triggers else []
-            from django.conf import settings
-
-            saved = settings.CSHUB_AFTER_LIVE_RECOMPUTE
-            if hooks is not None:
-                settings.CSHUB_AFTER_LIVE_RECOMPUTE = hooks
+            settings.CSHUB_AFTER_LIVE_RECOMPUTE = saved if with_triggers else []
             try:
                 c0 = cpu_of(pids)
                 done = health_live_recompute(day=today)
@@ -142,15 +245,18 @@ def cpu_per_customer(customer_ids: list[int], today: dt.date) -> tuple[float, di
                 settings.CSHUB_AFTER_LIVE_RECOMPUTE = saved
         live[size] = (results[0], results[1])
         print(
-            f"  live batch of {size:>5,}: {results[0] * 1000:7.3f} ms/customer recompute "
-            f"(x{results[0] / per_nightly:4.1f} nightly), {results[1] * 1000:7.3f} with triggers "
-            f"(x{results[1] / per_nightly:4.1f})",
+            f"  live batch of {size:>5,}: recompute {results[0] * 1000:7.3f} ms/customer "
+            f"(x{results[0] / per_nightly:4.1f} the nightly chunk); with the live evaluation "
+            f"{results[1] * 1000:7.3f} (x{results[1] / per_nightly_all:4.1f} the nightly chunk + evaluation, "
+            f"x{results[1] / per_nightly:4.1f} the chunk alone)",
             flush=True,
         )
-    return per_nightly, live
+    return per_nightly, per_nightly_all, live
 
 
-def stream(db_url: str, customer_ids: list[int], *, rate: int, seconds: int, per_nightly: float) -> None:
+def stream(
+    db_url: str, customer_ids: list[int], *, rate: int, seconds: int, per_nightly: tuple[float, float]
+) -> None:
     """Writes at `rate` a minute for `seconds` against a real worker; latencies and worker CPU."""
     from django.core.cache import cache
     from django.db import connection
@@ -179,6 +285,8 @@ def stream(db_url: str, customer_ids: list[int], *, rate: int, seconds: int, per
     externals = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "external_id"))
     interval = 60.0 / rate
     stream_began = timezone.now()
+    backends = BackendCpu(db_url, exclude=[backend_pid()])
+    backends.start()
     try:
         cpu0 = cpu_of(worker_pids())
         start = time.monotonic()
@@ -212,6 +320,7 @@ def stream(db_url: str, customer_ids: list[int], *, rate: int, seconds: int, per
             time.sleep(0.5)
         time.sleep(3)  # the last batch's evaluation
         cpu = cpu_of(worker_pids()) - cpu0
+        backend_cpu = backends.stop()
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -242,11 +351,27 @@ def stream(db_url: str, customer_ids: list[int], *, rate: int, seconds: int, per
         f"p95 {p(steady, 0.95):5.1f} s  max {max(steady, default=float('nan')):5.1f} s\n"
         f"  commit -> run:      {len(run_lat):,} of {len(answers):,}  p50 {p(run_lat, 0.5):5.1f} s  "
         f"p95 {p(run_lat, 0.95):5.1f} s  max {max(run_lat, default=float('nan')):5.1f} s\n"
-        f"  worker CPU (Python, all processes) {cpu:.1f} s for {recomputed:,} customers: "
-        f"{1000 * cpu / max(1, recomputed):.2f} ms per customer (nightly, process + backend: "
-        f"{per_nightly * 1000:.2f})",
+        f"  worker CPU for {recomputed:,} customers: Python (all processes) {cpu:.1f} s + its PostgreSQL "
+        f"backends {backend_cpu:.1f} s = {1000 * (cpu + backend_cpu) / max(1, recomputed):.2f} ms a customer "
+        f"(nightly, process + backend: chunk {per_nightly[0] * 1000:.2f}, chunk + evaluation "
+        f"{per_nightly[1] * 1000:.2f}); this includes each worker process's first read of the population's "
+        f"usage (relative usage, once per process per 5 minutes)",
         flush=True,
     )
+
+
+def steady_cursors() -> None:
+    """The state a live day starts from: the 5-minute fast evaluation has seen every answer so far (the
+    answer triggers' cursors at the newest answer). Without it every live evaluation would start a detractor
+    run for each customer with a low answer in the generated history (two in three customers), work that the
+    first sweep of a real day does once, not the live path per write."""
+    from playbooks import triggers
+    from playbooks.models import Trigger
+
+    for trigger in Trigger.objects.all():
+        module = triggers.MODULES.get(trigger.condition)
+        if module is not None and hasattr(module, "cursor_upto"):
+            Trigger.objects.filter(pk=trigger.pk).update(cursor=module.cursor_upto())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,7 +380,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events-per-100k", type=int, default=gen.PER_100K["events"])
     parser.add_argument("--rate", type=int, default=1000, help="writes per minute")
     parser.add_argument("--seconds", type=int, default=120)
-    parser.add_argument("--reuse", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        default=os.environ.get("BENCH_LIVE_REUSE") == "1",
+        help="keep the data",
+    )
+    parser.add_argument(
+        "--parts",
+        default=os.environ.get("BENCH_LIVE_PARTS", "write,cpu,stream"),
+        help="which measurements, comma-separated: write, cpu, stream",
+    )
     args, _rest = parser.parse_known_args(argv)
     gen.PER_100K["events"] = args.events_per_100k
     admin_url, db_url = gen._urls()
@@ -278,25 +413,38 @@ def main(argv: list[str] | None = None) -> int:
 
     # Established customers (a contract a year old), so the onboarding trigger does not fire for everyone.
     gen._sql("UPDATE accounts_customer SET contract_start = %s", [today - dt.timedelta(days=400)])
+    steady_cursors()
     DirtyCustomer.objects.all().delete()
     customer_ids = list(Customer.objects.values_list("pk", flat=True))
-    print("\n== write path", flush=True)
-    write_path(customer_ids)
-    print("\n== CPU per customer (this process + its PostgreSQL backend)", flush=True)
-    per_nightly, _live = cpu_per_customer(customer_ids, today)
-    print("\n== today's snapshots for everyone (untimed: the state a live day starts from)", flush=True)
     from metrics.models import HealthSnapshot
 
+    print("\n== today's snapshots for everyone (untimed: the state a live day starts from)", flush=True)
     if HealthSnapshot.objects.filter(date=today).count() < len(customer_ids):
         t0 = time.perf_counter()
         health_recompute(day=today, run_hooks=False)
         print(f"  {time.perf_counter() - t0:.0f} s", flush=True)
     else:
         print("  there already (--reuse)", flush=True)
-    print(
-        f"\n== stream against a real worker (-c 2): {args.rate:,} writes/min for {args.seconds} s", flush=True
-    )
-    stream(db_url, customer_ids, rate=args.rate, seconds=args.seconds, per_nightly=per_nightly)
+    parts = set(args.parts.split(","))
+    if "write" in parts:
+        print("\n== write path", flush=True)
+        write_path(customer_ids)
+    per_nightly = per_nightly_all = float("nan")
+    if "cpu" in parts:
+        print("\n== CPU per customer (this process + its PostgreSQL backend)", flush=True)
+        per_nightly, per_nightly_all, _live = cpu_per_customer(customer_ids, today)
+    if "stream" in parts:
+        print(
+            f"\n== stream against a real worker (-c 2): {args.rate:,} writes/min for {args.seconds} s",
+            flush=True,
+        )
+        stream(
+            db_url,
+            customer_ids,
+            rate=args.rate,
+            seconds=args.seconds,
+            per_nightly=(per_nightly, per_nightly_all),
+        )
     return 0
 
 

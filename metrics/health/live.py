@@ -26,6 +26,7 @@ from accounts.dirty import (
     customers_mark_dirty,
     customers_release_dirty,
     dirty_count,
+    kick,
     kick_taken,
 )
 from accounts.models import Customer, User
@@ -58,7 +59,8 @@ def health_live_recompute(
     It goes on to a next batch only after a full one (a backlog: a new model version, an import). Marks made
     while a batch computes wait for the task their first write queued, a debounce later: a steady stream of
     writes is recomputed in batches of a few seconds' writes, not one customer at a time, whose fixed cost
-    (~40 queries) would dominate."""
+    (~40 queries) would dominate. A customer of the batch itself written to meanwhile is left dirty and
+    queues a task of its own (its write's task may have found it leased), so no write waits for the sweep."""
     began = time.monotonic()
     kick_taken()
     day = day or timezone.localdate()
@@ -76,7 +78,10 @@ def health_live_recompute(
         except Exception:
             customers_release_dirty(customer_ids=ids)
             raise
-        customers_clear_dirty(claimed=claimed)
+        if customers_clear_dirty(claimed=claimed) < len(claimed):
+            # Written to while this batch computed: those customers stay dirty, free again. The task their
+            # write queued may have started already and found them leased to this pass, so queue one for them.
+            kick()
         result.customers += len(ids)
         result.batches += 1
         if len(ids) < batch_size:

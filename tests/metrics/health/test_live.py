@@ -4,14 +4,22 @@ recompute replaces today's snapshot of the dirty customers and evaluates their l
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.dirty import customers_claim_dirty, customers_clear_dirty, customers_mark_dirty, dirty_since
+from accounts.dirty import (
+    KICK_KEY,
+    customers_claim_dirty,
+    customers_clear_dirty,
+    customers_mark_dirty,
+    dirty_since,
+)
 from accounts.models import DirtyCustomer, TouchpointKind
 from accounts.services import customers_upsert, pulse_log, touchpoint_log
 from core.ingest import IngestError
@@ -221,6 +229,32 @@ def test_live_evaluation_leaves_other_customers_alone(csm, customer, other_custo
     assert not Run.objects.filter(customer=customer).exists()
 
 
+def test_live_evaluation_starts_runs_only_for_eligible_customers(csm, manager):
+    """Blocked by an open run, or churned: the live evaluation (the batch's eligible ids) starts nothing."""
+    from accounts.models import LifecycleStage
+
+    pulse_only_model()
+    today = timezone.localdate()
+    fresh = CustomerFactory(csm=csm, contract_start=today - dt.timedelta(days=5))
+    churned = CustomerFactory(
+        csm=csm, contract_start=today - dt.timedelta(days=5), lifecycle_stage=LifecycleStage.CHURNED
+    )
+    already = CustomerFactory(csm=csm)
+    rescue = Playbook.objects.get(starter_key="red_health_rescue")
+    playbook_run_start(user=manager, playbook=rescue, customer=already, note="by hand")
+    DirtyCustomer.objects.all().delete()
+    for c in (fresh, churned, already):
+        pulse_log(user=csm, customer=c, score=1)
+    assert health_live_recompute().customers == 3
+
+    started = set(Run.objects.values_list("customer_id", "playbook__starter_key"))
+    assert (fresh.pk, "onboarding") in started
+    assert (fresh.pk, "red_health_rescue") in started
+    assert not {c for c, _ in started} & {churned.pk}
+    assert Run.objects.filter(customer=already, playbook=rescue).count() == 1  # the open one, not a second
+    assert HealthSnapshot.objects.get(customer=already, date=today).band == "red"
+
+
 def test_a_call_completes_its_task_in_the_same_transaction(csm, manager, customer):
     playbook = Playbook.objects.get(starter_key="red_health_rescue")
     run = playbook_run_start(user=manager, playbook=playbook, customer=customer, note="")
@@ -245,6 +279,74 @@ def test_a_touchpoint_of_another_kind_completes_nothing(csm, manager, customer):
         user=csm, customer=customer, kind=TouchpointKind.EMAIL, occurred_at=timezone.now(), summary="x"
     )
     assert run.tasks.get(required_touchpoint_kind=TouchpointKind.CALL).status == TaskStatus.OPEN
+
+
+@pytest.fixture
+def queued_for_real(settings):
+    """Tasks go to the broker (no worker consumes them here) instead of running inline."""
+    from accounts.dirty import kick_taken
+    from cshub.celery import app
+
+    settings.CSHUB_LIVE_DEBOUNCE_SECONDS = 30
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    kick_taken()
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = True
+        kick_taken()
+
+
+def test_a_write_skips_the_cache_while_the_queued_task_cannot_have_started(queued_for_real):
+    from accounts.dirty import kick, kick_taken
+
+    kick()  # the first write of a burst: sets the key, queues the task 30 s later
+    assert cache.get(KICK_KEY) is not None
+    cache.delete(KICK_KEY)
+    kick()  # the task cannot have started: no cache call at all (the key stays deleted)
+    assert cache.get(KICK_KEY) is None
+    kick_taken()  # the task starts: from here a write may come after its claim
+    kick()
+    assert cache.get(KICK_KEY) is not None  # so it queues the next task
+
+
+def test_a_write_learns_another_process_queued_task_from_the_cache(queued_for_real):
+    from accounts.dirty import kick
+
+    cache.set(KICK_KEY, time.time() + 30)  # another process queued the task: its ETA
+    kick()
+    cache.delete(KICK_KEY)
+    kick()  # known from the first call: no cache call
+    assert cache.get(KICK_KEY) is None
+
+
+def test_inline_tasks_never_skip_the_kick(queued_for_real, settings, csm, customer):
+    """Tasks running inline (tests, the demo) have no queued task to wait for: a write recomputes at once,
+    even right after this process queued one for a worker."""
+    from accounts.dirty import kick
+    from cshub.celery import app
+
+    kick()  # queued for a worker, 30 s later
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    cache.delete(KICK_KEY)
+    DirtyCustomer.objects.all().delete()
+    with transaction.atomic():
+        customers_mark_dirty(customer_ids=[customer.pk])
+    kick()  # what the mark's transaction runs once committed (the test's own transaction never commits)
+    assert dirty_ids() == set()
+    assert HealthSnapshot.objects.filter(customer=customer, date=timezone.localdate()).exists()
+
+
+def test_a_write_goes_to_the_cache_once_the_queued_task_may_have_started(queued_for_real):
+    from accounts.dirty import kick
+
+    cache.set(KICK_KEY, time.time() + 0.5)  # due within the margin: it may start before the next claim
+    kick()
+    cache.delete(KICK_KEY)
+    kick()
+    assert cache.get(KICK_KEY) is not None  # not skipped: the write queued a task of its own
 
 
 # --- Recompute now, and the "as of" stamps ------------------------------------------------------------
@@ -387,6 +489,32 @@ def test_a_pass_stops_after_a_partial_batch_and_goes_on_after_a_full_one(custome
     done = health_live_recompute(batch_size=2)
     assert (done.customers, done.batches) == (1, 1)  # a write during the batch waits for its own task
     assert dirty_ids() == {other_customer.pk}
+
+
+WRITE_DURING: list = []
+
+
+def write_during_the_batch(*, day, customer_ids) -> None:
+    """A pulse of 1 for a customer of the batch lands while the batch computes, and the task that write
+    queued runs at once, on another worker, finding the customer leased to this pass (once)."""
+    if WRITE_DURING:
+        user, customer = WRITE_DURING.pop()
+        pulse_log(user=user, customer=customer, score=1)
+        assert health_live_recompute().customers == 0
+
+
+def test_a_write_during_its_customers_recompute_is_recomputed_without_the_sweep(csm, customer, settings):
+    pulse_only_model()
+    PulseFactory(customer=customer, score=5, created_at=timezone.now() - dt.timedelta(days=3))
+    DirtyCustomer.objects.all().delete()
+    customers_mark_dirty(customer_ids=[customer.pk])
+    settings.CSHUB_AFTER_LIVE_RECOMPUTE = [f"{__name__}.write_during_the_batch"]
+    WRITE_DURING[:] = [(csm, customer)]
+
+    health_live_recompute()  # its batch leaves the customer dirty and queues a task (eager: it runs inline)
+    assert WRITE_DURING == []
+    assert dirty_ids() == set()
+    assert HealthSnapshot.objects.get(customer=customer, date=timezone.localdate()).band == "red"
 
 
 def test_a_survey_answer_marks_its_customer_in_the_same_statement_or_transaction(customer):

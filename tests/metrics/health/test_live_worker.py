@@ -13,12 +13,14 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.dirty import KICK_KEY
+from accounts.dirty import KICK_KEY, customers_mark_dirty, kick_taken
 from accounts.models import DirtyCustomer
+from accounts.services import pulse_log
 from metrics.models import HealthSnapshot
 from playbooks.models import Run
 from playbooks.starter import playbooks_install_starter
-from tests.factories import PulseFactory
+from tests.factories import CustomerFactory, PulseFactory
+from tests.requirements import require_postgres, require_redis
 
 from .test_live import pulse_only_model
 from .test_worker import celery_worker  # noqa: F401 - the real worker fixture
@@ -113,3 +115,94 @@ def test_with_the_cache_down_the_write_succeeds_and_the_sweep_catches_up(
     assert snap is not None
     assert snap.band == "green"
     assert not DirtyCustomer.objects.exists()
+
+
+@pytest.fixture
+def two_task_worker(settings):
+    """A real worker running two tasks at once (threads), as a production worker with -c 2 does."""
+    require_redis()
+    require_postgres()
+    from celery.contrib.testing.worker import start_worker
+
+    from cshub.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    app.control.purge()
+    kick_taken()  # no queued live recompute known from an earlier test (accounts.dirty.kick)
+    try:
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=2,
+            perform_ping_check=False,
+            loglevel="WARNING",
+            shutdown_timeout=10,
+        ):
+            yield
+    finally:
+        app.conf.task_always_eager = True
+
+
+WRITES: list = []
+
+
+def write_while_computing(*, day, customer_ids) -> None:
+    """Once: a pulse of 1 for a customer of the batch commits while the batch computes, and the batch goes on
+    long enough for the task that write queued to start on the worker's other thread (and find the customer
+    leased to this batch)."""
+    if WRITES:
+        user, customer = WRITES.pop()
+        pulse_log(user=user, customer=customer, score=1)
+        time.sleep(3)
+
+
+def test_a_write_while_its_customer_is_recomputed_is_not_left_for_the_sweep(
+    two_task_worker, csm, customer, settings
+):
+    settings.CSHUB_LIVE_DEBOUNCE_SECONDS = 0.5
+    settings.CSHUB_AFTER_LIVE_RECOMPUTE = [f"{__name__}.write_while_computing"]
+    pulse_only_model()
+    PulseFactory(customer=customer, score=5, created_at=timezone.now() - dt.timedelta(days=3))
+    DirtyCustomer.objects.all().delete()
+    cache.delete(KICK_KEY)
+    WRITES[:] = [(csm, customer)]
+    customers_mark_dirty(customer_ids=[customer.pk])  # autocommit: marked, and the kick queues the task
+
+    today = timezone.localdate()
+    assert wait_for(lambda: not WRITES, 20)  # the first batch ran and wrote during its computation
+    # No beat runs here: only the tasks the writes and the batch queue. Well within the sweep's minute:
+    snap = wait_for(
+        lambda: HealthSnapshot.objects.filter(customer=customer, date=today, band="red").first(), 20
+    )
+    assert snap is not None, "the write made during its customer's recompute waited for the sweep"
+    assert wait_for(lambda: not DirtyCustomer.objects.exists(), 10)
+
+
+def test_writes_before_and_after_the_queued_task_starts_are_all_recomputed(
+    celery_worker,  # noqa: F811
+    csm,
+    settings,
+):
+    """The first write queues the task 3 s later; a second write 0.5 s later skips the cache (the task cannot
+    have started) and is recomputed by that task; a third write, after the task ran, queues the next one."""
+    settings.CSHUB_LIVE_DEBOUNCE_SECONDS = 3
+    pulse_only_model()
+    first, second, third = CustomerFactory(csm=csm), CustomerFactory(csm=csm), CustomerFactory(csm=csm)
+    for c in (first, second, third):
+        PulseFactory(customer=c, score=5, created_at=timezone.now() - dt.timedelta(days=3))
+    DirtyCustomer.objects.all().delete()
+    kick_taken()
+    today = timezone.localdate()
+
+    def red(customer):
+        return HealthSnapshot.objects.filter(customer=customer, date=today, band="red").first()
+
+    pulse_log(user=csm, customer=first, score=1)
+    time.sleep(0.5)
+    pulse_log(user=csm, customer=second, score=1)
+    assert wait_for(lambda: red(first), 20) is not None
+    assert wait_for(lambda: red(second), 5) is not None
+    pulse_log(user=csm, customer=third, score=1)  # after the task claimed: it queues the next task
+    assert wait_for(lambda: red(third), 20) is not None, "a write after the claim waited for the sweep"
+    assert wait_for(lambda: not DirtyCustomer.objects.exists(), 10)

@@ -11,6 +11,7 @@ import time
 import pytest
 from django.core.management import call_command
 
+from accounts.dirty import kick_taken
 from metrics.models import HealthSnapshot
 from tests.factories import CustomerFactory, PulseFactory, TicketFactory, TouchpointFactory
 from tests.requirements import require_postgres, require_redis
@@ -37,6 +38,7 @@ def celery_worker(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False
     app.control.purge()
+    kick_taken()  # no queued live recompute known from an earlier test (accounts.dirty.kick)
     try:
         with start_worker(
             app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
