@@ -48,27 +48,44 @@ TIMESTAMP_RE = (
 )
 GROUP_ID_RE = f"^{EXTERNAL_ID_RE.pattern}$"  # a character class PostgreSQL reads as Python does
 
-_FEATURE = """
-    CASE WHEN msg->>'type' = 'track' THEN
-        CASE WHEN jsonb_typeof(msg->'event') = 'string' THEN msg->>'event' END
-    WHEN jsonb_typeof(msg->'name') = 'string' AND msg->>'name' <> '' THEN msg->>'name'
-    WHEN COALESCE(msg->'name', 'null') IN ('null', '""') THEN
-        CASE WHEN jsonb_typeof(msg->'properties') IS DISTINCT FROM 'object' THEN msg->>'type'
-        WHEN jsonb_typeof(msg->'properties'->'name') = 'string' AND msg->'properties'->>'name' <> ''
-            THEN msg->'properties'->>'name'
-        WHEN COALESCE(msg->'properties'->'name', 'null') IN ('null', '""') THEN msg->>'type'
+
+def _text(field: str) -> str:
+    """SQL: the jsonb `field` of the message's record as text if it is a JSON string, else NULL."""
+    return f"CASE WHEN jsonb_typeof({field}) = 'string' THEN {field} #>> '{{}}' END"
+
+
+# Each message's fields are read once (jsonb_to_record) into a materialized row: the checks below refer to
+# them as columns, rather than looking each key up again in every expression that uses it.
+_FIELDS = f"""
+    {_text("r.type")} AS kind,
+    {_text('r."userId"')} AS usr,
+    ({_text('r."messageId"')}) COLLATE "C" AS mid,
+    {_text("r.context->'groupId'")} AS grp,
+    {_text("r.timestamp")} AS ts,
+    CASE WHEN ({_text("r.timestamp")}) ~ p.ts_re THEN ({_text("r.timestamp")})::timestamptz END AS at,
+    CASE WHEN r.type = '"track"' THEN {_text("r.event")}
+    WHEN jsonb_typeof(r.name) = 'string' AND r.name <> '""' THEN r.name #>> '{{}}'
+    WHEN r.name IS NULL OR r.name IN ('null', '""') THEN
+        CASE WHEN jsonb_typeof(r.properties) IS DISTINCT FROM 'object' THEN {_text("r.type")}
+        WHEN jsonb_typeof(r.properties->'name') = 'string' AND r.properties->'name' <> '""'
+            THEN r.properties->>'name'
+        WHEN COALESCE(r.properties->'name', 'null') IN ('null', '""') THEN {_text("r.type")}
         END
-    END"""
+    END AS feature,
+    octet_length(msg::text) AS size"""
+
+_RECORD = """jsonb_to_record(msg) AS r(
+    type jsonb, "userId" jsonb, "messageId" jsonb, context jsonb, timestamp jsonb, event jsonb, name jsonb,
+    properties jsonb)"""
 
 _OK = """COALESCE(
-    jsonb_typeof(msg) = 'object'
-    AND octet_length(msg::text) <= p.max_text
-    AND jsonb_typeof(msg->'type') = 'string' AND msg->>'type' = ANY(p.kinds)
-    AND jsonb_typeof(msg->'userId') = 'string' AND length(usr) <= p.max_user AND usr ~ p.plain
-    AND jsonb_typeof(msg->'messageId') = 'string' AND length(mid) <= p.max_event_id AND mid ~ p.plain
-    AND jsonb_typeof(msg->'context'->'groupId') = 'string' AND length(grp) <= p.max_group AND grp ~ p.group_re
+    size <= p.max_text
+    AND kind = ANY(p.kinds)
+    AND length(usr) <= p.max_user AND usr ~ p.plain
+    AND length(mid) <= p.max_event_id AND mid ~ p.plain
+    AND length(grp) <= p.max_group AND grp ~ p.group_re
     AND length(feature) <= p.max_feature AND feature ~ p.plain
-    AND jsonb_typeof(msg->'timestamp') = 'string' AND at <= p.latest,
+    AND at <= p.latest,
     false)"""
 
 
@@ -87,16 +104,14 @@ def _statement() -> str:
                    %s::int AS max_group, %s::int AS max_feature, %s::timestamptz AS now,
                    %s::timestamptz + interval '1 day' - interval '5 minutes' AS latest
         ),
-        m AS (
-            SELECT i, msg, msg->>'userId' AS usr, (msg->>'messageId') COLLATE "C" AS mid,
-                   msg->'context'->>'groupId' AS grp, {_FEATURE} AS feature, msg->>'timestamp' AS ts
+        m AS MATERIALIZED (
+            SELECT i, {_FIELDS}
             FROM p, jsonb_array_elements(
                 CASE WHEN jsonb_typeof(p.body->'batch') = 'array' THEN p.body->'batch' ELSE '[]' END
-            ) WITH ORDINALITY AS e(msg, i)
+            ) WITH ORDINALITY AS e(msg, i), {_RECORD}
         ),
         v AS MATERIALIZED (
-            SELECT m.*, {_OK} AS ok
-            FROM (SELECT m.*, CASE WHEN ts ~ p.ts_re THEN ts::timestamptz END AS at FROM m, p) AS m, p
+            SELECT m.*, {_OK} AS ok FROM m, p
         ),
         chk AS MATERIALIZED (
             SELECT (SELECT jsonb_typeof(body) = 'object' AND jsonb_typeof(body->'batch') = 'array' FROM p)
