@@ -384,18 +384,19 @@ _FIRST_UTILIZATION_MARK = """
 """
 
 
-def _ingest_events_postgresql(events: Sequence[dict[str, Any]], ids: dict[str, int]) -> int:
-    """One statement: insert the events (sent as one JSON array: a single parameter, parsed by PostgreSQL),
-    and roll up exactly the inserted ones."""
+def usage_events_insert_sql(source: str) -> str:
+    """The CTEs `ins`, `rollup`, `users` and `touched` of a WITH clause: insert the rows of `source` (a SELECT
+    of event_id, customer_id, user_id, feature, occurred_at, quantity; one row per event_id, in event_id
+    order) into UsageEvent and roll up exactly the inserted ones. Parameters: those of `source`, then the
+    time zone twice. Also for writers whose whole batch is one statement (integrations.segment.batch_sql)."""
     event_table = connection.ops.quote_name(UsageEvent._meta.db_table)
     daily_table = connection.ops.quote_name(UsageDaily._meta.db_table)
     user_day_table = connection.ops.quote_name(UsageUserDay._meta.db_table)
     first_table = connection.ops.quote_name(FirstUtilizationDay._meta.db_table)
-    sql = f"""
-        WITH ins AS (
+    return f"""
+        ins AS (
             INSERT INTO {event_table} ({",".join(_EVENT_COLUMNS)})
-            SELECT e->>0, (e->>1)::bigint, e->>2, e->>3, (e->>4)::timestamptz, (e->>5)::int
-            FROM jsonb_array_elements(%s::jsonb) AS e
+            {source}
             ON CONFLICT (event_id) DO NOTHING
             RETURNING customer_id, user_id, feature, occurred_at, quantity
         ),
@@ -416,8 +417,16 @@ def _ingest_events_postgresql(events: Sequence[dict[str, Any]], ids: dict[str, i
         touched AS (
             {_FIRST_UTILIZATION_MARK.format(t=first_table, days=_TOUCHED_DAYS)}
         )
-        SELECT COUNT(*) FROM ins
     """  # noqa: S608 - table names are ours
+
+
+def _ingest_events_postgresql(events: Sequence[dict[str, Any]], ids: dict[str, int]) -> int:
+    """One statement: insert the events (sent as one JSON array: a single parameter, parsed by PostgreSQL),
+    and roll up exactly the inserted ones."""
+    source = """
+            SELECT e->>0, (e->>1)::bigint, e->>2, e->>3, (e->>4)::timestamptz, (e->>5)::int
+            FROM jsonb_array_elements(%s::jsonb) AS e"""
+    sql = f"WITH {usage_events_insert_sql(source)} SELECT COUNT(*) FROM ins"  # noqa: S608 - no user text
     payload = json.dumps(
         [
             [

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from accounts.dirty import kick
 from accounts.models import Contact, Customer
 from accounts.services import contacts_upsert
 from core.api import INGEST_LOCK_TIMEOUT
@@ -18,6 +19,7 @@ from metrics.services import usage_events_ingest
 
 from ..connector_audit import audit_changes, customers_upsert_audited
 from ..models import SegmentGroupLink, SegmentPending, SegmentPendingKind
+from .batch_sql import batch_insert
 from .mapping import Parsed, parse_messages, pending_usage_row, usage_row_from_pending
 
 AUDIT_LABEL = "Segment"
@@ -33,6 +35,33 @@ def segment_messages_ingest(*, messages: list[Any], default_type: str | None = N
     with transaction.atomic():
         set_local_lock_timeout(INGEST_LOCK_TIMEOUT)
         return _write(parsed)
+
+
+def segment_batch_ingest_sql(*, body: bytes) -> dict[str, int] | None:
+    """A `/v1/batch` body written by one PostgreSQL statement (integrations.segment.batch_sql), with the
+    counts of segment_messages_ingest plus `messages`; None when this path does not take the batch (not
+    PostgreSQL, not UTF-8, not JSON PostgreSQL reads, or not only plain events): nothing was written, and the
+    caller parses the body and calls segment_messages_ingest, whose answer (400s included) is the contract."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return None
+    try:
+        with transaction.atomic():
+            set_local_lock_timeout(INGEST_LOCK_TIMEOUT)
+            counts = batch_insert(body=text, now=timezone.now(), tz=timezone.get_current_timezone_name())
+            if counts and counts["accepted"]:
+                transaction.on_commit(kick)  # the usage factors (docs/health.md#live-data)
+    except DatabaseError as exc:
+        # Rolled back. Input PostgreSQL does not take (class 22: not JSON it reads, a NUL, a date no calendar
+        # has; 54: nested too deeply) goes to the Python path, which says what is wrong or takes it; a lock
+        # timeout or a lost connection is the caller's to answer.
+        if (getattr(exc.__cause__, "sqlstate", None) or "")[:2] not in ("22", "54"):
+            raise
+        return None
+    return counts
 
 
 def _write(parsed: Parsed) -> dict[str, int]:
