@@ -100,6 +100,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     # SQLite: wait for a writer instead of failing with "database is locked" under runserver threads.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+# A read replica (docs/operations.md#read-replica): the dashboards, their APIs and the CSV exports read from
+# it inside core.db.reads_from_replica; everything else, and every write, uses `default`.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+elif TESTING:
+    # Tests: a "replica" that is the test database itself (a second connection to it), so the routing tests
+    # can see which alias ran each query; it is used only where a test sets CSHUB_REPLICA_ALIAS.
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+CSHUB_REPLICA_ALIAS = "replica" if DATABASE_REPLICA_URL else ""
+DATABASE_ROUTERS = ["core.db.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
