@@ -265,6 +265,15 @@ CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE = env.str("CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE", d
 # the last year to learn it from (docs/renewals.md#the-at-risk-rate).
 CSHUB_RENEWAL_AT_RISK_FALLBACK_RATE = env.str("CSHUB_RENEWAL_AT_RISK_FALLBACK_RATE", default="0.5")
 
+# --- Raw usage events (docs/operations.md#usage-partitions) ---
+# Raw events (metrics_usageevent; monthly partitions on PostgreSQL) older than this many days are archived by
+# `manage.py usage_partitions` (nightly in the beat schedule); the daily rollups are kept forever. It is also
+# the window in which re-posting an event is recognised as a duplicate. 0 keeps raw events forever.
+CSHUB_RAW_EVENT_DAYS = env.int("CSHUB_RAW_EVENT_DAYS", default=90)
+# Where archived raw events are written (one gzip CSV per partition) before they are dropped; empty: dropped
+# without a copy (the rollups hold everything the pages and the health model read).
+CSHUB_RAW_EVENT_ARCHIVE_DIR = env.str("CSHUB_RAW_EVENT_ARCHIVE_DIR", default="")
+
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
