@@ -449,7 +449,9 @@ def table_sizes() -> dict[str, tuple[int, int]]:
     for table in SIZED_TABLES:
         rows = _scalar(f"SELECT count(*) FROM {table}")  # noqa: S608 - our table names
         size = _scalar(
-            "SELECT COALESCE(sum(pg_total_relation_size(relid)), 0)::bigint FROM pg_partition_tree(%s)",
+            "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(t.relid)) "
+            "FROM pg_partition_tree(c.oid) t) ELSE pg_total_relation_size(c.oid) END::bigint "
+            "FROM pg_class c WHERE c.oid = %s::regclass",
             [table],
         )
         out[table] = (rows, size)
