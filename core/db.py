@@ -69,7 +69,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _ReadsFromReplica:
-    """`with reads_from_replica():` or `@reads_from_replica` on a view, a view method or any function."""
+    """`with reads_from_replica():`, or `@reads_from_replica()` on a view, a view method or any function."""
 
     def __enter__(self) -> None:
         self._cm = _replica_scope()
