@@ -23,7 +23,11 @@ from metrics.models import MrrEntry
 from tests.conftest import client_for
 from tests.factories import CustomerFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+# serialized_rollback: the flush after each test would also remove the rows migrations create (the default
+# health model), which later tests in the session read.
+pytestmark = pytest.mark.django_db(
+    transaction=True, serialized_rollback=True, databases=["default", "replica"]
+)
 
 APP_TABLES = ("accounts_customer", "metrics_", "playbooks_", "surveys_", "dashboard_")
 
