@@ -149,6 +149,15 @@ def generate(customers: int) -> None:
     n = {k: int(v * scale) for k, v in PER_100K.items()}
     start = DAY - dt.timedelta(days=59)
     _step("migrate", lambda: call_command("migrate", verbosity=0))
+    # The months of the generated events get their own partitions, as the nightly maintenance would have
+    # made them in production (docs/operations.md#usage-partitions); otherwise they land in DEFAULT.
+    from metrics.partitions import is_partitioned, month_start, next_month, partition_create
+
+    if is_partitioned():
+        month = month_start(start)
+        while month <= DAY:
+            partition_create(month)
+            month = next_month(month)
     _sql("SELECT setseed(0.42)")
     _sql("SET maintenance_work_mem = '512MB'")
     _sql("SET work_mem = '256MB'")
@@ -429,6 +438,26 @@ def recompute_through_celery(db_url: str, customers: int) -> dict[str, float]:
     return {"seconds": took, "peak_one": sampler.peak_one, "peak_total": sampler.peak_total}
 
 
+SIZED_TABLES = ["metrics_usageevent", "metrics_usagedaily", "metrics_usageuserday", "accounts_customer"]
+
+
+def table_sizes() -> dict[str, tuple[int, int]]:
+    """Rows and bytes (heap, indexes and TOAST: pg_total_relation_size) per table; a partitioned table is
+    the sum of its partitions (its own size is 0)."""
+    _sql("ANALYZE")
+    out = {}
+    for table in SIZED_TABLES:
+        rows = _scalar(f"SELECT count(*) FROM {table}")  # noqa: S608 - our table names
+        size = _scalar(
+            "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(t.relid)) "
+            "FROM pg_partition_tree(c.oid) t) ELSE pg_total_relation_size(c.oid) END::bigint "
+            "FROM pg_class c WHERE c.oid = %s::regclass",
+            [table],
+        )
+        out[table] = (rows, size)
+    return out
+
+
 def _existing_customers(admin_url: str) -> int | None:
     import psycopg
 
@@ -454,6 +483,16 @@ def run_size(customers: int, admin_url: str, db_url: str, *, reuse: bool = False
     rollup_rows = _scalar("SELECT count(*) FROM metrics_usagedaily")
     events = _scalar("SELECT count(*) FROM metrics_usageevent")
     print(f"  usage events {events:,}, rollup rows {rollup_rows:,}", flush=True)
+    sizes = table_sizes()
+    for table, (rows, size) in sizes.items():
+        per_million = size / rows * 1_000_000 / 1024**3 if rows else 0.0
+        print(
+            f"  size {table:<28} {rows:>12,} rows {size / 1024**2:>10,.0f} MiB "
+            f"({size / rows if rows else 0:,.0f} B/row, {per_million:.2f} GiB per million rows)",
+            flush=True,
+        )
+    database = _scalar("SELECT pg_database_size(current_database())")
+    print(f"  size of the whole database {database / 1024**3:,.2f} GiB", flush=True)
     floor, grouped = floor_pass()
     print(
         f"  floor: one SQL pass over the usage rollup ({grouped:,} customers)      {floor:8.2f} s", flush=True

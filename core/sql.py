@@ -17,9 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import DecimalField, Value
 from django.utils import timezone
+
+from .db import read_alias
 
 # --- Money in exact cents -------------------------------------------------------------------------
 
@@ -108,10 +110,14 @@ def analytic_transaction(*, cap_parallel_workers: bool = False) -> Iterator[None
 
     `cap_parallel_workers`: a whole page's queries (many at once on a busy server) also cap the parallel
     workers per query at settings.CSHUB_PAGE_PARALLEL_WORKERS (a negative value leaves PostgreSQL's).
-    On SQLite: only the transaction."""
-    with transaction.atomic(savepoint=False):
+    On SQLite: only the transaction.
+
+    The transaction is on the connection reads use now (core.db.reader: the replica inside a dashboard's
+    reads_from_replica scope), so the queries inside it, raw or ORM, share its snapshot."""
+    alias = read_alias()
+    with transaction.atomic(using=alias, savepoint=False):
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
+            with connections[alias].cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
                 if cap_parallel_workers:
                     workers = int(settings.CSHUB_PAGE_PARALLEL_WORKERS)

@@ -28,6 +28,9 @@ app.conf.beat_schedule = {
     "playbooks-digests": {"task": "playbooks.tasks.digests_send", "schedule": crontab(0, 7)},
     # Daily at 07:05 TIME_ZONE: the notification digest for users who chose it (docs/workspace.md).
     "notifications-digest": {"task": "accounts.tasks.notifications_digest", "schedule": crontab(5, 7)},
+    # Nightly at 03:30 TIME_ZONE (after the recompute): the coming months' usage partitions, and raw events
+    # past CSHUB_RAW_EVENT_DAYS archived (docs/operations.md#usage-partitions).
+    "usage-partitions": {"task": "metrics.tasks.usage_partitions_maintain", "schedule": crontab(30, 3)},
     # Every 15 minutes: stored first 10 % utilization days made stale by new usage (team time to value).
     "first-utilization-refresh": {
         "task": "metrics.tasks.first_utilization_refresh",

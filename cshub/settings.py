@@ -100,6 +100,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     # SQLite: wait for a writer instead of failing with "database is locked" under runserver threads.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+# A read replica (docs/operations.md#read-replica): the dashboards, their APIs and the CSV exports read from
+# it inside core.db.reads_from_replica; everything else, and every write, uses `default`.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+        DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+elif TESTING:
+    # Tests: a "replica" that is the test database itself (a second connection to it), so the routing tests
+    # can see which alias ran each query; it is used only where a test sets CSHUB_REPLICA_ALIAS.
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+CSHUB_REPLICA_ALIAS = "replica" if DATABASE_REPLICA_URL else ""
+DATABASE_ROUTERS = ["core.db.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -250,6 +264,15 @@ CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE = env.str("CSHUB_PLAYBOOK_FALLBACK_ASSIGNEE", d
 # The renewal rate an at_risk renewal is expected at while there are fewer than 5 closed at_risk renewals in
 # the last year to learn it from (docs/renewals.md#the-at-risk-rate).
 CSHUB_RENEWAL_AT_RISK_FALLBACK_RATE = env.str("CSHUB_RENEWAL_AT_RISK_FALLBACK_RATE", default="0.5")
+
+# --- Raw usage events (docs/operations.md#usage-partitions) ---
+# Raw events (metrics_usageevent; monthly partitions on PostgreSQL) older than this many days are archived by
+# `manage.py usage_partitions` (nightly in the beat schedule); the daily rollups are kept forever. It is also
+# the window in which re-posting an event is recognised as a duplicate. 0 keeps raw events forever.
+CSHUB_RAW_EVENT_DAYS = env.int("CSHUB_RAW_EVENT_DAYS", default=90)
+# Where archived raw events are written (one gzip CSV per partition) before they are dropped; empty: dropped
+# without a copy (the rollups hold everything the pages and the health model read).
+CSHUB_RAW_EVENT_ARCHIVE_DIR = env.str("CSHUB_RAW_EVENT_ARCHIVE_DIR", default="")
 
 # --- REST API ---
 REST_FRAMEWORK = {

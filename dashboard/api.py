@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import fields
+from core.db import reads_from_replica
 
 from . import team
 
@@ -44,6 +45,7 @@ class TeamMetricsView(APIView):
             },
         ),
     )
+    @reads_from_replica()
     def get(self, request: Request) -> Response:
         params = TeamParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

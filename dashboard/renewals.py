@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import Team, User
 from accounts.visibility import book_owners, editable_customers, scope_csm_ids, scope_label
 from core import exports, ui
+from core.db import reads_from_replica
 from core.numbers import format_money, format_money_short
 from core.sql import analytic_transaction
 from metrics.forecast import selectors
@@ -214,6 +215,7 @@ ROW_COLUMNS: list[exports.Column] = [
 
 @login_required
 @require_GET
+@reads_from_replica()
 def renewals(request: HttpRequest) -> HttpResponse:
     """`/renewals/?quarter=2027-Q1[&csm=|&team=]`: the quarter's forecast (docs/renewals.md#the-quarter)."""
     today = timezone.localdate()
@@ -283,6 +285,7 @@ LIST_COLUMNS: list[exports.Column] = [
 
 @login_required
 @require_GET
+@reads_from_replica()
 def renewals_list(request: HttpRequest) -> HttpResponse:
     """`/renewals/list/?quarter=&csm=|team=&bucket=`: the renewals behind a figure
     (docs/renewals.md#drill-down)."""

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core import exports, ui
+from core.db import reads_from_replica
 from core.sql import analytic_transaction
 from metrics.health.panels import chart_js
 
@@ -22,6 +23,7 @@ from .periods import current_quarter, parse_period, period_choices
 
 @login_required
 @require_GET
+@reads_from_replica()
 def team(request: HttpRequest) -> HttpResponse:
     """Team performance per CSM for a quarter or a year (managers: their teams; admins: every CSM)."""
     today = timezone.localdate()
@@ -117,6 +119,7 @@ def _home_export(request: HttpRequest, table: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@reads_from_replica()
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page: the viewer's portfolio today (CSM: own book; manager: their teams; admin: all)."""
     table = request.GET.get("table", "")
@@ -159,6 +162,7 @@ TRENDS_CSV: dict[str, tuple[str, list[exports.Column]]] = {
 
 @login_required
 @require_GET
+@reads_from_replica()
 def trends(request: HttpRequest) -> HttpResponse:
     """Portfolio trends: band mix and NRR/GRR over 12 months, the renewals funnel; each with its table."""
     portfolio = selectors.portfolio_for(request.user)

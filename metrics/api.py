@@ -27,6 +27,7 @@ from core.api import (
     ingest_request_schema,
     ingest_response,
 )
+from core.db import reads_from_replica
 from core.numbers import api_rate, quantize_money
 
 from . import services
@@ -305,6 +306,7 @@ class RevenueMetricsView(APIView):
     """`GET /api/v1/metrics/revenue/?start=&end=[&csm=&segment=]`"""
 
     @extend_schema(parameters=[PeriodSerializer], responses=RevenueResponseSerializer)
+    @reads_from_replica()
     def get(self, request: Request) -> Response:
         params = PeriodSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -318,6 +320,7 @@ class EngagementMetricsView(APIView):
     """`GET /api/v1/metrics/engagement/?customer=&as_of=`"""
 
     @extend_schema(parameters=[EngagementParamsSerializer], responses=EngagementResponseSerializer)
+    @reads_from_replica()
     def get(self, request: Request) -> Response:
         params = EngagementParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -344,6 +347,7 @@ class SupportMetricsView(APIView):
     """`GET /api/v1/metrics/support/?start=&end=[&customer=&csm=&segment=]`"""
 
     @extend_schema(parameters=[PeriodSerializer], responses=SupportResponseSerializer)
+    @reads_from_replica()
     def get(self, request: Request) -> Response:
         params = PeriodSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -360,6 +364,7 @@ class RenewalMetricsView(APIView):
     """`GET /api/v1/metrics/renewals/?start=&end=[&csm=&segment=]`"""
 
     @extend_schema(parameters=[PeriodSerializer], responses=RenewalsResponseSerializer)
+    @reads_from_replica()
     def get(self, request: Request) -> Response:
         params = PeriodSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

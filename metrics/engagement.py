@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Min
 
 from accounts.models import Customer
+from core.db import reader
 from core.numbers import ratio
 from core.sql import date_plus_days, days_between
 
@@ -59,7 +60,7 @@ def _user_counts(customer_id: int, as_of: dt.date) -> tuple[int, int, int]:
             (SELECT COUNT(*) FROM {table} WHERE customer_id = %s AND day >= %s AND day <= %s)
     """  # noqa: S608
     lo, hi = adapt_date(window_start(as_of)), adapt_date(as_of)
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:
         cursor.execute(sql, [customer_id, hi, customer_id, lo, hi, customer_id, lo, hi])
         total, active, user_days = cursor.fetchone()
     return int(total or 0), int(active or 0), int(user_days or 0)
@@ -73,7 +74,7 @@ def _feature_users(customer_id: int, as_of: dt.date) -> dict[str, int]:
             SELECT DISTINCT feature, user_id FROM {table} WHERE customer_id = %s AND day >= %s AND day <= %s
         ) f GROUP BY feature
     """  # noqa: S608
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:
         cursor.execute(sql, [customer_id, adapt_date(window_start(as_of)), adapt_date(as_of)])
         return {feature: int(n) for feature, n in cursor.fetchall()}
 
@@ -111,7 +112,7 @@ def first_utilization_day(
         )
         SELECT change_day, SUM(delta) FROM changes GROUP BY change_day ORDER BY change_day
     """  # noqa: S608
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:
         # Usage more than 29 days before the contract start cannot make anyone active on or after it.
         earliest = customer.contract_start - dt.timedelta(days=WINDOW_DAYS - 1)
         cursor.execute(sql, [customer.pk, adapt_date(earliest), adapt_date(as_of)])

@@ -332,10 +332,13 @@ def _insert_values_sql(table: str, columns: Sequence[str], rows: int) -> str:
 def usage_events_ingest(*, rows: Sequence[dict[str, Any]], first_row: int = 0) -> dict[str, int]:
     """Store new usage events and add them to the daily rollup; already-known event_ids count as duplicates.
 
-    Idempotent under retries and concurrent requests: events go in with `ON CONFLICT (event_id) DO NOTHING
-    RETURNING …`, and only the returned (newly inserted) events are added to UsageDaily with an atomic
-    `ON CONFLICT … DO UPDATE SET events = events + excluded.events`. PostgreSQL does both in one statement;
-    SQLite (≥ 3.35) in chunks. An event_id repeated inside one request counts once (the first one wins).
+    An event is identified by (event_id, occurred_at): on PostgreSQL the table is partitioned by month of
+    occurred_at and a unique key must hold it (docs/operations.md#usage-partitions); a retry carries both.
+    Idempotent under retries and concurrent requests: events go in with `ON CONFLICT (event_id, occurred_at)
+    DO NOTHING RETURNING …`, and only the returned (newly inserted) events are added to UsageDaily with an
+    atomic `ON CONFLICT … DO UPDATE SET events = events + excluded.events`. PostgreSQL does both in one
+    statement; SQLite (≥ 3.35) in chunks. An event_id repeated inside one request counts once (the first
+    one wins).
     """
     # Rows are used as they are (no per-row copies): at 10,000 events a request every allocation shows.
     external_ids = sorted({r["customer"] for r in rows})
@@ -397,7 +400,7 @@ def usage_events_insert_sql(source: str) -> str:
         ins AS (
             INSERT INTO {event_table} ({",".join(_EVENT_COLUMNS)})
             {source}
-            ON CONFLICT (event_id) DO NOTHING
+            ON CONFLICT (event_id, occurred_at) DO NOTHING
             RETURNING customer_id, user_id, feature, occurred_at, quantity
         ),
         rollup AS (
@@ -468,7 +471,7 @@ def _ingest_events_generic(events: Sequence[dict[str, Any]], ids: dict[str, int]
                     r["quantity"],
                 )
             sql = _insert_values_sql(event_table, _EVENT_COLUMNS, len(chunk))
-            cursor.execute(sql + " ON CONFLICT (event_id) DO NOTHING RETURNING event_id", params)
+            cursor.execute(sql + " ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING event_id", params)
             inserted.extend(row[0] for row in cursor.fetchall())
 
         tz = timezone.get_current_timezone()

@@ -9,6 +9,7 @@ from celery import chord, shared_task
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
+from . import partitions
 from .forecast.snapshots import forecast_snapshot_take
 from .health.backtest_jobs import backtest_job_run
 from .health.live import health_live_recompute
@@ -135,6 +136,19 @@ def first_utilization_refresh() -> int:
     from .services import first_utilization_refresh as refresh
 
     return refresh()
+
+
+# --- Raw usage events (docs/operations.md#usage-partitions) -----------------------------------------
+
+
+@shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
+def usage_partitions_maintain() -> dict[str, int]:
+    """Beat, nightly 03:30 TIME_ZONE: the coming months' usage partitions, and raw events past
+    CSHUB_RAW_EVENT_DAYS archived (metrics.partitions). Safe to run twice."""
+    result = partitions.usage_partitions_maintain(
+        today=timezone.localdate(), archive_dir=partitions.configured_archive_dir()
+    )
+    return {"created": len(result.created), "archived": len(result.archived), "deleted": result.rows_deleted}
 
 
 # --- Renewals forecast (docs/renewals.md#weekly-snapshots) ------------------------------------------

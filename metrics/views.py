@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Customer
 from core import exports
+from core.db import reads_from_replica
 from core.numbers import format_money_short
 
 from . import services
@@ -157,6 +158,7 @@ CUSTOMERS_CSV_COLUMNS: list[exports.Column] = [
 
 
 @login_required
+@reads_from_replica()
 def revenue(request: HttpRequest) -> HttpResponse:
     """The Revenue page: any signed-in user may read metrics (docs/architecture.md#roles-and-permissions)."""
     query = request.GET.copy()
@@ -202,6 +204,7 @@ def revenue(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica()
 def revenue_customer_list(request: HttpRequest) -> HttpResponse:
     """The customers behind a revenue number: which churned, expanded, contracted… and by how much."""
     form = RevenueCustomersForm(request.GET, user=request.user)

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Customer, LifecycleStage, User
+from core.db import reader
 from core.numbers import ratio
 from core.sql import ZERO_MONEY, analytic_transaction, cents_sql, day_start, dollars, to_cents
 from metrics.health.selectors import Movement, explain
@@ -108,7 +109,7 @@ def _portfolio_pass(
         WHERE cu.lifecycle_stage <> %s{scope_sql}
         GROUP BY cu.health_band
     """  # noqa: S608
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:
         cursor.execute(sql, [*params, d, d, LifecycleStage.CHURNED.value, *scope_params])
         rows = cursor.fetchall()
     out = {}
@@ -204,7 +205,7 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
                SUM({cents_sql("l.mrr")}) FILTER (WHERE s.band IN ('red', 'yellow'))
         FROM {source}
     """  # noqa: S608
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:
         cursor.execute(sql, params)
         seen, risky, cents = cursor.fetchone()
     now = [r for r in bands if r.band in AT_RISK]

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Count, F, Q
 
 from accounts.models import Customer, Pulse, Touchpoint, TouchpointKind
+from core.db import reader
 from core.sql import day_start, days_between, in_list
 from metrics.engagement import first_utilization_current_sql, usage_value_sql
 from metrics.models import FirstUtilizationDay, ValueMilestone
@@ -78,7 +79,7 @@ def onboarding_by_csm(
         FROM per_customer GROUP BY csm_id
     """  # noqa: S608
     params = [s, e, s, e, *csm_params, *walk_params, a, a]
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return {
@@ -115,7 +116,7 @@ def books_by_csm(*, csm_ids: Sequence[int], as_of: dt.date) -> dict[int, dict[st
         connection.ops.adapt_datetimefield_value(day_start(day))  # UTC on SQLite, as the ORM stores it
         for day in (as_of - dt.timedelta(days=PULSE_FRESH_DAYS - 1), as_of + dt.timedelta(days=1))
     )
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:
         cursor.execute(sql, [*params, since, until, *fresh_params])
         rows = cursor.fetchall()
     out: dict[int, dict[str, int]] = {}

@@ -13,6 +13,7 @@ from django.db.models import Case, Count, F, Q, Sum, When
 from django.db.models.functions import Coalesce, Least
 
 from accounts.models import Customer
+from core.db import reader
 from core.numbers import quantize_money
 from core.sql import MONEY_FIELD, ZERO_MONEY, analytic_transaction, cents_sql, in_list
 from metrics import revenue
@@ -95,7 +96,7 @@ def revenue_by_csm(
         strategy = "walk" if connection.vendor == "postgresql" and len(csm_ids) <= FEW_CSMS else "scan"
     sql, params = (_walk_sql if strategy == "walk" else _scan_sql)(csm_ids, start, end)
     # JIT off, as revenue_totals: compiling costs more than it saves.
-    with analytic_transaction(), connection.cursor() as cursor:
+    with analytic_transaction(), reader().cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return {

@@ -46,7 +46,14 @@ class MrrEntry(models.Model):
 
 
 class UsageEvent(models.Model):
-    """One product-usage event as pushed by an integration; `event_id` makes re-posting harmless."""
+    """One product-usage event as pushed by an integration (the raw events; UsageDaily and UsageUserDay are
+    the rollups kept forever). (`event_id`, `occurred_at`) makes re-posting harmless.
+
+    On PostgreSQL the table is partitioned by month of `occurred_at` (docs/operations.md#usage-partitions):
+    a unique key there must hold the partition key, so an event is identified by its id *and* its time, and
+    its primary key is (id, occurred_at) (Django still reads `id` alone as the key; the sequence keeps it
+    unique). Raw events older than settings.CSHUB_RAW_EVENT_DAYS are archived (`manage.py
+    usage_partitions`)."""
 
     # Unique via a constraint, not unique=True: on PostgreSQL that would add a second (LIKE) index to
     # maintain on every insert, and ingestion speed is bounded by index maintenance.
@@ -59,7 +66,7 @@ class UsageEvent(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["event_id"], name="usage_event_unique_event_id"),
+            models.UniqueConstraint(fields=["event_id", "occurred_at"], name="usage_event_unique_id_time"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="usage_event_quantity_positive"),
         ]
 

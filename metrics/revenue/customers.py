@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import OuterRef, Subquery
 
 from accounts.models import Customer, User
+from core.db import reader
 from core.sql import cents_sql, dollars
 
 from ..models import MrrEntry
@@ -93,7 +93,7 @@ def revenue_customers(
         ORDER BY pc.{amount} DESC, cu.name
         LIMIT %s
     """  # noqa: S608
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:
         cursor.execute(sql, [*params, limit])
         rows = cursor.fetchall()
     return [

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 
 from accounts.models import Customer
+from core.db import reader
 from core.sql import analytic_transaction, cents_sql, dollars, to_cents
 
 from ..models import MrrEntry
@@ -158,7 +159,7 @@ def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTota
     sql, params = sums_sql(start=start, end=end, where=lambda alias: scope.sql(f"{alias}.customer_id"))
     # No savepoint when the caller already holds a transaction (the Revenue page asks for 13 periods).
     # Compiling these expressions (JIT) costs more than evaluating them on a million rows.
-    with analytic_transaction(), connection.cursor() as cursor:
+    with analytic_transaction(), reader().cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return totals_from_sums(row, start=start, end=end)
@@ -217,7 +218,7 @@ def cohort_totals(*, scope: Scope, start: dt.date, end: dt.date) -> Cohort:
 def _cohort_of_row(sql: str, params: Sequence[Any], *, start: dt.date, end: dt.date) -> Cohort:
     """Run a cohort query (one row: Σopening, |S|, |S ∩ E|, Σ_S closing, Σ_S min) with JIT off: its cost
     estimate would switch JIT on, and compiling takes longer than running it."""
-    with analytic_transaction(), connection.cursor() as cursor:
+    with analytic_transaction(), reader().cursor() as cursor:
         cursor.execute(sql, params)
         opening, n_s, n_se, s_closing, s_floor = cursor.fetchone()
     return Cohort(

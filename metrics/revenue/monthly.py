@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from core.sql import analytic_transaction
 
 from ..scope import Scope
 from .definitions import RevenueMetrics, revenue_metrics
@@ -22,7 +22,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def monthly_revenue(*, scope: Scope, last_month: dt.date, months: int = 12) -> list[RevenueMetrics]:
     """Calendar months up to the month of `last_month` (that one up to that day): one query each."""
     out = []
-    with transaction.atomic():  # one transaction (and snapshot) for the whole series
+    # One transaction (and snapshot) for the whole series, on the connection reads use (core/db.py).
+    with analytic_transaction():
         for i in range(months - 1, -1, -1):
             first = add_months(month_start(last_month), -i)
             last = min(add_months(first, 1) - dt.timedelta(days=1), last_month)
