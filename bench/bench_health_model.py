@@ -189,6 +189,42 @@ def factor_inputs_reference(train, judge) -> str:
     )
 
 
+def with_margin_line(config, daily) -> str:
+    """The daily figures with the leave margin, as the stored bands are: each customer's band on a day follows
+    from its score and its band of the grid's previous day (metrics.health.engine.band_with_hysteresis),
+    starting from the plain band on its first day of the grid."""
+    import numpy as np
+
+    from metrics.health.backtest import score_rows
+    from metrics.health.engine import band_with_hysteresis
+
+    scores = score_rows(config, daily).score
+    bands = np.empty(daily.size, dtype=object)
+    previous: dict[int, str] = {}
+    for r in np.lexsort((daily.customer, daily.day)):  # day by day
+        c, s = int(daily.customer[r]), scores[r]
+        band = band_with_hysteresis(
+            None if np.isnan(s) else float(s),
+            previous=previous.get(c) if previous.get(c) else None,
+            green=config.green,
+            yellow=config.yellow,
+            margin=config.margin,
+        )
+        bands[r] = previous[c] = band
+    alarm = np.isin(bands, ["red", "yellow"])
+    scored = bands != ""
+    rows = daily.warning_rows
+    paying = rows[rows >= 0]
+    warned = int(alarm[paying].sum())
+    of_all = warned / rows.size if rows.size else None
+    of_paying = warned / paying.size if paying.size else None
+    return (
+        f"with the leave margin {config.margin:g}: early warning {_pct(of_all)} of {rows.size}; "
+        f"{_pct(of_paying)} of the {paying.size} paying; "
+        f"alarm rate {_pct(alarm[scored].mean() if scored.any() else None)}"
+    )
+
+
 def daily_line(report) -> str:
     """Early warning on the exact day `lead` days before each churn, and the alarm rate over every scored
     customer-day: the figures of the health issue's 'Done when'."""
