@@ -23,11 +23,10 @@ from metrics.models import MrrEntry
 from tests.conftest import client_for
 from tests.factories import CustomerFactory, UserFactory
 
-# serialized_rollback: the flush after each test would also remove the rows migrations create (the default
-# health model), which later tests in the session read.
-pytestmark = pytest.mark.django_db(
-    transaction=True, serialized_rollback=True, databases=["default", "replica"]
-)
+# Transactional: pytest-django runs these after the suite's ordinary database tests, like every other
+# transactional test here (the flush after each also removes what migrations created; the default health model
+# is recreated on first use, metrics.health.services.health_model_current).
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
 APP_TABLES = ("accounts_customer", "metrics_", "playbooks_", "surveys_", "dashboard_")
 
