@@ -159,6 +159,7 @@ def main() -> None:
             print(
                 f"  {label:<8}{daily_line(evaluate(config, daily, horizons=(30,), resamples=0))}", flush=True
             )
+            print(f"  {'':<8}{with_margin_line(config, daily)}", flush=True)
 
 
 def factor_inputs_reference(train, judge) -> str:
