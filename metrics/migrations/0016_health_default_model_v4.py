@@ -13,28 +13,17 @@ deletes the version this migration created, unless a snapshot uses it.
 from __future__ import annotations
 
 from decimal import Decimal
+from importlib import import_module
 
 from django.db import migrations
 
 NOTE = "Default model v4 (docs/health.md)"
 
-V3_FACTORS = [
-    # key, weight, bad, good
-    ("license_utilization", 12, 0.0, 0.8),
-    ("relative_usage", 12, 10.0, 60.0),
-    ("usage_trend", 4, 0.5, 1.0),
-    ("feature_breadth", 8, 0.0, 0.8),
-    ("key_feature_share", 8, 0.1, 0.6),
-    ("revenue_trend", 8, 0.8, 1.0),
-    ("early_tenure", 12, 30.0, 180.0),
-    ("support_load", 8, 5.0, 0.0),
-    ("nps", 8, -100.0, 100.0),
-    ("csat", 4, 0.0, 100.0),
-    ("pulse", 8, 1.0, 5.0),
-    ("engagement", 8, 60.0, 14.0),
-]
+# v3 as 0014 shipped it: its factors and thresholds are v4's factors and what "untouched" means
+V3 = import_module("metrics.migrations.0014_health_default_model_v3")
+V3_FACTORS = V3.V3_FACTORS
 
-V3_THRESHOLDS = (Decimal(70), Decimal(40), Decimal(3))  # green, yellow, margin
+V3_THRESHOLDS = V3.THRESHOLDS  # green, yellow, margin
 V4_THRESHOLDS = (Decimal(64), Decimal(40), Decimal(3))
 
 
