@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -9,6 +11,7 @@ from django.utils import timezone
 from metrics.health.services import health_model_create
 from metrics.models import HealthModel, UsageDaily
 from tests.factories import CustomerFactory, MrrEntryFactory, PulseFactory, ledger
+from tests.requirements import require_postgres, require_redis
 
 DAY = dt.date(2026, 6, 30)
 
@@ -91,3 +94,26 @@ def pulse_population(db):
             for eve in (dt.date(2025, 12, 31), dt.date(2026, 1, 31), dt.date(2026, 2, 28)):
                 PulseFactory(customer=customer, score=score, created_at=at(eve))
     return model, customers
+
+
+@contextmanager
+def running_worker(settings, **pool) -> Iterator[None]:
+    """A real Celery worker on Redis for the duration (`pool`: start_worker's pool options), tasks no longer
+    run inline; an empty queue and no queued live recompute known from an earlier test
+    (accounts.dirty.kick)."""
+    require_redis()
+    require_postgres()
+    from celery.contrib.testing.worker import start_worker
+
+    from accounts.dirty import kick_taken
+    from cshub.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    app.control.purge()
+    kick_taken()
+    try:
+        with start_worker(app, **pool, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
+            yield
+    finally:
+        app.conf.task_always_eager = True

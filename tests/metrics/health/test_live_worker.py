@@ -20,8 +20,8 @@ from metrics.models import HealthSnapshot
 from playbooks.models import Run
 from playbooks.starter import playbooks_install_starter
 from tests.factories import CustomerFactory, PulseFactory
-from tests.requirements import require_postgres, require_redis
 
+from .conftest import running_worker
 from .test_live import pulse_only_model
 from .test_worker import celery_worker  # noqa: F401 - the real worker fixture
 
@@ -120,28 +120,8 @@ def test_with_the_cache_down_the_write_succeeds_and_the_sweep_catches_up(
 @pytest.fixture
 def two_task_worker(settings):
     """A real worker running two tasks at once (threads), as a production worker with -c 2 does."""
-    require_redis()
-    require_postgres()
-    from celery.contrib.testing.worker import start_worker
-
-    from cshub.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.conf.task_always_eager = False
-    app.control.purge()
-    kick_taken()  # no queued live recompute known from an earlier test (accounts.dirty.kick)
-    try:
-        with start_worker(
-            app,
-            pool="threads",
-            concurrency=2,
-            perform_ping_check=False,
-            loglevel="WARNING",
-            shutdown_timeout=10,
-        ):
-            yield
-    finally:
-        app.conf.task_always_eager = True
+    with running_worker(settings, pool="threads", concurrency=2):
+        yield
 
 
 WRITES: list = []

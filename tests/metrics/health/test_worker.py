@@ -11,12 +11,10 @@ import time
 import pytest
 from django.core.management import call_command
 
-from accounts.dirty import kick_taken
 from metrics.models import HealthSnapshot
 from tests.factories import CustomerFactory, PulseFactory, TicketFactory, TouchpointFactory
-from tests.requirements import require_postgres, require_redis
 
-from .conftest import DAY, at, days_ago, usage
+from .conftest import DAY, at, days_ago, running_worker, usage
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -29,23 +27,8 @@ def record_finish(*, day: dt.date) -> None:
 
 @pytest.fixture
 def celery_worker(settings):
-    require_redis()
-    require_postgres()
-    from celery.contrib.testing.worker import start_worker
-
-    from cshub.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.conf.task_always_eager = False
-    app.control.purge()
-    kick_taken()  # no queued live recompute known from an earlier test (accounts.dirty.kick)
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
-        ):
-            yield
-    finally:
-        app.conf.task_always_eager = True
+    with running_worker(settings, pool="solo"):
+        yield
 
 
 def rows() -> list[tuple]:
