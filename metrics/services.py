@@ -423,6 +423,20 @@ def usage_events_insert_sql(source: str) -> str:
     """  # noqa: S608 - table names are ours
 
 
+# PostgreSQL's timestamptz reads offsets up to ±15:59; ISO 8601 and Python allow up to ±23:59.
+_PG_MAX_OFFSET = dt.timedelta(hours=15, minutes=59)
+
+
+def _timestamptz_text(row: dict[str, Any]) -> str:
+    """The event's instant as text timestamptz reads: the text it came as, unless its offset is past what
+    PostgreSQL takes, then the same instant in UTC."""
+    occurred = row["occurred_at"]
+    offset = occurred.utcoffset()
+    if offset is not None and abs(offset) > _PG_MAX_OFFSET:
+        return occurred.astimezone(dt.UTC).isoformat()
+    return row.get("occurred_at_text") or occurred.isoformat()
+
+
 def _ingest_events_postgresql(events: Sequence[dict[str, Any]], ids: dict[str, int]) -> int:
     """One statement: insert the events (sent as one JSON array: a single parameter, parsed by PostgreSQL),
     and roll up exactly the inserted ones."""
@@ -437,7 +451,7 @@ def _ingest_events_postgresql(events: Sequence[dict[str, Any]], ids: dict[str, i
                 ids[r["customer"]],
                 r["user_id"],
                 r["feature"],
-                r.get("occurred_at_text") or r["occurred_at"].isoformat(),
+                _timestamptz_text(r),
                 r["quantity"],
             ]
             for r in events

@@ -40,11 +40,12 @@ MAX_FEATURE = 100
 CONTROL_CHARS = "\x01-\x1f\x7f-\x9f"
 SPACE_CHARS = " \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 PLAIN_TEXT_RE = f"^[^{CONTROL_CHARS}{SPACE_CHARS}]([^{CONTROL_CHARS}]*[^{CONTROL_CHARS}{SPACE_CHARS}])?$"
-# What datetime.fromisoformat and PostgreSQL's timestamptz both read the same way; the year is at least 1900,
-# as the usage validation requires (metrics.serializers; the date of the text's own offset).
+# What datetime.fromisoformat and PostgreSQL's timestamptz both read the same way (timestamptz takes offsets
+# up to ±15:59 only, Python to ±23:59); the year is at least 1900, as the usage validation requires
+# (metrics.serializers; the date of the text's own offset).
 TIMESTAMP_RE = (
     r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"
 )
 GROUP_ID_RE = f"^{EXTERNAL_ID_RE.pattern}$"  # a character class PostgreSQL reads as Python does
 

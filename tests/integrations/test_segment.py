@@ -292,3 +292,26 @@ def test_the_status_shows_only_the_start_of_the_key(key):
     assert status["configured"] is True
     assert status["write_key_hint"] == key[:6] + "…"
     assert key not in str(status)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "utc"),
+    [
+        ("2026-01-01T10:00:00+15:59", "2025-12-31T18:01:00+00:00"),
+        ("2026-01-01T10:00:00+20:00", "2025-12-31T14:00:00+00:00"),
+        ("2026-01-01T10:00:00-23:59", "2026-01-02T09:59:00+00:00"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/v1/batch", "/v1/track"])
+def test_any_offset_python_reads_is_stored_as_its_instant(key, path, stamp, utc):
+    """PostgreSQL's timestamptz refuses offsets past ±15:59 that ISO 8601 and Python allow: the event is
+    still taken, at the same instant, on either database and through either path."""
+    import datetime as dt
+
+    CustomerFactory(external_id="K-1")
+    message = track("off-1", context={"groupId": "K-1"}, timestamp=stamp)
+    body = {"batch": [message]} if path == "/v1/batch" else message
+    response = post(path, body, key)
+    assert response.status_code == 200, response.content
+    event = UsageEvent.objects.get(event_id="off-1")
+    assert event.occurred_at == dt.datetime.fromisoformat(utc)

@@ -151,6 +151,7 @@ NOT_TAKEN = [
     pytest.param(event("n16", timestamp="2026-01-01T10:00:00.1234567Z"), id="seven fraction digits"),
     pytest.param(event("n17", timestamp="2026-02-30T10:00:00Z"), id="a day no calendar has"),
     pytest.param(event("n18", timestamp="1899-12-31T10:00:00Z"), id="before 1900"),
+    pytest.param(event("n18b", timestamp="2026-01-01T10:00:00+16:00"), id="an offset timestamptz refuses"),
     pytest.param(event("n19", timestamp="2999-01-01T10:00:00Z"), id="in the future"),
     pytest.param({**event("n20"), "timestamp": None, "originalTimestamp": NOW}, id="originalTimestamp only"),
     pytest.param(event("n21", properties={"blob": "x" * 20_000}), id="a message over 16 KB"),
