@@ -23,7 +23,7 @@ def notification_email(notification_id: int) -> bool:
     return notifications.notification_email_send(notification_id=notification_id)
 
 
-@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+@shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
 def notifications_digest() -> int:
     """Daily: each digest user's unsent notifications in one email."""
     return notifications.notifications_digest_send()

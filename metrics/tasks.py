@@ -154,7 +154,7 @@ def usage_partitions_maintain() -> dict[str, int]:
 # --- Renewals forecast (docs/renewals.md#weekly-snapshots) ------------------------------------------
 
 
-@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+@shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
 def renewal_forecast_snapshot(day: str | None = None) -> int:
     """Beat, Mondays 03:00 TIME_ZONE: the week's snapshot of every renewal's forecast (replaced if re-run)."""
     return forecast_snapshot_take(day=dt.date.fromisoformat(day) if day else timezone.localdate())
