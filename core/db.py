@@ -9,13 +9,18 @@ enter, and even there a read stays on the primary when
 - something in the scope has already written through the ORM (read-your-writes for the rest of the scope).
 
 Writes always go to the primary. Without settings.CSHUB_REPLICA_ALIAS (no DATABASE_REPLICA_URL) everything
-uses `default`. Raw SQL that should follow the same rule takes its connection from `reader()` instead of
+uses `default`. A replica that cannot be reached is not an outage: a scope that starts while it is down
+(its connection refused) reads from the primary, and for REPLICA_RETRY_SECONDS no scope tries it again.
+Raw SQL that should follow the same rule takes its connection from `reader()` instead of
 `django.db.connection`; a raw write keeps `django.db.connection`.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,13 +28,20 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+logger = logging.getLogger(__name__)
+
+REPLICA_RETRY_SECONDS = 30.0
+_down_until = 0.0  # time.monotonic() before which the replica is taken as down (this process)
+_down_lock = threading.Lock()
 
 
 @dataclass
 class _Scope:
     wrote: bool = False
+    replica_down: bool = False
 
 
 _scope: ContextVar[_Scope | None] = ContextVar("cshub_replica_scope", default=None)
@@ -45,9 +57,45 @@ def read_alias() -> str:
     the primary has no transaction open; `default` otherwise."""
     alias = replica_alias()
     scope = _scope.get()
-    if not alias or scope is None or scope.wrote or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+    if (
+        not alias
+        or scope is None
+        or scope.wrote
+        or scope.replica_down
+        or connections[DEFAULT_DB_ALIAS].in_atomic_block
+    ):
         return DEFAULT_DB_ALIAS
     return alias
+
+
+def replica_reachable() -> bool:
+    """Whether the replica can be read now: its connection is open or opens (at most one attempt per
+    REPLICA_RETRY_SECONDS in this process after a refusal). False without a replica."""
+    global _down_until
+    alias = replica_alias()
+    if not alias:
+        return False
+    if time.monotonic() < _down_until:
+        return False
+    connection = connections[alias]
+    if connection.connection is not None:
+        return True
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        with _down_lock:
+            _down_until = time.monotonic() + REPLICA_RETRY_SECONDS
+        logger.warning(
+            "replica %r unreachable, reading from the primary for %ss: %s", alias, REPLICA_RETRY_SECONDS, exc
+        )
+        return False
+    return True
+
+
+def replica_retry_now() -> None:
+    """Forget a refusal: the next scope tries the replica again (tests; after a replica came back)."""
+    global _down_until
+    _down_until = 0.0
 
 
 def reader() -> BaseDatabaseWrapper:
@@ -58,7 +106,10 @@ def reader() -> BaseDatabaseWrapper:
 @contextmanager
 def _replica_scope() -> Iterator[None]:
     # A nested scope shares the outer one: a write anywhere in it keeps the rest on the primary.
-    token = _scope.set(_scope.get() or _Scope())
+    outer = _scope.get()
+    if outer is None:
+        outer = _Scope(replica_down=bool(replica_alias()) and not replica_reachable())
+    token = _scope.set(outer)
     try:
         yield
     finally:

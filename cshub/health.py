@@ -1,6 +1,8 @@
 """Liveness for load balancers and the container health check.
 
 `healthz` answers 200 when the web process can reach its database, 503 otherwise (wire it at /healthz/).
+With a read replica configured it also says whether the replica answers; a replica that does not is reported
+but is not a failure (the dashboards then read from the primary, core/db.py).
 `python -m cshub.health [path]` is the Docker HEALTHCHECK: it asks the local gunicorn for `path` (default
 /healthz/) the way the reverse proxy would — with an allowed Host and `X-Forwarded-Proto: https` — so neither
 ALLOWED_HOSTS nor SECURE_SSL_REDIRECT turns a healthy server into a failed check.
@@ -13,10 +15,12 @@ import sys
 import urllib.error
 import urllib.request
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from core.db import replica_alias, replica_reachable
 
 
 @never_cache
@@ -27,7 +31,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.execute("SELECT 1")
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok"})
+    body = {"status": "ok"}
+    alias = replica_alias()
+    if alias:
+        body["replica"] = "ok" if replica_reachable() and _answers(alias) else "unreachable"
+    return JsonResponse(body)
+
+
+def _answers(alias: str) -> bool:
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        connections[alias].close()
+        return False
+    return True
 
 
 def _host() -> str:

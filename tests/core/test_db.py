@@ -17,7 +17,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Customer
-from core.db import ReplicaRouter, iterate_from_replica, read_alias, reader, reads_from_replica
+from core import db as core_db
+from core.db import (
+    ReplicaRouter,
+    iterate_from_replica,
+    read_alias,
+    reader,
+    reads_from_replica,
+    replica_retry_now,
+)
 from core.exports import read_csv
 from metrics.models import MrrEntry
 from tests.conftest import client_for
@@ -210,3 +218,59 @@ def test_migrations_run_only_on_the_primary():
     assert router.allow_migrate("default", "accounts")
     assert not router.allow_migrate("replica", "accounts")
     assert router.db_for_write(Customer) == DEFAULT_DB_ALIAS
+
+
+@contextmanager
+def replica_unreachable() -> Iterator[None]:
+    """The replica alias pointed at a database that refuses connections (a closed port; for SQLite, a file in
+    a directory that does not exist), then restored."""
+    connection = connections["replica"]
+    saved = dict(connection.settings_dict)
+    connection.close()
+    kept = None
+    if connection.vendor == "sqlite":
+        # close() keeps an in-memory test database open; set it aside so the next use connects afresh
+        kept, connection.connection = connection.connection, None
+        connection.settings_dict["NAME"] = "/nonexistent-cshub-dir/replica.sqlite3"
+    else:
+        connection.settings_dict.update(HOST="127.0.0.1", PORT="1")
+    replica_retry_now()
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+        if kept is not None:
+            connection.connection = kept
+        replica_retry_now()
+
+
+def test_an_unreachable_replica_leaves_the_pages_on_the_primary(replica, admin, data):
+    client = client_for(admin)
+    with replica_unreachable():
+        with CaptureQueriesContext(connections["default"]) as primary:  # the replica's would connect
+            _get(client, "home", {})  # (its figures may come from the cache an earlier test filled)
+            _get(client, "revenue", {"format": "csv", "table": "months"})
+            with reads_from_replica():
+                assert read_alias() == DEFAULT_DB_ALIAS
+                assert Customer.objects.count() == 1
+        assert app_reads([q["sql"] for q in primary.captured_queries])
+        assert connections["replica"].connection is None  # so nothing was read from it
+        started = core_db._down_until
+        assert started > 0
+        _get(client, "team", {})
+        assert core_db._down_until == started, "no second attempt within REPLICA_RETRY_SECONDS"
+        health = client.get("/healthz/")
+        assert health.status_code == 200
+        assert health.json() == {"status": "ok", "replica": "unreachable"}
+    with queries_by_alias() as seen:
+        _get(client, "home", {})
+    assert app_reads(seen["replica"])
+    assert app_reads(seen["default"]) == []
+    assert client.get("/healthz/").json() == {"status": "ok", "replica": "ok"}
+
+
+def test_without_a_replica_healthz_says_nothing_of_one(settings, admin):
+    settings.CSHUB_REPLICA_ALIAS = ""
+    assert client_for(admin).get("/healthz/").json() == {"status": "ok"}
