@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.dirty import customers_mark_dirty, upsert_sql
+from accounts.dirty import customers_mark_dirty, kick, upsert_sql
 from accounts.models import Contact
 from core import events
 
@@ -172,10 +172,11 @@ def _answer_in_one_statement(*, token: str, score: Any, comment: str) -> Respons
             _publish_answered(
                 response_id=row[0], customer_id=row[3], contact_id=row[4], kind=row[6], score=value
             )
+            # The mark went in with the answer (the CTE above); once it commits, queue the live recompute
+            # (docs/health.md#live-data: usually no cache round trip, as a burst's task is already known).
+            transaction.on_commit(kick)
     if row is None:
         return None
-    # The mark went in with the answer (the CTE above); no kick: the public hot path stays one statement with
-    # no cache round trip, and the minute sweep recomputes the customer (docs/health.md#live-data).
     fields = ("id", "invitation_id", "campaign_id", "customer_id", "contact_id", "contact_email", "kind")
     return Response.from_db(
         "default", [*fields, "score", "comment", "answered_at"], [*row, value, comment, now]

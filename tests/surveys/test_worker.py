@@ -206,16 +206,23 @@ def test_two_concurrent_posts_store_exactly_one_response():
         assert Response.objects.count() == 1
 
 
-def test_answer_post_is_one_statement_on_postgresql(django_assert_max_num_queries):
+def test_answer_post_is_one_statement_on_postgresql(django_assert_max_num_queries, monkeypatch):
     """The hot public path: no SELECT FOR UPDATE/INSERT/UPDATE round trips, one statement for the answer.
     What listens to `survey.answered` (the CSM's notification, Slack, outbound webhooks; see
-    docs/architecture.md#events) adds its own few reads and rows in the same transaction, nothing more."""
+    docs/architecture.md#events) adds its own few reads and rows in the same transaction, nothing more. The
+    live recompute is queued once it commits (counted here, not run: tests run tasks inline; a worker runs
+    it, tests/metrics/health/test_live_worker.py)."""
     require_postgres()
+    from surveys.services import links
+
+    kicks = []
+    monkeypatch.setattr(links, "kick", lambda: kicks.append("queued"))
     invitation, token = invitation_with_token()
     client = Client()
     with django_assert_max_num_queries(8) as captured:
         response = client.post(f"/s/{token}/", {"score": "9", "comment": " Fast. "})
     assert response.status_code == 302
+    assert kicks == ["queued"]
     survey_statements = [q["sql"] for q in captured.captured_queries if "surveys_" in q["sql"]]
     assert len(survey_statements) == 1, survey_statements
     invitation.refresh_from_db()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -185,4 +186,35 @@ def test_writes_before_and_after_the_queued_task_starts_are_all_recomputed(
     assert wait_for(lambda: red(second), 5) is not None
     pulse_log(user=csm, customer=third, score=1)  # after the task claimed: it queues the next task
     assert wait_for(lambda: red(third), 20) is not None, "a write after the claim waited for the sweep"
+    assert wait_for(lambda: not DirtyCustomer.objects.exists(), 10)
+
+
+def test_a_public_survey_answer_is_recomputed_without_the_sweep(celery_worker, customer, settings):  # noqa: F811
+    """The public page's one-statement answer (PostgreSQL) queues the live recompute once it commits: a
+    detractor's NPS turns the customer red within seconds, with no beat running."""
+    from metrics.health.services import health_model_create
+    from surveys.services import invitation_answer
+    from tests.factories import ContactFactory, invitation_with_token
+
+    settings.CSHUB_LIVE_DEBOUNCE_SECONDS = 0.5
+    health_model_create(
+        factors=[{"key": "nps", "weight": 100, "bad": -100.0, "good": 100.0, "enabled": True}],
+        green=Decimal(70),
+        yellow=Decimal(40),
+        margin=Decimal(3),
+        note="NPS only (test)",
+    )
+    # The new version marked everyone and queued a recompute: let it run first, so only the answer's own
+    # kick can recompute the answer.
+    assert wait_for(lambda: not DirtyCustomer.objects.exists(), 20)
+    time.sleep(1)
+    _invitation, token = invitation_with_token(contact=ContactFactory(customer=customer))
+    invitation_answer(token=token, score=0)
+    snap = wait_for(
+        lambda: HealthSnapshot.objects.filter(
+            customer=customer, date=timezone.localdate(), band="red"
+        ).first(),
+        20,
+    )
+    assert snap is not None, "the answer waited for the sweep"
     assert wait_for(lambda: not DirtyCustomer.objects.exists(), 10)
