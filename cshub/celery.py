@@ -31,6 +31,12 @@ app.conf.beat_schedule = {
     # Nightly at 03:30 TIME_ZONE (after the recompute): the coming months' usage partitions, and raw events
     # past CSHUB_RAW_EVENT_DAYS archived (docs/operations.md#usage-partitions).
     "usage-partitions": {"task": "metrics.tasks.usage_partitions_maintain", "schedule": crontab(30, 3)},
+    # Nightly at 03:45 TIME_ZONE: tracking-API calls that waited past CSHUB_SEGMENT_PENDING_DAYS for their
+    # customer are deleted (docs/integrations.md#segment-spec-tracking-api).
+    "segment-pending-expire": {
+        "task": "integrations.tasks.segment_pending_expire",
+        "schedule": crontab(45, 3),
+    },
     # Every 15 minutes: stored first 10 % utilization days made stale by new usage (team time to value).
     "first-utilization-refresh": {
         "task": "metrics.tasks.first_utilization_refresh",

@@ -270,6 +270,9 @@ CSHUB_RENEWAL_AT_RISK_FALLBACK_RATE = env.str("CSHUB_RENEWAL_AT_RISK_FALLBACK_RA
 # `manage.py usage_partitions` (nightly in the beat schedule); the daily rollups are kept forever. It is also
 # the window in which re-posting an event is recognised as a duplicate. 0 keeps raw events forever.
 CSHUB_RAW_EVENT_DAYS = env.int("CSHUB_RAW_EVENT_DAYS", default=90)
+# Calls of the Segment-spec tracking API for a customer not known yet (docs/integrations.md) wait this many
+# days for the `group` call that names it, then are deleted (nightly in the beat schedule). 0 keeps them.
+CSHUB_SEGMENT_PENDING_DAYS = env.int("CSHUB_SEGMENT_PENDING_DAYS", default=90)
 # Where archived raw events are written (one gzip CSV per partition) before they are dropped; empty: dropped
 # without a copy (the rollups hold everything the pages and the health model read).
 CSHUB_RAW_EVENT_ARCHIVE_DIR = env.str("CSHUB_RAW_EVENT_ARCHIVE_DIR", default="")

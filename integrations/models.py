@@ -238,7 +238,8 @@ class SegmentPending(models.Model):
     user_id = models.CharField(max_length=200, db_index=True)
     group_id = models.CharField(max_length=100, blank=True, db_index=True)
     row = models.JSONField()
-    received_at = models.DateTimeField(default=timezone.now)
+    # Indexed for the nightly expiry (CSHUB_SEGMENT_PENDING_DAYS) and the Integrations page's oldest call.
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:
         return f"pending {self.kind} {self.message_id}"

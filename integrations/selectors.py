@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import Team, User
 from accounts.visibility import can_manage_integrations
@@ -20,6 +21,7 @@ from accounts.visibility import can_manage_integrations
 from . import activity
 from .models import ConnectorActivity, SlackChannel, WebhookDelivery, WebhookEndpoint
 from .segment.keys import segment_status
+from .segment.services import segment_pending_summary
 from .slack.services import masked
 from .stripe_billing.status import stripe_status
 
@@ -54,14 +56,26 @@ def _tail(secret: str) -> str:
     return f"…{secret[-4:]}" if secret else ""
 
 
+def _waiting_text(waiting: dict[str, Any]) -> str:
+    """The tracking API's calls kept for customers not known yet, as a sentence (empty when none)."""
+    count = waiting["count"]
+    if not count:
+        return ""
+    kept = f"kept {waiting['days']} days" if waiting["days"] > 0 else "kept until their customer appears"
+    calls = f"{count:,} call{'s wait' if count != 1 else ' waits'}"
+    oldest = timezone.localtime(waiting["oldest"])
+    return f" {calls} for a customer not known yet (the oldest from {oldest:%Y-%m-%d}; {kept})."
+
+
 def integrations_overview(*, user: User) -> list[Connector]:
-    """Every connector with its state and activity: a constant number of queries (3 per connector, 4 more)."""
+    """Every connector with its state and activity: a constant number of queries (3 per connector, 5 more)."""
     check_can_manage(user)
     endpoints = list(WebhookEndpoint.objects.order_by("pk"))
     channels = list(SlackChannel.objects.select_related("team"))
     active = [e for e in endpoints if e.is_active]
     zendesk_configured = bool(settings.ZENDESK_WEBHOOK_SECRET)
     segment, stripe = segment_status(), stripe_status()
+    waiting = segment_pending_summary()
     zendesk_api = bool((settings.ZENDESK_URL or settings.ZENDESK_SUBDOMAIN) and settings.ZENDESK_API_TOKEN)
     connectors = [
         Connector(
@@ -74,7 +88,8 @@ def integrations_overview(*, user: User) -> list[Connector]:
                 "Write key created: clients send to the endpoint below with it."
                 if segment["configured"]
                 else "No write key yet: create one with manage.py segment_write_key."
-            ),
+            )
+            + _waiting_text(waiting),
             copy=[("Endpoint", _absolute("/v1/batch"))],
             secrets=[("Write key", f"{segment['write_key_hint']}…")] if segment["configured"] else [],
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from .segment.services import segment_pending_expire as segment_pending_expire_service
 from .services import import_job_give_up
 from .services import import_job_run as import_job_run_service
 from .slack.services import slack_message_send, slack_messages_retry_due
@@ -57,3 +58,10 @@ def zendesk_tickets_fetch(ticket_ids: list[int]) -> dict[str, int]:
     """The tickets a Zendesk webhook named, fetched and ingested (integrations.zendesk.services); retried
     with backoff while Zendesk's API fails."""
     return zendesk_tickets_fetch_service(ticket_ids=ticket_ids)
+
+
+@shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
+def segment_pending_expire() -> int:
+    """Nightly: tracking-API calls kept for an unknown customer past CSHUB_SEGMENT_PENDING_DAYS are deleted
+    (integrations.segment.services.segment_pending_expire). Safe to run twice."""
+    return segment_pending_expire_service()

@@ -4,10 +4,13 @@ metrics.services.usage_events_ingest), so validation, idempotency and dirty mark
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from accounts.dirty import kick
@@ -170,6 +173,34 @@ def _contacts_write(rows: list[dict[str, Any]]) -> int:
             before, existing(), CONTACT_FIELDS, label=AUDIT_LABEL, customer_of=lambda c: c.customer_id
         )
     return result["created"] + result["updated"]
+
+
+EXPIRE_BATCH = 10_000
+
+
+def segment_pending_expire(*, now: dt.datetime | None = None) -> int:
+    """Delete the kept calls older than CSHUB_SEGMENT_PENDING_DAYS (none when it is 0), oldest first, in
+    batches of EXPIRE_BATCH rows (short transactions beside the ingest). Returns how many were deleted."""
+    days = settings.CSHUB_SEGMENT_PENDING_DAYS
+    if days <= 0:
+        return 0
+    horizon = (now or timezone.now()) - dt.timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(
+            SegmentPending.objects.filter(received_at__lt=horizon)
+            .order_by("received_at", "pk")
+            .values_list("pk", flat=True)[:EXPIRE_BATCH]
+        )
+        if not ids:
+            return deleted
+        deleted += SegmentPending.objects.filter(pk__in=ids).delete()[0]
+
+
+def segment_pending_summary() -> dict[str, object]:
+    """How many calls wait for an unknown customer, the oldest one's arrival, and how long they are kept."""
+    summary = SegmentPending.objects.aggregate(count=Count("pk"), oldest=Min("received_at"))
+    return {**summary, "days": settings.CSHUB_SEGMENT_PENDING_DAYS}
 
 
 def _attach(group_ids: Iterable[str], counts: dict[str, int]) -> None:

@@ -315,3 +315,44 @@ def test_any_offset_python_reads_is_stored_as_its_instant(key, path, stamp, utc)
     assert response.status_code == 200, response.content
     event = UsageEvent.objects.get(event_id="off-1")
     assert event.occurred_at == dt.datetime.fromisoformat(utc)
+
+
+def test_kept_calls_expire_after_the_setting_and_the_page_counts_them(key, settings, admin_client):
+    """Calls for a customer that never appears do not pile up for ever: the nightly expiry deletes those kept
+    longer than CSHUB_SEGMENT_PENDING_DAYS (0 keeps them), and the Integrations page says how many wait."""
+    import datetime as dt
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from cshub.celery import app
+    from integrations.segment.services import segment_pending_expire
+
+    now = timezone.now()
+    for i, age in enumerate((95, 91, 89, 1)):
+        response = post("/v1/track", track(f"w-{i}", user=f"anon-{i}"), key)
+        assert response.json()["pending"] == 1
+        SegmentPending.objects.filter(message_id=f"w-{i}").update(received_at=now - dt.timedelta(days=age))
+    page = admin_client.get(reverse("integrations")).content.decode()
+    oldest = timezone.localtime(now - dt.timedelta(days=95))
+    assert (
+        f"4 calls wait for a customer not known yet (the oldest from {oldest:%Y-%m-%d}; kept 90 days)" in page
+    )
+
+    settings.CSHUB_SEGMENT_PENDING_DAYS = 0
+    assert segment_pending_expire(now=now) == 0
+    assert SegmentPending.objects.count() == 4
+    settings.CSHUB_SEGMENT_PENDING_DAYS = 90
+    assert segment_pending_expire(now=now) == 2
+    assert sorted(SegmentPending.objects.values_list("message_id", flat=True)) == ["w-2", "w-3"]
+    assert segment_pending_expire(now=now) == 0  # safe to run twice
+
+    # A kept call that is still young is attached when its customer's group call comes.
+    post("/v1/group", group("K-9", user="anon-3", name="Late Corp"), key)
+    assert UsageEvent.objects.filter(event_id="w-3", customer__external_id="K-9").exists()
+    assert list(SegmentPending.objects.values_list("message_id", flat=True)) == ["w-2"]
+    page = admin_client.get(reverse("integrations")).content.decode()
+    assert "1 call waits for a customer not known yet" in page
+
+    schedule = {entry["task"]: entry for entry in app.conf.beat_schedule.values()}
+    assert "integrations.tasks.segment_pending_expire" in schedule
