@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from .admin_audit import AuditedAdmin
 from .models import ApiToken, AuditEntry, Contact, Customer, Note, Pulse, Team, Touchpoint, User
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "role", "is_active", "last_login"]
     list_filter = ["role", "is_active", "teams"]
@@ -22,7 +23,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdmin):
     list_display = ["name", "manager"]
     filter_horizontal = ["members"]
     list_select_related = ["manager"]
@@ -34,7 +35,8 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AuditedAdmin):
+    health_input = True  # licenses, segment, contract start
     list_display = ["name", "external_id", "segment", "csm", "lifecycle_stage", "licenses", "renewal_date"]
     list_filter = ["segment", "lifecycle_stage", "csm"]
     search_fields = ["name", "external_id"]
@@ -44,7 +46,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(AuditedAdmin):
     list_display = ["email", "name", "title", "customer", "unsubscribed_at"]
     search_fields = ["email", "name", "customer__name"]
     list_select_related = ["customer"]
@@ -52,7 +54,8 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(Touchpoint)
-class TouchpointAdmin(admin.ModelAdmin):
+class TouchpointAdmin(AuditedAdmin):
+    health_input = True  # engagement
     list_display = ["customer", "kind", "occurred_at", "sentiment", "author"]
     list_filter = ["kind", "sentiment"]
     search_fields = ["customer__name", "summary"]
@@ -62,7 +65,8 @@ class TouchpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Pulse)
-class PulseAdmin(admin.ModelAdmin):
+class PulseAdmin(AuditedAdmin):
+    health_input = True
     list_display = ["customer", "score", "author", "created_at"]
     list_filter = ["score"]
     search_fields = ["customer__name", "note"]
@@ -71,7 +75,7 @@ class PulseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Note)
-class NoteAdmin(admin.ModelAdmin):
+class NoteAdmin(AuditedAdmin):
     list_display = ["customer", "author", "created_at", "updated_at"]
     search_fields = ["customer__name", "text"]
     list_select_related = ["customer", "author"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from accounts.admin_audit import AuditedAdmin
+
 from .models import (
     KeyFeature,
     MrrEntry,
@@ -91,13 +93,14 @@ class RenewalAdmin(ReadOnlyAdmin):
 
 
 @admin.register(KeyFeature)
-class KeyFeatureAdmin(admin.ModelAdmin):
+class KeyFeatureAdmin(AuditedAdmin):
+    health_input = True  # the key-feature factors of every customer
     list_display = ["name", "description"]
     search_fields = ["name"]
 
 
 @admin.register(ValueMilestone)
-class ValueMilestoneAdmin(admin.ModelAdmin):
+class ValueMilestoneAdmin(AuditedAdmin):
     list_display = ["customer", "achieved_on", "note", "author"]
     list_select_related = ["customer", "author"]
     search_fields = ["customer__name", "customer__external_id"]

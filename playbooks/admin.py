@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from accounts.admin_audit import AuditedAdmin
+
 from .models import NotificationPreference, Playbook, Run, RunEvent, Step, Task, Trigger
 
 
@@ -19,7 +21,7 @@ class TriggerInline(admin.TabularInline):
 
 
 @admin.register(Playbook)
-class PlaybookAdmin(admin.ModelAdmin):
+class PlaybookAdmin(AuditedAdmin):
     list_display = ["name", "enabled", "starter_key", "updated_at"]
     list_filter = ["enabled"]
     search_fields = ["name"]
@@ -41,7 +43,7 @@ class RunEventInline(admin.TabularInline):
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(AuditedAdmin):
     list_display = ["playbook", "customer", "assignee", "status", "started_at", "closed_at"]
     list_filter = ["status", "playbook"]
     search_fields = ["customer__name", "customer__external_id", "assignee__email"]
@@ -52,6 +54,6 @@ class RunAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
+class NotificationPreferenceAdmin(AuditedAdmin):
     list_display = ["user", "mode"]
     raw_id_fields = ["user"]

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from accounts.admin_audit import AuditedAdmin
+
 from .models import Campaign, Invitation, Response, SurveyKind
 
 
 @admin.register(SurveyKind)
-class SurveyKindAdmin(admin.ModelAdmin):
+class SurveyKindAdmin(AuditedAdmin):
     list_display = ["kind", "name", "question"]
     readonly_fields = ["kind"]
 
@@ -26,7 +28,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AuditedAdmin):
     list_display = ["id", "campaign", "customer", "contact", "state", "sent_at", "expires_at"]
     list_filter = ["state"]
     list_select_related = ["campaign", "customer", "contact"]
@@ -44,7 +46,8 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(AuditedAdmin):
+    health_input = True  # NPS, CSAT
     list_display = ["id", "kind", "score", "customer", "contact_email", "answered_at"]
     list_filter = ["kind"]
     list_select_related = ["customer"]
