@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from django.db.models import Count
 
-from ..models import Contact, Customer, Pulse, Role, Touchpoint, User
-from .activity import activity_for
+from ..models import Contact, Customer, Note, Pulse, Role, Touchpoint, User
+from .activity import activity_for, notes_for
 from .context import DEMO_DOMAIN, DEMO_PASSWORD, DEMO_PREFIX, DemoContext
 from .customers import TRAJECTORIES, CustomerPlan, contacts_for, plan_customers
 from .people import seed_people
@@ -45,7 +45,7 @@ def _bulk(model: type, rows: list, batch_size: int = 2000) -> list:
 
 
 def seed(ctx: DemoContext) -> None:
-    """People, teams, customers with contacts, and a year of touchpoints and pulses."""
+    """People, teams, customers with contacts, and a year of touchpoints, pulses and notes."""
     csms, managers = seed_people(ctx)
     plans = plan_customers(ctx, ctx.customers)
 
@@ -125,6 +125,24 @@ def seed(ctx: DemoContext) -> None:
     )
     _bulk(Pulse, new_pulses)
     ctx.log(f"touchpoints: {len(new_touchpoints)} new; pulses: {len(new_pulses)} new")
+
+    with_notes = set(
+        Note.objects.filter(customer_id__in=ids.values()).values_list("customer_id", flat=True).distinct()
+    )
+    new_notes = [
+        note
+        for plan in plans
+        if ids[plan.external_id] not in with_notes
+        for note in notes_for(
+            ctx,
+            plan,
+            ids[plan.external_id],
+            csm_of(plan) or managers[plan.team],
+            contacts_of.get(ids[plan.external_id], []),
+        )
+    ]
+    _bulk(Note, new_notes)
+    ctx.log(f"notes: {len(new_notes)} new")
 
 
 def book_sizes() -> dict[str, int]:

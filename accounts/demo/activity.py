@@ -1,12 +1,12 @@
-"""A year of demo activity per customer: touchpoints (with the contacts involved) and pulses, following the
-customer's trajectory."""
+"""A year of demo activity per customer: touchpoints (with the contacts involved), pulses and notes, following
+the customer's trajectory."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 
-from ..models import Pulse, Sentiment, Touchpoint, TouchpointKind, User
+from ..models import Note, Pulse, Sentiment, Touchpoint, TouchpointKind, User
 from .context import DemoContext, weighted
 from .customers import TRAJECTORIES, CustomerPlan
 
@@ -262,3 +262,71 @@ def activity_for(
         )
         day += dt.timedelta(days=every + rng.randint(-6, 8))
     return touchpoints, pulses
+
+
+# Notes a CSM keeps on an account (docs/workspace.md#notes): context and decisions, not interactions. By the
+# customer's trajectory; {contact}, {feature}, {topic} as in the touchpoints.
+NOTES: dict[str, list[str]] = {
+    "any": [
+        "Account context: {contact} is our champion; the budget owner sits in finance. Renewal decisions are "
+        "made in their Q3 planning.",
+        "Their admin team is small (two people). Keep training asynchronous: recorded sessions work best.",
+        "Procurement needs security questionnaires a month before renewal. Started the folder for next time.",
+        "They report to their board on {topic}; our numbers feed that deck. Review it with them quarterly.",
+    ],
+    "healthy": [
+        "Expansion idea: the second business unit is looking at {feature}. {contact} will intro us.",
+        "Reference candidate: {contact} agreed to a case study once {topic} is done.",
+        "Success plan agreed with {contact}: weekly usage of {feature} by every team lead by next quarter.",
+    ],
+    "steady": [
+        "Usage is steady but narrow: only {feature}. Plan a workshop on the rest before the renewal.",
+        "{contact} is happy but busy; prefers one email a month to calls.",
+    ],
+    "declining": [
+        "Risk: {contact} is moving to another role. Need a new champion before the renewal.",
+        "Risk: they are consolidating tools as part of {topic}; we are on the list to review.",
+        "Escalated the {feature} issue to product; promised {contact} an update every Friday until fixed.",
+    ],
+    "recovering": [
+        "Recovery plan: fixed the {feature} sync, retrained their team. {contact} sees progress.",
+        "After the escalation: weekly check-ins with {contact} until adoption is back where it was.",
+    ],
+}
+
+
+def notes_for(
+    ctx: DemoContext,
+    plan: CustomerPlan,
+    customer_id: int,
+    author: User | None,
+    contacts: list[tuple[int, str]],
+) -> list[Note]:
+    """A few notes on most customers over their year: account context, then what the trajectory brings."""
+    rng = ctx.rng_for("notes", plan.index)  # its own generator: touchpoints and pulses stay as they were
+    start, end = _window(ctx, plan)
+    count = rng.choice([0, 1, 1, 2, 2, 3])
+    texts = rng.sample(NOTES["any"], k=1) + rng.sample(
+        NOTES[plan.trajectory], k=min(2, len(NOTES[plan.trajectory]))
+    )
+    notes = []
+    for i in range(count):
+        words = {
+            "contact": rng.choice(contacts)[1].split(" ")[0] if contacts else "the customer",
+            "feature": rng.choice(FEATURES),
+            "topic": rng.choice(TOPICS),
+        }
+        # The first note early in the year, the others later (a declining account's risks come late).
+        lo = start if i == 0 else start + (end - start) * (i + 1) // (count + 2)
+        day = _workday(lo + dt.timedelta(days=rng.randint(0, max(0, (end - lo).days) // 3)))
+        if not start <= day <= end:
+            continue
+        notes.append(
+            Note(
+                customer_id=customer_id,
+                author=author,
+                text=texts[i % len(texts)].format(**words),
+                created_at=ctx.at(day, rng.randint(9, 17), rng.choice([5, 20, 35, 50])),
+            )
+        )
+    return notes

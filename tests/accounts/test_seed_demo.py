@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.demo import DEMO_DOMAIN, DEMO_PREFIX
 from accounts.management.commands.seed_demo import demo_modules
-from accounts.models import Contact, Customer, LifecycleStage, Pulse, Role, Team, Touchpoint, User
+from accounts.models import Contact, Customer, LifecycleStage, Note, Pulse, Role, Team, Touchpoint, User
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +63,9 @@ def snapshot() -> dict[str, list]:
         ),
         "pulses": sorted(
             Pulse.objects.values_list("customer__external_id", "score", "note", "created_at", "author__email")
+        ),
+        "notes": sorted(
+            Note.objects.values_list("customer__external_id", "text", "created_at", "author__email")
         ),
     }
 
@@ -124,6 +127,13 @@ def test_seed_creates_a_believable_book():
     assert Pulse.objects.values("score").distinct().count() >= 3
     assert Touchpoint.contacts.through.objects.exists()
 
+    notes = Note.objects.select_related("customer")
+    assert notes.values("customer").distinct().count() >= 15  # most customers have some
+    assert not any("{" in n.text for n in notes)
+    assert not notes.filter(created_at__gt=timezone.now()).exists()
+    assert all(n.author is not None for n in notes)
+    assert notes.count() > notes.values("customer").distinct().count()  # some carry several
+
 
 def test_seed_is_idempotent():
     seed()
@@ -133,6 +143,7 @@ def test_seed_is_idempotent():
 
     assert snapshot() == first
     assert "touchpoints: 0 new; pulses: 0 new" in output
+    assert "notes: 0 new" in output
 
 
 def test_seed_is_deterministic_on_a_fresh_database():
@@ -172,6 +183,7 @@ def test_second_run_repairs_what_was_deleted_and_keeps_changes():
     first = snapshot()
     customer = Customer.objects.get(external_id="DEMO-0003")
     customer.touchpoints.all().delete()
+    customer.notes.all().delete()
     customer.contacts.order_by("email").first().delete()
     renamed = Customer.objects.get(external_id="DEMO-0004")
     renamed.name = "Renamed by a curious visitor"
@@ -181,6 +193,7 @@ def test_second_run_repairs_what_was_deleted_and_keeps_changes():
 
     after = snapshot()
     assert after["touchpoints"] == first["touchpoints"]
+    assert after["notes"] == first["notes"]
     assert after["contacts"] == first["contacts"]
     assert Customer.objects.get(external_id="DEMO-0004").name == "Renamed by a curious visitor"
 
