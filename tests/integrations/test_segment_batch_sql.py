@@ -18,8 +18,17 @@ from integrations.segment.services import segment_batch_ingest_sql, segment_mess
 from metrics.models import FirstUtilizationDay, UsageDaily, UsageEvent, UsageUserDay
 from tests.factories import CustomerFactory
 from tests.integrations.test_segment import post, track
+from tests.requirements import require_postgres
 
 NOW = "2026-01-01T10:00:00Z"
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_for_the_sql_path(request):
+    """The one-statement path exists on PostgreSQL only: its tests (marked `services`) skip elsewhere, as
+    `make test` runs them on a laptop's SQLite (CI's PostgreSQL pass runs them)."""
+    if request.node.get_closest_marker("services"):
+        require_postgres()
 
 
 def event(message_id: str, group: str = "K-1", **extra) -> dict:
