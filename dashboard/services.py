@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from core.sql import advisory_lock, chunked
+from core.sql import advisory_lock, analytic_transaction, chunked
 
 from .models import HomeRollup, HomeRollupBook, HomeRollupMark
 from .selectors.home_rollup import BUILT, book_sums
@@ -21,7 +21,8 @@ def home_rollup_refresh(*, day: dt.date | None = None) -> int:
     write that commits meanwhile leaves its mark for the next refresh (its book is read from the facts until
     then). Rows of other days are dropped: pages only read today's."""
     day = day or timezone.localdate()
-    with advisory_lock("cshub-home-rollup"), transaction.atomic():
+    # JIT off (analytic_transaction): compiling the whole-company sums costs more than running them.
+    with advisory_lock("cshub-home-rollup"), transaction.atomic(), analytic_transaction():
         marks = list(HomeRollupMark.objects.values_list("pk", "csm_key"))
         built = HomeRollupBook.objects.filter(day=day, csm_key=BUILT).exists()
         books = None if not built else sorted({book for _pk, book in marks})

@@ -4,7 +4,9 @@ retention, NPS and overdue tasks.
 
 Health comes from the denormalised Customer.health_* fields (today) and from snapshots (30 days ago); money
 from the MRR ledger (the row in force on a day); revenue retention from .revenue_retention; NPS from
-surveys.scores; overdue tasks from playbooks.
+surveys.scores; overdue tasks from playbooks. The whole-portfolio sums (bands, renewal windows, at-risk ARR,
+retention) are added up from the home rollup when today's is built (.home_rollup,
+docs/architecture.md#dashboard-rollups); the lists always read the facts.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from django.db.models import Sum
 
 from accounts.models import Customer, LifecycleStage
 from core.db import reader
-from core.sql import cents_sql, in_list, to_cents
+from core.sql import cents_sql, in_list, placeholders, to_cents
 from metrics import revenue
 from metrics.models import HealthSnapshot, MrrEntry
 from metrics.revenue.ledger import in_force_on
@@ -37,6 +37,7 @@ RENEWAL_WINDOWS = (90, 180)  # days; HomeRollup has a pair of columns for each
 AT_RISK = ("red", "yellow")
 BEFORE_DAYS = 30  # at-risk ARR now against the snapshots of this many days earlier
 BOOK = "COALESCE({}, 0)"  # a customer's book: its CSM id, 0 without one
+FEW_BOOKS = 20  # up to this many changed books, a page reads their cohorts customer by customer
 BUILT = -1  # the book of the all-zero HomeRollupBook row that says a day's rollup is built
 
 _IN_FORCE = in_force_on("l")  # the ledger row in force on a day (the day, twice)
@@ -102,7 +103,15 @@ class Sums:
 
 
 def _where_books(column: str, books: Sequence[int] | None) -> tuple[str, list]:
-    return ("", []) if books is None else in_list(BOOK.format(column), books)
+    """` AND` the row's book is one of `books` (nothing for all), in a form the CSM index serves."""
+    if books is None:
+        return "", []
+    csms = [b for b in books if b != 0]
+    if 0 not in books:
+        return in_list(column, csms)
+    if not csms:
+        return f" AND {column} IS NULL", []
+    return f" AND ({column} IS NULL OR {column} IN ({placeholders(len(csms))}))", csms
 
 
 def _current(day: dt.date, books: Sequence[int] | None) -> list[tuple]:
@@ -153,10 +162,20 @@ def _before(day: dt.date, books: Sequence[int] | None) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _cohorts(day: dt.date, books: Sequence[int] | None) -> dict[int, revenue.RevenueTotals]:
-    """Per book: the engine's revenue sums of the trailing year (metrics.revenue.sums_sql, grouped by each
-    ledger row's copy of its customer's CSM); the home page reads their cohort part."""
+def _cohorts(day: dt.date, books: Sequence[int] | None) -> dict[int, revenue.RevenueTotals | revenue.Cohort]:
+    """Per book: the trailing year's cohort sums. For all books (or many), the engine's revenue sums
+    (metrics.revenue.sums_sql: one read of the ledger rows in force, grouped by each row's copy of its
+    customer's CSM), whose cohort part the page reads; for a few books on PostgreSQL, the engine's
+    cohorts_of_customers (two index lookups per customer of those books) — the same sums (tests)."""
     start, end = trailing_year(day)
+    if books is not None and len(books) <= FEW_BOOKS and connection.vendor == "postgresql":
+        found = revenue.cohorts_of_customers(
+            where=_where_books("cu.csm_id", books),
+            group=BOOK.format("cu.csm_id"),
+            start=start,
+            end=end,
+        )
+        return {int(book): cohort for book, cohort in found.items()}
     sql, params = revenue.sums_sql(
         start=start,
         end=end,

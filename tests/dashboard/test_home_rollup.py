@@ -24,6 +24,7 @@ from dashboard.models import HomeRollup, HomeRollupBook, HomeRollupMark
 from dashboard.selectors import home_page
 from dashboard.selectors.home_rollup import BEFORE_DAYS, book_sums, portfolio_sums
 from dashboard.services import home_rollup_refresh
+from metrics import revenue
 from metrics.models import HealthModel, HealthSnapshot, MrrEntry
 from metrics.services import mrr_ledger_relink
 from tests.conftest import client_for
@@ -289,3 +290,21 @@ def test_the_page_reads_the_rollup_in_constant_queries(who, request, csm, manage
     Customer.objects.filter(csm=csm).update(health_band="red")
     with django_assert_num_queries(len(small.captured_queries) + 3):
         assert client.get(reverse("home")).status_code == 200
+
+
+def test_the_cohorts_per_book_are_each_books_cohort(csm, other_csm):
+    """metrics.revenue.cohorts_of_customers (a few changed books on PostgreSQL) = each book's cohort."""
+    build_book(csm, 8, seed=11, prefix="V")
+    build_book(other_csm, 8, seed=12, prefix="W")
+    build_book(None, 4, seed=13, prefix="X")
+    start, end = dt.date(2025, 2, 1), dt.date(2025, 6, 30)
+    grouped = revenue.cohorts_of_customers(
+        where=("", []), group="COALESCE(cu.csm_id, 0)", start=start, end=end
+    )
+    assert set(grouped) == {csm.pk, other_csm.pk, 0}
+    for book, where in (
+        (csm.pk, (" AND cu.csm_id = %s", [csm.pk])),
+        (other_csm.pk, (" AND cu.csm_id = %s", [other_csm.pk])),
+        (0, (" AND cu.csm_id IS NULL", [])),
+    ):
+        assert grouped[book] == revenue.cohort_of_customers(where=where, start=start, end=end)
