@@ -42,6 +42,9 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.first_utilization_refresh",
         "schedule": crontab(minute="*/15"),
     },
+    # Every minute: today's home rollup for the books whose facts changed, all of them on a day's first run
+    # (docs/architecture.md#dashboard-rollups); the page reads a changed book's facts until then.
+    "home-rollup-refresh": {"task": "dashboard.tasks.home_rollup_refresh_task", "schedule": crontab()},
     # Every minute: tasks whose publish after commit failed (broker down or hung) leave the outbox.
     "outbox-flush": {"task": "core.tasks.outbox_flush", "schedule": crontab(minute="*")},
     # Every 15 minutes: finish last night's recompute or trigger evaluation if it stopped part way.

@@ -4,7 +4,9 @@ retention, NPS and overdue tasks.
 
 Health comes from the denormalised Customer.health_* fields (today) and from snapshots (30 days ago); money
 from the MRR ledger (the row in force on a day); revenue retention from .revenue_retention; NPS from
-surveys.scores; overdue tasks from playbooks.
+surveys.scores; overdue tasks from playbooks. The whole-portfolio sums (bands, renewal windows, at-risk ARR,
+retention) are added up from the home rollup when today's is built (.home_rollup,
+docs/architecture.md#dashboard-rollups); the lists always read the facts.
 """
 
 from __future__ import annotations
@@ -24,19 +26,18 @@ from core.numbers import ratio
 from core.sql import ZERO_MONEY, analytic_transaction, cents_sql, day_start, dollars, to_cents
 from metrics.health.selectors import Movement, explain
 from metrics.models import HealthSnapshot, MrrEntry
-from metrics.revenue.ledger import in_force_on
+from metrics.revenue import Cohort
 from metrics.scope import adapt_date, q
 from playbooks.models import Run, RunStatus, Task, TaskStatus
 from surveys.models import Response
 from surveys.scores import SurveyScore, nps_score
 
+from .home_rollup import AT_RISK, BEFORE_DAYS, RENEWAL_WINDOWS, Sums, mrr_join, portfolio_sums, trailing_year
 from .portfolio import Portfolio, portfolio_for
 from .revenue_retention import Retention, retention
 
 BANDS = ("red", "yellow", "green", "")  # "" = no score yet
 BAND_LABELS = {"red": "Red", "yellow": "Yellow", "green": "Green", "": "No score"}
-AT_RISK = ("red", "yellow")
-RENEWAL_WINDOWS = (90, 180)
 LIST_LIMIT = 10  # rows shown in a home table; its CSV export has them all (up to EXPORT_LIMIT)
 EXPORT_LIMIT = 50_000
 
@@ -70,21 +71,6 @@ class BandRow:
         return f"{(self.arr_share or 0) * 100:.2f}"
 
 
-_IN_FORCE = in_force_on("l")  # the ledger row in force on a day (the day, twice)
-
-
-def _mrr_join(portfolio: Portfolio, customer: str = "cu.id") -> str:
-    """Join each customer to its ledger row in force on a day (two parameters: the day, twice). For the whole
-    company a hash join over the ledger; for some books, PostgreSQL walks the customers and looks each row up
-    through the (customer, date) index (the planner would hash the whole ledger even for 2,000 customers)."""
-    ledger = q(MrrEntry._meta.db_table)
-    if portfolio.is_everything or connection.vendor != "postgresql":
-        return f"LEFT JOIN {ledger} l ON l.customer_id = {customer} AND {_IN_FORCE}"
-    # OFFSET 0 keeps the planner from flattening the lookup back into a hash join over the whole ledger.
-    lookup = f"SELECT l.mrr FROM {ledger} l WHERE l.customer_id = {customer} AND {_IN_FORCE} OFFSET 0"  # noqa: S608
-    return f"LEFT JOIN LATERAL ({lookup}) l ON TRUE"
-
-
 def _portfolio_pass(
     *, portfolio: Portfolio, day: dt.date
 ) -> dict[str, tuple[int, int, list[tuple[int, int, int]]]]:
@@ -105,7 +91,7 @@ def _portfolio_pass(
         params += [d, adapt_date(day + dt.timedelta(days=days))] * 2
     sql = f"""
         SELECT cu.health_band, COUNT(*), COALESCE(SUM({cents_sql("l.mrr")}), 0), {", ".join(windows)}
-        FROM {customers} cu {_mrr_join(portfolio)}
+        FROM {customers} cu {mrr_join(everything=portfolio.is_everything)}
         WHERE cu.lifecycle_stage <> %s{scope_sql}
         GROUP BY cu.health_band
     """  # noqa: S608
@@ -179,24 +165,24 @@ class AtRisk:
         return None if self.change is None else abs(self.change)
 
 
-def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRisk:
-    """At-risk ARR now (from `bands`) and 30 days before `day`: snapshots of that day in red or yellow, each
-    with the customer's MRR in force that day. One query."""
-    before = day - dt.timedelta(days=30)
+def _before_pass(*, portfolio: Portfolio, day: dt.date) -> tuple[int, int, int]:
+    """The snapshots of `day` - 30: how many, how many in red or yellow, and those customers' MRR (cents) in
+    force that day. One query."""
     snapshots, customers = q(HealthSnapshot._meta.db_table), q(Customer._meta.db_table)
     scope_sql, scope_params = portfolio.sql("cu.csm_id")
-    b = adapt_date(before)
+    b = adapt_date(day - dt.timedelta(days=BEFORE_DAYS))
     if portfolio.is_everything:
-        source, params = f"{snapshots} s {_mrr_join(portfolio, 's.customer_id')} WHERE s.date = %s", [b, b, b]
+        source = f"{snapshots} s {mrr_join(everything=True, customer='s.customer_id')} WHERE s.date = %s"
+        params = [b, b, b]
     elif connection.vendor == "postgresql":
         # Some books: each customer's snapshot of that day through the (customer, date) unique index.
         fence = f"SELECT s.band FROM {snapshots} s WHERE s.customer_id = cu.id AND s.date = %s OFFSET 0"  # noqa: S608
-        source = (
-            f"{customers} cu CROSS JOIN LATERAL ({fence}) s {_mrr_join(portfolio)} WHERE 1 = 1{scope_sql}"
-        )
+        lateral = f"CROSS JOIN LATERAL ({fence}) s {mrr_join(everything=False)}"
+        source = f"{customers} cu {lateral} WHERE 1 = 1{scope_sql}"
         params = [b, b, b, *scope_params]
     else:
-        join = f"JOIN {customers} cu ON cu.id = s.customer_id {_mrr_join(portfolio, 's.customer_id')}"
+        ledger = mrr_join(everything=False, customer="s.customer_id")
+        join = f"JOIN {customers} cu ON cu.id = s.customer_id {ledger}"
         source = f"{snapshots} s {join} WHERE s.date = %s{scope_sql}"
         params = [b, b, b, *scope_params]
     sql = f"""
@@ -208,14 +194,25 @@ def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRi
     with reader().cursor() as cursor:
         cursor.execute(sql, params)
         seen, risky, cents = cursor.fetchone()
+    return int(seen or 0), int(risky or 0), to_cents(cents)
+
+
+def _at_risk_of(*, bands: list[BandRow], before: tuple[int, int, int], day: dt.date) -> AtRisk:
+    seen, risky, cents = before
     now = [r for r in bands if r.band in AT_RISK]
     return AtRisk(
         arr=sum((r.arr for r in now), Decimal("0.00")),
         customers=sum(r.customers for r in now),
         arr_before=dollars(cents) * 12 if seen else None,
-        customers_before=int(risky or 0) if seen else None,
-        day_before=before,
+        customers_before=risky if seen else None,
+        day_before=day - dt.timedelta(days=BEFORE_DAYS),
     )
+
+
+def at_risk(*, portfolio: Portfolio, bands: list[BandRow], day: dt.date) -> AtRisk:
+    """At-risk ARR now (from `bands`) and 30 days before `day`: snapshots of that day in red or yellow, each
+    with the customer's MRR in force that day. One query."""
+    return _at_risk_of(bands=bands, before=_before_pass(portfolio=portfolio, day=day), day=day)
 
 
 # --- Renewals due ---------------------------------------------------------------------------------
@@ -369,18 +366,61 @@ def home(*, user: User, today: dt.date | None = None) -> Home:
         return _home(portfolio=portfolio, today=today)
 
 
+def _from_rollup(
+    sums: Sums,
+) -> tuple[dict[str, tuple[int, int, list[tuple[int, int, int]]]], tuple[int, int, int]]:
+    """_portfolio_pass's and _before_pass's answers from the rollup's sums."""
+    found: dict[str, tuple[int, int, list[tuple[int, int, int]]]] = {}
+    seen = risky = risky_cents = 0
+    for band, v in sums.bands.items():
+        if v["customers"]:
+            windows = []
+            for days in RENEWAL_WINDOWS:
+                renewing = v[f"renewing_{days}"]
+                windows.append((renewing, v[f"renewing_{days}_cents"], renewing if band in AT_RISK else 0))
+            found[band] = (v["customers"], v["mrr_cents"], windows)
+        seen += v["before"]
+        if band in AT_RISK:
+            risky, risky_cents = risky + v["before"], risky_cents + v["before_cents"]
+    return found, (seen, risky, risky_cents)
+
+
+def _cohort_of(sums: Sums, today: dt.date) -> Retention:
+    start, end = trailing_year(today)
+    c = sums.cohort
+    cohort = Cohort(
+        start=start,
+        end=end,
+        opening=dollars(c["opening_cents"]),
+        customers_start=c["customers_start"],
+        retained=c["retained"],
+        cohort_closing=dollars(c["cohort_closing_cents"]),
+        cohort_floor=dollars(c["cohort_floor_cents"]),
+    )
+    return Retention(start, end, cohort)
+
+
 def _home(*, portfolio: Portfolio, today: dt.date) -> Home:
-    found = _portfolio_pass(portfolio=portfolio, day=today)  # bands and renewal windows in one scan
+    """The page: bands, renewal windows, at-risk ARR and retention from the rollup when it is built for
+    `today` (home_rollup.portfolio_sums), else from the facts; the lists always from the facts."""
+    sums = portfolio_sums(portfolio=portfolio, day=today)
+    if sums is not None:
+        found, before = _from_rollup(sums)
+        kept = _cohort_of(sums, today)
+    else:
+        found = _portfolio_pass(portfolio=portfolio, day=today)  # bands and renewal windows in one scan
+        before = _before_pass(portfolio=portfolio, day=today)
+        kept = retention(portfolio=portfolio, today=today)
     bands = _band_rows(found)
     return Home(
         portfolio=portfolio,
         today=today,
         bands=bands,
-        at_risk=at_risk(portfolio=portfolio, bands=bands, day=today),
+        at_risk=_at_risk_of(bands=bands, before=before, day=today),
         windows=_window_rows(found),
         renewals=list(renewals_due(portfolio=portfolio, today=today)[:LIST_LIMIT]),
         drops=biggest_drops(portfolio=portfolio),
-        retention=retention(portfolio=portfolio, today=today),
+        retention=kept,
         nps=nps_last_90_days(portfolio=portfolio, today=today),
         overdue_count=overdue_tasks(portfolio=portfolio, today=today).count(),
         overdue=oldest_overdue(portfolio=portfolio, today=today),

@@ -12,6 +12,7 @@ from metrics.revenue import Cohort, RevenueTotals
 from metrics.scope import Scope
 
 from ..team import add_totals, revenue_by_csm
+from .home_rollup import trailing_year
 from .portfolio import Portfolio
 
 
@@ -51,15 +52,6 @@ class Retention(RetentionRates):
     @property
     def churned_customers(self) -> int:
         return revenue.churned_customers(self.totals)
-
-
-def trailing_year(today: dt.date) -> tuple[dt.date, dt.date]:
-    """The trailing 12 months ending today: [today - 1 year + 1 day, today]."""
-    try:
-        start = today.replace(year=today.year - 1) + dt.timedelta(days=1)
-    except ValueError:  # 29 February
-        start = today.replace(year=today.year - 1, day=28) + dt.timedelta(days=1)
-    return start, today
 
 
 def retention(*, portfolio: Portfolio, today: dt.date) -> Retention:

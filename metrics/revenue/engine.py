@@ -232,10 +232,10 @@ def _cohort_of_row(sql: str, params: Sequence[Any], *, start: dt.date, end: dt.d
     )
 
 
-def cohort_of_customers(*, where: tuple[str, list[Any]], start: dt.date, end: dt.date) -> Cohort:
-    """cohort_totals for the customers `where` admits (SQL over the customer table as `cu`, e.g.
-    " AND cu.csm_id IN (…)"), driven from those customers: each one's row in force on start - 1 and on end,
-    two lookups through the (customer, date) index — for a few books, instead of reading the whole ledger."""
+def _customers_cohort_sql(
+    *, where: tuple[str, list[Any]], start: dt.date, end: dt.date, group: str | None
+) -> tuple[str, list[Any]]:
+    """cohort_of_customers's query, [grouped by `group`, an expression over the customer table as `cu`]."""
     ledger, customers = q(MrrEntry._meta.db_table), q(Customer._meta.db_table)
     s, e = adapt_date(start), adapt_date(end)
     row_on = f"SELECT l.mrr FROM {ledger} l WHERE l.customer_id = cu.id AND l.effective_date {{}} %s"  # noqa: S608
@@ -243,17 +243,50 @@ def cohort_of_customers(*, where: tuple[str, list[Any]], start: dt.date, end: dt
     # OFFSET 0: PostgreSQL would otherwise inline the lookups into every expression that names them.
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     o, c = cents_sql("o_mrr"), cents_sql("COALESCE(c_mrr, 0)")
+    grp_out, grp_in, grp_by = ("grp, ", f"{group} AS grp, ", " GROUP BY grp") if group else ("", "", "")
     sql = f"""
-        SELECT SUM({o}), COUNT(*) FILTER (WHERE {o} > 0), COUNT(*) FILTER (WHERE {o} > 0 AND {c} > 0),
-               SUM({c}) FILTER (WHERE {o} > 0),
+        SELECT {grp_out}SUM({o}), COUNT(*) FILTER (WHERE {o} > 0),
+               COUNT(*) FILTER (WHERE {o} > 0 AND {c} > 0), SUM({c}) FILTER (WHERE {o} > 0),
                SUM(CASE WHEN {c} < {o} THEN {c} ELSE {o} END) FILTER (WHERE {o} > 0)
         FROM (
-            SELECT ({row_on.format("<")}{latest}) AS o_mrr, ({row_on.format("<=")}{latest}) AS c_mrr
+            SELECT {grp_in}({row_on.format("<")}{latest}) AS o_mrr, ({row_on.format("<=")}{latest}) AS c_mrr
             FROM {customers} cu WHERE 1 = 1{where[0]}{fence}
         ) x
-        WHERE o_mrr IS NOT NULL
+        WHERE o_mrr IS NOT NULL{grp_by}
     """  # noqa: S608
-    return _cohort_of_row(sql, [s, e, *where[1]], start=start, end=end)
+    return sql, [s, e, *where[1]]
+
+
+def cohort_of_customers(*, where: tuple[str, list[Any]], start: dt.date, end: dt.date) -> Cohort:
+    """cohort_totals for the customers `where` admits (SQL over the customer table as `cu`, e.g.
+    " AND cu.csm_id IN (…)"), driven from those customers: each one's row in force on start - 1 and on end,
+    two lookups through the (customer, date) index — for a few books, instead of reading the whole ledger."""
+    sql, params = _customers_cohort_sql(where=where, start=start, end=end, group=None)
+    return _cohort_of_row(sql, params, start=start, end=end)
+
+
+def cohorts_of_customers(
+    *, where: tuple[str, list[Any]], group: str, start: dt.date, end: dt.date
+) -> dict[Any, Cohort]:
+    """cohort_of_customers per value of `group` (an expression over the customer table as `cu`): one query,
+    in the caller's transaction (a page's analytic_transaction). Groups without a customer paying on
+    start - 1 are absent."""
+    sql, params = _customers_cohort_sql(where=where, start=start, end=end, group=group)
+    with reader().cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {
+        key: Cohort(
+            start=start,
+            end=end,
+            opening=dollars(opening),
+            customers_start=int(n_s or 0),
+            retained=int(n_se or 0),
+            cohort_closing=dollars(s_closing),
+            cohort_floor=dollars(s_floor),
+        )
+        for key, opening, n_s, n_se, s_closing, s_floor in rows
+    }
 
 
 def totals_from_sums(row: Sequence[Any], *, start: dt.date, end: dt.date, label: str = "") -> RevenueTotals:
