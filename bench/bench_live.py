@@ -239,8 +239,8 @@ def cpu_per_customer(
 
     model_id = health_model_current().pk
     pids = [os.getpid(), backend_pid()]
+    relative_usage_anchor(today, pids)  # the live path's hourly anchor, built and loaded (drops the memo)
     distribution(today)  # warm: the exact path reads the population once per process and day
-    relative_usage_anchor(today, pids)  # the live path's hourly anchor, built and loaded
     chunks = customer_id_chunks()
     nightly, evaluation = [], []
     for lo, hi in chunks[1:3] or chunks[:1]:

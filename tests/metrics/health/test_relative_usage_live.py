@@ -174,3 +174,76 @@ def test_past_days_are_ranked_exactly_never_from_an_anchor(base, monkeypatch):
     assert inside[customers[0].pk].value > inside[customers[30].pk].value  # the past day's own usage
     UsageDaily.objects.filter(customer=customers[0], day=past).update(events=0)  # an import rewrites the past
     assert exact(past, ids)[customers[0].pk].value < inside[customers[0].pk].value
+
+
+ANOTHER_PROCESS = """
+import json, os, django
+django.setup()
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from metrics.health.factors import get_factor
+from metrics.health.factors.relative_usage import live_ranks
+ids = json.loads(os.environ["IDS"])
+with CaptureQueriesContext(connection) as queries, live_ranks(timezone.localdate(), ids):
+    got = get_factor("relative_usage").readings(customer_ids=ids, day=timezone.localdate())
+sql = [q["sql"] for q in queries.captured_queries]
+print(json.dumps({"sql": sql, "ranks": {c: r.value for c, r in got.items()}}))
+"""
+
+
+def in_another_process(ids: list[int]) -> tuple[list[dict], dict[int, float]]:
+    """A live batch ranked in a new Python process on this test's database and Redis: its statements and
+    ranks."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:"
+            f"{connection.settings_dict['PORT'] or 5432}/{connection.settings_dict['NAME']}"
+        ),
+        "DJANGO_SETTINGS_MODULE": "cshub.settings",
+        "DEBUG": "1",
+        "IDS": json.dumps(ids),
+    }
+    out = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", ANOTHER_PROCESS],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    answer = json.loads(out.strip().splitlines()[-1])
+    return [{"sql": s} for s in answer["sql"]], {int(c): v for c, v in answer["ranks"].items()}
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_share_the_hours_anchor_through_redis(base):
+    """Real processes on PostgreSQL and Redis: the first builds the hour's anchor, a second one and this
+    process load it (no statement over the whole base), and all rank alike."""
+    from tests.requirements import require_postgres, require_redis
+
+    require_redis()
+    require_postgres()
+    today, customers = base
+    ids = [customers[0].pk, customers[40].pk]
+    for _attempt in range(2):  # once more if an hour ended in the middle (a new anchor is due then)
+        hour = int(relative_usage._now() // relative_usage.ANCHOR_SECONDS)
+        relative_usage.forget(shared=True)
+        first_sql, first = in_another_process(ids)
+        second_sql, second = in_another_process(ids)
+        with CaptureQueriesContext(connection) as here:
+            mine = {c: r.value for c, r in live(today, ids).items()}
+        if hour == int(relative_usage._now() // relative_usage.ANCHOR_SECONDS):
+            break
+    assert whole_base_reads(first_sql) == 1
+    assert whole_base_reads(second_sql) == 0
+    assert len(second_sql) == 1  # the batch's own usage
+    assert whole_base_reads(here.captured_queries) == 0
+    assert first == second == mine == {c: r.value for c, r in exact(today, ids).items()}
