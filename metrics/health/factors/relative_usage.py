@@ -22,11 +22,12 @@ the customers this process recomputed since). Only today's anchor is ever built;
 invalidates every anchor (a version key in the cache).
 
 Cost (the 100,000-customer bench database, 10 M rollup rows, PostgreSQL, a shared 2-core machine): the
-aggregate statement takes ~7.5 s (a hash join and one aggregate; ~0.7 s of it Python) and ranking a chunk of
-5,000 against it 0.05 s; one chunk's usage scan takes 0.8 s there, so the day's 20 chunks read ~15 s of usage
-and the exact path adds ~7.5 s per worker process. A caller that asks about many different days (the
-backtest's early warning) pays it per day. The live path pays it once an hour in total, plus one cache read of
-the anchor per process and hour (see docs/health.md#live-data for the measured figures).
+aggregate statement takes 2.3 to 3 s of CPU on a quiet machine, ~7.5 s under load (a hash join and one
+aggregate; ~0.7 s of it Python), and ranking a chunk of 5,000 against it 0.05 s; one chunk's usage scan takes
+0.8 s there, so the day's 20 chunks read ~15 s of usage and the exact path adds one statement per worker
+process. A caller that asks about many different days (the backtest's early warning) pays it per day. The
+live path pays it once an hour in total (the anchor: 3.6 MB in the cache), plus a load of 10 to 15 ms per
+process and hour (bench/bench_live.py; docs/operations.md#live-data).
 """
 
 from __future__ import annotations
