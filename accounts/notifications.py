@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -59,36 +60,65 @@ def notify(
     """Write one notification per active user in `user_ids` (not to the actor themselves); queue the email of
     those who want it at once. Rows only: safe inside the publisher's transaction. `email=False`: another
     email already tells them (a new playbook run's), so the row counts as emailed."""
-    ids = {pk for pk in user_ids if pk and pk != actor_id}
-    if not ids:
-        return []
-    active = list(User.objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True))
-    now = timezone.now()
-    rows = Notification.objects.bulk_create(
-        Notification(
-            user_id=pk,
-            kind=kind,
-            title=title[:300],
-            url=url[:500],
-            customer_id=customer_id,
-            actor_id=actor_id,
-            created_at=now,
-            emailed_at=None if email else now,
-        )
-        for pk in sorted(active)
+    return notify_many(
+        [Note(tuple(user_ids), kind, title, url, customer_id=customer_id, actor_id=actor_id, email=email)]
     )
+
+
+@dataclass(frozen=True)
+class Note:
+    """One notify() call's arguments, for notify_many."""
+
+    user_ids: tuple[int | None, ...]
+    kind: str
+    title: str
+    url: str = ""
+    customer_id: int | None = None
+    actor_id: int | None = None
+    email: bool = True
+
+
+def notify_many(notes: Sequence[Note]) -> list[Notification]:
+    """notify() for each note, in a fixed number of statements whatever their number (a playbook run started
+    for many customers at once assigns dozens of tasks): the active users read once, the rows inserted at
+    once, the email settings read once."""
+    wanted = [(note, {pk for pk in note.user_ids if pk and pk != note.actor_id}) for note in notes]
+    everyone = set().union(*(ids for _, ids in wanted))
+    if not everyone:
+        return []
+    active = set(User.objects.filter(pk__in=everyone, is_active=True).values_list("pk", flat=True))
+    now = timezone.now()
+    built = [
+        (
+            note,
+            Notification(
+                user_id=pk,
+                kind=note.kind,
+                title=note.title[:300],
+                url=note.url[:500],
+                customer_id=note.customer_id,
+                actor_id=note.actor_id,
+                created_at=now,
+                emailed_at=None if note.email else now,
+            ),
+        )
+        for note, ids in wanted
+        for pk in sorted(ids & active)
+    ]
+    rows = Notification.objects.bulk_create([row for _, row in built])
     events.publish_many(
         "notification.created",
         [{"notification_id": r.pk, "user_id": r.user_id, "kind": r.kind} for r in rows],
     )
-    if not email:
+    emailed = [row for (note, _), row in zip(built, rows, strict=True) if note.email]
+    if not emailed:
         return rows
     not_immediate = set(
-        NotificationSettings.objects.filter(user_id__in=active)
+        NotificationSettings.objects.filter(user_id__in={row.user_id for row in emailed})
         .exclude(email_mode=EmailMode.IMMEDIATE)
         .values_list("user_id", flat=True)
     )
-    for row in rows:
+    for row in emailed:
         if row.user_id not in not_immediate:
             notification_email_on_commit(notification_id=row.pk)
     return rows

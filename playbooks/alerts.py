@@ -11,7 +11,7 @@ from typing import Any
 from django.urls import reverse
 
 from accounts.models import Contact, Customer, NotificationKind, User
-from accounts.notifications import mentioned_users, notify
+from accounts.notifications import Note, mentioned_users, notify, notify_many
 from core import events
 
 from .models import Task
@@ -21,26 +21,37 @@ def _customer(customer_id: int) -> Customer | None:
     return Customer.objects.filter(pk=customer_id).only("name", "external_id", "csm_id").first()
 
 
-def on_task_assigned(
-    *, task_id: int, customer_id: int, assignee_id: int | None, by_user_id: int | None, **_: Any
-) -> None:
-    if not assignee_id or assignee_id == by_user_id:
+def on_tasks_assigned(*, payloads: list[dict[str, Any]], **_: Any) -> None:
+    """task.assigned, all the tasks of one publish at once (a run's tasks, a reconcile's moves): two reads and
+    one notify_many, not a few statements per task."""
+    wanted = [p for p in payloads if p["assignee_id"] and p["assignee_id"] != p["by_user_id"]]
+    if not wanted:
         return
-    task = Task.objects.filter(pk=task_id).only("title", "assignee_pinned").first()
-    customer = _customer(customer_id)
-    if task is None or customer is None:
-        return
-    notify(
-        user_ids=[assignee_id],
-        kind=NotificationKind.ASSIGNED,
-        title=f"Task “{task.title}” on {customer.name} was assigned to you",
-        url=reverse("playbooks:inbox"),
-        customer_id=customer.pk,
-        actor_id=by_user_id,
-        # A task a playbook run created or moved is in the run's own email (playbooks.services.notifications);
-        # one a person chose the assignee of (ad-hoc, reassigned) is emailed here.
-        email=task.assignee_pinned,
+    tasks = Task.objects.only("title", "assignee_pinned").in_bulk([p["task_id"] for p in wanted])
+    customers = Customer.objects.only("name", "external_id", "csm_id").in_bulk(
+        list({p["customer_id"] for p in wanted})
     )
+    inbox = reverse("playbooks:inbox")
+    notes = []
+    for p in wanted:
+        task, customer = tasks.get(p["task_id"]), customers.get(p["customer_id"])
+        if task is None or customer is None:
+            continue
+        notes.append(
+            Note(
+                (p["assignee_id"],),
+                NotificationKind.ASSIGNED,
+                f"Task “{task.title}” on {customer.name} was assigned to you",
+                inbox,
+                customer_id=customer.pk,
+                actor_id=p["by_user_id"],
+                # A task a playbook run created or moved is in the run's own email
+                # (playbooks.services.notifications); one a person chose the assignee of (ad-hoc, reassigned)
+                # is emailed here.
+                email=task.assignee_pinned,
+            )
+        )
+    notify_many(notes)
 
 
 def on_band_changed(*, customer_id: int, band: str, previous_band: str | None, score: Any, **_: Any) -> None:
@@ -92,7 +103,7 @@ def on_note_created(*, note_id: int, customer_id: int, author_id: int | None, te
 
 
 def subscribe_all() -> None:
-    events.subscribe("task.assigned", on_task_assigned)
+    events.subscribe_batch("task.assigned", on_tasks_assigned)
     events.subscribe("health.band_changed", on_band_changed)
     events.subscribe("survey.answered", on_survey_answered)
     events.subscribe("note.created", on_note_created)

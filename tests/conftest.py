@@ -84,10 +84,11 @@ def admin_client(admin_user) -> Client:
 
 @pytest.fixture(autouse=True)
 def _fresh_relative_usage_distribution():
-    """Relative usage memoizes a day's population in the process (metrics/health/factors/relative_usage.py);
-    each test has its own data for the same days."""
+    """Relative usage memoizes a day's population in the process and shares the live path's hourly anchor
+    through the cache (metrics/health/factors/relative_usage.py); each test has its own data for the same
+    days, so both are dropped (shared: a new anchor version)."""
     from metrics.health.factors import relative_usage
 
-    relative_usage.forget()
+    relative_usage.forget(shared=True)
     yield
-    relative_usage.forget()
+    relative_usage.forget(shared=True)

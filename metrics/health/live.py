@@ -32,7 +32,7 @@ from accounts.dirty import (
 from accounts.models import Customer, User
 from accounts.visibility import can_manage_customer, is_admin
 
-from .factors.relative_usage import refresh_peers
+from .factors.relative_usage import live_ranks
 from .services import CHUNK_SIZE, health_customers_recompute, health_model_current
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,8 @@ def health_live_recompute(
             break
         ids = [cid for cid, _ in claimed]
         try:
-            refresh_peers(day, ids)
-            health_customers_recompute(day=day, model_id=model_id, customer_ids=ids)
+            with live_ranks(day, ids):  # relative usage: the batch's usage now against the hour's anchor
+                health_customers_recompute(day=day, model_id=model_id, customer_ids=ids)
             health_live_recompute_finished(day=day, customer_ids=ids)
         except Exception:
             customers_release_dirty(customer_ids=ids)

@@ -100,9 +100,12 @@ def _sync_task_assignees() -> int:
     moved = Task.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(
         assignee_id=Subquery(run_assignee), assignee_pinned=False
     )
-    for pk, customer_id, assignee_id in rows:
-        if assignee_id:
-            events.publish(
-                "task.assigned", task_id=pk, customer_id=customer_id, assignee_id=assignee_id, by_user_id=None
-            )
+    events.publish_many(
+        "task.assigned",
+        [
+            {"task_id": pk, "customer_id": customer_id, "assignee_id": assignee_id, "by_user_id": None}
+            for pk, customer_id, assignee_id in rows
+            if assignee_id
+        ],
+    )
     return moved

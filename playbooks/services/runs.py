@@ -186,15 +186,19 @@ def _publish_assigned(tasks: Sequence[Task], *, customers: dict[int, int], by: U
     """task.assigned for each new task with an assignee (docs/architecture.md#events)."""
     if not events.has_subscribers("task.assigned"):
         return
-    for task in tasks:
-        if task.assignee_id and task.pk:
-            events.publish(
-                "task.assigned",
-                task_id=task.pk,
-                customer_id=customers[task.run_id],
-                assignee_id=task.assignee_id,
-                by_user_id=by.pk if by else None,
-            )
+    events.publish_many(  # at once: the notifications' subscriber handles them together
+        "task.assigned",
+        [
+            {
+                "task_id": task.pk,
+                "customer_id": customers[task.run_id],
+                "assignee_id": task.assignee_id,
+                "by_user_id": by.pk if by else None,
+            }
+            for task in tasks
+            if task.assignee_id and task.pk
+        ],
+    )
 
 
 def check_can_assign(*, user: User, customers: Sequence[Customer]) -> None:

@@ -38,6 +38,52 @@ def test_task_assigned_notifies_the_assignee_and_emails_at_once(
     assert n.emailed_at is not None
 
 
+def test_many_assignments_at_once_notify_in_a_fixed_number_of_statements(
+    csm, other_csm, manager, django_capture_on_commit_callbacks
+):
+    """A run started for many customers publishes all its tasks' task.assigned at once; the subscriber reads
+    the tasks and customers once and writes the notifications together (accounts.notifications
+    .notify_many)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import CustomerFactory
+
+    def assign(n: int, *, pinned: bool) -> int:
+        tasks = [
+            TaskFactory(
+                run=RunFactory(customer=CustomerFactory()),
+                assignee=csm if i % 2 else other_csm,
+                assignee_pinned=pinned,
+                title=f"Step {i}",
+            )
+            for i in range(n)
+        ]
+        payloads = [
+            {
+                "task_id": t.pk,
+                "customer_id": t.run.customer_id,
+                "assignee_id": t.assignee_id,
+                "by_user_id": None,
+            }
+            for t in tasks
+        ]
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks() as emails:
+            events.publish_many("task.assigned", payloads)
+        assert len(emails) == (n if pinned else 0)  # only tasks a person chose the assignee of email here
+        return len(queries.captured_queries)
+
+    assert assign(2, pinned=True) == assign(12, pinned=True)
+    assert assign(2, pinned=False) == assign(12, pinned=False)
+    titles = set(Notification.objects.filter(kind=NotificationKind.ASSIGNED).values_list("title", flat=True))
+    assert len(Notification.objects.filter(user=csm, kind=NotificationKind.ASSIGNED)) == 1 + 6 + 1 + 6
+    assert any(t.startswith("Task “Step 11” on ") for t in titles)
+    mine = Notification.objects.filter(
+        user=other_csm, kind=NotificationKind.ASSIGNED, emailed_at__isnull=True
+    )
+    assert mine.count() == 1 + 6  # the pinned ones wait for their email; the others count as emailed
+
+
 def test_assigning_oneself_notifies_nobody(csm, customer):
     task = TaskFactory(run=RunFactory(customer=customer), assignee=csm)
     events.publish(

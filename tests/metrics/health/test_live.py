@@ -429,32 +429,33 @@ def test_the_customer_page_reloads_its_panels_while_a_change_waits(csm_client, c
     assert "hx-get" not in part.content.decode().split(">", 1)[0]  # done: it stops reloading
 
 
-def test_refreshing_the_ranked_peers_equals_ranking_afresh(customer, other_customer):
-    """The live recompute moves the dirty customers' usage within the memoized peer distribution
-    (relative_usage.refresh_peers) instead of reading the whole population again; the result is the same."""
-    from metrics.health.factors import relative_usage
+def test_a_live_pass_ranks_relative_usage_on_the_batchs_usage_now(customer, other_customer):
+    """The live recompute ranks the dirty customers on their usage now against the hour's anchor
+    (relative_usage.live_ranks, tests/metrics/health/test_relative_usage_live.py): with the anchor built
+    before their writes, their snapshots hold the same relative usage as ranking the whole base afresh."""
+    from metrics.health.factors import get_factor, relative_usage
     from metrics.models import UsageDaily
 
     today = timezone.localdate()
     others = [CustomerFactory(segment="SMB") for _ in range(40)]
     for i, c in enumerate([customer, other_customer, *others]):
         UsageDaily.objects.create(customer=c, user_id="u", feature="f", day=today, events=i + 1, quantity=1)
-    relative_usage.distribution(today)
+    relative_usage.live_anchor(today)  # built before the writes
     UsageDaily.objects.filter(customer=others[0]).update(events=500)  # same segment, new usage
     UsageDaily.objects.filter(customer=customer).update(events=3)
-    relative_usage.refresh_peers(today, [others[0].pk, customer.pk])
-    refreshed = relative_usage.distribution(today)
-    relative_usage.forget()
-    afresh = relative_usage.distribution(today)
-    assert refreshed.peers == afresh.peers
-    assert refreshed.everyone == afresh.everyone
-    assert refreshed.groups == afresh.groups
-    other_customer.segment = "SMB"  # a segment change rebuilds the groups
-    other_customer.save()
-    relative_usage.refresh_peers(today, [other_customer.pk])
-    refreshed = relative_usage.distribution(today)
-    relative_usage.forget()
-    assert refreshed.groups == relative_usage.distribution(today).groups
+    relative_usage.forget()  # a worker process that loads the anchor
+    DirtyCustomer.objects.all().delete()
+    customers_mark_dirty(customer_ids=[others[0].pk, customer.pk])
+    health_live_recompute(day=today)
+    afresh = get_factor("relative_usage").readings(customer_ids=[others[0].pk, customer.pk], day=today)
+    stored = {
+        pk: next(c["raw_value"] for c in components if c["factor"] == "relative_usage")
+        for pk, components in HealthSnapshot.objects.filter(date=today, customer_id__in=afresh).values_list(
+            "customer_id", "components"
+        )
+    }
+    assert stored == {pk: round(reading.value, 4) for pk, reading in afresh.items()}
+    assert stored[others[0].pk] > 95  # its new usage, the top of SMB
 
 
 def test_deferred_writes_mark_but_queue_nothing(csm, customer, django_capture_on_commit_callbacks):
