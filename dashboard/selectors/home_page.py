@@ -32,7 +32,16 @@ from playbooks.models import Run, RunStatus, Task, TaskStatus
 from surveys.models import Response
 from surveys.scores import SurveyScore, nps_score
 
-from .home_rollup import AT_RISK, BEFORE_DAYS, RENEWAL_WINDOWS, Sums, mrr_join, portfolio_sums, trailing_year
+from .home_rollup import (
+    AT_RISK,
+    BEFORE_DAYS,
+    RENEWAL_WINDOWS,
+    Sums,
+    mrr_join,
+    portfolio_sums,
+    renewal_window_columns,
+    trailing_year,
+)
 from .portfolio import Portfolio, portfolio_for
 from .revenue_retention import Retention, retention
 
@@ -82,13 +91,7 @@ def _portfolio_pass(
     customers = q(Customer._meta.db_table)
     scope_sql, scope_params = portfolio.sql("cu.csm_id")
     d = adapt_date(day)
-    windows, params = [], []
-    for days in RENEWAL_WINDOWS:
-        renewing = "cu.renewal_date >= %s AND cu.renewal_date <= %s"
-        windows.append(
-            f"COUNT(*) FILTER (WHERE {renewing}), SUM({cents_sql('l.mrr')}) FILTER (WHERE {renewing})"
-        )
-        params += [d, adapt_date(day + dt.timedelta(days=days))] * 2
+    windows, params = renewal_window_columns(day)
     sql = f"""
         SELECT cu.health_band, COUNT(*), COALESCE(SUM({cents_sql("l.mrr")}), 0), {", ".join(windows)}
         FROM {customers} cu {mrr_join(everything=portfolio.is_everything)}

@@ -55,6 +55,19 @@ def mrr_join(*, everything: bool, customer: str = "cu.id") -> str:
     return f"LEFT JOIN LATERAL ({lookup}) l ON TRUE"
 
 
+def renewal_window_columns(day: dt.date) -> tuple[list[str], list]:
+    """Per window of RENEWAL_WINDOWS, the select columns "customers renewing in [day, day + window], their MRR
+    cents" over customers `cu` joined to their ledger row `l` (mrr_join), and their parameters."""
+    windows, params = [], []
+    for days in RENEWAL_WINDOWS:
+        renewing = "cu.renewal_date >= %s AND cu.renewal_date <= %s"
+        windows.append(
+            f"COUNT(*) FILTER (WHERE {renewing}), SUM({cents_sql('l.mrr')}) FILTER (WHERE {renewing})"
+        )
+        params += [adapt_date(day), adapt_date(day + dt.timedelta(days=days))] * 2
+    return windows, params
+
+
 def trailing_year(today: dt.date) -> tuple[dt.date, dt.date]:
     """The trailing 12 months ending today: [today - 1 year + 1 day, today]."""
     try:
@@ -120,13 +133,7 @@ def _current(day: dt.date, books: Sequence[int] | None) -> list[tuple]:
     customers = q(Customer._meta.db_table)
     where, where_params = _where_books("cu.csm_id", books)
     d = adapt_date(day)
-    windows, params = [], []
-    for days in RENEWAL_WINDOWS:
-        renewing = "cu.renewal_date >= %s AND cu.renewal_date <= %s"
-        windows.append(
-            f"COUNT(*) FILTER (WHERE {renewing}), SUM({cents_sql('l.mrr')}) FILTER (WHERE {renewing})"
-        )
-        params += [d, adapt_date(day + dt.timedelta(days=days))] * 2
+    windows, params = renewal_window_columns(day)
     sql = f"""
         SELECT {BOOK.format("cu.csm_id")}, cu.health_band, COUNT(*), SUM({cents_sql("l.mrr")}),
                {", ".join(windows)}

@@ -220,7 +220,11 @@ def _cohort_of_row(sql: str, params: Sequence[Any], *, start: dt.date, end: dt.d
     estimate would switch JIT on, and compiling takes longer than running it."""
     with analytic_transaction(), reader().cursor() as cursor:
         cursor.execute(sql, params)
-        opening, n_s, n_se, s_closing, s_floor = cursor.fetchone()
+        return _cohort(start, end, *cursor.fetchone())
+
+
+def _cohort(start: dt.date, end: dt.date, opening, n_s, n_se, s_closing, s_floor) -> Cohort:
+    """A Cohort from a cohort query's sums (Σopening, |S|, |S ∩ E|, Σ_S closing, Σ_S min)."""
     return Cohort(
         start=start,
         end=end,
@@ -275,18 +279,7 @@ def cohorts_of_customers(
     with reader().cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return {
-        key: Cohort(
-            start=start,
-            end=end,
-            opening=dollars(opening),
-            customers_start=int(n_s or 0),
-            retained=int(n_se or 0),
-            cohort_closing=dollars(s_closing),
-            cohort_floor=dollars(s_floor),
-        )
-        for key, opening, n_s, n_se, s_closing, s_floor in rows
-    }
+    return {key: _cohort(start, end, *sums) for key, *sums in rows}
 
 
 def totals_from_sums(row: Sequence[Any], *, start: dt.date, end: dt.date, label: str = "") -> RevenueTotals:
