@@ -180,3 +180,25 @@ def seed(ctx: Any) -> None:
         f"{bands.get('green', 0)} green, {bands.get('yellow', 0)} yellow, {bands.get('red', 0)} red, "
         f"{bands.get('', 0)} without enough data"
     )
+    seed_backtest(ctx, model=model)
+
+
+def seed_backtest(ctx: Any, *, model: Any) -> None:
+    """The model page's "Does vN predict churn?" card on a new demo: the backtest of the version in force over
+    the default range, computed inline once (a few seconds). Idempotent: kept if one of the version exists."""
+    from ..models import BacktestKind, HealthBacktestJob
+    from .backtest import DEFAULT_HORIZONS
+    from .backtest_jobs import backtest_job_latest_of_model, backtest_job_run, default_range
+
+    if backtest_job_latest_of_model(model=model) is not None:
+        return
+    started = time.monotonic()
+    start, end = default_range(ctx.today)
+    job = HealthBacktestJob.objects.create(
+        kind=BacktestKind.BACKTEST, start=start, end=end, model=model, horizons=list(DEFAULT_HORIZONS)
+    )
+    state = backtest_job_run(job_id=job.pk)
+    ctx.log(
+        f"health: backtest of v{model.version} from {start} to {end}: {state} "
+        f"in {time.monotonic() - started:.1f}s"
+    )

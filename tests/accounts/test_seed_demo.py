@@ -210,3 +210,26 @@ def test_seed_runs_the_demo_module_of_every_project_app_in_order():
 def test_seed_refuses_zero_customers():
     with pytest.raises(CommandError, match="at least 1"):
         seed(customers=0)
+
+
+def test_seed_leaves_a_backtest_of_the_model_in_force_for_the_model_page():
+    """A new demo's model page shows "Does vN predict churn?" at once. The demo's usage covers its last 90
+    days only, so on the backtest's as-of dates (all 90 days back or more) the install had no usage feed:
+    the usage factors are missing (coverage 0), not 0 for everyone (which flagged 95 % of the base)."""
+    from metrics.health.backtest_jobs import backtest_job_latest_of_model
+    from metrics.models import HealthBacktestJob, HealthModel, RecomputeState
+
+    output = seed()
+    model = HealthModel.objects.current()
+    job = backtest_job_latest_of_model(model=model)
+    assert job is not None
+    assert job.state == RecomputeState.DONE
+    assert f"backtest of v{model.version}" in output
+    thirty = job.result["horizons"][0]
+    assert thirty["horizon"] == 30
+    coverage = {f["factor"]: f["coverage"] for f in thirty["factors"]}
+    assert coverage["license_utilization"] == 0.0
+    assert coverage["relative_usage"] == 0.0
+    assert coverage["pulse"] > 0.5
+    seed()  # idempotent: the finished backtest is kept
+    assert HealthBacktestJob.objects.count() == 1

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from . import Factor, Reading, change_verb, excuse_all, register
-from .usage_window import key_features, usage_window
+from .usage_window import key_features, usage_window, without_feed
 
 
 @register
@@ -22,6 +22,8 @@ class FeatureBreadth(Factor):
         names = key_features()
         if not names:
             return excuse_all(customer_ids, "no key features configured")
+        if (no_feed := without_feed(customer_ids, day)) is not None:
+            return no_feed
         usage = usage_window(customer_ids=customer_ids, day=day)
         readings = {}
         for cid in customer_ids:

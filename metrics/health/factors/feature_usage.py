@@ -14,7 +14,7 @@ from accounts.selectors import licenses_by_customer
 from metrics.models import UsageDaily
 
 from . import Factor, Reading, change_verb, id_range
-from .usage_window import WINDOW_DAYS, shared_cache
+from .usage_window import WINDOW_DAYS, shared_cache, without_feed
 
 PREFIX = "feature:"
 
@@ -74,6 +74,8 @@ class FeatureUsage(Factor):
         )
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        if (no_feed := without_feed(customer_ids, day)) is not None:
+            return no_feed
         events = feature_events(customer_ids=customer_ids, day=day)
         licenses = _licenses(customer_ids)
         readings = {}

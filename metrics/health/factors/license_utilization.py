@@ -9,7 +9,7 @@ from typing import Any
 from accounts.selectors import any_customer_with_licenses, licenses_by_customer
 
 from . import Factor, Reading, change_verb, excuse_all, register, source_live
-from .usage_window import usage_window
+from .usage_window import usage_window, without_feed
 
 
 @register
@@ -24,6 +24,8 @@ class LicenseUtilization(Factor):
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
         if customer_ids and not source_live(self.key, day, any_customer_with_licenses):
             return excuse_all(customer_ids, "no customer has licenses recorded")
+        if (no_feed := without_feed(customer_ids, day)) is not None:
+            return no_feed
         licenses = licenses_by_customer(customer_ids=customer_ids)
         usage = usage_window(customer_ids=customer_ids, day=day)
         readings = {}

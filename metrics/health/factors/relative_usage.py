@@ -51,7 +51,7 @@ from django.db.models import FilteredRelation, Max, Q, Sum
 
 from ..population import scored_customers
 from . import Factor, Reading, change_verb, register
-from .usage_window import WINDOW_DAYS
+from .usage_window import WINDOW_DAYS, without_feed
 
 log = logging.getLogger(__name__)
 
@@ -383,6 +383,8 @@ class RelativeUsage(Factor):
     default_good = 60.0
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        if (no_feed := without_feed(customer_ids, day)) is not None:
+            return no_feed
         readings: dict[int, Reading] = {}
         batch = _batch.get()
         if batch is not None and batch.day == day:  # a live batch: its fresh usage against the hour's anchor

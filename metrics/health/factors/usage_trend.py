@@ -16,7 +16,7 @@ from accounts.selectors import contract_start_by_customer
 from metrics.models import UsageDaily
 
 from . import Factor, Reading, change_verb, excused, register
-from .usage_window import WINDOW_DAYS, usage_window
+from .usage_window import WINDOW_DAYS, usage_window, without_feed
 
 HISTORY_DAYS = 2 * WINDOW_DAYS  # two full windows: the trend's 30 days and the 30 before
 
@@ -34,6 +34,8 @@ class UsageTrend(Factor):
     default_good = 1.0
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
+        if (no_feed := without_feed(customer_ids, day)) is not None:
+            return no_feed
         stats = {
             cid: u
             for cid, u in usage_window(customer_ids=customer_ids, day=day).items()

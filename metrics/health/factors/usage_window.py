@@ -18,11 +18,15 @@ from django.db.models import Count, IntegerField, Max, Q, Sum, Value
 
 from metrics.models import KeyFeature, UsageDaily
 
-from . import id_range
+from . import excuse_all, id_range, source_live
 
 WINDOW_DAYS = (
     30  # docs/metrics.md: active = an event in [D-29, D]; the trend compares it with the 30 days before
 )
+
+# docs/health.md#missing-is-not-perfect: no usage for ANY customer in the 30 days up to the day means the
+# install had no usage feed then (not connected yet, or broken): the usage factors are missing, not 0.
+NO_FEED = "no usage received for any customer in the last 30 days"
 
 _cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar("usage_window_cache", default=None)
 
@@ -120,3 +124,18 @@ def usage_window(*, customer_ids: list[int], day: dt.date) -> dict[int, UsageSta
     if cache is not None:
         cache[key] = stats
     return stats
+
+
+def usage_feed_live(day: dt.date) -> bool:
+    """Whether any customer has usage in the 30 days up to `day` (once per shared scan and day, for every
+    usage factor; a BRIN index on the rollup's day answers it on PostgreSQL)."""
+    start = day - dt.timedelta(days=WINDOW_DAYS - 1)
+    return source_live("usage_feed", day, UsageDaily.objects.filter(day__gte=start, day__lte=day).exists)
+
+
+def without_feed(customer_ids: list[int], day: dt.date) -> dict[int, Any] | None:
+    """The readings of a usage factor when the install had no usage feed on `day` (every customer excused),
+    else None."""
+    if customer_ids and not usage_feed_live(day):
+        return excuse_all(customer_ids, NO_FEED)
+    return None

@@ -96,10 +96,9 @@ def test_fit_is_deterministic_weights_sum_to_100_and_follow_the_drivers(populati
     assert weights["pulse"] + weights["engagement"] >= 80
 
     fits = {f.key: f for f in first.factors}
-    # no data at all: usage trend, feature breadth, NPS, CSAT; utilization is 0 for everyone (no spread)
-    for key in ("usage_trend", "feature_breadth", "nps", "csat"):
+    # no data at all: NPS, CSAT, and every usage factor (no usage feed: missing, not 0 for everyone)
+    for key in ("usage_trend", "feature_breadth", "license_utilization", "nps", "csat"):
         assert fits[key].dropped == "coverage"
-    assert fits["license_utilization"].dropped == "no spread"
     # anchors oriented as in the current model: engagement and support load are better when lower
     assert fits["engagement"].bad > fits["engagement"].good
     assert fits["pulse"].bad < fits["pulse"].good

@@ -11,6 +11,7 @@ from metrics.health.factors import get_factor
 from metrics.health.services import health_recompute
 from metrics.models import HealthSnapshot
 from tests.factories import CustomerFactory, PulseFactory, TicketFactory, TouchpointFactory
+from tests.requirements import require_postgres
 
 from .conftest import DAY, at, days_ago, usage, v1_model
 
@@ -82,3 +83,74 @@ def test_a_contract_starting_after_the_day_has_no_usage_trend_then():
     usage(later, users=2, day=days_ago(35))
     usage(later, users=4, day=days_ago(1))
     assert values("usage_trend", [later]) == {later.pk: None}
+
+
+USAGE_FACTORS = (
+    "license_utilization",
+    "relative_usage",
+    "usage_trend",
+    "feature_breadth",
+    "key_feature_share",
+    "feature:reports",
+)
+
+
+def test_every_usage_factor_is_missing_for_everyone_without_a_usage_feed():
+    """No usage for any customer in the 30 days up to the day: the install had no usage feed then (not yet
+    connected, or broken), so nobody's usage is 0 — the factors do not apply, as support load without
+    tickets. A feed that starts later, or usage before the window, changes nothing for the day."""
+    from metrics.models import KeyFeature
+
+    KeyFeature.objects.create(name="reports")
+    a, b = CustomerFactory(licenses=10), CustomerFactory(licenses=5)
+    usage(a, users=3, day=days_ago(30))  # the day before the window: no feed on DAY
+    usage(b, users=2, day=DAY + dt.timedelta(days=1))  # after the day (no look-ahead)
+    for key in USAGE_FACTORS:
+        readings = get_factor(key).readings(customer_ids=[a.pk, b.pk], day=DAY)
+        assert readings[a.pk].excused, key
+        assert readings[b.pk].excused, key
+        assert readings[a.pk].detail == {"excused": "no usage received for any customer in the last 30 days"}
+    # The day after, a's old usage is still out of the window but b's is in: a feed, so a's 0 is real.
+    day = DAY + dt.timedelta(days=1)
+    readings = {key: get_factor(key).readings(customer_ids=[a.pk, b.pk], day=day) for key in USAGE_FACTORS}
+    assert readings["license_utilization"][a.pk].value == 0.0
+    assert readings["license_utilization"][b.pk].value == pytest.approx(0.4)
+    assert readings["feature_breadth"][a.pk].value == 0.0
+    assert readings["feature:reports"][a.pk].value == 0.0
+    assert readings["relative_usage"][a.pk].value < readings["relative_usage"][b.pk].value
+    assert not any(r.excused for r in readings["license_utilization"].values())
+
+
+def test_one_customer_without_usage_among_others_with_usage_scores_zero_not_missing():
+    a, b = CustomerFactory(licenses=10), CustomerFactory(licenses=10)
+    usage(b, users=5, day=days_ago(29))  # the window's first day: a feed on DAY
+    utilization = values("license_utilization", [a, b])
+    assert utilization == {a.pk: 0.0, b.pk: 0.5}
+
+
+def test_without_a_usage_feed_the_score_comes_from_the_other_factors():
+    customer = CustomerFactory(licenses=10)
+    PulseFactory(customer=customer, score=5, created_at=at(DAY))  # pulse 5: 100 points
+    TouchpointFactory(customer=customer, occurred_at=at(DAY))  # engagement: 100 points
+    v1_model()
+    health_recompute(day=DAY, run_hooks=False)
+    snap = HealthSnapshot.objects.get(customer=customer, date=DAY)
+    by = {c["factor"]: c for c in snap.components}
+    assert by["license_utilization"]["raw_value"] is None
+    assert not by["license_utilization"]["weight"]
+    # pulse and engagement only (15 + 10 of v1's weights), both at full marks; without the rule,
+    # utilization 0 (20 points of weight) would have pulled it to 25 x 100 / 45 = 55.6.
+    assert float(snap.score) == 100.0
+
+
+def test_postgresql_answers_the_feed_check_from_a_brin_index_on_the_rollups_day():
+    require_postgres()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'metrics_usagedaily' AND indexname = %s",
+            ["metrics_usagedaily_day_brin"],
+        )
+        (definition,) = cursor.fetchone()
+    assert "USING brin (day)" in definition

@@ -21,13 +21,17 @@ TODAY = timezone.localdate()
 URL = "/health/model/"
 
 
-def declining(customer, days: int = 10) -> None:
+def declining(customer, days: int = 10, *, peer: bool = True) -> None:
     """Usage high a week ago, low now: license utilization falls, and 'what moved' says so."""
     customer.licenses = 60
     customer.save()
     PulseFactory(customer=customer, score=3, created_at=at(TODAY - dt.timedelta(days=days + 1)))
     TouchpointFactory(customer=customer, occurred_at=at(TODAY - dt.timedelta(days=days + 1)))
     usage(customer, users=42, day=TODAY - dt.timedelta(days=40), prefix="old")  # before both windows
+    # another customer's usage: the install has a usage feed on every day below (else the usage factors are
+    # missing for everyone, docs/health.md#missing-is-not-perfect)
+    if peer:
+        usage(CustomerFactory(), users=1, day=TODAY - dt.timedelta(days=days), prefix="peer")
     for back in range(days, -1, -1):
         day = TODAY - dt.timedelta(days=back)
         if back == 7:
@@ -102,7 +106,7 @@ def form_data(model: HealthModel, **changes) -> dict[str, str]:
 def test_managers_and_admins_preview_without_saving(request, who, csm):
     client = request.getfixturevalue(who)
     customer = CustomerFactory(csm=csm)
-    declining(customer, days=1)
+    declining(customer, days=1, peer=False)  # the one customer scored
     model = health_model_current()
     assert client.get(URL).status_code == 200
     before = HealthSnapshot.objects.get(customer=customer, date=TODAY)
