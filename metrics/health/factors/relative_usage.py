@@ -50,8 +50,8 @@ from django.db import connection
 from django.db.models import FilteredRelation, Max, Q, Sum
 
 from ..population import scored_customers
-from . import Factor, Reading, change_verb, register
-from .usage_window import WINDOW_DAYS, without_feed
+from . import Factor, Reading, change_verb, excuse_all, register
+from .usage_window import NO_FEED, WINDOW_DAYS, usage_feed_live
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,11 @@ def _peers(day: dt.date, customer_ids: Sequence[int] | None = None) -> dict[int,
         )
         for r in rows
     }
+
+
+def _any_value(ordered: Sequence[float]) -> bool:
+    """Whether a sorted population has anyone with usage (its largest value above 0)."""
+    return bool(len(ordered)) and ordered[-1] > 0
 
 
 def _groups(peers: dict[int, Peer]) -> tuple[dict[str, list[float]], list[float]]:
@@ -383,11 +388,14 @@ class RelativeUsage(Factor):
     default_good = 60.0
 
     def readings(self, *, customer_ids: list[int], day: dt.date) -> dict[int, Reading]:
-        if (no_feed := without_feed(customer_ids, day)) is not None:
-            return no_feed
+        if not customer_ids:
+            return {}
         readings: dict[int, Reading] = {}
         batch = _batch.get()
         if batch is not None and batch.day == day:  # a live batch: its fresh usage against the hour's anchor
+            fresh = any(p.events for p in batch.fresh.values())
+            if not (fresh or _any_value(batch.anchor.everyone) or usage_feed_live(day)):
+                return excuse_all(customer_ids, NO_FEED)
             with _live_lock:
                 for cid in customer_ids:
                     peer = batch.fresh.get(cid)
@@ -397,6 +405,10 @@ class RelativeUsage(Factor):
             if not customer_ids:
                 return readings
         dist = distribution(day)
+        # The population's own usage answers "is there a usage feed?" (docs/health.md#missing-is-not-perfect)
+        # unless nobody scored has any; then the install-wide check decides.
+        if not (_any_value(dist.everyone) or usage_feed_live(day)):
+            return {**readings, **excuse_all(customer_ids, NO_FEED)}
         for cid in customer_ids:
             peer = dist.peers.get(cid)
             if peer is not None:  # else: not in the scored population on `day`

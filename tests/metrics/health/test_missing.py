@@ -154,3 +154,28 @@ def test_postgresql_answers_the_feed_check_from_a_brin_index_on_the_rollups_day(
         )
         (definition,) = cursor.fetchone()
     assert "USING brin (day)" in definition
+
+
+def test_the_install_wide_usage_check_reads_the_window_and_restores_the_planner_setting():
+    """PostgreSQL: the fallback EXISTS turns sequential scans off for itself only (docs/health.md#missing-is-
+    not-perfect), inside or outside a transaction."""
+    require_postgres()
+    from django.db import connection, transaction
+
+    from metrics.health.factors.usage_window import _any_usage
+
+    def seqscan() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_seqscan')")
+            return cursor.fetchone()[0]
+
+    customer = CustomerFactory()
+    assert _any_usage(DAY) is False
+    usage(customer, users=1, day=days_ago(29))
+    assert _any_usage(DAY) is True  # on the window's first day
+    assert _any_usage(days_ago(30)) is False  # after the day: no look-ahead
+    assert _any_usage(DAY + dt.timedelta(days=1)) is False  # before the window
+    assert seqscan() == "on"
+    with transaction.atomic():
+        assert _any_usage(DAY) is True
+        assert seqscan() == "on"

@@ -9,7 +9,6 @@ import pytest
 from accounts.models import LifecycleStage
 from metrics.health.factors import get_factor, relative_usage
 from metrics.health.factors.relative_usage import percentile
-from metrics.health.factors.usage_window import shared_scan
 from metrics.health.population import scored_customers
 from metrics.services import mrr_ledger_relink
 from tests.factories import CustomerFactory, MrrEntryFactory
@@ -96,19 +95,17 @@ def test_two_chunks_rank_like_one_and_the_day_is_read_once(django_assert_num_que
     ids = [c.pk for c in customers]
     whole = FACTOR.readings(customer_ids=ids, day=DAY)
     relative_usage.forget()
-    # In a chunk's shared scan the install's usage-feed check is one more query (docs/health.md#missing-is-
-    # not-perfect), shared by both chunks and every usage factor.
-    with django_assert_num_queries(2), shared_scan():  # the feed check and one aggregate for the day
+    with django_assert_num_queries(1):  # one aggregate statement for the day, none for the second chunk
         first = FACTOR.readings(customer_ids=ids[:5], day=DAY)
         second = FACTOR.readings(customer_ids=ids[5:], day=DAY)
     assert {**first, **second} == whole
-    with django_assert_num_queries(2), shared_scan():  # another day: read afresh; the latest MEMO_DAYS kept
+    with django_assert_num_queries(1):  # another day: read afresh; the latest MEMO_DAYS days are kept
         FACTOR.readings(customer_ids=ids, day=DAY - dt.timedelta(days=1))
-    with django_assert_num_queries(1), shared_scan():  # DAY is still kept: the feed check only
+    with django_assert_num_queries(0):  # DAY is still kept
         FACTOR.readings(customer_ids=ids, day=DAY)
     for back in range(2, relative_usage.MEMO_DAYS + 2):  # MEMO_DAYS more days push DAY out
         FACTOR.readings(customer_ids=ids, day=DAY - dt.timedelta(days=back))
-    with django_assert_num_queries(2), shared_scan():
+    with django_assert_num_queries(1):
         FACTOR.readings(customer_ids=ids, day=DAY)
 
 

@@ -59,11 +59,11 @@ def test_a_fresh_process_loads_the_hours_anchor_instead_of_reading_the_whole_bas
     with CaptureQueriesContext(connection) as again:
         got = live(today, ids)
     assert whole_base_reads(again.captured_queries) == 0
-    assert len(again.captured_queries) == 2  # the batch's own usage and the install's usage-feed check
+    assert len(again.captured_queries) == 1  # the batch's own usage, nothing else
     assert got == exact(today, ids)
     with CaptureQueriesContext(connection) as kept:  # the same process later in the hour: its own copy
         live(today, ids)
-    assert len(kept.captured_queries) == 2
+    assert len(kept.captured_queries) == 1
 
 
 def test_the_anchor_is_rebuilt_once_its_hour_is_over(base, monkeypatch):
@@ -154,7 +154,7 @@ def test_without_a_cache_the_process_builds_its_own_anchor(base, monkeypatch):
     assert live(today, ids) == exact(today, ids)
     with CaptureQueriesContext(connection) as kept:
         live(today, ids)
-    assert len(kept.captured_queries) == 2  # its own copy for the rest of the hour (+ the feed check)
+    assert len(kept.captured_queries) == 1  # its own copy for the rest of the hour
 
 
 def test_past_days_are_ranked_exactly_never_from_an_anchor(base, monkeypatch):
@@ -244,6 +244,6 @@ def test_two_processes_share_the_hours_anchor_through_redis(base):
             break
     assert whole_base_reads(first_sql) == 1
     assert whole_base_reads(second_sql) == 0
-    assert len(second_sql) == 2  # the batch's own usage and the install's usage-feed check
+    assert len(second_sql) == 1  # the batch's own usage
     assert whole_base_reads(here.captured_queries) == 0
     assert first == second == mine == {c: r.value for c, r in exact(today, ids).items()}
