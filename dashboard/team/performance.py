@@ -18,7 +18,8 @@ from metrics import revenue
 from metrics.revenue import RevenueTotals
 
 from .activity import books_by_csm, onboarding_by_csm, tasks_by_csm, touchpoints_by_csm
-from .money import add_totals, renewals_by_csm, revenue_by_csm
+from .money import add_totals, renewals_by_csm
+from .rollup import revenue_for_team
 
 DAYS_PER_MONTH = Decimal("30.4375")  # 365.25 / 12: "per month" over periods of any length
 
@@ -150,7 +151,8 @@ def team_performance(
     as_of = min(end, today)
     ids = [u.pk for u in csms]
     with analytic_transaction(cap_parallel_workers=True):
-        money = revenue_by_csm(csm_ids=ids, start=start, end=as_of)
+        # The stored rollup of the period where it holds it, else the facts (same figures: rollup.py).
+        money = revenue_for_team(csm_ids=ids, start=start, end=as_of)
         grouped = [
             books_by_csm(csm_ids=ids, as_of=as_of),
             touchpoints_by_csm(csm_ids=ids, start=start, end=end),
