@@ -67,3 +67,34 @@ class HomeRollupMark(models.Model):
 
     def __str__(self) -> str:
         return f"CSM {self.csm_key} changed"
+
+
+class TeamRollup(models.Model):
+    """For one team-page period [start, end] (a quarter or year the page offers, `end` cut to the day it was
+    built on) and one book (`csm_key`, a CSM id): the revenue sums of metrics.revenue.RevenueTotals, money in
+    integer cents. The all-zero row of book -1 (team.rollup.BUILT) says the period was built. Rebuilt with the
+    home rollup (dashboard.services.home_rollup_refresh) for the books HomeRollupMark marks."""
+
+    start = models.DateField()
+    end = models.DateField()
+    csm_key = models.IntegerField()
+    opening_cents = models.BigIntegerField(default=0)
+    closing_cents = models.BigIntegerField(default=0)
+    new_cents = models.BigIntegerField(default=0)
+    reactivation_cents = models.BigIntegerField(default=0)
+    expansion_cents = models.BigIntegerField(default=0)
+    contraction_cents = models.BigIntegerField(default=0)
+    churn_cents = models.BigIntegerField(default=0)
+    customers_start = models.IntegerField(default=0)
+    customers_end = models.IntegerField(default=0)
+    retained = models.IntegerField(default=0)
+    cohort_closing_cents = models.BigIntegerField(default=0)
+    cohort_floor_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["start", "end", "csm_key"], name="team_rollup_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start}..{self.end} CSM {self.csm_key}"

@@ -29,12 +29,14 @@ def team(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     # A period the page does not offer (a stale bookmark, 9999-Q4) shows the current quarter.
     period = parse_period(request.GET.get("period", ""), today=today) or current_quarter(today)
+    csv = exports.wants_csv(request)
+    # The export reads the facts, as every export does (docs/architecture.md#dashboard-rollups).
     perf = team_selectors.team_performance(
-        viewer=request.user, start=period.start, end=period.end, today=today
+        viewer=request.user, start=period.start, end=period.end, today=today, rollup=not csv
     )
     sort = ui.sort_param(request, team_selectors.TEAM_SORTS, team_selectors.TEAM_DEFAULT_SORT)
     rows = team_selectors.sort_rows(perf.rows, sort)
-    if exports.wants_csv(request):
+    if csv:
         data = [team_selectors.row_data(r) for r in [*rows, perf.total]]
         return exports.csv_response(f"team-{period.key}", team_selectors.team_csv_columns(), data)
     context = {

@@ -136,7 +136,9 @@ def touchpoints_by_csm(*, csm_ids: Sequence[int], start: dt.date, end: dt.date) 
             occurred_at__lt=day_start(end + dt.timedelta(days=1)),
         )
         .values("book_csm_id")
-        .annotate(touchpoints=Count("pk"), advocacy=Count("pk", filter=Q(kind=TouchpointKind.ADVOCACY)))
+        # Counts of columns of the (book, occurred_at) INCLUDE (kind) index (kind is never null), not of the
+        # key: PostgreSQL answers from the index alone (dashboard migration 0003).
+        .annotate(touchpoints=Count("*"), advocacy=Count("kind", filter=Q(kind=TouchpointKind.ADVOCACY)))
         .order_by()
     )
     return {

@@ -69,20 +69,20 @@ def _walk_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str
     return sql, [*sums_params, e, s, *csm_params]
 
 
-def _scan_sql(csm_ids: Sequence[int], start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
+def _scan_sql(csm_ids: Sequence[int] | None, start: dt.date, end: dt.date) -> tuple[str, list[Any]]:
     """The engine's own sums (metrics.revenue.sums_sql: one read of the rows in force in the period),
     grouped by each row's copy of its customer's CSM (`book_csm`, kept by the database): no row joins its
-    customer."""
+    customer. `csm_ids` None: every book."""
     return revenue.sums_sql(
         start=start,
         end=end,
-        where=lambda alias: in_list(f"{alias}.book_csm_id", csm_ids),
+        where=lambda alias: ("", []) if csm_ids is None else in_list(f"{alias}.book_csm_id", csm_ids),
         group=lambda alias: f"{alias}.book_csm_id",
     )
 
 
 def revenue_by_csm(
-    *, csm_ids: Sequence[int], start: dt.date, end: dt.date, strategy: str = "auto"
+    *, csm_ids: Sequence[int] | None, start: dt.date, end: dt.date, strategy: str = "auto"
 ) -> dict[int, RevenueTotals]:
     """metrics.revenue.revenue_totals for each CSM's book at once (docs/metrics.md): one query, grouped by
     the customer's CSM. Books without ledger rows in force are absent (all zero).
@@ -91,8 +91,10 @@ def revenue_by_csm(
     the ledger through its (customer, date) index — on PostgreSQL the planner would otherwise hash the whole
     ledger even for one 2,000-customer book; "scan" is the engine's own sums (metrics.revenue.sums_sql: one
     read of the rows in force in the period) grouped by CSM, for many books. "auto" walks up to FEW_CSMS books
-    on PostgreSQL."""
-    if strategy == "auto":
+    on PostgreSQL. `csm_ids` None: every CSM's book (the scan; customers without a CSM are left out)."""
+    if csm_ids is None:
+        strategy = "scan"
+    elif strategy == "auto":
         strategy = "walk" if connection.vendor == "postgresql" and len(csm_ids) <= FEW_CSMS else "scan"
     sql, params = (_walk_sql if strategy == "walk" else _scan_sql)(csm_ids, start, end)
     # JIT off, as revenue_totals: compiling costs more than it saves.
@@ -102,6 +104,7 @@ def revenue_by_csm(
     return {
         row[0]: revenue.totals_from_sums(row[1:], start=start, end=end, label=f"CSM {row[0]} ")
         for row in rows
+        if row[0] is not None
     }
 
 

@@ -19,6 +19,7 @@ from metrics.revenue import RevenueTotals
 
 from .activity import books_by_csm, onboarding_by_csm, tasks_by_csm, touchpoints_by_csm
 from .money import add_totals, renewals_by_csm, revenue_by_csm
+from .rollup import revenue_for_team
 
 DAYS_PER_MONTH = Decimal("30.4375")  # 365.25 / 12: "per month" over periods of any length
 
@@ -140,17 +141,22 @@ class TeamPerformance:
 
 
 def team_performance(
-    *, viewer: User, start: dt.date, end: dt.date, today: dt.date | None = None
+    *, viewer: User, start: dt.date, end: dt.date, today: dt.date | None = None, rollup: bool = True
 ) -> TeamPerformance:
     """One row per CSM `viewer` may see (team_csms) for [start, end], and the total over their books.
     Point-in-time figures (ARR, fresh pulses, time to value) are as of the period's end, or today if
-    the period has not ended. A fixed number of queries, whatever the number of CSMs or customers."""
+    the period has not ended. A fixed number of queries, whatever the number of CSMs or customers.
+    `rollup` False: the revenue from the facts alone (the CSV export), not the team rollup (same figures)."""
     csms = team_csms(viewer=viewer)
     today = today or timezone.localdate()
     as_of = min(end, today)
     ids = [u.pk for u in csms]
     with analytic_transaction(cap_parallel_workers=True):
-        money = revenue_by_csm(csm_ids=ids, start=start, end=as_of)
+        # The stored rollup of the period where it holds it, else the facts (same figures: rollup.py).
+        if rollup:
+            money = revenue_for_team(csm_ids=ids, start=start, end=as_of)
+        else:
+            money = revenue_by_csm(csm_ids=ids, start=start, end=as_of)
         grouped = [
             books_by_csm(csm_ids=ids, as_of=as_of),
             touchpoints_by_csm(csm_ids=ids, start=start, end=end),
