@@ -19,7 +19,9 @@ own query, restricted to them), all in one statement; revenue_rollup_refresh reb
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection, transaction
@@ -215,22 +217,51 @@ def _cells_where(scope: Scope, alias: str) -> tuple[str, list[Any]]:
     return sql, params
 
 
+def rollup_marks() -> list[int] | None:
+    """The marked customers, or None when the rollup cannot answer (not built yet, or more than MAX_MARKED
+    marked customers): one query."""
+    marks, state = q(RevenueRollupMark._meta.db_table), q(RevenueRollupState._meta.db_table)
+    with reader().cursor() as cursor:
+        cursor.execute(
+            f"""SELECT (SELECT COUNT(*) FROM {state}), m.customer_id
+                FROM (SELECT 1 AS one) x
+                LEFT JOIN (SELECT DISTINCT customer_id FROM {marks} LIMIT %s) m ON 1 = 1""",  # noqa: S608
+            [MAX_MARKED + 1],
+        )
+        rows = cursor.fetchall()
+    marked = [customer for _built, customer in rows if customer is not None]
+    return None if not rows[0][0] or len(marked) > MAX_MARKED else marked
+
+
+# The marks read once for several periods (reading_marks_once: the Revenue page's 12 months).
+_marks_read: ContextVar[list[int] | bool | None] = ContextVar("revenue_rollup_marks", default=False)
+
+
+@contextmanager
+def reading_marks_once() -> Iterator[None]:
+    """Read the marks once for every rollup_totals inside the block (a series of periods): a customer's
+    figures stay whole either way, its stored rows and its ledger rows being read by one statement."""
+    token = _marks_read.set(rollup_marks())
+    try:
+        yield
+    finally:
+        _marks_read.reset(token)
+
+
 def rollup_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTotals | None:
     """revenue_totals from the rollup, or None when it cannot answer: not built yet, a period that is not a
     calendar month, quarter or year (or one of them to a day after which it has no ledger row yet), one
-    customer's scope (its ledger rows are few), or more than MAX_MARKED marked customers. Two queries."""
+    customer's scope (its ledger rows are few), or more than MAX_MARKED marked customers. Two queries (one
+    inside reading_marks_once)."""
     period = calendar_period(start, end)
     if period is None or scope.customer is not None:
         return None
-    kind, after = period
-    with reader().cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT customer_id FROM {q(RevenueRollupMark._meta.db_table)} LIMIT %s",  # noqa: S608
-            [MAX_MARKED + 1],
-        )
-        marked = [row[0] for row in cursor.fetchall()]
-    if len(marked) > MAX_MARKED:
+    marked = _marks_read.get()
+    if marked is False:
+        marked = rollup_marks()
+    if marked is None or marked is False:
         return None
+    kind, after = period
     sql, params = _rollup_sql(scope=scope, kind=kind, start=start, end=end, after=after, marked=marked)
     with reader().cursor() as cursor:
         cursor.execute(sql, params)
