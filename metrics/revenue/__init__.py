@@ -52,7 +52,7 @@ from .engine import (
 )
 from .ledger import MOVEMENT_RULES, MOVEMENT_SQL
 from .monthly import add_months, month_start, monthly_revenue
-from .rollup import revenue_rollup_refresh, revenue_totals, rollup_totals
+from .rollup import reading_marks_once, revenue_rollup_refresh, revenue_totals, rollup_totals
 
 __all__ = [
     "CUSTOMER_LISTS",
@@ -87,6 +87,7 @@ __all__ = [
     "nrr",
     "per_customer_sql",
     "quick_ratio",
+    "reading_marks_once",
     "revenue_customers",
     "revenue_metrics",
     "revenue_rollup_refresh",

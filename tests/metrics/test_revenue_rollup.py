@@ -278,3 +278,19 @@ def test_the_task_builds_then_refreshes(csms):
     month = rollup_totals(scope=Scope(csm=csms[0]), start=dt.date(2024, 5, 1), end=dt.date(2024, 5, 31))
     assert month is not None
     assert (month.opening, month.closing, month.new) == (0, Decimal("60.00"), Decimal("60.00"))
+
+
+def test_the_trends_months_of_books_read_the_rollup(csms):
+    """The trends page's months of a portfolio of books: from the rollup, equal to the facts."""
+    from dashboard.selectors import Portfolio, retention_by_month
+
+    _random_company(random.Random(11), csms, 40)
+    today = dt.date(2025, 8, 31)  # a month end: every month whole (a month to date may need the ledger)
+    books = Portfolio(csms[0], (csms[0].pk, csms[1].pk), "Your teams")
+    facts = [m.totals for m in retention_by_month(portfolio=books, today=today)]
+    revenue_rollup_refresh()
+    rolled: list = []
+    sql = _queries(lambda: rolled.extend(retention_by_month(portfolio=books, today=today)))
+    assert [m.totals for m in rolled] == facts
+    assert sum("revenuerollupcell" in q for q in sql) == 12
+    assert not any("metrics_mrrentry" in q and "revenuerollup" not in q for q in sql)
