@@ -13,7 +13,8 @@ Env: BENCH_DB (database name), BENCH_CUSTOMERS (100000), BENCH_LEDGER_PER_CUSTOM
 BENCH_REUSE=1 (keep a database an earlier run filled: the revenue part then measures without seeding again),
 BENCH_REPEAT (timed requests per revenue figure, default 3; the figures are the median and p95),
 BENCH_REVENUE_ROLLUP=0 (read the ledger, as before the revenue rollup; default: build the rollup and read it),
-BENCH_REVENUE_PAGE=0 (skip the Revenue page: 13 periods, long on the ledger at 1,000,000 customers).
+BENCH_REVENUE_PAGE=0 (skip the Revenue page: 13 periods, long on the ledger at 1,000,000 customers),
+BENCH_REVENUE_CHECK=1 (check that the rollup's figures equal the ledger's, untimed).
 """
 
 from __future__ import annotations
@@ -235,6 +236,24 @@ def main() -> None:
             results.append(
                 ("  Revenue page, the year and its 12 months", f"{median:.3f} / {p95:.3f} s", "(info)", True)
             )
+        if ROLLUP and os.environ.get("BENCH_REVENUE_CHECK") == "1":
+            # The rollup's figures are the ledger's to the cent: the year, a segment's year, the 12 months.
+            import datetime as dt
+
+            from metrics.revenue import add_months, ledger_totals, rollup_totals
+            from metrics.scope import Scope
+
+            year = [(dt.date(2024, 1, 1), dt.date(2024, 12, 31), Scope(), "2024")]
+            year.append((*year[0][:2], Scope(segment="SMB"), "2024, SMB"))
+            months = [
+                (add_months(dt.date(2024, 1, 1), i), add_months(dt.date(2024, 1, 1), i + 1) - dt.timedelta(1))
+                for i in range(12)
+            ]
+            for start, end, scope, label in [*year, *[(a, b, Scope(), f"{a:%Y-%m}") for a, b in months]]:
+                rolled = rollup_totals(scope=scope, start=start, end=end)
+                assert rolled is not None, label
+                assert rolled == ledger_totals(scope=scope, start=start, end=end), label
+            print("  rollup = ledger to the cent: 2024, 2024 for SMB, each month of 2024")
         if ROLLUP:
             # 1,000 customers' latest ledger rows change: they are read from the ledger until the refresh.
             _sql(
