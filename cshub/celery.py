@@ -45,6 +45,9 @@ app.conf.beat_schedule = {
     # Every minute: today's home rollup for the books whose facts changed, all of them on a day's first run
     # (docs/architecture.md#dashboard-rollups); the page reads a changed book's facts until then.
     "home-rollup-refresh": {"task": "dashboard.tasks.home_rollup_refresh_task", "schedule": crontab()},
+    # Every minute: the revenue rollup of the customers whose ledger, CSM or segment changed (every customer
+    # on its first run); readers take a changed customer from the ledger until then (docs/metrics.md).
+    "revenue-rollup-refresh": {"task": "metrics.tasks.revenue_rollup_refresh_task", "schedule": crontab()},
     # Every minute: tasks whose publish after commit failed (broker down or hung) leave the outbox.
     "outbox-flush": {"task": "core.tasks.outbox_flush", "schedule": crontab(minute="*")},
     # Every 15 minutes: finish last night's recompute or trigger evaluation if it stopped part way.

@@ -25,6 +25,7 @@ from .health.services import (
     health_model_current,
     health_recompute_finished,
 )
+from .revenue import revenue_rollup_refresh
 
 # OperationalError: a dropped connection or a deadlock; IntegrityError: the same chunk written concurrently
 # by a redelivered copy of this task (the unique (customer, date) constraint refused the second insert).
@@ -158,3 +159,14 @@ def usage_partitions_maintain() -> dict[str, int]:
 def renewal_forecast_snapshot(day: str | None = None) -> int:
     """Beat, Mondays 03:00 TIME_ZONE: the week's snapshot of every renewal's forecast (replaced if re-run)."""
     return forecast_snapshot_take(day=dt.date.fromisoformat(day) if day else timezone.localdate())
+
+
+# --- Revenue rollup (docs/metrics.md#revenue-rollup) ------------------------------------------------------
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=270)
+def revenue_rollup_refresh_task() -> int:
+    """Beat, every minute: the revenue rollup of the customers marked changed (all of them on its first run).
+    Readers never depend on it for correctness (a marked customer is read from the ledger); it keeps calendar
+    periods fast."""
+    return revenue_rollup_refresh()

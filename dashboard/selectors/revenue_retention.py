@@ -17,10 +17,14 @@ from .portfolio import Portfolio
 
 
 def portfolio_revenue(*, portfolio: Portfolio, start: dt.date, end: dt.date) -> RevenueTotals:
-    """metrics.revenue.revenue_totals over the portfolio: the engine's company scope, or the union of the
-    portfolio's books through the grouped variant (same classification, sums added before any ratio)."""
+    """metrics.revenue.revenue_totals over the portfolio: the company scope; or the portfolio's books from the
+    revenue rollup (a calendar month, quarter or year, docs/metrics.md#revenue-rollup), else their union
+    through the grouped variant (same classification, sums added before any ratio)."""
     if portfolio.csm_ids is None:
         return revenue.revenue_totals(scope=Scope(), start=start, end=end)
+    rolled = revenue.rollup_totals(scope=Scope(csm_ids=portfolio.csm_ids), start=start, end=end)
+    if rolled is not None:
+        return rolled
     parts = revenue_by_csm(csm_ids=portfolio.csm_ids, start=start, end=end)
     return add_totals(list(parts.values()), start=start, end=end)
 

@@ -76,12 +76,14 @@ class RetentionMonth(RetentionRates):
 
 
 def retention_by_month(*, portfolio: Portfolio, today: dt.date, months: int = 12) -> list[RetentionMonth]:
-    """NRR and GRR of each calendar month up to today's (that one to date), as the Revenue page's trend."""
+    """NRR and GRR of each calendar month up to today's (that one to date), as the Revenue page's trend (from
+    the revenue rollup, its marks read once, when it can answer)."""
     out = []
-    for i in range(months - 1, -1, -1):
-        first = revenue.add_months(revenue.month_start(today), -i)
-        last = min(revenue.add_months(first, 1) - dt.timedelta(days=1), today)
-        out.append(RetentionMonth(first, portfolio_revenue(portfolio=portfolio, start=first, end=last)))
+    with revenue.reading_marks_once():
+        for i in range(months - 1, -1, -1):
+            first = revenue.add_months(revenue.month_start(today), -i)
+            last = min(revenue.add_months(first, 1) - dt.timedelta(days=1), today)
+            out.append(RetentionMonth(first, portfolio_revenue(portfolio=portfolio, start=first, end=last)))
     return out
 
 

@@ -330,3 +330,10 @@ from .health import (  # noqa: E402,F401
     HealthSnapshot,
     RecomputeState,
 )
+from .revenue_rollup import (  # noqa: E402,F401
+    PeriodKind,
+    RevenueRollupCell,
+    RevenueRollupCustomer,
+    RevenueRollupMark,
+    RevenueRollupState,
+)

@@ -5,6 +5,7 @@
 - definitions: one function per docs/metrics.md metric, and revenue_metrics (the API's answer)
 - customers: the customers behind a number (the Revenue page's lists), and one customer's MRR
 - monthly: calendar months and the Revenue page's monthly series
+- rollup: the sums kept per CSM, segment and calendar period that calendar periods are read from
 
 The names below are the package's public interface; import them from `metrics.revenue`.
 """
@@ -44,13 +45,14 @@ from .engine import (
     cohort_sql,
     cohort_totals,
     cohorts_of_customers,
-    revenue_totals,
+    ledger_totals,
     sums_sql,
     totals_from_cents,
     totals_from_sums,
 )
 from .ledger import MOVEMENT_RULES, MOVEMENT_SQL
 from .monthly import add_months, month_start, monthly_revenue
+from .rollup import reading_marks_once, revenue_rollup_refresh, revenue_totals, rollup_totals
 
 __all__ = [
     "CUSTOMER_LISTS",
@@ -77,6 +79,7 @@ __all__ = [
     "customer_retention_rate",
     "gross_mrr_churn_rate",
     "grr",
+    "ledger_totals",
     "month_start",
     "monthly_revenue",
     "net_mrr_churn_rate",
@@ -84,9 +87,12 @@ __all__ = [
     "nrr",
     "per_customer_sql",
     "quick_ratio",
+    "reading_marks_once",
     "revenue_customers",
     "revenue_metrics",
+    "revenue_rollup_refresh",
     "revenue_totals",
+    "rollup_totals",
     "sums_sql",
     "totals_from_cents",
     "totals_from_sums",

@@ -12,7 +12,8 @@ from django.conf import settings
 from core.numbers import ratio
 
 from ..scope import Scope
-from .engine import Cohort, RevenueTotals, revenue_totals
+from .engine import Cohort, RevenueTotals
+from .rollup import revenue_totals
 
 
 def arr(t: RevenueTotals) -> Decimal:

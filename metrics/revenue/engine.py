@@ -154,8 +154,9 @@ class RevenueTotals:
         return (self.end - self.start).days + 1
 
 
-def revenue_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTotals:
-    """Σopening, Σclosing, the five movements and the cohort sums S, E, S∩E (docs/metrics.md): one query."""
+def ledger_totals(*, scope: Scope, start: dt.date, end: dt.date) -> RevenueTotals:
+    """Σopening, Σclosing, the five movements and the cohort sums S, E, S∩E (docs/metrics.md) from the
+    ledger: one query. (revenue_totals reads the rollup when it can, else this.)"""
     sql, params = sums_sql(start=start, end=end, where=lambda alias: scope.sql(f"{alias}.customer_id"))
     # No savepoint when the caller already holds a transaction (the Revenue page asks for 13 periods).
     # Compiling these expressions (JIT) costs more than evaluating them on a million rows.
@@ -210,7 +211,7 @@ class Cohort:
 
 
 def cohort_totals(*, scope: Scope, start: dt.date, end: dt.date) -> Cohort:
-    """The cohort sums of revenue_totals (same values), from cohort_sql: one query."""
+    """The cohort sums of ledger_totals (same values), from cohort_sql: one query."""
     sql, params = cohort_sql(start=start, end=end, where=lambda alias: scope.sql(f"{alias}.customer_id"))
     return _cohort_of_row(sql, params, start=start, end=end)
 

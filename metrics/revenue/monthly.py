@@ -8,6 +8,7 @@ from core.sql import analytic_transaction
 
 from ..scope import Scope
 from .definitions import RevenueMetrics, revenue_metrics
+from .rollup import reading_marks_once
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -20,10 +21,11 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def monthly_revenue(*, scope: Scope, last_month: dt.date, months: int = 12) -> list[RevenueMetrics]:
-    """Calendar months up to the month of `last_month` (that one up to that day): one query each."""
+    """Calendar months up to the month of `last_month` (that one up to that day): one query each, from the
+    revenue rollup (after one query for its marks) or the ledger."""
     out = []
     # One transaction (and snapshot) for the whole series, on the connection reads use (core/db.py).
-    with analytic_transaction():
+    with analytic_transaction(), reading_marks_once():
         for i in range(months - 1, -1, -1):
             first = add_months(month_start(last_month), -i)
             last = min(add_months(first, 1) - dt.timedelta(days=1), last_month)
