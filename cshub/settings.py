@@ -254,6 +254,10 @@ CSHUB_LIVE_RECOMPUTE_TASK = "metrics.tasks.health_recompute_live"
 # Seconds a burst of writes gathers before the recompute: larger batches cost less CPU per customer (a batch
 # has ~40 queries of fixed cost), smaller ones show sooner (bench/bench_live.py measures both).
 CSHUB_LIVE_DEBOUNCE_SECONDS = env.float("CSHUB_LIVE_DEBOUNCE_SECONDS", default=5.0)
+# A busy stream (the last pass recomputed at least CSHUB_LIVE_BUSY_BATCH customers) waits longer, so each
+# batch, whose fixed cost is a Celery task and ~40 queries, is shared by more customers (docs/health.md).
+CSHUB_LIVE_DEBOUNCE_BUSY_SECONDS = env.float("CSHUB_LIVE_DEBOUNCE_BUSY_SECONDS", default=8.0)
+CSHUB_LIVE_BUSY_BATCH = env.int("CSHUB_LIVE_BUSY_BATCH", default=25)
 # Called as f(day=date, customer_ids=[...]) after each batch of the live recompute: playbooks' evaluation of
 # the triggers that read today's health, for those customers.
 CSHUB_AFTER_LIVE_RECOMPUTE: list[str] = ["playbooks.evaluation.triggers_evaluate_live"]

@@ -28,6 +28,7 @@ from accounts.dirty import (
     dirty_count,
     kick,
     kick_taken,
+    live_pace_record,
 )
 from accounts.models import Customer, User
 from accounts.visibility import can_manage_customer, is_admin
@@ -90,6 +91,7 @@ def health_live_recompute(
             result.more = True
             break
     result.seconds = time.monotonic() - began
+    live_pace_record(customers=result.customers)  # a busy stream's next batches wait a little longer
     if result.customers:
         log.info(
             "Live health recompute: %s customers in %s batches, %.2fs",

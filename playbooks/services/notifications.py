@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from ..enqueue import runs_notify_on_commit
+from ..enqueue import runs_notify_many_on_commit, runs_notify_on_commit
 from ..models import EventKind, NotificationPreference, NotifyMode, Run, RunEvent, RunStatus, Task
 
 
@@ -108,9 +108,14 @@ def notifications_schedule(*, runs: Iterable[tuple[int, int, int | None]]) -> No
             user_id__in=list(by_assignee), mode=NotifyMode.DIGEST
         ).values_list("user_id", flat=True)
     )
-    for assignee_id, run_ids in by_assignee.items():
-        if assignee_id not in digest:
-            runs_notify_on_commit(assignee_id=assignee_id, run_ids=run_ids)
+    immediate = {a: ids for a, ids in by_assignee.items() if a not in digest}
+    if len(immediate) == 1:
+        [(assignee_id, run_ids)] = immediate.items()
+        runs_notify_on_commit(assignee_id=assignee_id, run_ids=run_ids)
+    elif (
+        immediate
+    ):  # one task for all of them: a live batch's runs go to several CSMs (docs/health.md#live-data)
+        runs_notify_many_on_commit(by_assignee=immediate)
 
 
 def notification_preference_set(*, user: User, mode: str) -> NotificationPreference:
