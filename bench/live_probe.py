@@ -44,9 +44,15 @@ def _mark() -> tuple[float, int | None, float]:
     return time.process_time(), pid, cpu
 
 
+seen: dict[int, list[float]] = {}  # backend pid: [CPU when first seen, CPU when last seen]
+
+
 def _add(name: str, began: tuple[float, int | None, float]) -> None:
     cpu0, pid0, back0 = began
     cpu1, pid1, back1 = _mark()
+    for pid, cpu in ((pid0, back0), (pid1, back1)):
+        if pid is not None:
+            seen.setdefault(pid, [cpu, cpu])[1] = cpu
     backend = back1 - back0 if pid1 == pid0 else back1  # a new connection: its whole life so far
     row = totals[name]
     row[0] += cpu1 - cpu0
@@ -64,6 +70,7 @@ def _postrun(task=None, **_kwargs) -> None:
     if _started:
         _add(f"task {task.name}", _started.pop())
     (OUT / f"probe-{os.getpid()}.json").write_text(json.dumps(totals))
+    (OUT / f"backends-{os.getpid()}.json").write_text(json.dumps(seen))
 
 
 def _timed(name: str, fn):

@@ -65,7 +65,7 @@ def health_live_recompute(
     began = time.monotonic()
     kick_taken()
     day = day or timezone.localdate()
-    model_id = health_model_current().pk
+    model = health_model_current()  # with its factors: read once for the pass, not again per batch
     result = LivePass()
     while True:
         claimed = customers_claim_dirty(limit=batch_size)
@@ -74,7 +74,7 @@ def health_live_recompute(
         ids = [cid for cid, _ in claimed]
         try:
             with live_ranks(day, ids):  # relative usage: the batch's usage now against the hour's anchor
-                health_customers_recompute(day=day, model_id=model_id, customer_ids=ids)
+                health_customers_recompute(day=day, model_id=model.pk, customer_ids=ids, model=model)
             health_live_recompute_finished(day=day, customer_ids=ids)
         except Exception:
             customers_release_dirty(customer_ids=ids)

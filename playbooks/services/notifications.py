@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -94,9 +96,32 @@ def digest_recipients(*, now: dt.datetime | None = None) -> list[int]:
     )
 
 
+# The runs of the evaluation under way, while notifications_gathered() is open: told once at its end.
+_gathered: ContextVar[list[tuple[int, int, int | None]] | None] = ContextVar("runs_gathered", default=None)
+
+
+@contextmanager
+def notifications_gathered() -> Iterator[None]:
+    """The runs started in this block (each trigger of one evaluation starts its own) are told in one email
+    per assignee, queued as the block ends, rather than one per trigger: "one email per assignee per
+    evaluation". Also when the block fails part way: the runs already committed are told."""
+    runs: list[tuple[int, int, int | None]] = []
+    token = _gathered.set(runs)
+    try:
+        yield
+    finally:
+        _gathered.reset(token)
+        notifications_schedule(runs=runs)
+
+
 def notifications_schedule(*, runs: Iterable[tuple[int, int, int | None]]) -> None:
     """One email per assignee that wants them immediately, queued after commit; digest users hear at the daily
-    digest. `runs`: (run id, customer id, assignee id) of the new or reassigned runs."""
+    digest. `runs`: (run id, customer id, assignee id) of the new or reassigned runs. Inside
+    notifications_gathered(), they wait for the end of the block."""
+    gathering = _gathered.get()
+    if gathering is not None:
+        gathering.extend(runs)
+        return
     by_assignee: dict[int, list[int]] = defaultdict(list)
     for run_id, _, assignee_id in runs:
         if assignee_id:

@@ -308,6 +308,22 @@ def test_runs_for_several_assignees_are_one_task_and_one_email_each(
     assert len(mail.outbox) == 2
 
 
+def test_an_evaluation_tells_each_assignee_once_for_all_its_triggers(csm, django_capture_on_commit_callbacks):
+    """Each trigger starts its own runs; the evaluation gathers them, so an assignee gets one email for the
+    evaluation (docs/playbooks.md: one email per assignee per evaluation), not one per trigger."""
+    make_playbook("Silence", condition="no_touchpoint", params={"days": 30})
+    make_playbook("Quiet", condition="no_touchpoint", params={"days": 30})
+    silent_customer(csm=csm, name="Quiet Corp")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = triggers_evaluate(speed="all")
+    assert result.total_started >= 2
+    [message] = [m for m in mail.outbox if m.to == [csm.email]]
+    assert f"{result.total_started} new playbook runs" in message.subject
+    assert "Silence step 1" in message.body
+    assert "Quiet step 1" in message.body
+    assert not Run.objects.filter(notified_at__isnull=True).exists()
+
+
 def test_one_assignee_keeps_its_own_task(csm, settings):
     from core.models import OutboxMessage
     from cshub.celery import app

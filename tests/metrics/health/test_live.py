@@ -505,6 +505,21 @@ def test_deferred_writes_mark_but_queue_nothing(csm, customer, django_capture_on
     assert HealthSnapshot.objects.filter(customer=customer, date=timezone.localdate()).exists()
 
 
+def test_a_live_pass_reads_the_model_once(customer, other_customer):
+    """The pass reads the model version with its factors once and hands it to the recompute, which used to
+    read it again for each batch (docs/health.md#live-data)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    DirtyCustomer.objects.all().delete()
+    customers_mark_dirty(customer_ids=[customer.pk, other_customer.pk])
+    with CaptureQueriesContext(connection) as ctx:
+        assert health_live_recompute().customers == 2
+    model_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "metrics_healthmodel"' in q["sql"]]
+    factor_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "metrics_healthfactor"' in q["sql"]]
+    assert (len(model_reads), len(factor_reads)) == (1, 1)
+
+
 MARK_DURING: list[int] = []
 
 
