@@ -192,6 +192,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT
+# Workers keep their database connections from task to task under Django's own rules (CONN_MAX_AGE, health
+# checks: cshub/celery.py, connections_checked); Celery's fixup closes them only every this many tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_TIME_LIMIT = 9 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 8 * 60
 
