@@ -19,10 +19,14 @@ cursors at the newest answer (the 5-minute fast evaluation has seen the generate
 3. **Latency with a real worker** (`celery worker -c 2`): a stream of factor-changing writes spread over
    random customers (default 1,000 a minute for 120 s: pulses, and every tenth an NPS detractor answer,
    which starts the starter library's detractor follow-up), then p50/p95/max from commit to the updated
-   snapshot (its computed_at) and from commit to the run, and the worker's CPU per recomputed customer
-   (its Python processes and their PostgreSQL backends). The hour's anchor is built before the worker starts
-   (by the CPU part, or here): the stream's worker processes load it; a stream that crosses an hour also
-   builds the next one, and says so.
+   snapshot (its computed_at; a customer's last write, since the snapshot keeps only its last computation:
+   from the first write, a customer written twice 100 s apart read as a 100 s latency, the 43 to 112 s
+   maxima reported before 2026-12-08) and from commit to the run (the first answer), and the worker's CPU
+   per recomputed customer (its Python processes and their PostgreSQL backends), split by what it did:
+   the worker runs `bench/live_probe.py`, cshub's app plus each task's CPU and its backend's, the live
+   task's recompute, trigger evaluation and runs started apart. The hour's anchor is built before the
+   worker starts (by the CPU part, or here): the stream's worker processes load it; a stream that crosses
+   an hour also builds the next one, and says so.
 
 Targets (issue 17): p95 commit → snapshot ≤ 60 s (goal ≤ 10 s), p95 → run ≤ 90 s, live CPU per customer ≤ 3
 times the nightly chunk's, the write path's added latency ≤ 2 ms.
