@@ -31,12 +31,13 @@ cursors at the newest answer (the 5-minute fast evaluation has seen the generate
 Targets (issue 17): p95 commit → snapshot ≤ 60 s (goal ≤ 10 s), p95 → run ≤ 90 s, live CPU per customer ≤ 3
 times the nightly chunk's, the write path's added latency ≤ 2 ms.
 
-Last figures (2026-12-07, 100,000 customers, the shared 2-core machine; all of them in
-docs/operations.md#live-data): the stream's worker 2.30 to 2.99 ms CPU per recomputed customer (4.87 to 5.82
-before relative usage's hourly anchor and the batched assignment notifications), 7 to 10 x the warm nightly
-chunk's 0.30 to 0.37 ms; the anchor built in 2.2 to 3.3 s of CPU once an hour, loaded by a process in 10 ms;
-live batch of 100 with its evaluation 1.0 to 1.7 ms (2.3 to 3.0 x the chunk with its evaluation); commit →
-snapshot p95 4.9 to 5.0 s, → run p95 4.9 to 5.0 s; the write path +0.41 to +0.48 ms.
+Last figures (2026-12-08, 100,000 customers, the shared 2-core machine; all of them in
+docs/health.md#live-data): the stream's worker 2.63 ms CPU per recomputed customer with its backends measured
+per task (3.9 to 4.7 ms before this date's changes, which the 0.5 s sampling of the backends read as 2.9 to
+3.5), 8.2 x the warm nightly chunk's 0.32 ms (10.7 to 13.8 x before); the same work (recompute and
+evaluation) 4.1 x the chunk with its evaluation (5.0 to 6.3 x before); batches of ~132 customers; commit ->
+snapshot p95 7.8 s, -> run p95 7.8 s (the busy debounce; 4.9 s before); the write path +0.44 ms (+0.41
+before).
 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/cshub REDIS_URL=redis://127.0.0.1:6379/6 \
        python bench/bench_live.py [--customers 100000] [--events-per-100k 10000000] [--rate 1000]
