@@ -42,6 +42,13 @@ def q(name: str) -> str:
 DIRTY_TABLE = DirtyCustomer._meta.db_table
 # The debounce key: set by the first write of a burst, deleted by the task when it starts.
 KICK_KEY = "cshub:health-live:queued"
+# Set by a live pass that recomputed a busy stream's batch (its customers, at least
+# settings.CSHUB_LIVE_BUSY_BATCH): while it lasts, the first write of a burst queues the task
+# CSHUB_LIVE_DEBOUNCE_BUSY_SECONDS later instead of CSHUB_LIVE_DEBOUNCE_SECONDS, so the batch grows and its
+# fixed cost is shared by more customers. It expires after BUSY_MEMORY seconds: a stream that stops goes back
+# to the short debounce.
+BUSY_KEY = "cshub:health-live:busy"
+BUSY_MEMORY = 30
 # A claimed customer is left alone by other workers this long (a worker that died frees it after this).
 LEASE = dt.timedelta(minutes=5)
 # A write skips the cache while the queued task's ETA is further away than this (seconds): the slack for the
@@ -119,11 +126,19 @@ def kick() -> None:
         if queued_later and now < _queued_eta - KICK_MARGIN:
             return
         delay = settings.CSHUB_LIVE_DEBOUNCE_SECONDS
+        if queued_later:  # one round trip: a task queued by another process (its ETA), and the stream's pace
+            found = cache.get_many([KICK_KEY, BUSY_KEY])
+            queued = found.get(KICK_KEY)
+            if isinstance(queued, float):  # not started (it deletes the key first): it claims after this
+                _queued_eta = max(_queued_eta, queued)
+                return
+            if found.get(BUSY_KEY):
+                delay = max(delay, settings.CSHUB_LIVE_DEBOUNCE_BUSY_SECONDS)
         if cache.add(KICK_KEY, now + delay, timeout=int(delay) + 60):
             task.apply_async(countdown=delay)  # its ETA: at least now + delay
             _queued_eta = now + delay if queued_later else 0.0
             return
-        queued = cache.get(KICK_KEY) if queued_later else None  # queued by another process: its ETA
+        queued = cache.get(KICK_KEY) if queued_later else None  # queued meanwhile by another process
         if isinstance(queued, float):
             _queued_eta = max(_queued_eta, queued)
     except Exception:
@@ -138,6 +153,21 @@ def kick_taken() -> None:
         cache.delete(KICK_KEY)
     except Exception:
         log.warning("Could not clear the live recompute's debounce key.", exc_info=True)
+
+
+def live_pace_record(*, customers: int) -> None:
+    """After a live pass: a batch of a busy stream (at least settings.CSHUB_LIVE_BUSY_BATCH customers) makes
+    the next bursts' debounce the busy one for BUSY_MEMORY seconds; a smaller one ends it. A pass that found
+    nothing (the sweep) leaves it as it is. Never raises: the pace only tunes the debounce."""
+    if not customers:
+        return
+    try:
+        if customers >= settings.CSHUB_LIVE_BUSY_BATCH:
+            cache.set(BUSY_KEY, customers, timeout=BUSY_MEMORY)
+        else:
+            cache.delete(BUSY_KEY)
+    except Exception:
+        log.warning("Could not record the live recompute's pace.", exc_info=True)
 
 
 def customers_claim_dirty(*, limit: int, now: dt.datetime | None = None) -> list[tuple[int, int]]:

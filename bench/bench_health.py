@@ -356,9 +356,12 @@ class RssSampler(threading.Thread):
             time.sleep(0.2)
 
 
-def start_worker(db_url: str) -> subprocess.Popen:
+def start_worker(
+    db_url: str, app: str = "cshub", extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
     env = {
         **os.environ,
+        **(extra_env or {}),
         "DATABASE_URL": db_url,
         "CSHUB_TESTING": "0",
         "CELERY_TASK_ALWAYS_EAGER": "0",
@@ -369,7 +372,7 @@ def start_worker(db_url: str) -> subprocess.Popen:
         [
             celery,
             "-A",
-            "cshub",
+            app,
             "--quiet",
             "worker",
             "-c",

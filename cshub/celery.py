@@ -6,6 +6,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cshub.settings")
 
@@ -67,3 +68,19 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/15"),
     },
 }
+
+
+@task_prerun.connect
+@task_postrun.connect
+def connections_checked(task=None, **_kwargs) -> None:
+    """Around each task, Django's rule for a web request: a connection past CONN_MAX_AGE or broken is
+    closed, and the next use of the others is health-checked (CONN_HEALTH_CHECKS). Celery's Django fixup
+    would close every connection around every task instead (CELERY_DB_REUSE_MAX in settings makes it do so
+    only every so many tasks): a new PostgreSQL backend per task, whose start and cold catalog caches cost
+    more than a live recompute batch's own queries (docs/operations.md#live-data). Tasks run inline (tests,
+    the demo) are left alone, as the fixup does: they run inside their caller's transaction."""
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -192,6 +192,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT
+# Workers keep their database connections from task to task under Django's own rules (CONN_MAX_AGE, health
+# checks: cshub/celery.py, connections_checked); Celery's fixup closes them only every this many tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_TIME_LIMIT = 9 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 8 * 60
 
@@ -254,6 +257,10 @@ CSHUB_LIVE_RECOMPUTE_TASK = "metrics.tasks.health_recompute_live"
 # Seconds a burst of writes gathers before the recompute: larger batches cost less CPU per customer (a batch
 # has ~40 queries of fixed cost), smaller ones show sooner (bench/bench_live.py measures both).
 CSHUB_LIVE_DEBOUNCE_SECONDS = env.float("CSHUB_LIVE_DEBOUNCE_SECONDS", default=5.0)
+# A busy stream (the last pass recomputed at least CSHUB_LIVE_BUSY_BATCH customers) waits longer, so each
+# batch, whose fixed cost is a Celery task and ~40 queries, is shared by more customers (docs/health.md).
+CSHUB_LIVE_DEBOUNCE_BUSY_SECONDS = env.float("CSHUB_LIVE_DEBOUNCE_BUSY_SECONDS", default=8.0)
+CSHUB_LIVE_BUSY_BATCH = env.int("CSHUB_LIVE_BUSY_BATCH", default=25)
 # Called as f(day=date, customer_ids=[...]) after each batch of the live recompute: playbooks' evaluation of
 # the triggers that read today's health, for those customers.
 CSHUB_AFTER_LIVE_RECOMPUTE: list[str] = ["playbooks.evaluation.triggers_evaluate_live"]

@@ -93,7 +93,7 @@ def health_catch_up() -> str:
     return f"{action} {day.isoformat()}"
 
 
-@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360, ignore_result=True)  # nobody reads it
 def health_recompute_live() -> int:
     """Queued a few seconds after writes that mark customers dirty, and beat's sweep every minute: today's
     health of the dirty customers, then their live triggers (metrics.health.live). Queues its continuation

@@ -28,7 +28,7 @@ from metrics.churn import churned_on
 
 from . import triggers
 from .models import Run, RunStatus, Trigger
-from .services import NewRun, runs_create, runs_reconcile, tasks_autocomplete
+from .services import NewRun, notifications_gathered, runs_create, runs_reconcile, tasks_autocomplete
 
 logger = logging.getLogger(__name__)
 
@@ -135,11 +135,12 @@ def triggers_evaluate(
         qs = qs.filter(condition__in=triggers.FAST)
     elif speed == "nightly":
         qs = qs.exclude(condition__in=triggers.FAST)
-    for trigger in qs:
-        matched, started = trigger_evaluate(trigger, today=today, now=now, notify=notify)
-        result.matched += matched
-        label = f"{trigger.playbook.name}: {trigger.condition}"
-        result.started[label] = result.started.get(label, 0) + started
+    with notifications_gathered():  # one email per assignee for all the triggers' runs
+        for trigger in qs:
+            matched, started = trigger_evaluate(trigger, today=today, now=now, notify=notify)
+            result.matched += matched
+            label = f"{trigger.playbook.name}: {trigger.condition}"
+            result.started[label] = result.started.get(label, 0) + started
     result.reassigned = runs_reconcile(now=now)
     result.autocompleted = tasks_autocomplete(now=now)
     result.seconds = time.monotonic() - started_clock
@@ -175,10 +176,11 @@ def triggers_evaluate_live(
         .select_related("playbook")
         .order_by("pk")
     )
-    for trigger in qs:
-        matched, started = trigger_evaluate(trigger, today=day, now=now, customer_ids=list(customer_ids))
-        result.matched += matched
-        label = f"{trigger.playbook.name}: {trigger.condition}"
-        result.started[label] = result.started.get(label, 0) + started
+    with notifications_gathered():  # one email per assignee for all the triggers' runs
+        for trigger in qs:
+            matched, started = trigger_evaluate(trigger, today=day, now=now, customer_ids=list(customer_ids))
+            result.matched += matched
+            label = f"{trigger.playbook.name}: {trigger.condition}"
+            result.started[label] = result.started.get(label, 0) + started
     result.seconds = time.monotonic() - started_clock
     return result

@@ -56,10 +56,29 @@ def after_health_recompute(*, day: dt.date) -> None:
     max_retries=8,
     soft_time_limit=120,
     time_limit=180,
+    ignore_result=True,  # nobody reads it
 )
 def runs_notify(assignee_id: int, run_ids: list[int]) -> int:
     """Email one assignee about new runs (those not already notified)."""
     return runs_notify_service(assignee_id=assignee_id, run_ids=run_ids)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=300,  # below the broker visibility_timeout (settings)
+    max_retries=8,
+    soft_time_limit=120,
+    time_limit=180,
+    ignore_result=True,
+)
+def runs_notify_many(by_assignee: list[list]) -> int:
+    """Email several assignees about their new runs, one email each ([[assignee id, [run ids]], ...]): the
+    runs one evaluation started for several people, in one task rather than one each. Each assignee's
+    email is sent and marked in its own transaction, so a retry after a failure part way tells only the
+    assignees not yet told (docs/playbooks.md#live-evaluation)."""
+    return sum(runs_notify_service(assignee_id=int(a), run_ids=list(ids)) for a, ids in by_assignee)
 
 
 @shared_task(acks_late=True, soft_time_limit=480, time_limit=540)

@@ -28,6 +28,7 @@ from accounts.dirty import (
     dirty_count,
     kick,
     kick_taken,
+    live_pace_record,
 )
 from accounts.models import Customer, User
 from accounts.visibility import can_manage_customer, is_admin
@@ -64,7 +65,7 @@ def health_live_recompute(
     began = time.monotonic()
     kick_taken()
     day = day or timezone.localdate()
-    model_id = health_model_current().pk
+    model = health_model_current()  # with its factors: read once for the pass, not again per batch
     result = LivePass()
     while True:
         claimed = customers_claim_dirty(limit=batch_size)
@@ -73,7 +74,7 @@ def health_live_recompute(
         ids = [cid for cid, _ in claimed]
         try:
             with live_ranks(day, ids):  # relative usage: the batch's usage now against the hour's anchor
-                health_customers_recompute(day=day, model_id=model_id, customer_ids=ids)
+                health_customers_recompute(day=day, model_id=model.pk, customer_ids=ids, model=model)
             health_live_recompute_finished(day=day, customer_ids=ids)
         except Exception:
             customers_release_dirty(customer_ids=ids)
@@ -90,6 +91,7 @@ def health_live_recompute(
             result.more = True
             break
     result.seconds = time.monotonic() - began
+    live_pace_record(customers=result.customers)  # a busy stream's next batches wait a little longer
     if result.customers:
         log.info(
             "Live health recompute: %s customers in %s batches, %.2fs",

@@ -112,9 +112,12 @@ def health_chunk_recompute(*, day: dt.date, model_id: int, lo: int, hi: int, den
     )
 
 
-def health_customers_recompute(*, day: dt.date, model_id: int, customer_ids: Sequence[int]) -> int:
+def health_customers_recompute(
+    *, day: dt.date, model_id: int, customer_ids: Sequence[int], model: HealthModel | None = None
+) -> int:
     """health_chunk_recompute for a list of customers (the live recompute of dirty customers,
-    docs/health.md#live-data): the same reads, scoring and writes, on these ids only."""
+    docs/health.md#live-data): the same reads, scoring and writes, on these ids only. `model`: the version
+    `model_id` with its factors prefetched, when the caller has it (the live pass read it already)."""
     wanted = sorted(set(customer_ids))
     if not wanted:
         return 0
@@ -124,7 +127,7 @@ def health_customers_recompute(*, day: dt.date, model_id: int, customer_ids: Seq
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return _snapshots_replace(day=day, model_id=model_id, ids=ids, only=wanted)
+    return _snapshots_replace(day=day, model_id=model_id, ids=ids, only=wanted, model=model)
 
 
 def _snapshots_replace(
@@ -136,10 +139,12 @@ def _snapshots_replace(
     hi: int | None = None,
     only: list[int] | None = None,
     denormalise: bool = True,
+    model: HealthModel | None = None,
 ) -> int:
     """Score `ids` on `day` and replace the day's snapshots of the range lo..hi (a chunk) or of the customers
     `only` (a list) in one transaction, refreshing their Customer copy."""
-    model = HealthModel.objects.prefetch_related("factors").get(pk=model_id)
+    if model is None or model.pk != model_id:
+        model = HealthModel.objects.prefetch_related("factors").get(pk=model_id)
     config = ModelConfig.of(model)
     with cyclic_gc_paused():
         readings = gather(config, customer_ids=ids, day=day)  # reads before the transaction: no locks held

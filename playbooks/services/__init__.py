@@ -18,6 +18,7 @@ from .definitions import playbook_save, trigger_delete, trigger_save
 from .notifications import (
     digest_recipients,
     notification_preference_set,
+    notifications_gathered,
     notifications_schedule,
     run_url,
     runs_email,
@@ -52,6 +53,7 @@ __all__ = [
     "check_can_assign",
     "digest_recipients",
     "notification_preference_set",
+    "notifications_gathered",
     "notifications_schedule",
     "playbook_run_start",
     "playbook_runs_start",

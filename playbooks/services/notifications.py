@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from ..enqueue import runs_notify_on_commit
+from ..enqueue import runs_notify_many_on_commit, runs_notify_on_commit
 from ..models import EventKind, NotificationPreference, NotifyMode, Run, RunEvent, RunStatus, Task
 
 
@@ -94,9 +96,32 @@ def digest_recipients(*, now: dt.datetime | None = None) -> list[int]:
     )
 
 
+# The runs of the evaluation under way, while notifications_gathered() is open: told once at its end.
+_gathered: ContextVar[list[tuple[int, int, int | None]] | None] = ContextVar("runs_gathered", default=None)
+
+
+@contextmanager
+def notifications_gathered() -> Iterator[None]:
+    """The runs started in this block (each trigger of one evaluation starts its own) are told in one email
+    per assignee, queued as the block ends, rather than one per trigger: "one email per assignee per
+    evaluation". Also when the block fails part way: the runs already committed are told."""
+    runs: list[tuple[int, int, int | None]] = []
+    token = _gathered.set(runs)
+    try:
+        yield
+    finally:
+        _gathered.reset(token)
+        notifications_schedule(runs=runs)
+
+
 def notifications_schedule(*, runs: Iterable[tuple[int, int, int | None]]) -> None:
     """One email per assignee that wants them immediately, queued after commit; digest users hear at the daily
-    digest. `runs`: (run id, customer id, assignee id) of the new or reassigned runs."""
+    digest. `runs`: (run id, customer id, assignee id) of the new or reassigned runs. Inside
+    notifications_gathered(), they wait for the end of the block."""
+    gathering = _gathered.get()
+    if gathering is not None:
+        gathering.extend(runs)
+        return
     by_assignee: dict[int, list[int]] = defaultdict(list)
     for run_id, _, assignee_id in runs:
         if assignee_id:
@@ -108,9 +133,14 @@ def notifications_schedule(*, runs: Iterable[tuple[int, int, int | None]]) -> No
             user_id__in=list(by_assignee), mode=NotifyMode.DIGEST
         ).values_list("user_id", flat=True)
     )
-    for assignee_id, run_ids in by_assignee.items():
-        if assignee_id not in digest:
-            runs_notify_on_commit(assignee_id=assignee_id, run_ids=run_ids)
+    immediate = {a: ids for a, ids in by_assignee.items() if a not in digest}
+    if len(immediate) == 1:
+        [(assignee_id, run_ids)] = immediate.items()
+        runs_notify_on_commit(assignee_id=assignee_id, run_ids=run_ids)
+    elif (
+        immediate
+    ):  # one task for all of them: a live batch's runs go to several CSMs (docs/health.md#live-data)
+        runs_notify_many_on_commit(by_assignee=immediate)
 
 
 def notification_preference_set(*, user: User, mode: str) -> NotificationPreference:

@@ -171,10 +171,13 @@ def runs_create(
             ],
             batch_size=1000,
         )
-        for run_id, customer_id, _ in inserted:  # only the runs this call inserted: once per run
-            events.publish(
-                "playbook_run.started", run_id=run_id, customer_id=customer_id, playbook_id=playbook.pk
-            )
+        events.publish_many(  # only the runs this call inserted: once per run, at once (batch subscribers)
+            "playbook_run.started",
+            [
+                {"run_id": run_id, "customer_id": customer_id, "playbook_id": playbook.pk}
+                for run_id, customer_id, _ in inserted
+            ],
+        )
         if notify:
             notifications_schedule(runs=inserted)
         else:

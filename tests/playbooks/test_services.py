@@ -271,6 +271,95 @@ def test_new_runs_email_the_assignee_after_commit(csm, django_capture_on_commit_
     assert runs_notify(assignee_id=csm.pk) == 0  # nothing left to tell
 
 
+def test_runs_for_several_assignees_are_one_task_and_one_email_each(
+    csm, other_csm, settings, django_capture_on_commit_callbacks
+):
+    """An evaluation that starts runs for several assignees (a live batch's customers have different CSMs)
+    queues one notification task for all of them (docs/health.md#live-data), which sends one email each;
+    run again (a retry after a failure part way), it tells nobody twice."""
+    from core.models import OutboxMessage
+    from cshub.celery import app
+    from playbooks.tasks import runs_notify_many
+
+    _, trigger = make_playbook("Silence", condition="no_touchpoint", params={"days": 30})
+    silent_customer(csm=csm, name="Quiet Corp")
+    silent_customer(csm=csm, name="Hushed Ltd")
+    silent_customer(csm=other_csm, name="Mute Inc")
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False  # queued through the outbox, as on a worker
+    try:
+        evaluate(trigger)  # the test's transaction never commits: the message stays in the outbox
+    finally:
+        app.conf.task_always_eager = True
+    [message] = OutboxMessage.objects.all()
+    assert message.task == "playbooks.tasks.runs_notify_many"
+    [by_assignee] = message.args
+    assert sorted((a, len(ids)) for a, ids in by_assignee) == sorted([(csm.pk, 2), (other_csm.pk, 1)])
+
+    assert runs_notify_many(by_assignee) == 3
+    assert sorted((m.to[0], m.subject) for m in mail.outbox) == sorted(
+        [
+            (csm.email, "2 new playbook runs for you"),
+            (other_csm.email, "New playbook: Silence for Mute Inc"),
+        ]
+    )
+    assert not Run.objects.filter(notified_at__isnull=True).exists()
+    assert runs_notify_many(by_assignee) == 0  # a retry: everyone was told already
+    assert len(mail.outbox) == 2
+
+
+def test_an_evaluation_tells_each_assignee_once_for_all_its_triggers(csm, django_capture_on_commit_callbacks):
+    """Each trigger starts its own runs; the evaluation gathers them, so an assignee gets one email for the
+    evaluation (docs/playbooks.md: one email per assignee per evaluation), not one per trigger."""
+    make_playbook("Silence", condition="no_touchpoint", params={"days": 30})
+    make_playbook("Quiet", condition="no_touchpoint", params={"days": 30})
+    silent_customer(csm=csm, name="Quiet Corp")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = triggers_evaluate(speed="all")
+    assert result.total_started >= 2
+    [message] = [m for m in mail.outbox if m.to == [csm.email]]
+    assert f"{result.total_started} new playbook runs" in message.subject
+    assert "Silence step 1" in message.body
+    assert "Quiet step 1" in message.body
+    assert not Run.objects.filter(notified_at__isnull=True).exists()
+
+
+def test_one_assignee_keeps_its_own_task(csm, settings):
+    from core.models import OutboxMessage
+    from cshub.celery import app
+
+    _, trigger = make_playbook(condition="no_touchpoint", params={"days": 30})
+    silent_customer(csm=csm)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    try:
+        evaluate(trigger)
+    finally:
+        app.conf.task_always_eager = True
+    assert list(OutboxMessage.objects.values_list("task", flat=True)) == ["playbooks.tasks.runs_notify"]
+
+
+def test_runs_started_together_are_announced_in_one_call_to_batch_subscribers(csm, other_csm):
+    """playbook_run.started goes to the webhooks' and Slack's batch subscribers once per evaluation with all
+    its runs (one query each when nobody listens), not once per run."""
+    from core import events
+
+    calls = []
+
+    def listener(*, event, payloads):
+        calls.append(len(payloads))
+
+    _, trigger = make_playbook(condition="no_touchpoint", params={"days": 30})
+    for who in (csm, csm, other_csm):
+        silent_customer(csm=who)
+    events.subscribe_batch("playbook_run.started", listener)
+    try:
+        assert evaluate(trigger) == 3
+    finally:
+        events.unsubscribe("playbook_run.started", listener)
+    assert calls == [3]
+
+
 def test_digest_users_get_one_email_a_day(csm, django_capture_on_commit_callbacks):
     NotificationPreference.objects.create(user=csm, mode="digest")
     _, trigger = make_playbook(condition="no_touchpoint", params={"days": 30})

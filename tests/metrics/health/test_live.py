@@ -284,11 +284,12 @@ def test_a_touchpoint_of_another_kind_completes_nothing(csm, manager, customer):
 @pytest.fixture
 def queued_for_real(settings):
     """Tasks go to the broker (no worker consumes them here) instead of running inline."""
-    from accounts.dirty import kick_taken
+    from accounts.dirty import BUSY_KEY, kick_taken
     from cshub.celery import app
 
     settings.CSHUB_LIVE_DEBOUNCE_SECONDS = 30
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    cache.delete(BUSY_KEY)
     kick_taken()
     app.conf.task_always_eager = False
     try:
@@ -347,6 +348,38 @@ def test_a_write_goes_to_the_cache_once_the_queued_task_may_have_started(queued_
     cache.delete(KICK_KEY)
     kick()
     assert cache.get(KICK_KEY) is not None  # not skipped: the write queued a task of its own
+
+
+def test_a_busy_stream_waits_longer_and_a_quiet_one_goes_back_to_the_short_debounce(
+    queued_for_real, settings, customer, other_customer
+):
+    """A pass that recomputed a busy stream's batch makes the next burst's task wait the busy debounce, so
+    batches grow (their fixed cost shared by more customers); a small batch ends it
+    (docs/health.md#live-data)."""
+    from accounts.dirty import BUSY_KEY, kick, kick_taken, live_pace_record
+
+    settings.CSHUB_LIVE_DEBOUNCE_BUSY_SECONDS = 45
+    settings.CSHUB_LIVE_BUSY_BATCH = 2
+
+    def queued_in() -> float:
+        kick_taken()
+        kick()  # the first write of a burst: its task's ETA goes in the key
+        return cache.get(KICK_KEY) - time.time()
+
+    assert 28 < queued_in() <= 30  # quiet: the short debounce
+    live_pace_record(customers=2)
+    assert 43 < queued_in() <= 45  # busy: the longer one
+    live_pace_record(customers=0)  # the sweep found nothing: the pace stays
+    assert 43 < queued_in() <= 45
+    live_pace_record(customers=1)
+    assert 28 < queued_in() <= 30
+    assert cache.get(BUSY_KEY) is None
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # a live pass records its pace itself
+    DirtyCustomer.objects.all().delete()
+    customers_mark_dirty(customer_ids=[customer.pk, other_customer.pk])
+    assert health_live_recompute().customers == 2
+    assert cache.get(BUSY_KEY) == 2
 
 
 # --- Recompute now, and the "as of" stamps ------------------------------------------------------------
@@ -470,6 +503,21 @@ def test_deferred_writes_mark_but_queue_nothing(csm, customer, django_capture_on
         pulse_log(user=csm, customer=customer, score=2)
     assert dirty_ids() == set()  # not deferred: recomputed (inline here) once committed
     assert HealthSnapshot.objects.filter(customer=customer, date=timezone.localdate()).exists()
+
+
+def test_a_live_pass_reads_the_model_once(customer, other_customer):
+    """The pass reads the model version with its factors once and hands it to the recompute, which used to
+    read it again for each batch (docs/health.md#live-data)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    DirtyCustomer.objects.all().delete()
+    customers_mark_dirty(customer_ids=[customer.pk, other_customer.pk])
+    with CaptureQueriesContext(connection) as ctx:
+        assert health_live_recompute().customers == 2
+    model_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "metrics_healthmodel"' in q["sql"]]
+    factor_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "metrics_healthfactor"' in q["sql"]]
+    assert (len(model_reads), len(factor_reads)) == (1, 1)
 
 
 MARK_DURING: list[int] = []

@@ -218,3 +218,30 @@ def test_a_public_survey_answer_is_recomputed_without_the_sweep(celery_worker, c
     )
     assert snap is not None, "the answer waited for the sweep"
     assert wait_for(lambda: not DirtyCustomer.objects.exists(), 10)
+
+
+BACKENDS: list[int] = []
+
+
+def record_backend(*, day, customer_ids) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        BACKENDS.append(cursor.fetchone()[0])
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(celery_worker, customer, settings):  # noqa: F811
+    """Celery's Django fixup closed every connection around every task: each live batch started a new
+    PostgreSQL backend, with cold caches. The worker now keeps it under Django's rules (cshub/celery.py,
+    connections_checked): two live recomputes in a row run on the same backend."""
+    from metrics.tasks import health_recompute_live
+
+    settings.CSHUB_AFTER_LIVE_RECOMPUTE = [f"{__name__}.record_backend"]
+    BACKENDS.clear()
+    for expected in (1, 2):
+        DirtyCustomer.objects.all().delete()
+        customers_mark_dirty(customer_ids=[customer.pk])  # autocommit: the kick queues a task too
+        health_recompute_live.delay()
+        assert wait_for(lambda n=expected: len(BACKENDS) >= n, 30), "the live recompute never ran"
+    assert len(set(BACKENDS)) == 1, BACKENDS
