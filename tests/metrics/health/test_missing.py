@@ -143,6 +143,7 @@ def test_without_a_usage_feed_the_score_comes_from_the_other_factors():
     assert float(snap.score) == 100.0
 
 
+@pytest.mark.services  # PostgreSQL only: CI runs it in the PostgreSQL + Redis pass
 def test_postgresql_answers_the_feed_check_from_a_brin_index_on_the_rollups_day():
     require_postgres()
     from django.db import connection
@@ -156,9 +157,10 @@ def test_postgresql_answers_the_feed_check_from_a_brin_index_on_the_rollups_day(
     assert "USING brin (day)" in definition
 
 
+@pytest.mark.services  # PostgreSQL only: CI runs it in the PostgreSQL + Redis pass
 def test_the_install_wide_usage_check_reads_the_window_and_restores_the_planner_setting():
-    """PostgreSQL: the fallback EXISTS turns sequential scans off for itself only (docs/health.md#missing-is-
-    not-perfect), inside or outside a transaction."""
+    """PostgreSQL: the fallback EXISTS turns sequential scans off for itself only, inside or outside a
+    transaction (docs/health.md#missing-is-not-perfect)."""
     require_postgres()
     from django.db import connection, transaction
 
