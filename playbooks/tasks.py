@@ -16,6 +16,17 @@ from .services import runs_notify as runs_notify_service
 
 TRANSIENT = (smtplib.SMTPException, ConnectionError, TimeoutError)
 DATABASE_TRANSIENT = (OperationalError, InterfaceError)  # dropped connection, restart, deadlock
+# The emails about new runs (runs_notify, runs_notify_many): retried through SMTP and network trouble.
+NOTIFY_TASK = {
+    "acks_late": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,  # below the broker visibility_timeout (settings)
+    "max_retries": 8,
+    "soft_time_limit": 120,
+    "time_limit": 180,
+    "ignore_result": True,  # nobody reads it
+}
 
 
 @shared_task(acks_late=True, soft_time_limit=480, time_limit=540)
@@ -48,31 +59,13 @@ def after_health_recompute(*, day: dt.date) -> None:
     evaluate_day.delay(day.isoformat())
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=300,  # below the broker visibility_timeout (settings)
-    max_retries=8,
-    soft_time_limit=120,
-    time_limit=180,
-    ignore_result=True,  # nobody reads it
-)
+@shared_task(**NOTIFY_TASK)
 def runs_notify(assignee_id: int, run_ids: list[int]) -> int:
     """Email one assignee about new runs (those not already notified)."""
     return runs_notify_service(assignee_id=assignee_id, run_ids=run_ids)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=300,  # below the broker visibility_timeout (settings)
-    max_retries=8,
-    soft_time_limit=120,
-    time_limit=180,
-    ignore_result=True,
-)
+@shared_task(**NOTIFY_TASK)
 def runs_notify_many(by_assignee: list[list]) -> int:
     """Email several assignees about their new runs, one email each ([[assignee id, [run ids]], ...]): the
     runs one evaluation started for several people, in one task rather than one each. Each assignee's

@@ -131,14 +131,12 @@ def usage_feed_live(day: dt.date, customer_ids: list[int] | None = None) -> bool
     """Whether any customer has usage in the 30 days up to `day`, once per shared scan and day for every usage
     factor. The customers at hand answer first: their usage window is read by the usage factors anyway, and
     one of them with usage in the window is a feed. Only when none has any, the install-wide query runs."""
-    cache = _cache.get()
-    if cache is not None and cache.get(("live", "usage_feed", day)):
-        return True
-    if customer_ids and any(s.recent for s in usage_window(customer_ids=customer_ids, day=day).values()):
-        if cache is not None:
-            cache[("live", "usage_feed", day)] = True
-        return True
-    return source_live("usage_feed", day, lambda: _any_usage(day))
+
+    def check() -> bool:
+        at_hand = usage_window(customer_ids=customer_ids, day=day) if customer_ids else {}
+        return any(s.recent for s in at_hand.values()) or _any_usage(day)
+
+    return source_live("usage_feed", day, check)
 
 
 def _any_usage(day: dt.date) -> bool:
